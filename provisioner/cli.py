@@ -1,0 +1,74 @@
+"""The ``provisioner`` command line: parse, dispatch, and the one error boundary.
+
+Each command lives in ``provisioner/commands/<name>.py`` as a small click command that builds typed
+inputs and calls one function. Expected failures are ``ProvisionerError`` (exit 1 unless the error
+says otherwise); anything else is a bug (exit 3); Ctrl-C exits 130. Every message passes through
+the redaction layer.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from provisioner import redact
+from provisioner.errors import EXIT_BUG, EXIT_INTERRUPTED, ProvisionerError
+
+_COMMANDS = ("validate", "schema", "plan", "apply", "verify", "export", "emulator")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="provisioner")
+def cli() -> None:
+    """Infrastructure-as-code for Ping Advanced Identity Cloud tenants.
+
+    Declarative YAML manifests for the realm's OAuth2 provider, custom OAuth2 applications, AI agents
+    and their application privileges: validated offline, planned against the tenant field by field,
+    applied idempotently and verified by running the real OAuth flows.
+
+    Exit codes: 0 success, 1 error (invalid input, failed apply or verify), 2 changes present
+    (plan --detailed-exitcode), 3 internal error, 130 interrupted.
+    """
+
+
+def _register() -> None:
+    import importlib
+
+    for name in _COMMANDS:
+        module = importlib.import_module(f"provisioner.commands.{name}")
+        cli.add_command(module.command)
+
+
+_register()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (never raises)."""
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, prog_name="provisioner",
+                          standalone_mode=False)
+    except ProvisionerError as exc:
+        if str(exc):
+            click.echo(redact.text(f"Error: {exc}"), err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Interrupted.", err=True)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return EXIT_INTERRUPTED
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except Exception as exc:  # the error boundary: a bug, reported without secrets
+        click.echo(redact.text(f"Internal error ({type(exc).__name__}): {exc}"), err=True)
+        click.echo("This is a bug in provisioner; please report it with the command you ran.", err=True)
+        return EXIT_BUG
+    return int(result or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
