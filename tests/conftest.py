@@ -1,0 +1,145 @@
+"""Suite-wide fixtures: a clean environment for every test, and the secret-leak check.
+
+Tests must not depend on the machine's environment (CI runs with ``CI=true`` and no terminal), so
+every variable the tool reads is cleared before each test; tests set what they need.
+"""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests import leakcheck
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_TOOL_VARIABLES = (
+    "CI",
+    "GITHUB_ACTIONS",
+    "NO_COLOR",
+    "AIC_TENANT_URL",
+    "AIC_SERVICE_ACCOUNT_ID",
+    "AIC_SERVICE_ACCOUNT_JWK",
+    "AIC_SERVICE_ACCOUNT_JWK_FILE",
+    "AIC_ACCESS_TOKEN",
+    "AIC_CA_BUNDLE",
+    "FRODO_HOST",
+    "FRODO_SA_ID",
+    "FRODO_SA_JWK",
+)
+
+
+def _demo_env_names() -> set[str]:
+    names = set()
+    for env_file in ROOT.glob("manifests/**/*.env"):
+        for line in env_file.read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                names.add(line.split("=", 1)[0].removeprefix("export ").strip())
+    return names
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (*_TOOL_VARIABLES, *_demo_env_names()):
+        monkeypatch.delenv(name, raising=False)
+
+
+# --- leak check: record every output -------------------------------------------------------------
+
+class _RecordingCapture:
+    def __init__(self, inner, origin: str) -> None:
+        self._inner = inner
+        self._origin = origin
+
+    def readouterr(self):
+        result = self._inner.readouterr()
+        leakcheck.record(self._origin, result.out)
+        leakcheck.record(self._origin, result.err)
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+@pytest.fixture
+def capsys(capsys, request):  # noqa: F811 - wraps pytest's own fixture
+    return _RecordingCapture(capsys, f"capsys:{request.node.nodeid}")
+
+
+@pytest.fixture
+def capfd(capfd, request):  # noqa: F811 - wraps pytest's own fixture
+    return _RecordingCapture(capfd, f"capfd:{request.node.nodeid}")
+
+
+_original_run = subprocess.run
+_basetemp: list[Path] = []
+
+
+def _recording_run(*args, **kwargs):
+    result = _original_run(*args, **kwargs)
+    leakcheck.record(f"subprocess:{args[0] if args else kwargs.get('args')}", result.stdout)
+    leakcheck.record(f"subprocess:{args[0] if args else kwargs.get('args')}", result.stderr)
+    return result
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    subprocess.run = _recording_run  # type: ignore[assignment]
+    try:
+        from click.testing import CliRunner
+    except ImportError:  # pragma: no cover
+        return
+    original_invoke = CliRunner.invoke
+
+    def invoke(self, *args, **kwargs):
+        result = original_invoke(self, *args, **kwargs)
+        leakcheck.record("clirunner", result.output)
+        try:
+            leakcheck.record("clirunner", result.stderr)
+        except ValueError:
+            pass
+        if result.exception is not None:
+            leakcheck.record("clirunner-exception", repr(result.exception))
+        return result
+
+    CliRunner.invoke = invoke  # type: ignore[method-assign]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    subprocess.run = _original_run  # type: ignore[assignment]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _remember_basetemp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _basetemp.append(tmp_path_factory.getbasetemp())
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    leakcheck.record(f"report:{report.nodeid}", report.capstdout)
+    leakcheck.record(f"report:{report.nodeid}", report.capstderr)
+    if report.failed:
+        leakcheck.record(f"report:{report.nodeid}", report.longreprtext)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from provisioner import redact
+
+    secrets = leakcheck.secrets() | leakcheck.demo_env_secrets(ROOT) | redact.registered()
+    records = leakcheck.records()
+    for base in _basetemp:
+        records.extend(leakcheck.tool_files(base))
+    records.extend(leakcheck.tool_files(ROOT / ".provisioner" / "journal"))
+    hits = leakcheck.scan(records, secrets)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if hits:
+        if reporter is not None:
+            reporter.write_line(f"SECRET LEAK CHECK FAILED: {len(hits)} leak(s)", red=True)
+            for origin, masked in hits[:50]:
+                reporter.write_line(f"  secret {masked} found in {origin}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif reporter is not None:
+        reporter.write_line(
+            f"secret leak check: {len(records)} outputs and files scanned for "
+            f"{len([s for s in secrets if len(s) >= leakcheck.MIN_SECRET_LEN])} secret values, no leak"
+        )
