@@ -23,7 +23,7 @@ MIN_SECRET_LEN = 8
 # (it is the tenant: it stores client secrets) and its service-account key, secret files given to
 # `fromFile` references, and dotenv files.
 _EXEMPT_SUFFIXES = (".env", ".db", ".db-wal", ".db-shm", ".db-journal", ".key", ".pem", ".jwk")
-_EXEMPT_NAMES = ("service-account.json", "signing-key.json")
+_EXEMPT_NAMES = ("service-account.json", "signing-key.json", "token-cache.json")
 _EXEMPT_DIRS = ("emulator",)
 
 

@@ -1,0 +1,121 @@
+"""AM realm configuration: the OAuth2 provider service and the OAuth2Client / AIAgent collections.
+
+Paths and payloads only; the session owns versions, auth, retries and errors. Reads of single objects
+return the wrapped form with its ``ETag``; lists return plain items (reference §4.3).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from provisioner.client import paths
+from provisioner.client.errors import NotFound, TenantError
+from provisioner.client.response import unquote_etag
+from provisioner.client.wrapping import unwrap, wrap, write_body
+
+if TYPE_CHECKING:
+    from provisioner.client.session import TenantClient
+
+__all__ = ["AMApi", "KINDS", "unwrap", "wrap", "write_body"]
+
+KINDS = ("OAuth2Client", "AIAgent")
+PROVIDER = ("realm-config", "services", "oauth-oidc")
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"unknown AM agent kind {kind!r}; expected one of {', '.join(KINDS)}")
+    return kind
+
+
+class AMApi:
+    """One realm's AM configuration (``client.am("alpha")``)."""
+
+    def __init__(self, client: "TenantClient", realm: str) -> None:
+        self.client = client
+        self.realm = realm
+
+    def _agent_path(self, kind: str, client_id: str | None = None) -> str:
+        segments = ["realm-config", "agents", _check_kind(kind)]
+        if client_id is not None:
+            segments.append(client_id)
+        return paths.am(self.realm, *segments)
+
+    # -- provider ----------------------------------------------------------------------------------
+
+    def get_provider(self) -> tuple[dict[str, Any], str | None]:
+        """``(document, rev)`` of the realm's ``oauth-oidc`` service (never wrapped)."""
+        response = self.client.request("GET", paths.am(self.realm, *PROVIDER))
+        doc = dict(response.body or {})
+        rev = doc.get("_rev") if isinstance(doc.get("_rev"), str) else unquote_etag(response.etag)
+        return doc, rev
+
+    def put_provider(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        """Replace the whole provider document (``_rev`` dropped, ``_id``/``_type`` kept); returns the echo."""
+        body = {k: v for k, v in doc.items() if k != "_rev"}
+        response = self.client.request("PUT", paths.am(self.realm, *PROVIDER), json=body)
+        return dict(response.body or {})
+
+    # -- OAuth2Client / AIAgent --------------------------------------------------------------------
+
+    def list(self, kind: str) -> list[dict[str, Any]]:
+        """Every ``kind`` object in the realm, plain form (``_queryFilter=true``; never ``_pageSize``)."""
+        path = self._agent_path(kind)
+        items: list[dict[str, Any]] = []
+        params: dict[str, str] = {"_queryFilter": "true"}
+        seen: set[str] = set()
+        while True:
+            body = self.client.request("GET", path, params=params).body or {}
+            items.extend(body.get("result") or [])
+            cookie = body.get("pagedResultsCookie")
+            if not cookie:  # AM lists are unpaged; follow a cookie only if one ever appears
+                return items
+            if cookie in seen:
+                raise TenantError(f"GET {path}: paging did not advance", method="GET", path=path)
+            seen.add(cookie)
+            params = {"_queryFilter": "true", "_pagedResultsCookie": cookie}
+
+    def find(self, kind: str, client_id: str) -> dict[str, Any] | None:
+        """One object in plain (list) form with its list ``_rev``, via ``_queryFilter=_id eq '<id>'``.
+
+        Never compare this ``_rev`` with a single-GET ``_rev`` (reference §12 W1).
+        """
+        quoted = client_id.replace("\\", "\\\\").replace("'", "\\'")
+        body = self.client.request("GET", self._agent_path(kind),
+                                   params={"_queryFilter": f"_id eq '{quoted}'"}).body or {}
+        matches = [item for item in body.get("result") or [] if item.get("_id") == client_id]
+        return dict(matches[0]) if matches else None
+
+    def get(self, kind: str, client_id: str) -> tuple[dict[str, Any], str | None] | None:
+        """``(wrapped document, ETag)`` or ``None`` when the object does not exist."""
+        try:
+            response = self.client.request("GET", self._agent_path(kind, client_id))
+        except NotFound:
+            return None
+        return dict(response.body or {}), response.etag
+
+    def put(self, kind: str, client_id: str, body: Mapping[str, Any], *,
+            create_only: bool = False) -> tuple[dict[str, Any], str | None]:
+        """Create or replace the whole object; ``create_only`` sends ``If-None-Match: *`` (412 if it exists).
+
+        Returns ``(wrapped echo, ETag)``. A create-only PUT that fails ambiguously raises
+        ``TransportError(ambiguous=True)``: re-read and match by key before trying again.
+        """
+        headers = {"If-None-Match": "*"} if create_only else None
+        response = self.client.request("PUT", self._agent_path(kind, client_id),
+                                       json=write_body(body), headers=headers)
+        return dict(response.body or {}), response.etag
+
+    def delete(self, kind: str, client_id: str) -> dict[str, Any] | None:
+        """Delete the object; returns the deleted (wrapped) object, or ``None`` if it was already gone."""
+        try:
+            response = self.client.request("DELETE", self._agent_path(kind, client_id))
+        except NotFound:
+            return None
+        return dict(response.body or {}) if isinstance(response.body, Mapping) else {}
+
+    def agent_types(self) -> list[dict[str, Any]]:
+        """``getAllTypes``: the agent types the realm offers (``AIAgent`` only when the feature is on)."""
+        response = self.client.request("POST", paths.am(self.realm, "realm-config", "agents"),
+                                       params={"_action": "getAllTypes"}, json={}, idempotent=True)
+        return list((response.body or {}).get("result") or [])

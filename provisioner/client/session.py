@@ -1,0 +1,300 @@
+"""The one adapter: session, URL joining, auth, ``Accept-API-Version``, retries, typed errors, traces.
+
+Endpoint helpers (:mod:`.am`, :mod:`.idm`, :mod:`.environment`, the colleague's ``.oauth``) only build
+paths and payloads and call :meth:`TenantClient.request`.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+
+from provisioner import redact
+from provisioner.errors import ConfigurationError
+from provisioner.client import paths
+from provisioner.client.errors import from_response, transport_error
+from provisioner.client.response import Response
+from provisioner.client.retry import (
+    AMBIGUOUS, CONNECT, RETRYABLE_STATUSES, RetryBudget, RetryPolicy, decide, parse_retry_after,
+)
+
+if TYPE_CHECKING:
+    from provisioner.client.am import AMApi
+    from provisioner.client.auth import Auth
+    from provisioner.client.environment import EnvironmentApi
+    from provisioner.client.idm import IDMApi
+
+Timeout = float | tuple[float, float]
+
+
+@dataclass(frozen=True)
+class TraceEvent:
+    """One HTTP attempt, for ``--verbose``: never headers or bodies. ``str()`` is redacted."""
+
+    method: str
+    path: str
+    status: int | None
+    elapsed_ms: float
+    attempt: int
+    error: str | None = None
+    retry: str | None = None
+
+    def __str__(self) -> str:
+        outcome = str(self.status) if self.status is not None else f"({self.error or 'no response'})"
+        line = f"{self.method} {self.path} -> {outcome} {self.elapsed_ms:.0f}ms attempt {self.attempt}"
+        if self.retry:
+            line += f"; retrying: {self.retry}"
+        return redact.text(line)
+
+
+def check_base_url(url: str) -> str:
+    """Normalise a tenant URL; https is required except for loopback hosts (the local emulator)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"tenant URL {redact.text(url)!r} is not an http(s) URL such as https://openam-acme.forgeblocks.com")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigurationError("the tenant URL must not carry credentials, a query or a fragment")
+    if parts.scheme == "http" and not paths.is_loopback(parts.hostname):
+        raise ConfigurationError(
+            f"refusing plain http:// to {parts.hostname}: tenant URLs must use https:// "
+            "(http is allowed only for loopback hosts such as the local emulator)"
+        )
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def _classify(exc: requests.exceptions.RequestException) -> tuple[str, str]:
+    """(retry kind, short cause) for a transport failure; the cause names no URL or secret."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "tls", "TLS verification failed (pass the tenant's CA bundle if it uses a private CA)"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return CONNECT, "connection timed out"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return AMBIGUOUS, "no response before the read timeout"
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+        return AMBIGUOUS, "the response was cut off"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        inner = exc.args[0] if exc.args else None
+        inner = getattr(inner, "reason", inner)
+        if isinstance(inner, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)):
+            return CONNECT, "could not connect"
+        if isinstance(exc, requests.exceptions.ProxyError):
+            return CONNECT, "could not connect through the proxy"
+        return AMBIGUOUS, "the connection was dropped"
+    return "invalid", f"request failed ({type(exc).__name__})"
+
+
+def _parse(raw: requests.Response) -> Response:
+    content = raw.content
+    body: Any = None
+    if content:
+        ctype = raw.headers.get("content-type", "")
+        if "json" in ctype or content[:1] in (b"{", b"["):
+            try:
+                body = raw.json()
+            except ValueError:
+                body = raw.text
+        else:
+            body = raw.text
+    return Response(status=raw.status_code, headers=dict(raw.headers), body=body)
+
+
+class TenantClient:
+    """A tenant's REST API over ONE pooled ``requests.Session``; safe to share between worker threads.
+
+    ``timeout`` is ``(connect, read)`` seconds or one number; ``verify`` is ``True`` or a CA bundle path
+    (verification cannot be turned off); ``trace`` receives a :class:`TraceEvent` per attempt;
+    ``clock`` (monotonic) and ``sleep`` are injectable; ``budget`` is the run's shared retry budget.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: "Auth",
+        *,
+        pool_size: int = 8,
+        timeout: Timeout = (5, 30),
+        verify: bool | str = True,
+        retry: RetryPolicy | None = None,
+        trace: Callable[[TraceEvent], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        budget: RetryBudget | None = None,
+    ) -> None:
+        self.base_url = check_base_url(base_url)
+        if verify is False:
+            raise ConfigurationError("TLS verification cannot be turned off; pass a CA bundle path instead")
+        if isinstance(verify, str) and not os.path.isfile(verify):
+            raise ConfigurationError(f"CA bundle {verify!r} does not exist")
+        self.auth = auth
+        self.timeout = timeout
+        self.verify = verify
+        self.retry = retry or RetryPolicy()
+        self.budget = budget or RetryBudget(self.retry.budget_seconds)
+        self.trace = trace
+        self.clock = clock
+        self.sleep = sleep
+        self._session = requests.Session()
+        if paths.is_loopback(urlsplit(self.base_url).hostname):
+            self._session.trust_env = False  # no proxy, netrc or env CA for the local emulator
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size), max_retries=0, pool_block=True)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+        self._lock = threading.Lock()
+        self._idm: IDMApi | None = None
+        self._environment: EnvironmentApi | None = None
+
+    # -- endpoint helpers --------------------------------------------------------------------------
+
+    def am(self, realm: str) -> "AMApi":
+        """AM realm configuration: the OAuth2 provider, OAuth2Client and AIAgent collections."""
+        from provisioner.client.am import AMApi
+
+        return AMApi(self, realm)
+
+    @property
+    def idm(self) -> "IDMApi":
+        """IDM managed objects (query with paging, get, put, create, patch, delete)."""
+        from provisioner.client.idm import IDMApi
+
+        with self._lock:
+            if self._idm is None:
+                self._idm = IDMApi(self)
+            return self._idm
+
+    @property
+    def environment(self) -> "EnvironmentApi":
+        """The AI agents feature switch (``/environment/aiagent``)."""
+        from provisioner.client.environment import EnvironmentApi
+
+        with self._lock:
+            if self._environment is None:
+                self._environment = EnvironmentApi(self)
+            return self._environment
+
+    def oauth(self, realm: str) -> Any:
+        """The realm's OAuth2 runtime endpoints (token, tokeninfo, introspect)."""
+        from provisioner.client.oauth import OAuthEndpoints  # type: ignore[import-not-found,unused-ignore]
+
+        return OAuthEndpoints(self, realm)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> "TenantClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"TenantClient({self.base_url!r})"
+
+    # -- the one request path ----------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        api_version: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        authenticate: bool = True,
+        raise_errors: bool = True,
+    ) -> Response:
+        """Send ``method path`` (an already-quoted path from :mod:`.paths`) and return the parsed response.
+
+        ``api_version`` defaults to the endpoint's (:func:`paths.api_version`); pass ``""`` for none.
+        ``idempotent`` overrides the method's default for retries (e.g. a PATCH of replace operations).
+        ``authenticate=False`` sends no admin token (token endpoints; the caller may pass its own
+        ``Authorization``). ``raise_errors=False`` returns non-2xx responses instead of raising
+        (retries and the 401 refresh still apply). Raises a :class:`~.errors.TenantError` subclass.
+        """
+        method = method.upper()
+        if not path.startswith("/"):
+            raise ValueError(f"path must start with '/': {path!r}")
+        url = self.base_url + path
+        base_headers = {"Accept": "application/json"}
+        version = paths.api_version(path) if api_version is None else api_version
+        if version:
+            base_headers["Accept-API-Version"] = version
+        base_headers.update(headers or {})
+        lowered = {k.lower(): v for k, v in base_headers.items()}
+        create = method == "PUT" and lowered.get("if-none-match", "").strip() == "*"
+        started = self.clock()
+        attempt = 0
+        refreshed = False
+        while True:
+            attempt += 1
+            send = dict(base_headers)
+            send["X-ForgeRock-TransactionId"] = str(uuid.uuid4())
+            authorization = None
+            if authenticate:
+                authorization = self.auth.authorization(self)
+                send["Authorization"] = authorization
+            t0 = self.clock()
+            try:
+                raw = self._session.request(
+                    method, url, params=params, json=json, data=data, headers=send,
+                    timeout=self.timeout, verify=self.verify, allow_redirects=False,
+                )
+            except requests.exceptions.RequestException as exc:
+                kind, problem = _classify(exc)
+                decision = decide(method, attempt, error=kind, elapsed=self.clock() - started,
+                                  budget=self.budget.remaining(), policy=self.retry,
+                                  idempotent=idempotent, create=create)
+                self._emit(method, path, None, t0, attempt, problem, decision.reason if decision.retry else None)
+                if decision.retry:
+                    self._wait(decision.delay)
+                    continue
+                ambiguous = kind == AMBIGUOUS and method not in ("GET", "HEAD", "OPTIONS")
+                raise transport_error(method, path, f"{problem} (attempt {attempt})", ambiguous=ambiguous) from None
+            try:
+                response = _parse(raw)
+            finally:
+                raw.close()
+            if response.status == 401 and authorization and not refreshed and self.auth.invalidate(authorization):
+                self._emit(method, path, 401, t0, attempt, None, "token refresh")
+                refreshed = True
+                continue
+            if response.status in RETRYABLE_STATUSES:
+                decision = decide(method, attempt, status=response.status,
+                                  retry_after=parse_retry_after(response.retry_after),
+                                  elapsed=self.clock() - started, budget=self.budget.remaining(),
+                                  policy=self.retry, idempotent=idempotent, create=create)
+                self._emit(method, path, response.status, t0, attempt, None,
+                           decision.reason if decision.retry else None)
+                if decision.retry:
+                    self._wait(decision.delay)
+                    continue
+            else:
+                self._emit(method, path, response.status, t0, attempt)
+            if raise_errors and response.status >= 300:
+                raise from_response(method, path, response)
+            return response
+
+    def _wait(self, delay: float) -> None:
+        self.budget.spend(delay)
+        if delay > 0:
+            self.sleep(delay)
+
+    def _emit(self, method: str, path: str, status: int | None, t0: float, attempt: int,
+              error: str | None = None, retry: str | None = None) -> None:
+        if self.trace is None:
+            return
+        elapsed_ms = (self.clock() - t0) * 1000.0
+        self.trace(TraceEvent(method, redact.text(path), status, elapsed_ms, attempt, error, retry))

@@ -1,0 +1,73 @@
+"""The AM ``{"inherited": false, "value": X}`` wrapping, in one place (reference §4.3, §6.6).
+
+Single GET, PUT and DELETE responses wrap every field of the client groups (unset → ``{"inherited":
+false}``) and the AIAgent's ``aiAgentIdentityUid``/``aiAgentIdentityAttributes``; lists are plain.
+``overrideOAuth2ClientConfig`` is never wrapped, and neither is the write-only ``userpassword``.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+UNWRAPPED_GROUPS = frozenset({"overrideOAuth2ClientConfig"})
+PLAIN_FIELDS = frozenset({"userpassword"})
+_WRAPPER_KEYS = frozenset({"inherited", "value"})
+
+
+def is_wrapped(value: Any) -> bool:
+    """``{"inherited": bool}`` or ``{"inherited": bool, "value": X}``, nothing else."""
+    return isinstance(value, Mapping) and "inherited" in value and set(value) <= _WRAPPER_KEYS
+
+
+def unwrap_value(value: Any) -> Any:
+    """``{"inherited":false,"value":v}`` → ``v``; ``{"inherited":false}`` → ``None``; others unchanged."""
+    return value.get("value") if is_wrapped(value) else value
+
+
+def unwrap(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The plain (list) form of a wrapped single-GET document; plain input is returned unchanged."""
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        if key.startswith("_") or key in UNWRAPPED_GROUPS:
+            out[key] = value
+        elif is_wrapped(value):
+            out[key] = value.get("value")
+        elif isinstance(value, Mapping):
+            out[key] = {k: unwrap_value(v) for k, v in value.items()}
+        else:
+            out[key] = value
+    return out
+
+
+def _wrap_value(value: Any) -> Any:
+    return {"inherited": False} if value is None else {"inherited": False, "value": value}
+
+
+def wrap(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The wrapped form of a plain document (inverse of :func:`unwrap` on read shapes).
+
+    Top-level groups (objects) have each field wrapped; other top-level non-underscore values (the
+    AIAgent's ``aiAgentIdentityUid``) are wrapped whole. ``aiAgentIdentityAttributes`` is wrapped whole.
+    """
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        if key.startswith("_") or key in UNWRAPPED_GROUPS or is_wrapped(value):
+            out[key] = value
+        elif key == "aiAgentIdentityAttributes" or not isinstance(value, Mapping):
+            out[key] = _wrap_value(value)
+        else:
+            out[key] = {k: (v if k in PLAIN_FIELDS or is_wrapped(v) else _wrap_value(v)) for k, v in value.items()}
+    return out
+
+
+def write_body(body: Mapping[str, Any]) -> dict[str, Any]:
+    """Body hygiene for AM PUTs (reference §4.4): drop ``_id``, ``_rev``, ``_provider`` and every
+    ``*-encrypted`` key (at any depth); keep ``_type``."""
+    return {k: _strip_encrypted(v) for k, v in body.items()
+            if k not in ("_id", "_rev", "_provider") and not k.endswith("-encrypted")}
+
+
+def _strip_encrypted(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _strip_encrypted(v) for k, v in value.items() if not str(k).endswith("-encrypted")}
+    return value

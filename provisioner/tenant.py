@@ -1,0 +1,136 @@
+"""Which tenant a run talks to, and opening it (client, credentials, or the embedded emulator).
+
+``--tenant URL|local`` > ``AIC_TENANT_URL`` > the environment file's ``tenant`` > ``FRODO_HOST`` >
+``local`` (outside CI only). ``local`` starts the emulator in-process on a loopback port, with its state
+under ``.provisioner/emulator``, and signs in with the emulator's own service account through the same
+JWT-bearer path as a real tenant.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from provisioner.errors import UsageError
+from provisioner.client.auth import ServiceAccountAuth
+from provisioner.client.credentials import read_jwk_file, resolve_credentials
+from provisioner.client.retry import RetryPolicy
+from provisioner.client.session import TenantClient, TraceEvent, check_base_url
+from provisioner.client.tokencache import TokenCache
+
+LOCAL = "local"
+TENANT_URL = "AIC_TENANT_URL"
+FRODO_HOST = "FRODO_HOST"
+CA_BUNDLE = "AIC_CA_BUNDLE"
+TOKEN_CACHE = "PROVISIONER_TOKEN_CACHE"
+
+NO_TENANT_IN_CI = (
+    "no tenant configured: pass --tenant URL, set AIC_TENANT_URL or add tenant: to "
+    "environments/<env>.yaml; refusing to fall back to the local emulator in CI"
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved target: ``url`` is ``None`` for the local emulator; ``source`` says where it came from."""
+
+    url: str | None
+    source: str
+
+    @property
+    def is_local(self) -> bool:
+        return self.url is None
+
+
+def _normalise(value: str, source: str) -> Target:
+    text = value.strip()
+    if text.lower() == LOCAL:
+        return Target(None, source)
+    url = text.rstrip("/")
+    if url.endswith("/am"):  # Frodo-style AM URLs: the tenant is the origin
+        url = url[: -len("/am")]
+    return Target(check_base_url(url), source)
+
+
+def resolve_target(tenant_option: str | None, environment_tenant: str | None,
+                   environ: Mapping[str, str], *, ci: bool) -> Target:
+    """Pick the tenant; with ``ci`` and nothing configured, refuse instead of using the emulator."""
+    for value, source in (
+        (tenant_option, "--tenant"),
+        (environ.get(TENANT_URL), TENANT_URL),
+        (environment_tenant, "environment file"),
+        (environ.get(FRODO_HOST), FRODO_HOST),
+    ):
+        if value and value.strip():
+            return _normalise(value, source)
+    if ci:
+        raise UsageError(NO_TENANT_IN_CI)
+    return Target(None, "default")
+
+
+@dataclass
+class Tenant:
+    """An open tenant: ``label`` is the line plan/apply print first."""
+
+    url: str
+    label: str
+    client: TenantClient
+    target: Target
+    emulator: Any = None
+
+
+def _trace_callback(verbose_trace: bool | Callable[[TraceEvent], None] | None) -> Callable[[TraceEvent], None] | None:
+    if verbose_trace is True:
+        return lambda event: print(str(event), file=sys.stderr)
+    if callable(verbose_trace):
+        return verbose_trace
+    return None
+
+
+@contextmanager
+def open_tenant(
+    target: Target | str,
+    *,
+    environ: Mapping[str, str],
+    dotenv: Mapping[str, str] | None = None,
+    parallelism: int = 4,
+    verbose_trace: bool | Callable[[TraceEvent], None] | None = None,
+    state_dir: str | os.PathLike[str] = ".provisioner",
+    retry: RetryPolicy | None = None,
+) -> Iterator[Tenant]:
+    """Open ``target`` (a :class:`Target`, a URL or ``"local"``); closes the client and emulator on exit.
+
+    ``verbose_trace``: ``True`` prints one redacted line per HTTP attempt to stderr, or pass a callback.
+    """
+    if isinstance(target, str):
+        target = _normalise(target, "argument")
+    trace = _trace_callback(verbose_trace)
+    pool_size = max(8, int(parallelism) + 2)
+    with ExitStack() as stack:
+        if target.is_local:
+            from provisioner.emulator import EmulatorServer  # type: ignore[attr-defined,unused-ignore]
+
+            state = os.path.join(os.fspath(state_dir), "emulator")
+            os.makedirs(state, exist_ok=True)
+            server = stack.enter_context(EmulatorServer(port=0, state=state))
+            account = server.service_account
+            jwk = account.get("jwk") or read_jwk_file(account["jwkFile"])
+            url = str(server.url).rstrip("/")
+            auth: Any = ServiceAccountAuth(account["id"], jwk, url)
+            label = f"Target: local emulator ({url}, state {state})"
+        else:
+            server = None
+            assert target.url is not None
+            url = target.url
+            cache = None
+            if (environ.get(TOKEN_CACHE) or "").lower() not in ("0", "off", "false", "no"):
+                cache = TokenCache(os.path.join(os.fspath(state_dir), "token-cache.json"))
+            auth = resolve_credentials(environ, dotenv).auth(url, cache=cache)
+            label = f"Target: {url}"
+        ca_bundle = environ.get(CA_BUNDLE) or (dotenv or {}).get(CA_BUNDLE)
+        client = stack.enter_context(TenantClient(url, auth, pool_size=pool_size, verify=ca_bundle or True,
+                                                  retry=retry, trace=trace))
+        yield Tenant(url=url, label=label, client=client, target=target, emulator=server)
