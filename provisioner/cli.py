@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import click
 
 from provisioner import redact
-from provisioner.errors import EXIT_BUG, EXIT_INTERRUPTED, ProvisionerError
+from provisioner.errors import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, ProvisionerError
 
 _COMMANDS = ("validate", "schema", "plan", "apply", "verify", "export", "emulator")
 
@@ -60,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except click.UsageError as exc:
+        # click exits 2 on usage errors; 2 means "changes present" for plan --detailed-exitcode.
+        exc.show()
+        return EXIT_ERROR
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
