@@ -1,0 +1,223 @@
+"""AM realm config (reference §3, §4, §6): the OAuth2 provider and the OAuth2Client / AIAgent
+collections, including the AI agent identity that AM creates in IDM. No HTTP here."""
+from __future__ import annotations
+
+import copy
+import re
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from ..errors import BadRequest, Conflict, InvalidAttribute, NotFound, PreconditionFailed, RevisionMismatch
+from . import am_forms as forms
+from .idm_types import load_json
+from .query import parse_filter
+
+if TYPE_CHECKING:
+    from . import Backend
+
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+KNOWN_GRANT_TYPES = frozenset({
+    "authorization_code", "implicit", "password", "client_credentials", "refresh_token",
+    "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:saml2-bearer",
+    "urn:ietf:params:oauth:grant-type:uma-ticket", "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    "urn:openid:params:grant-type:ciba", "urn:ietf:params:oauth:grant-type:token-exchange"})
+PROVIDER_TYPE = {"_id": "oauth-oidc", "name": "OAuth2 Provider", "collection": False}
+
+
+def provider_seed(realm: str) -> dict[str, Any]:
+    """The recorded ``alpha`` provider (fixture), re-targeted at ``realm``, without ``_id``/``_rev``."""
+    doc = load_json("oauth-oidc-provider.json")
+    for key in ("_id", "_rev", "_type"):
+        doc.pop(key, None)
+    config = doc.get("aiAgentsConfig") or {}
+    for key in ("aiAgentsIdentityObjectName", "aiAgentsPrivilegeObjectName"):
+        if isinstance(config.get(key), str):
+            config[key] = config[key].replace("alpha_", f"{realm}_")
+    return doc
+
+
+class AmBackend:
+    def __init__(self, core: Backend) -> None:
+        self.core = core
+        self.store = core.store
+        self.config = core.config
+
+    def _realm(self, realm: str) -> None:
+        if realm not in self.core.realms:
+            raise NotFound()
+
+    def _kind(self, kind: str) -> None:
+        if kind not in forms.AGENT_TYPES or (kind == "AIAgent" and not self.core.ai_agents_enabled()):
+            raise NotFound()
+
+    # -- provider ----------------------------------------------------------------------------------
+
+    def provider_doc(self, realm: str) -> dict[str, Any]:
+        """Plain provider document (what the OAuth runtime reads); the feature owns ``aiAgentsEnabled``."""
+        self._realm(realm)
+        doc = self.store.get(f"am:{realm}:provider", "oauth-oidc")
+        if doc is None:
+            doc = provider_seed(realm)
+            self.store.put(f"am:{realm}:provider", "oauth-oidc", doc)
+        if isinstance(doc.get("aiAgentsConfig"), dict):
+            doc["aiAgentsConfig"]["aiAgentsEnabled"] = self.core.ai_agents_enabled()
+        return doc
+
+    def provider(self, realm: str) -> dict[str, Any]:
+        """``GET {AM}/realm-config/services/oauth-oidc``: ``_id`` "", content ``_rev``, ``_type``."""
+        out: dict[str, Any] = {"_id": "", "_rev": "", **self.provider_doc(realm), "_type": dict(PROVIDER_TYPE)}
+        out["_rev"] = forms.rev_of(out)
+        return out
+
+    def put_provider(self, realm: str, body: Any, if_match: str | None) -> dict[str, Any]:
+        current = self.provider(realm)
+        if self.config["am.ifMatch"] == "enforce" and if_match and if_match.strip() != "*" \
+                and if_match.strip().strip('"') != current["_rev"]:
+            raise RevisionMismatch()
+        if not isinstance(body, dict):
+            raise BadRequest("The request body must be a JSON object")
+        given = {k: copy.deepcopy(v) for k, v in body.items() if not k.startswith("_")}
+        if any(not isinstance(v, dict) for v in given.values()):
+            raise InvalidAttribute()
+        existing = self.provider_doc(realm)
+        doc = forms.deep_merge(existing, given) if self.config["am.provider.putMode"] == "merge" else given
+        if "aiAgentsConfig" in existing:  # owned by the feature switch (reference §3.2, §10)
+            doc["aiAgentsConfig"] = existing["aiAgentsConfig"]
+        grant_types = (doc.get("advancedOAuth2Config") or {}).get("grantTypes") or []
+        if self.config.flag("am.strictGrantTypes") and any(g not in KNOWN_GRANT_TYPES for g in grant_types):
+            raise InvalidAttribute()
+        self.store.put(f"am:{realm}:provider", "oauth-oidc", doc)
+        return self.provider(realm)
+
+    def create_provider(self, realm: str) -> None:
+        self.provider_doc(realm)
+        raise Conflict("Unable to save config: Service already exists")
+
+    # -- agents ------------------------------------------------------------------------------------
+
+    def record(self, realm: str, kind: str, client_id: str) -> dict[str, Any] | None:
+        return self.store.get(f"am:{realm}:{kind}", client_id)
+
+    def get(self, realm: str, kind: str, client_id: str) -> dict[str, Any]:
+        self._realm(realm)
+        self._kind(kind)
+        record = self.record(realm, kind, client_id)
+        if record is None:
+            raise NotFound()
+        return forms.render_single(client_id, kind, record)
+
+    def query(self, realm: str, kind: str | None, params: dict[str, str]) -> dict[str, Any]:
+        """Per-type list (``kind``, EXACT envelope, ``_type``) or cross-type query (``None``, W10/W16)."""
+        self._realm(realm)
+        if kind is not None:
+            self._kind(kind)
+        if "_queryFilter" not in params:
+            raise BadRequest("Query request must contain _queryFilter")
+        predicate = parse_filter(params["_queryFilter"])
+        kinds = [kind] if kind else [k for k in forms.AGENT_TYPES
+                                     if k != "AIAgent" or self.core.ai_agents_enabled()]
+        items = []
+        for each in kinds:
+            for client_id, record in self.store.items(f"am:{realm}:{each}"):
+                item = forms.render_plain(client_id, each, record, with_type=kind is not None)
+                if predicate(item):
+                    items.append(item)
+        size = params.get("_pageSize")
+        if size and self.config["am.list.pageSize"] == "truncate" and size.isdigit() and int(size) > 0:
+            items = items[:int(size)]
+        if kind is None:
+            return {"result": items, "resultCount": len(items), "pagedResultsCookie": None,
+                    "totalPagedResultsPolicy": "NONE", "totalPagedResults": -1, "remainingPagedResults": -1}
+        return {"result": items, "resultCount": len(items), "pagedResultsCookie": None,
+                "totalPagedResultsPolicy": "EXACT", "totalPagedResults": len(items), "remainingPagedResults": -1}
+
+    def template(self, realm: str, kind: str) -> dict[str, Any]:
+        self._realm(realm)
+        self._kind(kind)
+        return forms.defaults()
+
+    def all_types(self, realm: str) -> dict[str, Any]:
+        self._realm(realm)
+        return {"result": [{"_id": t, "name": n, "collection": True} for t, n in forms.ALL_TYPES
+                           if t != "AIAgent" or self.core.ai_agents_enabled()]}
+
+    def put(self, realm: str, kind: str, client_id: str, body: Any, if_match: str | None,
+            if_none_match: str | None) -> tuple[int, dict[str, Any]]:
+        """Upsert (reference §4.4, §6.3, §6.4): 201 with defaults on create, exact replace on update."""
+        self._realm(realm)
+        self._kind(kind)
+        if self.config["am.clientIdPattern"] == "enforce" and not CLIENT_ID.match(client_id):
+            raise BadRequest("Invalid client ID: only letters, digits, '-' and '_' are allowed")
+        existing = self.record(realm, kind, client_id)
+        if existing is not None and if_none_match and if_none_match.strip() == "*" \
+                and self.config["am.aiagent.ifNoneMatch"] == "enforce":
+            raise PreconditionFailed()
+        if existing is not None and self.config["am.ifMatch"] == "enforce" and if_match \
+                and if_match.strip() != "*" \
+                and if_match.strip().strip('"') != forms.render_single(client_id, kind, existing)["_rev"]:
+            raise RevisionMismatch()
+        parsed = forms.parse_body(body, kind, self.config.flag("am.aiagent.topLevelSecret"))
+        if existing is None:
+            config = {g: forms.deep_merge(d, parsed["groups"].get(g, {})) for g, d in forms.defaults().items()}
+            for group, values in parsed["groups"].items():
+                config.setdefault(group, values)
+            record: dict[str, Any] = {"config": config, "secret": parsed["secret"]}
+            if kind == "AIAgent":
+                record.update(self._create_identity(realm, client_id, parsed, config))
+            status = 201
+        else:
+            record = {"config": parsed["groups"],
+                      "secret": parsed["secret"] if parsed["secret"] is not None else existing.get("secret")}
+            if kind == "AIAgent":
+                record.update(self._update_identity(realm, existing, parsed))
+            status = 200
+        self.store.put(f"am:{realm}:{kind}", client_id, record)
+        return status, forms.render_single(client_id, kind, record)
+
+    def delete(self, realm: str, kind: str, client_id: str) -> dict[str, Any]:
+        self._realm(realm)
+        self._kind(kind)
+        record = self.record(realm, kind, client_id)
+        if record is None:
+            raise NotFound()
+        rendered = forms.render_single(client_id, kind, record)
+        self.store.delete(f"am:{realm}:{kind}", client_id)
+        if kind == "AIAgent" and record.get("uid") and self.config.flag("am.aiagent.deleteCascade"):
+            self.core.idm.delete_object(realm, "aiagent", record["uid"])  # its hook drops the privileges
+        return rendered
+
+    # -- the AI agent identity ---------------------------------------------------------------------
+
+    @staticmethod
+    def _snapshot(doc: dict[str, Any]) -> dict[str, Any]:
+        snap = {"_id": doc["_id"], "_rev": doc["_rev"], "oauth2ClientId": doc.get("oauth2ClientId")}
+        for key in ("name", "description"):
+            if key in doc:
+                snap[key] = doc[key]
+        snap["customAttributes"] = doc.get("customAttributes")
+        return snap
+
+    def _create_identity(self, realm: str, client_id: str, parsed: dict[str, Any],
+                         config: dict[str, Any]) -> dict[str, Any]:
+        attrs = parsed["identity"] or {}
+        uid = attrs.get("_id") if isinstance(attrs.get("_id"), str) and attrs.get("_id") else None
+        uid = uid or parsed["uid"] or str(uuid.uuid4())
+        names = (config.get("coreOAuth2ClientConfig") or {}).get("clientName") or []
+        fields: dict[str, Any] = {"oauth2ClientId": client_id,
+                                  "name": attrs.get("name") or (names[0] if names else client_id)}
+        if attrs.get("description") is not None:
+            fields["description"] = attrs["description"]
+        fields["customAttributes"] = attrs.get("customAttributes")
+        doc = self.core.idm.write_agent_identity(realm, uid, fields)
+        return {"uid": uid, "identity": self._snapshot(doc)}
+
+    def _update_identity(self, realm: str, existing: dict[str, Any], parsed: dict[str, Any]) -> dict[str, Any]:
+        """The link is kept; name/description/customAttributes sent to AM reach IDM (switch). The
+        embedded copy is refreshed only by AM writes, never by IDM changes (reference §9.4)."""
+        uid, snapshot = existing.get("uid"), existing.get("identity")
+        attrs = parsed["identity"]
+        if uid and attrs and self.config.flag("am.aiagent.syncIdentity"):
+            changes = {k: attrs[k] for k in ("name", "description", "customAttributes") if k in attrs}
+            if self.core.idm.agent_identity(realm, uid) is not None:
+                snapshot = self._snapshot(self.core.idm.write_agent_identity(realm, uid, changes))
+        return {"uid": uid, "identity": snapshot}

@@ -1,0 +1,147 @@
+"""AM agent representations (reference §4.3, §6.6, §12 W1/W9): wrapped single form, plain list form,
+body parsing (wrapped, plain or mixed), §4.7 defaults, and the content-derived ``_rev``."""
+from __future__ import annotations
+
+import copy
+import json
+import zlib
+from functools import lru_cache
+from typing import Any
+
+from ..errors import BadRequest, InvalidAttribute
+from .idm_types import load_json
+
+GROUPS = ("overrideOAuth2ClientConfig", "advancedOAuth2ClientConfig", "signEncOAuth2ClientConfig",
+          "coreOAuth2ClientConfig", "coreOpenIDClientConfig", "coreUmaClientConfig")
+PLAIN_GROUP = "overrideOAuth2ClientConfig"  # never wrapped
+CORE = "coreOAuth2ClientConfig"
+IDENTITY_ATTRS, IDENTITY_UID = "aiAgentIdentityAttributes", "aiAgentIdentityUid"
+AGENT_TYPES = {
+    "OAuth2Client": {"_id": "OAuth2Client", "name": "OAuth2 Clients", "collection": True},
+    "AIAgent": {"_id": "AIAgent", "name": "AI Agents", "collection": True},
+}
+# W11: every agent type in the recorded order.
+ALL_TYPES = (("WebAgent", "Web Agents"), ("J2EEAgent", "J2EE Agents"), ("2.2_Agent", "Version 2.2 Agents"),
+             ("OAuth2Client", "OAuth2 Clients"), ("SharedAgent", "Shared Agents"),
+             ("RemoteConsentAgent", "OAuth2 Remote Consent Service"),
+             ("SoftwarePublisher", "OAuth2 Software Publisher"),
+             ("IdentityGatewayAgent", "Identity Gateway Agents"), ("TrustedJwtIssuer", "OAuth2 Trusted JWT Issuer"),
+             ("AIAgent", "AI Agents"))
+# W9: list items carry these null keys that single GETs lack.
+LIST_EXTRAS = {PLAIN_GROUP: ("oidcClaimsClass", "customLoginUrlTemplate", "accessTokenModifierClass"),
+               CORE: ("agentgroup", "userpassword")}
+
+
+def rev_of(representation: dict[str, Any]) -> str:
+    """Signed 32-bit hash of the canonical JSON of a representation without ``_id``/``_rev`` (§3.5)."""
+    body = {k: v for k, v in representation.items() if k not in ("_id", "_rev")}
+    value = zlib.crc32(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+    return str(value - (1 << 32) if value >= 1 << 31 else value)
+
+
+def unwrap(value: Any) -> Any:
+    """``{"inherited":x,"value":v}`` → ``v``; ``{"inherited":x}`` → ``None``; anything else as is."""
+    if isinstance(value, dict) and value and set(value) <= {"inherited", "value"}:
+        return copy.deepcopy(value.get("value"))
+    return copy.deepcopy(value)
+
+
+def wrap(value: Any) -> dict[str, Any]:
+    return {"inherited": False} if value is None else {"inherited": False, "value": copy.deepcopy(value)}
+
+
+@lru_cache(maxsize=1)
+def _defaults_text() -> str:
+    recorded = load_json("aiagent-defaults.json")
+    return json.dumps({g: {k: unwrap(v) for k, v in recorded[g].items()} for g in GROUPS})
+
+
+def defaults() -> dict[str, dict[str, Any]]:
+    """The six groups with the §4.7 defaults (plain), from the recorded bare-create AIAgent."""
+    return json.loads(_defaults_text())
+
+
+def parse_body(body: Any, kind: str, top_level_secret: bool) -> dict[str, Any]:
+    """A PUT body as ``{"groups": {...plain...}, "secret": str|None, "identity": dict|None, "uid": str|None}``.
+
+    Wrapped, plain and mixed fields are accepted and ``inherited`` ignored; ``_id``, ``_rev``, ``_type``,
+    ``_provider`` and ``*-encrypted`` keys are dropped; other unknown top-level keys are a 400."""
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object")
+    groups: dict[str, dict[str, Any]] = {}
+    secret: str | None = None
+    identity: dict[str, Any] | None = None
+    uid: str | None = None
+    valid = list(GROUPS) + ([IDENTITY_ATTRS, IDENTITY_UID] if kind == "AIAgent" else [])
+    for key, value in body.items():
+        if key.startswith("_") or key.endswith("-encrypted"):
+            continue
+        if key == "userpassword" and top_level_secret:
+            secret = unwrap(value) if isinstance(unwrap(value), str) else secret
+        elif key in GROUPS:
+            if not isinstance(value, dict):
+                raise BadRequest(f"Invalid value for {key}: expected an object")
+            group = {k: unwrap(v) for k, v in value.items() if not k.endswith("-encrypted")}
+            if key == CORE:
+                given = group.pop("userpassword", None)
+                if isinstance(given, str):
+                    secret = given
+                group.pop("agentgroup", None)
+            groups[key] = group
+        elif key == IDENTITY_ATTRS:
+            attrs = unwrap(value)
+            identity = attrs if isinstance(attrs, dict) else None
+        elif key == IDENTITY_UID:
+            value = unwrap(value)
+            uid = value if isinstance(value, str) and value else None
+        else:
+            raise InvalidAttribute(detail={"validAttributes": valid})
+    return {"groups": groups, "secret": secret, "identity": identity, "uid": uid}
+
+
+def deep_merge(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        merged = copy.deepcopy(base)
+        for key, value in over.items():
+            merged[key] = deep_merge(merged.get(key), value)
+        return merged
+    return copy.deepcopy(over)
+
+
+def render_single(client_id: str, kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    """Wrapped form (single GET, PUT echo, DELETE); never ``userpassword``."""
+    out: dict[str, Any] = {"_id": client_id, "_rev": ""}
+    for group in GROUPS:
+        if group in record["config"]:
+            values = record["config"][group]
+            out[group] = copy.deepcopy(values) if group == PLAIN_GROUP else {k: wrap(v) for k, v in values.items()}
+    if kind == "AIAgent":
+        if record.get("identity") is not None:
+            out[IDENTITY_ATTRS] = wrap(record["identity"])
+        if record.get("uid") is not None:
+            out[IDENTITY_UID] = wrap(record["uid"])
+    out["_type"] = dict(AGENT_TYPES[kind])
+    out["_rev"] = rev_of(out)
+    return out
+
+
+def render_plain(client_id: str, kind: str, record: dict[str, Any], with_type: bool) -> dict[str, Any]:
+    """Plain list/query item: unset → ``null``, the W9 extra null keys, plain identity fields."""
+    out: dict[str, Any] = {"_id": client_id, "_rev": ""}
+    for group in GROUPS:
+        if group in record["config"]:
+            values = copy.deepcopy(record["config"][group])
+            for extra in LIST_EXTRAS.get(group, ()):
+                values.setdefault(extra, None)
+            out[group] = values
+    if kind == "AIAgent":
+        if record.get("identity") is not None:
+            out[IDENTITY_ATTRS] = copy.deepcopy(record["identity"])
+        if record.get("uid") is not None:
+            out[IDENTITY_UID] = record["uid"]
+    if with_type:
+        out["_type"] = dict(AGENT_TYPES[kind])
+    out["_rev"] = rev_of(out)
+    return out

@@ -1,0 +1,126 @@
+"""The HTTP side: a threaded HTTP/1.1 keep-alive server on 127.0.0.1, and ``EmulatorServer``."""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from .app import App
+from .backend import Backend
+from .config import Config
+from .store import Store
+from .wire import Headers, Request, finalize
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    app: App
+    base_url: str
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "AICEmulator/1.0"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes: avoid 40 ms stalls
+    server: _HTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet; stats are the record
+        pass
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _handle(self) -> None:
+        body = self._read_body()
+        parts = urlsplit(self.path)
+        request = Request(self.command, parts.path, parts.query, Headers(self.headers.items()), body,
+                          self.server.base_url)
+        response = self.server.app.handle(request)
+        if response is None:  # injected drop: close without a response
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        payload = response.encode()
+        self.send_response(response.status)
+        for name, value in finalize(response, request.headers).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD" and payload:
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
+
+
+class EmulatorServer:
+    """A running emulated tenant on ``127.0.0.1``.
+
+    ``state=None`` keeps everything in memory; a directory holds ``emulator.db`` and the service
+    account's private JWK (``service-account.json``, mode 0600). Use as a context manager, or call
+    :meth:`start` / :meth:`stop`.
+    """
+
+    def __init__(self, port: int = 0, state: str | os.PathLike[str] | None = None, latency_ms: int = 0,
+                 realms: tuple[str, ...] | list[str] = ("alpha", "bravo"), ai_agents: bool = True,
+                 options: dict[str, Any] | None = None) -> None:
+        self.state = os.fspath(state) if state is not None else None
+        if self.state is not None:
+            os.makedirs(self.state, exist_ok=True)
+        self.config = Config(options)
+        self.store = Store(os.path.join(self.state, "emulator.db") if self.state else None)
+        self.backend = Backend(self.store, self.config, tuple(realms), ai_agents)
+        self.app = App(self.backend, latency_ms)
+        self._httpd = _HTTPServer(("127.0.0.1", port), _Handler)
+        self._httpd.app = self.app
+        self.port = self._httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._httpd.base_url = self.url
+        jwk_file = self.backend.auth.write_jwk_file(self.state) if self.state else None
+        self.service_account: dict[str, Any] = {"id": self.backend.auth.service_account_id,
+                                                "jwk": dict(self.backend.auth.service_account_jwk),
+                                                "jwkFile": jwk_file}
+        self._thread: threading.Thread | None = None
+
+    @property
+    def token_url(self) -> str:
+        return self.url + "/am/oauth2/access_token"
+
+    def start(self) -> EmulatorServer:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._httpd.serve_forever, name="emulator",
+                                            kwargs={"poll_interval": 0.1}, daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._httpd.server_close()
+        self.store.close()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

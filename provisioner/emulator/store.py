@@ -1,0 +1,105 @@
+"""SQLite persistence: JSON documents by (namespace, id), plus a small key/value table.
+
+One connection, one re-entrant lock: every request runs inside :meth:`Store.transaction`, which is
+one SQLite transaction (committed at the end, rolled back on error). ``path=None`` is in-memory.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (ns TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,
+                                    doc TEXT NOT NULL, PRIMARY KEY (ns, id));
+CREATE INDEX IF NOT EXISTS objects_by_seq ON objects (ns, seq);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class Store:
+    """Transactional document store (thread-safe)."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
+        if path:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """Serialise with other requests; commit on success, roll back on any exception."""
+        with self._lock:
+            outermost = self._depth == 0
+            if outermost:
+                self._db.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield self
+            except BaseException:
+                self._depth -= 1
+                if outermost:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outermost:
+                self._db.execute("COMMIT")
+
+    # -- documents ---------------------------------------------------------------------------------
+
+    def get(self, ns: str, id: str) -> Any:
+        with self._lock:
+            row = self._db.execute("SELECT doc FROM objects WHERE ns=? AND id=?", (ns, id)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put(self, ns: str, id: str, doc: Any) -> None:
+        text = json.dumps(doc, separators=(",", ":"))
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO objects (ns, id, seq, doc) VALUES (?, ?, "
+                "(SELECT COALESCE(MAX(seq), 0) + 1 FROM objects), ?) "
+                "ON CONFLICT (ns, id) DO UPDATE SET doc = excluded.doc", (ns, id, text))
+
+    def delete(self, ns: str, id: str) -> bool:
+        with self._lock:
+            return self._db.execute("DELETE FROM objects WHERE ns=? AND id=?", (ns, id)).rowcount > 0
+
+    def items(self, ns: str) -> list[tuple[str, Any]]:
+        """``(id, doc)`` pairs of a namespace in creation order."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, doc FROM objects WHERE ns=? ORDER BY seq", (ns,)).fetchall()
+        return [(row[0], json.loads(row[1])) for row in rows]
+
+    def namespaces(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT DISTINCT ns FROM objects ORDER BY ns")]
+
+    # -- meta --------------------------------------------------------------------------------------
+
+    def meta(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+                             "SET value = excluded.value", (key, json.dumps(value)))
+
+    def clear(self, keep_meta: tuple[str, ...] = ()) -> None:
+        """Delete every document and every meta key not in ``keep_meta``."""
+        with self._lock:
+            self._db.execute("DELETE FROM objects")
+            marks = ",".join("?" * len(keep_meta)) or "''"
+            self._db.execute(f"DELETE FROM meta WHERE key NOT IN ({marks})", keep_meta)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
