@@ -22,9 +22,10 @@ MIN_SECRET_LEN = 8
 # Files the *tenant* or the *test* writes on purpose with secrets in them: the emulator's state
 # (it is the tenant: it stores client secrets) and its service-account key, secret files given to
 # `fromFile` references, and dotenv files.
-_EXEMPT_SUFFIXES = (".env", ".db", ".db-wal", ".db-shm", ".db-journal", ".key", ".pem", ".jwk")
+_EXEMPT_SUFFIXES = (".env", ".db", ".db-wal", ".db-shm", ".db-journal", ".key", ".pem", ".jwk",
+                    ".py", ".pyc")  # source copies made by packaging tests are inputs, not tool output
 _EXEMPT_NAMES = ("service-account.json", "signing-key.json", "token-cache.json")
-_EXEMPT_DIRS = ("emulator",)
+_EXEMPT_DIRS = ("emulator", ".git", "__pycache__", "site-packages")
 
 
 def record(origin: str, text: str | bytes | None) -> None:

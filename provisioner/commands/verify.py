@@ -1,11 +1,84 @@
-"""Placeholder for the `verify` command; replaced by its implementation."""
+"""``provisioner verify PATH…``: run the declared OAuth flows against the tenant and check the claims."""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+
 import click
 
-from provisioner.errors import UsageError
+from provisioner import redact
+from provisioner.errors import EXIT_ERROR, EXIT_OK, UsageError, ValidationFailed
 
 
-@click.command(name="verify", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def command(args: tuple[str, ...]) -> int:
-    """Not available yet."""
-    raise UsageError("'verify' is not implemented yet")
+def _color(no_color: bool, environ: Mapping[str, str]) -> bool:
+    if no_color or environ.get("NO_COLOR") is not None:
+        return False
+    return sys.stdout.isatty()
+
+
+def _echo_diagnostics(diagnostics: tuple[object, ...]) -> None:
+    for diagnostic in diagnostics:
+        click.echo(redact.text(f"{getattr(diagnostic, 'severity', 'error')}: {diagnostic}"), err=True)
+
+
+def _write_junit(path: str, text: str) -> None:
+    try:
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write the JUnit report to {path}: {exc.strerror or exc}") from None
+
+
+@click.command(name="verify")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--env", "env_name", metavar="NAME", help="Load environments/NAME.yaml next to the manifests.")
+@click.option("--env-file", type=click.Path(exists=True, dir_okay=False),
+              help="Dotenv file for secret references and credentials.")
+@click.option("--tenant", metavar="URL|local", help="Tenant base URL, or 'local' for the embedded emulator.")
+@click.option("--realm", metavar="R", help="Realm to verify in (default: the environment's / the manifests').")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Output format on stdout (json: the target line goes to stderr).")
+@click.option("--junit", "junit", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Also write a JUnit XML report (one test suite per agent, one test case per check).")
+@click.option("--no-color", is_flag=True, help="No ANSI colours (also honours NO_COLOR).")
+def command(paths: tuple[str, ...], env_name: str | None, env_file: str | None, tenant: str | None,
+            realm: str | None, fmt: str, junit: str | None, no_color: bool) -> int:
+    """Prove the configured flows work, end to end.
+
+    For every AIAgent with an application privilege: client-credentials token and tokeninfo, token
+    exchange towards the application with the permitted scopes and tokeninfo again (sub, act.sub, aud,
+    scope, grant_type); the on-behalf-of flow for privileges with subjects when the environment
+    configures verify.testUsers; and least-privilege probes (a scope outside the permissions, an
+    application without privilege, an exchange without audience).
+
+    Exit 0 when every check that ran passed, 1 otherwise. Tokens are shown only as fingerprints.
+    """
+    from provisioner.client.credentials import load_dotenv
+    from provisioner.manifest import load
+    from provisioner.tenant import open_tenant, resolve_target
+    from provisioner.verify import render_json, render_junit, render_table, run_verify
+
+    environ = os.environ
+    result = load(list(paths), env=env_name, env_file=env_file, environ=environ)
+    if not result.ok or result.stack is None:
+        _echo_diagnostics(result.diagnostics)
+        raise ValidationFailed("the manifests are not valid; nothing was verified")
+    stack = result.stack
+    environment = stack.environment
+    target = resolve_target(tenant, environment.tenant if environment else None, environ,
+                            ci=bool(environ.get("CI")))
+    dotenv = load_dotenv(env_file) if env_file else None
+    with open_tenant(target, environ=environ, dotenv=dotenv) as opened:
+        click.echo(redact.text(opened.label), err=(fmt == "json"))
+        _echo_diagnostics(result.diagnostics)  # warnings, after the target line
+        report = run_verify(stack, result.secrets, opened, realm=realm, environ=environ)
+    if fmt == "json":
+        click.echo(render_json(report), nl=False)
+    else:
+        click.echo(render_table(report, color=_color(no_color, environ)), nl=False)
+    if junit:
+        _write_junit(junit, render_junit(report))
+    return EXIT_OK if report.ok else EXIT_ERROR
