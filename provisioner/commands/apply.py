@@ -1,11 +1,102 @@
-"""Placeholder for the `apply` command; replaced by its implementation."""
+"""``provisioner apply``: execute a plan (or plan first), with confirmation, progress and a result."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
 import click
 
-from provisioner.errors import UsageError
+from provisioner import api
+from provisioner.commands.plan import common_options, echo, load_or_report, print_target, show_plan
+from provisioner.errors import EXIT_ERROR, EXIT_OK, ProvisionerError, UsageError
+from provisioner.plan import Plan, PlanFormatError
 
 
-@click.command(name="apply", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def command(args: tuple[str, ...]) -> int:
-    """Not available yet."""
-    raise UsageError("'apply' is not implemented yet")
+def read_plan_file(path: str) -> Plan:
+    try:
+        return Plan.from_json(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read plan file {path}: {exc.strerror}") from None
+    except PlanFormatError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
+def _confirm(fmt: str, verbose: bool, no_color: bool, auto_approve: bool, quiet: bool) -> Any:
+    def confirm(plan: Plan) -> bool:
+        show_plan(plan.to_dict(), fmt, verbose=verbose, no_color=no_color, target_shown=True)
+        if not plan.has_changes or plan.errors or auto_approve:
+            return True
+        if not sys.stdin.isatty():
+            raise UsageError("refusing to ask for confirmation without a terminal; pass --auto-approve")
+        return click.confirm("Apply these changes?", default=False)
+    return confirm
+
+
+def report(result: Any) -> None:
+    """The end-of-run summary: failures with their cause, what was not attempted, leftovers."""
+    for item in result.by_status("failed"):
+        echo(f"failed: {item.action} {item.address}: {item.error}\n", err=True)
+    for item in result.by_status("not attempted"):
+        echo(f"not attempted: {item.action} {item.address}\n", err=True)
+    for line in result.remaining:
+        echo(f"still different after apply: {line}\n", err=True)
+    echo(result.summary() + "\n")
+
+
+@click.command(name="apply")
+@click.argument("paths", nargs=-1, type=click.Path())
+@common_options
+@click.option("--plan", "plan_file", metavar="FILE", type=click.Path(), help="Apply a plan saved by plan --out.")
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--enable-features", is_flag=True, help="Enable the AI agents feature when the manifests need it.")
+@click.option("--verify", "run_verify", is_flag=True, help="Run verify after a successful apply.")
+def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenant: str | None, realm: str | None,
+            stack_name: str | None, fmt: str, prune: bool, max_deletes: int, parallelism: int, verbose: bool,
+            quiet: bool, no_color: bool, plan_file: str | None, auto_approve: bool, enable_features: bool,
+            run_verify: bool) -> int:
+    """Apply the manifests (PATHS) or a saved plan (--plan FILE) to the tenant.
+
+    A saved plan is refused, before any write, when the tenant changed since it was made.
+    """
+    if not paths and not plan_file:
+        raise UsageError("give manifest PATHS or --plan FILE")
+    loaded = None
+    if paths:
+        loaded = load_or_report(paths, env, env_file, stack_name)
+        if loaded is None:
+            return EXIT_ERROR
+    saved = read_plan_file(plan_file) if plan_file else None
+    env_tenant = loaded.stack.environment.tenant if loaded and loaded.stack.environment else None
+    if saved is not None and tenant is None and not os.environ.get("AIC_TENANT_URL"):
+        tenant = (saved.target or {}).get("url") or None
+    progress = (lambda line: None) if quiet else (lambda line: echo(line + "\n"))
+    with api.tenant(tenant, env_file=env_file, environment_tenant=env_tenant, parallelism=parallelism,
+                    verbose=verbose) as opened:
+        print_target(opened.label, "text")
+        if saved is not None and saved.target.get("url") and saved.target.get("url") != opened.url:
+            raise UsageError(f"the plan was made for {saved.target.get('url')}, not {opened.url}; nothing was written")
+        subject: Any = saved if saved is not None else loaded
+        result = api.apply(subject, opened, paths=list(paths) if saved is not None and paths else None,
+                           env=env, env_file=env_file, realm=realm, stack_name=stack_name, prune=prune,
+                           max_deletes=max_deletes, parallelism=parallelism, enable_features=enable_features,
+                           progress=progress, confirm=_confirm(fmt, verbose, no_color, auto_approve, quiet))
+        report(result)
+        if not result.ok:
+            return EXIT_ERROR
+        if run_verify:
+            return _verify(loaded, opened, realm)
+    return EXIT_OK
+
+
+def _verify(loaded: Any, opened: Any, realm: str | None) -> int:
+    if loaded is None:
+        raise UsageError("--verify needs the manifest PATHS")
+    try:
+        from provisioner.verify import render_table, run_verify
+    except ImportError as exc:  # the verify package is built separately
+        raise ProvisionerError(f"--verify is not available: {exc}") from None
+    verdict = run_verify(loaded.stack, loaded.secrets, opened, realm=realm)
+    echo(render_table(verdict) + "\n")
+    return EXIT_OK if getattr(verdict, "ok", True) else EXIT_ERROR

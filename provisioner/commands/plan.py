@@ -1,11 +1,110 @@
-"""Placeholder for the `plan` command; replaced by its implementation."""
+"""``provisioner plan``: read the tenant and print the field-level diff (text, JSON or Markdown)."""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import click
 
-from provisioner.errors import UsageError
+from provisioner import api, redact
+from provisioner.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from provisioner.render import render, use_colour
 
 
-@click.command(name="plan", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def command(args: tuple[str, ...]) -> int:
-    """Not available yet."""
-    raise UsageError("'plan' is not implemented yet")
+def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options plan and apply share."""
+    options = [
+        click.option("--env", "env", metavar="NAME", help="Load environments/NAME.yaml next to the manifests."),
+        click.option("--env-file", "env_file", metavar="FILE", type=click.Path(),
+                     help="Dotenv file for secret references and credentials."),
+        click.option("--tenant", "tenant", metavar="URL|local", help="Tenant URL, or 'local' for the emulator."),
+        click.option("--realm", "realm", metavar="R", help="Put every resource in realm R."),
+        click.option("--stack", "stack_name", metavar="NAME", help="Stack name (ownership marker for prune)."),
+        click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+                     show_default=True, help="Plan output format."),
+        click.option("--prune", is_flag=True, help="Delete objects this stack created that are no longer declared."),
+        click.option("--max-deletes", "max_deletes", type=click.IntRange(min=0), default=5, show_default=True,
+                     help="Refuse to delete more objects than this."),
+        click.option("--parallelism", type=click.IntRange(min=1, max=64), default=4, show_default=True,
+                     help="Concurrent requests."),
+        click.option("-v", "--verbose", is_flag=True, help="Show unchanged objects and trace HTTP requests."),
+        click.option("-q", "--quiet", is_flag=True, help="Print less."),
+        click.option("--no-color", "no_color", is_flag=True, help="No ANSI colour (also NO_COLOR)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def echo(text: str, *, err: bool = False) -> None:
+    """Every line that leaves the process goes through the redaction layer."""
+    click.echo(redact.text(text), err=err, nl=False)
+
+
+def load_or_report(paths: tuple[str, ...], env: str | None, env_file: str | None, stack_name: str | None) -> Any:
+    """Load the manifests; print diagnostics to stderr; ``None`` when there are errors (no network yet)."""
+    result = api.load(list(paths), env=env, env_file=env_file, environ=os.environ, stack_name=stack_name)
+    for diag in result.diagnostics:
+        prefix = "warning: " if diag.severity == "warning" else ""
+        echo(f"{prefix}{diag}\n", err=True)
+    if not result.ok or result.stack is None:
+        echo(f"Error: the manifests are not valid ({len(result.errors)} errors); nothing was read or written.\n",
+             err=True)
+        return None
+    return result
+
+
+def show_plan(plan_dict: dict[str, Any], fmt: str, *, verbose: bool, no_color: bool, target_shown: bool) -> None:
+    """Print a plan in ``fmt`` to stdout (text: coloured only on a TTY)."""
+    if fmt == "text":
+        colour = use_colour(sys.stdout, no_color)
+        echo(render(plan_dict, "text", colour=colour, header=not target_shown, verbose=verbose))
+    else:
+        echo(render(plan_dict, fmt))
+
+
+def print_target(label: str, fmt: str) -> None:
+    """The target goes first: on stdout for text, on stderr for machine formats (stdout stays parseable)."""
+    echo(label + "\n", err=fmt != "text")
+
+
+def write_plan_file(path: str, text: str) -> None:
+    Path(path).write_text(redact.text(text), encoding="utf-8")
+
+
+@click.command(name="plan")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@common_options
+@click.option("--out", "out", metavar="FILE", type=click.Path(), help="Save the JSON plan (for apply --plan).")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 2 changes, 1 error.")
+@click.option("--check-secrets", is_flag=True, help="Also prove each declared secret at the token endpoint.")
+def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenant: str | None, realm: str | None,
+            stack_name: str | None, fmt: str, prune: bool, max_deletes: int, parallelism: int, verbose: bool,
+            quiet: bool, no_color: bool, out: str | None, detailed_exitcode: bool, check_secrets: bool) -> int:
+    """Read the tenant and show what apply would change, field by field.
+
+    PATHS are manifest files or directories. Nothing is written to the tenant.
+    """
+    loaded = load_or_report(paths, env, env_file, stack_name)
+    if loaded is None:
+        return EXIT_ERROR
+    stack = loaded.stack
+    env_tenant = stack.environment.tenant if stack.environment else None
+    with api.tenant(tenant, env_file=env_file, environment_tenant=env_tenant, parallelism=parallelism,
+                    verbose=verbose) as opened:
+        print_target(opened.label, fmt)
+        plan, _ = api.plan_with_snapshot(stack, loaded.secrets, opened, realm=realm, prune=prune,
+                                         max_deletes=max_deletes, check_secrets=check_secrets, parallelism=parallelism)
+    if out:
+        write_plan_file(out, plan.to_json())
+    show_plan(plan.to_dict(), fmt, verbose=verbose, no_color=no_color, target_shown=True)
+    if out and not quiet:
+        echo(f"Saved the plan to {out}; run: provisioner apply --plan {out}\n", err=True)
+    if plan.errors:
+        return EXIT_ERROR
+    if detailed_exitcode and plan.has_changes:
+        return EXIT_CHANGES
+    return EXIT_OK

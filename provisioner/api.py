@@ -1,0 +1,265 @@
+"""The library API: ``load``, ``plan``, ``apply`` (the CLI calls exactly these).
+
+    from provisioner import api
+    with api.tenant("https://tenant.example.com") as t:
+        p = api.plan(["manifests/bot-traffic-analyzer"], tenant=t, env_file="demo.env")
+        result = api.apply(p, tenant=t, paths=["manifests/bot-traffic-analyzer"], env_file="demo.env")
+
+``tenant`` is an open :class:`provisioner.tenant.Tenant` (or anything with ``.client`` and ``.url``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets as secrets_module
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from provisioner import redact
+from provisioner.apply import ApplyOptions, ApplyResult, execute
+from provisioner.errors import ConfigurationError, ProvisionerError, ValidationFailed
+from provisioner.kinds import aiagent, application
+from provisioner.kinds.oauth2client import secret_marker
+from provisioner.kinds.secrets import verify_many
+from provisioner.kinds.snapshot import ReadScope, Snapshot, read_snapshot
+from provisioner.plan import Plan, PlanOptions, make_plan
+from provisioner.plan.order import address
+
+Progress = Callable[[str], None]
+
+
+def load(paths: Sequence[str], env: str | None = None, env_file: str | None = None,
+         environ: Mapping[str, str] | None = None, strict: bool = False, stack_name: str | None = None) -> Any:
+    """Load and validate manifests (:func:`provisioner.manifest.load`); returns a ``LoadResult``."""
+    from provisioner.manifest import load as _load
+
+    return _load(list(paths), env=env, env_file=env_file, environ=os.environ if environ is None else environ,
+                 strict=strict, stack_name=stack_name)
+
+
+@contextmanager
+def tenant(target: str | None = None, *, environ: Mapping[str, str] | None = None, env_file: str | None = None,
+           environment_tenant: str | None = None, parallelism: int = 4, verbose: bool = False) -> Iterator[Any]:
+    """Open a tenant (``--tenant`` semantics: URL or ``local``) for :func:`plan` and :func:`apply`."""
+    from provisioner.tenant import open_tenant, resolve_target
+
+    env = dict(os.environ if environ is None else environ)
+    resolved = resolve_target(target, environment_tenant, env, ci=bool(env.get("CI")))
+    with open_tenant(resolved, environ=env, dotenv=read_env_file(env_file), parallelism=parallelism,
+                     verbose_trace=verbose or None) as opened:
+        yield opened
+
+
+def read_env_file(env_file: str | None) -> dict[str, str]:
+    """The ``--env-file`` dotenv mapping (empty without a file)."""
+    if not env_file:
+        return {}
+    from provisioner.manifest import read_dotenv
+
+    values, diagnostics = read_dotenv(env_file)
+    errors = [d for d in diagnostics if d.severity == "error"]
+    if errors:
+        raise ConfigurationError("; ".join(str(d) for d in errors))
+    return values
+
+
+def _loaded(stack_or_paths: Any, **kw: Any) -> tuple[Any, Any]:
+    """``(stack, secrets)`` from a LoadResult, a Stack, or paths (loaded and validated here)."""
+    if isinstance(stack_or_paths, (str, os.PathLike)):
+        stack_or_paths = [os.fspath(stack_or_paths)]
+    if isinstance(stack_or_paths, (list, tuple)):
+        result = load(stack_or_paths, **kw)
+        if not result.ok or result.stack is None:
+            lines = "\n".join(str(d) for d in result.errors)
+            raise ValidationFailed(f"the manifests are not valid:\n{lines}")
+        return result.stack, result.secrets
+    if hasattr(stack_or_paths, "stack") and hasattr(stack_or_paths, "secrets"):
+        return stack_or_paths.stack, stack_or_paths.secrets
+    return stack_or_paths, None
+
+
+def resources_of(stack: Any, realm: str | None = None) -> list[Any]:
+    """The stack's resources, moved to ``realm`` when one is forced (``--realm``)."""
+    resources = list(stack.resources)
+    if realm:
+        resources = [dataclasses.replace(r, realm=realm, name=realm if r.kind == "OAuth2Provider" else r.name)
+                     for r in resources]
+    return resources
+
+
+def read_scopes(resources: Sequence[Any], extra_realms: Sequence[str] = ()) -> list[ReadScope]:
+    """One :class:`ReadScope` per realm with the users and groups the manifests reference."""
+    users: dict[str, set[str]] = {r: set() for r in extra_realms}
+    groups: dict[str, set[str]] = {r: set() for r in extra_realms}
+    for res in resources:
+        users.setdefault(res.realm, set())
+        groups.setdefault(res.realm, set())
+        if res.kind == application.KIND:
+            users[res.realm] |= application.user_names(res.spec)
+        elif res.kind == aiagent.KIND:
+            users[res.realm] |= aiagent.user_names(res.spec)
+            groups[res.realm] |= aiagent.group_ids(res.spec)
+    return [ReadScope(realm, frozenset(users[realm]), frozenset(groups[realm])) for realm in sorted(users)]
+
+
+def secret_values(resources: Sequence[Any], secrets: Any) -> dict[str, str]:
+    """Reference string → value for every ``clientSecret`` the resources declare."""
+    out: dict[str, str] = {}
+    for res in resources:
+        ref = res.spec.get("clientSecret")
+        if ref is not None and secrets is not None:
+            out[str(ref)] = secrets.resolve(ref)
+    return out
+
+
+def secret_status(resources: Sequence[Any], snapshot: Snapshot, values: Mapping[str, str], client: Any = None,
+                  check: bool = False, workers: int = 8) -> dict[str, bool]:
+    """Address → whether the tenant holds the declared secret (hash marker; with ``check``, a live probe)."""
+    triples = []
+    docs: dict[str, tuple[Any, Any]] = {}
+    for res in resources:
+        ref = res.spec.get("clientSecret")
+        if ref is None or str(ref) not in values or res.kind not in (application.KIND, aiagent.KIND):
+            continue
+        snap = snapshot.realm(res.realm)
+        doc = (snap.clients if res.kind == application.KIND else snap.agents).get(res.name)
+        if doc is None:
+            continue
+        addr = address(res.kind, res.realm, res.name)
+        triples.append((addr, secret_marker(doc), values[str(ref)]))
+        docs[addr] = (res, doc)
+    status = verify_many(triples, workers)
+    if check and client is not None:
+        for addr, (res, doc) in docs.items():
+            live = probe_secret(client, res, doc, values[str(res.spec["clientSecret"])])
+            if live is not None:
+                status[addr] = live
+    return status
+
+
+def probe_secret(client: Any, res: Any, doc: Mapping[str, Any], secret: str) -> bool | None:
+    """Authenticate at the realm's introspect endpoint with ``secret``: True/False, None when unknown."""
+    from provisioner.client.oauth import OAuthError
+
+    method = (doc.get("advancedOAuth2ClientConfig") or {}).get("tokenEndpointAuthMethod")
+    try:
+        # A throwaway random token: only the client authentication matters (bad secret → invalid_client).
+        client.oauth(res.realm).introspect(res.name, secret, method, secrets_module.token_urlsafe(24))
+    except OAuthError as exc:
+        return False if exc.error == "invalid_client" or exc.status == 401 else None
+    return True
+
+
+def _target_info(tenant: Any) -> dict[str, Any]:
+    return {"url": getattr(tenant, "url", None), "label": getattr(tenant, "label", None)}
+
+
+def plan(stack_or_paths: Any, tenant: Any, *, env: str | None = None, env_file: str | None = None,
+         environ: Mapping[str, str] | None = None, realm: str | None = None, stack_name: str | None = None,
+         prune: bool = False, max_deletes: int = 5, check_secrets: bool = False, parallelism: int = 4,
+         secrets: Any = None) -> Plan:
+    """Read the tenant and plan the stack (paths, a ``LoadResult`` or a ``Stack`` plus ``secrets``)."""
+    stack, loaded_secrets = _loaded(stack_or_paths, env=env, env_file=env_file, environ=environ,
+                                    stack_name=stack_name)
+    secrets = secrets if secrets is not None else loaded_secrets
+    result, _ = plan_with_snapshot(stack, secrets, tenant, realm=realm, prune=prune, max_deletes=max_deletes,
+                                   check_secrets=check_secrets, parallelism=parallelism)
+    return result
+
+
+def plan_with_snapshot(stack: Any, secrets: Any, tenant: Any, *, realm: str | None = None, prune: bool = False,
+                       max_deletes: int = 5, check_secrets: bool = False,
+                       parallelism: int = 4) -> tuple[Plan, Snapshot]:
+    """:func:`plan` for a loaded stack, also returning the snapshot it was made from."""
+    resources = resources_of(stack, realm)
+    env_realm = realm or (stack.environment.realm if getattr(stack, "environment", None) else None)
+    extra = [env_realm] if env_realm else []
+    snapshot = read_snapshot(tenant.client, read_scopes(resources, extra), parallelism)
+    values = secret_values(resources, secrets)
+    status = secret_status(resources, snapshot, values, tenant.client, check_secrets, max(4, parallelism))
+    options = PlanOptions(stack=stack.name, target=_target_info(tenant),
+                          environment=stack.environment.name if getattr(stack, "environment", None) else None,
+                          prune=prune, max_deletes=max_deletes, secret_status=status, realms=tuple(extra))
+    return make_plan(resources, snapshot, options), snapshot
+
+
+def ref_resolver(values: Mapping[str, str], environ: Mapping[str, str], dotenv: Mapping[str, str]) -> Callable[[str], str]:
+    """Resolve a secret reference string: known values first, then ``{fromEnv}``/``{fromFile}`` directly."""
+    def resolve(ref: str) -> str:
+        if ref in values:
+            return values[ref]
+        text = ref.strip().strip("{}").strip()
+        source, _, name = text.partition(":")
+        name = name.strip()
+        value: str | None = None
+        if source.strip() == "fromEnv":
+            value = environ.get(name) or dotenv.get(name)
+        elif source.strip() == "fromFile" and os.path.isfile(name):
+            with open(name, encoding="utf-8") as handle:
+                value = handle.read().strip()
+        if not value:
+            raise ConfigurationError(f"secret {ref} is not available (pass the manifests or set it)")
+        redact.register(value)
+        return value
+    return resolve
+
+
+def ensure_features(stack: Any, tenant: Any, progress: Progress, *, timeout: float = 900.0,
+                    interval: float = 30.0, realm: str | None = None) -> None:
+    """Enable the AI agents feature when the stack declares agents and a realm has it off; wait (bounded)."""
+    realms = sorted({r.realm for r in resources_of(stack, realm) if r.kind == aiagent.KIND})
+    env = tenant.client.environment
+    off = [r for r in realms if not env.ai_agents_enabled(r)]
+    if not off:
+        return
+    progress(f"Enabling the AI agents feature (realms: {', '.join(off)}); this can take up to 10 minutes...")
+    env.enable_ai_agents()
+    for name in off:
+        env.wait_until_enabled(name, timeout=timeout, interval=interval,
+                               on_wait=lambda waited, status: progress(f"  still waiting ({waited:.0f}s)"))
+    progress("AI agents feature enabled.")
+
+
+def apply(plan_or_stack: Any, tenant: Any, *, paths: Sequence[str] | None = None, env: str | None = None,
+          env_file: str | None = None, environ: Mapping[str, str] | None = None, realm: str | None = None,
+          stack_name: str | None = None, prune: bool = False, max_deletes: int = 5, parallelism: int = 4,
+          enable_features: bool = False, progress: Progress | None = None, secrets: Any = None,
+          confirm: Callable[[Plan], bool] | None = None) -> ApplyResult:
+    """Apply a :class:`Plan` (refused when stale) or plan-and-apply a stack/paths.
+
+    ``paths`` (with a Plan) supplies the manifests for secret values and the post-apply re-plan.
+    ``confirm(plan)`` sees the plan before any write (also when it has no changes); returning False
+    aborts with nothing written.
+    """
+    progress = progress or (lambda line: None)
+    env_map = dict(os.environ if environ is None else environ)
+    stack = None
+    if isinstance(plan_or_stack, Plan):
+        the_plan: Plan | None = plan_or_stack
+        if paths:
+            stack, secrets = _loaded(list(paths), env=env, env_file=env_file, environ=env_map, stack_name=stack_name)
+    else:
+        the_plan = None
+        stack, loaded = _loaded(plan_or_stack, env=env, env_file=env_file, environ=env_map, stack_name=stack_name)
+        secrets = secrets if secrets is not None else loaded
+    if stack is not None and enable_features:
+        ensure_features(stack, tenant, progress, realm=realm)
+    snapshot = None
+    if the_plan is None:
+        the_plan, snapshot = plan_with_snapshot(stack, secrets, tenant, realm=realm, prune=prune,
+                                                max_deletes=max_deletes, parallelism=parallelism)
+    if the_plan.errors:
+        lines = "\n".join(f"  {d}" for d in the_plan.errors)
+        raise ProvisionerError(f"the plan has errors; nothing was written:\n{lines}")
+    if confirm is not None and not confirm(the_plan):
+        raise ProvisionerError("Apply cancelled; nothing was written.")
+    values = secret_values(resources_of(stack, realm), secrets) if stack is not None else {}
+    resolver = ref_resolver(values, env_map, read_env_file(env_file))
+    replan = None
+    if stack is not None:
+        def replan() -> Plan:
+            return plan_with_snapshot(stack, secrets, tenant, realm=realm, prune=prune, max_deletes=max_deletes,
+                                      parallelism=parallelism)[0]
+    options = ApplyOptions(stack=the_plan.stack, parallelism=parallelism, max_deletes=max_deletes, progress=progress)
+    return execute(the_plan, tenant.client, resolver, options, replan=replan, snapshot=snapshot)

@@ -1,0 +1,249 @@
+"""The writes behind each change: one function per (kind, action), all through the tenant client.
+
+Creates use create-only preconditions with deterministic ids; an ambiguous failure is resolved by
+re-reading the object by key and matching it, never by blindly sending the create again. Updates
+re-read the object first (AM: ``_queryFilter=_id eq '<id>'``, list form, compared with the list
+``_rev`` from the plan; IDM: ``If-Match``) and refuse when its revision moved.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioner.client import paths
+from provisioner.client.errors import PreconditionFailed, TransportError
+from provisioner.errors import ProvisionerError
+from provisioner.kinds import aiagent, application, privilege, provider
+from provisioner.kinds.common import unwrap
+from provisioner.kinds.fields import idm_patch_ops
+from provisioner.kinds.oauth2client import am_differs, create_document, secret_marker, update_document
+from provisioner.kinds.secrets import make_marker, verify_marker
+from provisioner.kinds.snapshot import IDENTITY_FIELDS, PRIVILEGE_FIELDS, Snapshot
+from provisioner.plan.model import Change
+
+
+class StaleObject(ProvisionerError):
+    """The object changed between plan and apply; nothing was written to it."""
+
+
+@dataclass
+class ApplyContext:
+    """What every operation needs: the client, the stack, secrets, and the pre-apply snapshot."""
+
+    client: Any
+    stack: str
+    secret: Callable[[str], str]
+    snapshot: Snapshot
+    identities: dict[tuple[str, str], str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def find_am(client: Any, realm: str, kind: str, key: str) -> dict[str, Any] | None:
+    """The plain (list-form) document and list ``_rev`` of one AM object, in one request."""
+    am = client.am(realm)
+    if hasattr(am, "find"):
+        return am.find(kind, key)  # type: ignore[no-any-return]
+    quoted = key.replace("'", "\\'")
+    body = client.request("GET", paths.am(realm, "realm-config", "agents", kind),
+                          params={"_queryFilter": f"_id eq '{quoted}'"}).body or {}
+    results = [r for r in body.get("result") or [] if r.get("_id") == key]
+    return results[0] if results else None
+
+
+def _check_rev(change: Change, remote: str, current_rev: Any) -> None:
+    planned = (change.observed.get(remote) or {}).get("rev")
+    if current_rev is None or str(current_rev) != str(planned):
+        raise StaleObject(f"{change.address} changed since the plan ({remote} revision {planned} → "
+                          f"{current_rev if current_rev is not None else 'deleted'}); nothing written to it. "
+                          f"Run plan again.")
+
+
+def _secret_for(ctx: ApplyContext, desired: Mapping[str, Any], current: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
+    """``(secret, marker)`` to send, or ``(None, None)`` when the tenant already holds the secret."""
+    ref = desired.get("clientSecret")
+    if not ref:
+        return None, None
+    value = ctx.secret(str(ref))
+    if current is not None and not desired.get("sendSecret") and verify_marker(secret_marker(current), value):
+        return None, None
+    return value, make_marker(value)
+
+
+def _create(put: Callable[[], Any], reread: Callable[[], Any], matches: Callable[[Any], bool], what: str) -> Any:
+    """Send a create-only write; on an ambiguous failure re-read and accept a matching object."""
+    try:
+        return put()
+    except TransportError as exc:
+        if not exc.ambiguous:
+            raise
+        found = reread()
+        if found is not None and matches(found):
+            return found
+        raise ProvisionerError(f"{what}: the create may or may not have been applied and the object does not "
+                               f"match; nothing else was sent ({exc})") from exc
+    except PreconditionFailed as exc:
+        raise StaleObject(f"{what} appeared since the plan; run plan again") from exc
+
+
+# -- provider ---------------------------------------------------------------------------------------
+
+def provider_update(ctx: ApplyContext, change: Change) -> None:
+    am = ctx.client.am(change.realm)
+    doc, rev = am.get_provider()
+    _check_rev(change, "am", rev)
+    body, changed = provider.update_document(unwrap(doc), change.desired)
+    if changed:
+        am.put_provider(body)
+
+
+# -- applications and agents (AM client part) ---------------------------------------------------------
+
+def _am_create(ctx: ApplyContext, change: Change, module: Any, template: Mapping[str, Any],
+               extra: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    desired = change.desired
+    secret, marker = _secret_for(ctx, desired, None)
+    body = create_document(template, module.FIELDS, desired, change.realm, stack=ctx.stack, secret=secret,
+                           secret_hash=marker)
+    if extra:
+        extra(body)
+    am = ctx.client.am(change.realm)
+    return _create(lambda: am.put(module.AM_KIND, change.key, body, create_only=True)[0],
+                   lambda: find_am(ctx.client, change.realm, module.AM_KIND, change.key),
+                   lambda found: not am_differs(found, module.FIELDS, desired), change.address)
+
+
+def _am_update(ctx: ApplyContext, change: Change, module: Any,
+               refresh: Callable[[dict[str, Any]], None] | None = None) -> None:
+    current = find_am(ctx.client, change.realm, module.AM_KIND, change.key)
+    _check_rev(change, "am", current.get("_rev") if current else None)
+    assert current is not None
+    secret, marker = _secret_for(ctx, change.desired, current)
+    body, changed = update_document(current, module.FIELDS, change.desired, change.realm, secret=secret,
+                                    secret_hash=marker)
+    if changed:
+        if refresh:
+            refresh(body)
+        ctx.client.am(change.realm).put(module.AM_KIND, change.key, body)
+
+
+def _idm_patch(ctx: ApplyContext, change: Change, object_type: str, fields: Any, current: Mapping[str, Any] | None,
+               extra_ops: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> None:
+    """PATCH the differing managed fields of an IDM object with ``If-Match`` the planned revision."""
+    if current is None:
+        raise StaleObject(f"{change.address} disappeared since the plan; run plan again")
+    ops = idm_patch_ops(fields, change.desired, current, change.realm)
+    if extra_ops:
+        ops = extra_ops(ops)
+    if not ops:
+        return
+    rev = (change.observed.get("idm") or {}).get("rev")
+    try:
+        ctx.client.idm.patch(object_type, str(current["_id"]), ops, if_match=rev)
+    except PreconditionFailed as exc:
+        raise StaleObject(f"{change.address} changed since the plan (IDM revision moved); run plan again") from exc
+
+
+def application_apply(ctx: ApplyContext, change: Change) -> None:
+    """Create or update both halves of an application: AM client first, then the IDM record."""
+    realm, key, desired = change.realm, change.key, change.desired
+    template = application.template_defaults(desired)
+    if change.observed.get("am") is None:
+        _am_create(ctx, change, application, template)
+    else:
+        _am_update(ctx, change, application)
+    object_type = f"{realm}_application"
+    record = ctx.snapshot.realm(realm).apps.get(key)
+    if change.observed.get("idm") is None:
+        record_id = str(desired["ids"]["record"])
+        body = application.record_body(realm, key, desired, record_id)
+        idm = ctx.client.idm
+        _create(lambda: idm.put(object_type, record_id, body, if_none_match=True),
+                lambda: idm.get(object_type, record_id, ("_id", "ssoEntities")),
+                lambda found: (found.get("ssoEntities") or {}).get("oidcId") == key, change.address)
+    else:
+        _idm_patch(ctx, change, object_type, application.FIELDS, record,
+                   lambda ops: application.template_version_op(ops, desired))
+
+
+def agent_apply(ctx: ApplyContext, change: Change) -> None:
+    """Create an agent (settings in the same PUT), or update identity (IDM) then client (AM)."""
+    realm, key, desired = change.realm, change.key, change.desired
+    uid = str(desired["ids"]["identity"])
+    object_type = f"{realm}_aiagent"
+    if change.observed.get("am") is None:
+        echo = _am_create(ctx, change, aiagent, {},
+                          lambda body: aiagent.add_identity(body, key, uid, desired))
+        uid = str(unwrap(echo.get("aiAgentIdentityUid")) or uid) if isinstance(echo, Mapping) else uid
+        with ctx.lock:
+            ctx.identities[(realm, key)] = uid
+        identity = ctx.client.idm.get(object_type, uid, IDENTITY_FIELDS)
+        ops = idm_patch_ops(aiagent.FIELDS, desired, identity, realm)
+        if ops and identity is not None:
+            ctx.client.idm.patch(object_type, uid, ops, if_match=identity.get("_rev"))
+        return
+    identity = ctx.snapshot.realm(realm).identity_of(key)
+    _idm_patch(ctx, change, object_type, aiagent.FIELDS, identity)
+
+    def refresh(body: dict[str, Any]) -> None:
+        # AM copies these attributes to IDM on a PUT: they must carry IDM's (now desired) values.
+        attrs = body.get("aiAgentIdentityAttributes")
+        if isinstance(attrs, dict):
+            body["aiAgentIdentityAttributes"] = aiagent.identity_attributes(key, str(attrs.get("_id") or uid),
+                                                                            desired, identity)
+    _am_update(ctx, change, aiagent, refresh)
+
+
+def privilege_apply(ctx: ApplyContext, change: Change) -> None:
+    """Create a privilege in one create-only PUT, or PATCH its differing fields."""
+    realm, desired = change.realm, change.desired
+    ids = desired["ids"]
+    object_type = f"{realm}_aiagentprivilege"
+    idm = ctx.client.idm
+    if change.observed.get("idm") is None:
+        with ctx.lock:
+            agent_uuid = ctx.identities.get((realm, str(ids["agentKey"])), str(ids["agent"]))
+        priv_id = str(ids["privilege"])
+        body = privilege.create_body(realm, priv_id, agent_uuid, str(ids["resource"]), desired)
+        _create(lambda: idm.put(object_type, priv_id, body, if_none_match=True),
+                lambda: idm.get(object_type, priv_id, PRIVILEGE_FIELDS),
+                lambda found: not idm_patch_ops(privilege.FIELDS, desired, found, realm), change.address)
+        return
+    current = next((p for p in ctx.snapshot.realm(realm).privileges if p.get("_id") == ids["privilege"]), None)
+    _idm_patch(ctx, change, object_type, privilege.FIELDS, current)
+
+
+# -- deletes ------------------------------------------------------------------------------------------
+
+def privilege_delete(ctx: ApplyContext, change: Change) -> None:
+    rev = (change.observed.get("idm") or {}).get("rev")
+    ctx.client.idm.delete(f"{change.realm}_aiagentprivilege", str(change.desired["ids"]["privilege"]), if_match=rev)
+
+
+def application_delete(ctx: ApplyContext, change: Change) -> None:
+    record = (change.desired.get("ids") or {}).get("record")
+    if record:
+        ctx.client.idm.delete(f"{change.realm}_application", str(record))
+    ctx.client.am(change.realm).delete(application.AM_KIND, change.key)
+
+
+def agent_delete(ctx: ApplyContext, change: Change) -> None:
+    ctx.client.am(change.realm).delete(aiagent.AM_KIND, change.key)
+    identity = (change.desired.get("ids") or {}).get("identity")
+    if identity and ctx.client.idm.get(f"{change.realm}_aiagent", str(identity), ("_id",)) is not None:
+        ctx.client.idm.delete(f"{change.realm}_aiagent", str(identity))
+
+
+OPERATIONS: dict[tuple[str, str], Callable[[ApplyContext, Change], None]] = {
+    ("OAuth2Provider", "update"): provider_update,
+    ("Application", "create"): application_apply,
+    ("Application", "update"): application_apply,
+    ("Application", "delete"): application_delete,
+    ("AIAgent", "create"): agent_apply,
+    ("AIAgent", "update"): agent_apply,
+    ("AIAgent", "delete"): agent_delete,
+    ("AgentPrivilege", "create"): privilege_apply,
+    ("AgentPrivilege", "update"): privilege_apply,
+    ("AgentPrivilege", "delete"): privilege_delete,
+}

@@ -1,0 +1,51 @@
+"""Stale-plan detection (pure): compare a plan's observed revisions with a fresh snapshot.
+
+AM revisions are compared list form to list form (reference §12 W1): both the plan and this check
+read AM objects through the per-type list.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from provisioner.kinds import aiagent, application, privilege, provider
+from provisioner.kinds.oauth2client import client_rev, idm_rev
+from provisioner.kinds.snapshot import Snapshot
+from provisioner.plan.model import Change, Plan
+
+
+def current_observed(change: Change, snapshot: Snapshot) -> dict[str, Any]:
+    """What ``change.observed`` would be if planned against ``snapshot``."""
+    snap = snapshot.realm(change.realm)
+    if change.kind == provider.KIND:
+        return {"am": {"id": provider.SERVICE_ID, "rev": snap.provider_rev}}
+    if change.kind == application.KIND:
+        return {"am": client_rev(snap.clients.get(change.key)), "idm": idm_rev(snap.apps.get(change.key))}
+    if change.kind == aiagent.KIND:
+        return {"am": client_rev(snap.agents.get(change.key)), "idm": idm_rev(snap.identity_of(change.key))}
+    if change.kind == privilege.KIND:
+        wanted = (change.desired.get("ids") or {}).get("privilege")
+        found = next((p for p in snap.privileges if p.get("_id") == wanted), None)
+        return {"idm": idm_rev(found)}
+    return {}
+
+
+def _describe(remote: str, before: Any, after: Any) -> str:
+    label = "AM" if remote == "am" else "IDM"
+    if before is None:
+        return f"{label} object appeared"
+    if after is None:
+        return f"{label} object was deleted"
+    return f"{label} revision {before.get('rev')} → {after.get('rev')}"
+
+
+def stale_changes(plan: Plan, snapshot: Snapshot) -> list[str]:
+    """One message per planned object whose revision moved since the plan (empty when fresh)."""
+    messages = []
+    for change in plan.changes:
+        now = current_observed(change, snapshot)
+        moved = [_describe(remote, change.observed.get(remote), now.get(remote))
+                 for remote in sorted(set(change.observed) | set(now))
+                 if change.observed.get(remote) != now.get(remote)]
+        if moved:
+            messages.append(f"{change.address}: {'; '.join(moved)}")
+    return messages

@@ -1,0 +1,121 @@
+"""AIAgent: an AM ``AIAgent`` (an OAuth2 client) plus its IDM ``<realm>_aiagent`` identity (reference §6).
+
+Field table (manifest field → remote path, comparison):
+
+=============================================  ====================================================
+displayName / description                      IDM identity ``name`` / ``description`` (source of
+                                               truth); sent in ``aiAgentIdentityAttributes`` on create
+owners                                         IDM identity ``owners`` (user ids)
+scopes, defaultScopes, grantTypes, ...         as for Application (AM client groups)
+providerOverrides.enabled                      AM ``overrideOAuth2ClientConfig.providerOverridesEnabled``
+providerOverrides.clientSideTokens             AM ``overrideOAuth2ClientConfig.statelessTokensEnabled``
+providerOverrides.acceptAudienceInTokenExchange AM ``overrideOAuth2ClientConfig.acceptAudienceParametersInTokenExchangeRequests``
+clientSecret                                   AM ``coreOAuth2ClientConfig.userpassword`` (write-only)
+=============================================  ====================================================
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from provisioner.kinds.application import resolve_users
+from provisioner.kinds.common import deterministic_id
+from provisioner.kinds.fields import Field, Target
+from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD
+from provisioner.kinds.snapshot import RealmSnapshot
+
+KIND = "AIAgent"
+AM_KIND = "AIAgent"
+RANK = 2
+
+_OVERRIDES = {
+    "enabled": "providerOverridesEnabled",
+    "clientSideTokens": "statelessTokensEnabled",
+    "acceptAudienceInTokenExchange": "acceptAudienceParametersInTokenExchangeRequests",
+}
+
+FIELDS: tuple[Field, ...] = (
+    Field("displayName", (Target("idm", ("name",)),)),
+    Field("description", (Target("idm", ("description",)),)),
+    Field("owners", (OWNERS_TARGET,)),
+) + CLIENT_FIELDS + tuple(
+    Field(f"providerOverrides.{name}", (Target("am", ("overrideOAuth2ClientConfig", path)),))
+    for name, path in _OVERRIDES.items()
+) + (SECRET_FIELD,)
+
+
+_PLAIN = ("displayName", "description", "scopes", "defaultScopes", "grantTypes", "tokenEndpointAuthMethod",
+          "redirectUris", "accessTokenLifetime", "clientType")
+
+
+def identity_id(realm: str, key: str) -> str:
+    """The deterministic IDM identity ``_id`` sent in ``aiAgentIdentityAttributes`` on create."""
+    return deterministic_id(realm, "aiagent", key)
+
+
+def desired_values(spec: Mapping[str, Any], users: Mapping[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Managed values from a manifest ``spec`` and any ``(path, message)`` problems."""
+    out: dict[str, Any] = {k: spec[k] for k in _PLAIN if k in spec}
+    problems: list[tuple[str, str]] = []
+    if "owners" in spec:
+        out["owners"], problems = resolve_users(spec.get("owners") or [], users, "spec.owners")
+    for name in _OVERRIDES:
+        overrides = spec.get("providerOverrides")
+        if isinstance(overrides, Mapping) and name in overrides:
+            out[f"providerOverrides.{name}"] = overrides[name]
+    if spec.get("clientSecret") is not None:
+        out["clientSecret"] = str(spec["clientSecret"])
+    return out, problems
+
+
+def user_names(spec: Mapping[str, Any]) -> set[str]:
+    """Every userName the agent spec references (owners and privilege subjects)."""
+    names = {str(e.get("userName")) for e in spec.get("owners") or [] if isinstance(e, Mapping) and e.get("userName")}
+    for entry in spec.get("applications") or []:
+        for subject in entry.get("subjects") or []:
+            if isinstance(subject, Mapping) and subject.get("userName"):
+                names.add(str(subject["userName"]))
+    return names
+
+
+def group_ids(spec: Mapping[str, Any]) -> set[str]:
+    """Every group id the agent's privileges reference."""
+    out: set[str] = set()
+    for entry in spec.get("applications") or []:
+        for group in entry.get("subjectGroups") or []:
+            gid = group.get("_id") or group.get("name") if isinstance(group, Mapping) else group
+            if gid:
+                out.add(str(gid))
+    return out
+
+
+def observe(snap: RealmSnapshot, key: str) -> dict[str, Mapping[str, Any] | None]:
+    """The observed documents: AM agent (list form) and IDM identity."""
+    return {"am": snap.agents.get(key), "idm": snap.identity_of(key)}
+
+
+def identity_attributes(key: str, uid: str, desired: Mapping[str, Any],
+                        observed_identity: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``aiAgentIdentityAttributes.value``: IDM's current values, overridden by the desired ones.
+
+    AM copies these to IDM on a PUT (reference §6.4), so they must never carry stale values.
+    """
+    value: dict[str, Any] = {"_id": uid, "oauth2ClientId": key}
+    if observed_identity:
+        for name in ("name", "description", "customAttributes"):
+            if name in observed_identity:
+                value[name] = observed_identity[name]
+    if desired.get("displayName") is not None:
+        value["name"] = desired["displayName"]
+    value.setdefault("name", key)
+    if desired.get("description") is not None:
+        value["description"] = desired["description"]
+    return value
+
+
+def add_identity(doc: dict[str, Any], key: str, uid: str, desired: Mapping[str, Any],
+                 observed_identity: Mapping[str, Any] | None = None) -> None:
+    """Put the identity attributes and uid into an AM agent body (wrapped, as recorded)."""
+    doc["aiAgentIdentityAttributes"] = {"inherited": False,
+                                        "value": identity_attributes(key, uid, desired, observed_identity)}
+    doc["aiAgentIdentityUid"] = {"inherited": False, "value": uid}

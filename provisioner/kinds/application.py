@@ -1,0 +1,136 @@
+"""Application: an AM ``OAuth2Client`` plus its IDM ``<realm>_application`` record (reference §5).
+
+Field table (manifest field → remote path, comparison):
+
+=======================  ==========================================================================
+displayName              IDM ``name``; AM ``coreOAuth2ClientConfig.clientName`` = ``[v]``
+description              IDM ``description``; AM ``advancedOAuth2ClientConfig.descriptions`` = ``[v]``
+template                 IDM ``templateName`` (+ ``templateVersion``); create defaults per template
+owners                   IDM ``owners`` (userName → user ``_id``), by id
+scopes / defaultScopes   AM ``coreOAuth2ClientConfig.scopes`` / ``defaultScopes`` (sets)
+grantTypes               AM ``advancedOAuth2ClientConfig.grantTypes`` (set)
+tokenEndpointAuthMethod  AM ``advancedOAuth2ClientConfig.tokenEndpointAuthMethod``
+redirectUris             AM ``coreOAuth2ClientConfig.redirectionUris`` (set)
+accessTokenLifetime      AM ``coreOAuth2ClientConfig.accessTokenLifetime``
+clientType               AM ``coreOAuth2ClientConfig.clientType``
+clientSecret             AM ``coreOAuth2ClientConfig.userpassword`` (write-only; hash marker)
+=======================  ==========================================================================
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from provisioner.kinds.common import deterministic_id, make_ref
+from provisioner.kinds.fields import Field, Target
+from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD
+from provisioner.kinds.snapshot import RealmSnapshot
+
+KIND = "Application"
+AM_KIND = "OAuth2Client"
+RANK = 1
+
+FIELDS: tuple[Field, ...] = (
+    Field("displayName", (Target("idm", ("name",)), Target("am", ("coreOAuth2ClientConfig", "clientName"), "one"))),
+    Field("description", (Target("idm", ("description",)),
+                          Target("am", ("advancedOAuth2ClientConfig", "descriptions"), "one"))),
+    Field("template", (Target("idm", ("templateName",)),)),
+    Field("owners", (OWNERS_TARGET,)),
+) + CLIENT_FIELDS + (SECRET_FIELD,)
+
+TEMPLATE_VERSIONS = {"service": "1.0", "web": "2.0", "native": "2.0"}
+
+_LIFETIMES = {
+    "coreOAuth2ClientConfig.accessTokenLifetime": 3600,
+    "coreOAuth2ClientConfig.refreshTokenLifetime": 604800,
+    "coreOAuth2ClientConfig.authorizationCodeLifetime": 120,
+    "coreOpenIDClientConfig.jwtTokenLifetime": 3600,
+}
+
+#: Create defaults per template (dotted AM path → value), applied over the §4.7 defaults.
+TEMPLATES: dict[str, dict[str, Any]] = {
+    "service": {"advancedOAuth2ClientConfig.grantTypes": ["client_credentials"],
+                "advancedOAuth2ClientConfig.responseTypes": ["token"],
+                "advancedOAuth2ClientConfig.isConsentImplied": True,
+                "coreOAuth2ClientConfig.clientType": "Confidential", **_LIFETIMES},
+    "web": {"advancedOAuth2ClientConfig.grantTypes": ["authorization_code"],
+            "advancedOAuth2ClientConfig.responseTypes": ["code"],
+            "coreOAuth2ClientConfig.clientType": "Confidential", **_LIFETIMES},
+    "native": {"advancedOAuth2ClientConfig.grantTypes": ["authorization_code"],
+               "advancedOAuth2ClientConfig.responseTypes": ["code"],
+               "advancedOAuth2ClientConfig.tokenEndpointAuthMethod": "none",
+               "coreOAuth2ClientConfig.clientType": "Public", **_LIFETIMES},
+}
+
+_PLAIN = ("displayName", "description", "template", "scopes", "defaultScopes", "grantTypes",
+          "tokenEndpointAuthMethod", "redirectUris", "accessTokenLifetime", "clientType")
+
+
+def record_id(realm: str, key: str) -> str:
+    """The deterministic IDM ``_id`` of the application record this tool creates."""
+    return deterministic_id(realm, "application", key)
+
+
+def desired_values(spec: Mapping[str, Any], users: Mapping[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Managed values from a manifest ``spec`` (owners resolved to user ids) and any problems.
+
+    Problems are ``(manifest path, message)`` pairs.
+    """
+    out: dict[str, Any] = {k: spec[k] for k in _PLAIN if k in spec}
+    problems: list[tuple[str, str]] = []
+    if "owners" in spec:
+        out["owners"], problems = resolve_users(spec.get("owners") or [], users, "spec.owners")
+    if spec.get("clientSecret") is not None:
+        out["clientSecret"] = str(spec["clientSecret"])
+    if spec.get("existing"):
+        out["existing"] = True
+    return out, problems
+
+
+def resolve_users(entries: Any, users: Mapping[str, str], path: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """``[{userName: a}, ...]`` → sorted user ids, plus a problem for every name that does not resolve."""
+    ids: set[str] = set()
+    problems: list[tuple[str, str]] = []
+    for index, entry in enumerate(entries or []):
+        name = entry.get("userName") if isinstance(entry, Mapping) else entry
+        if name in users:
+            ids.add(users[name])
+        else:
+            problems.append((f"{path}[{index}]", f"user {name!r} does not exist in the tenant"))
+    return sorted(ids), problems
+
+
+def user_names(spec: Mapping[str, Any]) -> set[str]:
+    """Every userName the spec references."""
+    return {str(e.get("userName")) for e in spec.get("owners") or [] if isinstance(e, Mapping) and e.get("userName")}
+
+
+def observe(snap: RealmSnapshot, key: str) -> dict[str, Mapping[str, Any] | None]:
+    """The observed documents: AM client (list form) and IDM record (matched by ``ssoEntities.oidcId``)."""
+    return {"am": snap.clients.get(key), "idm": snap.apps.get(key)}
+
+
+def template_defaults(desired: Mapping[str, Any]) -> dict[str, Any]:
+    """The create defaults for the desired template (``service`` when none is named)."""
+    return TEMPLATES.get(str(desired.get("template") or "service"), TEMPLATES["service"])
+
+
+def record_body(realm: str, key: str, desired: Mapping[str, Any], record: str) -> dict[str, Any]:
+    """The IDM create body (PUT with a deterministic id)."""
+    template = str(desired.get("template") or "service")
+    body: dict[str, Any] = {"_id": record, "name": desired.get("displayName") or key,
+                            "templateName": template, "templateVersion": TEMPLATE_VERSIONS.get(template, "1.0"),
+                            "ssoEntities": {"oidcId": key}}
+    if desired.get("description"):
+        body["description"] = desired["description"]
+    if desired.get("owners"):
+        body["owners"] = [make_ref(f"managed/{realm}_user", i) for i in desired["owners"]]
+    return body
+
+
+def template_version_op(ops: list[dict[str, Any]], desired: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Add the ``templateVersion`` that goes with a changed ``templateName``."""
+    if any(op["field"] == "/templateName" for op in ops):
+        version = TEMPLATE_VERSIONS.get(str(desired.get("template")), "1.0")
+        ops = ops + [{"operation": "replace", "field": "/templateVersion", "value": version}]
+    return ops

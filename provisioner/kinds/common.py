@@ -1,0 +1,183 @@
+"""Normalisation helpers shared by every kind (reference §4.9), markers and deterministic ids.
+
+Everything here is pure: it turns the shapes the tenant returns (wrapped or plain AM documents, IDM
+records with relationship refs) into canonical, comparable JSON values, and back.
+"""
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+#: Namespace for the deterministic ids this tool chooses (IDM app records, privileges, identities).
+NAMESPACE = uuid.UUID("5b0c8f0e-6a43-4d0c-9a57-3a7f1c2d9e41")
+
+#: ``advancedOAuth2ClientConfig.customProperties`` entry keys this tool owns.
+STACK_PROPERTY = "provisioner.stack"
+SECRET_PROPERTY = "provisioner.secretHash"
+
+#: Keys AM list items carry that single GETs lack (reference §12 W9), dropped before a write.
+_LIST_EXTRAS: dict[str, tuple[str, ...]] = {
+    "overrideOAuth2ClientConfig": ("oidcClaimsClass", "customLoginUrlTemplate", "accessTokenModifierClass"),
+    "coreOAuth2ClientConfig": ("agentgroup", "userpassword"),
+}
+_SERVER_KEYS = ("_id", "_rev", "_provider")
+
+#: The six OAuth2 client configuration groups (reference §4.2).
+CLIENT_GROUPS = ("coreOAuth2ClientConfig", "advancedOAuth2ClientConfig", "signEncOAuth2ClientConfig",
+                 "coreOpenIDClientConfig", "coreUmaClientConfig", "overrideOAuth2ClientConfig")
+
+
+def deterministic_id(*parts: str) -> str:
+    """``uuid5(NAMESPACE, "a|b|c")`` as a string: the same inputs always give the same id."""
+    return str(uuid.uuid5(NAMESPACE, "|".join(parts)))
+
+
+def unwrap(value: Any) -> Any:
+    """``{"inherited": x, "value": v}`` → ``v`` and ``{"inherited": x}`` → ``None``, recursively.
+
+    Plain values and plain objects (``overrideOAuth2ClientConfig``, list items) pass through.
+    """
+    if isinstance(value, Mapping):
+        keys = set(value)
+        if keys and keys <= {"inherited", "value"} and "inherited" in keys:
+            return unwrap(value.get("value"))
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def is_unset(value: Any) -> bool:
+    """``None``, ``"[Empty]"`` and ``""`` mean "not set"."""
+    return value is None or value == "[Empty]" or value == ""
+
+
+def scalar(value: Any) -> Any:
+    """Canonical scalar: unset forms become ``None``."""
+    return None if is_unset(value) else value
+
+
+def string_set(value: Any) -> list[str]:
+    """Canonical set of strings: sorted, unique, without empty members; unset → ``[]``."""
+    if is_unset(value):
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple, set, frozenset)):
+        return [str(value)]
+    return sorted({str(v) for v in value if not is_unset(v)})
+
+
+def get_path(doc: Mapping[str, Any] | None, path: Sequence[str]) -> Any:
+    """The value at ``path`` in a nested mapping, or ``None`` when any step is missing."""
+    node: Any = doc
+    for key in path:
+        if not isinstance(node, Mapping) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def set_path(doc: dict[str, Any], path: Sequence[str], value: Any) -> None:
+    """Set ``path`` in a nested dict, creating intermediate objects as needed."""
+    node = doc
+    for key in path[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = {}
+            node[key] = child
+        node = child
+    node[path[-1]] = value
+
+
+def ref_id(ref: Any) -> str | None:
+    """The object id a relationship value points at (``_refResourceId`` or the last ``_ref`` segment)."""
+    if isinstance(ref, str):
+        return ref.rsplit("/", 1)[-1] or None
+    if not isinstance(ref, Mapping):
+        return None
+    if ref.get("_refResourceId"):
+        return str(ref["_refResourceId"])
+    target = ref.get("_ref")
+    if isinstance(target, str) and "/" in target:
+        return target.rsplit("/", 1)[-1]
+    return None
+
+
+def ref_ids(refs: Any) -> list[str]:
+    """Sorted unique ids of a relationship list (compared by target only, never by ``_refProperties``)."""
+    if not isinstance(refs, list):
+        return []
+    return sorted({i for i in (ref_id(r) for r in refs) if i})
+
+
+def make_ref(collection: str, object_id: str) -> dict[str, str]:
+    """The full relationship value IDM documents (reference §7.3)."""
+    return {"_ref": f"{collection}/{object_id}", "_refResourceCollection": collection,
+            "_refResourceId": object_id}
+
+
+def properties(doc: Mapping[str, Any] | None) -> list[str]:
+    """The ``advancedOAuth2ClientConfig.customProperties`` entries (plain form) as strings."""
+    value = get_path(doc, ("advancedOAuth2ClientConfig", "customProperties"))
+    value = unwrap(value)
+    if not isinstance(value, list):
+        return []
+    return [str(v) for v in value if isinstance(v, str)]
+
+
+def property_value(doc: Mapping[str, Any] | None, key: str) -> str | None:
+    """The value of the ``key=value`` custom property ``key``, or ``None``."""
+    prefix = key + "="
+    for entry in properties(doc):
+        if entry.startswith(prefix):
+            return entry[len(prefix):]
+    return None
+
+
+def with_property(entries: Iterable[str], key: str, value: str | None) -> list[str]:
+    """``entries`` with ``key=value`` replaced in place (or appended); ``None`` removes it.
+
+    Entries owned by others keep their position and bytes.
+    """
+    prefix = key + "="
+    out: list[str] = []
+    placed = False
+    for entry in entries:
+        if entry.startswith(prefix):
+            if value is not None and not placed:
+                out.append(prefix + value)
+                placed = True
+            continue
+        out.append(entry)
+    if value is not None and not placed:
+        out.append(prefix + value)
+    return out
+
+
+def writable_client_doc(observed: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep, plain copy of an observed AM client/agent document fit for a whole-document PUT.
+
+    Drops ``_id``/``_rev``/``_provider``, ``*-encrypted`` keys, the null-only list extras (W9) and the
+    IDM ``_rev`` echoed inside ``aiAgentIdentityAttributes``; everything else is kept as read.
+    """
+    doc = copy.deepcopy(unwrap(dict(observed)))
+    for key in _SERVER_KEYS:
+        doc.pop(key, None)
+    for key in [k for k in doc if k.endswith("-encrypted")]:
+        doc.pop(key)
+    for group, extras in _LIST_EXTRAS.items():
+        section = doc.get(group)
+        if isinstance(section, dict):
+            for key in extras:
+                if key in section and section[key] is None:
+                    section.pop(key)
+            for key in [k for k in section if k.endswith("-encrypted")]:
+                section.pop(key)
+            section.pop("userpassword", None)
+    attrs = doc.get("aiAgentIdentityAttributes")
+    if isinstance(attrs, dict):
+        attrs.pop("_rev", None)
+    return doc

@@ -1,0 +1,87 @@
+"""AgentPrivilege: one IDM ``<realm>_aiagentprivilege`` per ``spec.applications[]`` entry (reference §7).
+
+Key: (agent client id, application client id). Field table:
+
+=============  =====================================================================
+description    ``description``
+permissions    ``permissions`` = ``[{"type": "scopes", "values": [...]}]`` (values as a set;
+               empty = every scope of the application)
+subjects       ``subjects`` refs → ``managed/<realm>_user`` (userName resolved to ``_id``)
+subjectGroups  ``subjectGroups`` refs → ``managed/<realm>_group``
+=============  =====================================================================
+
+An agent's privilege set is fully owned: ``permissions``, ``subjects`` and ``subjectGroups`` are
+managed even when the entry leaves them out (absent = empty).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from provisioner.kinds.application import resolve_users
+from provisioner.kinds.common import deterministic_id, make_ref
+from provisioner.kinds.fields import Field, Target, encode
+from provisioner.kinds.snapshot import RealmSnapshot
+
+KIND = "AgentPrivilege"
+RANK = 3
+
+FIELDS: tuple[Field, ...] = (
+    Field("description", (Target("idm", ("description",)),)),
+    Field("permissions", (Target("idm", ("permissions",), "scopes"),)),
+    Field("subjects", (Target("idm", ("subjects",), "refs", "managed/{realm}_user"),)),
+    Field("subjectGroups", (Target("idm", ("subjectGroups",), "refs", "managed/{realm}_group"),)),
+)
+
+
+def key_of(agent: str, application: str) -> str:
+    """The privilege key as shown in addresses: ``<agent>/<application>``."""
+    return f"{agent}/{application}"
+
+
+def privilege_id(realm: str, agent: str, application: str) -> str:
+    """The deterministic privilege ``_id``: ``uuid5(NAMESPACE, "<realm>|<agent>|<application>")``."""
+    return deterministic_id(realm, agent, application)
+
+
+def group_id(entry: Any) -> str:
+    return str(entry.get("_id") or entry.get("name")) if isinstance(entry, Mapping) else str(entry)
+
+
+def desired_values(entry: Mapping[str, Any], users: Mapping[str, str], groups: frozenset[str],
+                   path: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Managed values of one ``applications[]`` entry, and ``(path, message)`` problems."""
+    out: dict[str, Any] = {"permissions": sorted(set(entry.get("permissions") or []))}
+    subjects, problems = resolve_users(entry.get("subjects") or [], users, f"{path}.subjects")
+    out["subjects"] = subjects
+    wanted_groups = []
+    for index, group in enumerate(entry.get("subjectGroups") or []):
+        gid = group_id(group)
+        if gid not in groups:
+            problems.append((f"{path}.subjectGroups[{index}]", f"group {gid!r} does not exist in the tenant"))
+        wanted_groups.append(gid)
+    out["subjectGroups"] = sorted(set(wanted_groups))
+    if entry.get("description") is not None:
+        out["description"] = entry["description"]
+    return out, problems
+
+
+def observe_all(snap: RealmSnapshot, identity: str | None, agent: str) -> dict[str, list[Mapping[str, Any]]]:
+    """The agent's observed privileges grouped by application client id (``""`` when unknown)."""
+    out: dict[str, list[Mapping[str, Any]]] = {}
+    for priv in snap.privileges_of(identity, agent):
+        out.setdefault(snap.privilege_app(priv) or "", []).append(priv)
+    return out
+
+
+def create_body(realm: str, priv_id: str, agent_uuid: str, app_uuid: str, desired: Mapping[str, Any]) -> dict[str, Any]:
+    """The single create body: agent, resource, subjects, subjectGroups, permissions, description."""
+    body: dict[str, Any] = {
+        "_id": priv_id,
+        "agent": make_ref(f"managed/{realm}_aiagent", agent_uuid),
+        "resource": make_ref(f"managed/{realm}_application", app_uuid),
+    }
+    for fld in FIELDS:
+        if fld.name in desired:
+            body[fld.name] = encode(fld.targets[0], desired[fld.name], realm)
+    return body

@@ -1,0 +1,89 @@
+"""OAuth2Provider: the realm's ``oauth-oidc`` service, a singleton keyed by realm (reference §3).
+
+Field table:
+
+=============================  ==============================================================
+grantTypes.ensure              ``advancedOAuth2Config.grantTypes``: the listed members must be
+                               present; missing ones are appended, server order kept
+grantTypes.exact               ``advancedOAuth2Config.grantTypes`` as a set (list replaced)
+acceptAudienceInTokenExchange  ``advancedOAuth2Config.acceptAudienceParametersInTokenExchangeRequests``
+=============================  ==============================================================
+
+``aiAgentsConfig`` is never touched (the feature-enable call owns it).
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from provisioner.kinds.common import get_path, set_path, string_set
+
+KIND = "OAuth2Provider"
+RANK = 0
+GRANT_PATH = ("advancedOAuth2Config", "grantTypes")
+AUDIENCE_PATH = ("advancedOAuth2Config", "acceptAudienceParametersInTokenExchangeRequests")
+SERVICE_ID = "oauth-oidc"
+
+
+def desired_values(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"grantTypes": {"ensure"|"exact": [...]}, "acceptAudienceInTokenExchange": bool}`` as declared."""
+    out: dict[str, Any] = {}
+    grants = spec.get("grantTypes")
+    if isinstance(grants, Mapping):
+        for mode in ("exact", "ensure"):
+            if mode in grants:
+                out["grantTypes"] = {mode: list(grants[mode] or [])}
+                break
+    if "acceptAudienceInTokenExchange" in spec:
+        out["acceptAudienceInTokenExchange"] = spec["acceptAudienceInTokenExchange"]
+    return out
+
+
+def current_grants(doc: Mapping[str, Any] | None) -> list[str]:
+    value = get_path(doc, GRANT_PATH)
+    return [str(v) for v in value if v] if isinstance(value, list) else []
+
+
+def wanted_grants(current: list[str], desired: Mapping[str, Any]) -> list[str]:
+    """The grant list to write: ``ensure`` appends what is missing; ``exact`` keeps the server's order of
+    the members that stay and appends the new ones."""
+    grants = desired.get("grantTypes") or {}
+    if "exact" in grants:
+        wanted = list(dict.fromkeys(grants["exact"]))
+        kept = [g for g in current if g in wanted]
+        return kept + [g for g in wanted if g not in kept]
+    ensure = list(dict.fromkeys(grants.get("ensure") or []))
+    return current + [g for g in ensure if g not in current]
+
+
+def field_diffs(doc: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """``(field, before, after)`` for each managed provider field that differs."""
+    out: list[tuple[str, Any, Any]] = []
+    if "grantTypes" in desired:
+        current = current_grants(doc)
+        wanted = wanted_grants(current, desired)
+        if string_set(current) != string_set(wanted):
+            out.append(("grantTypes", current, wanted))
+    if "acceptAudienceInTokenExchange" in desired:
+        before = get_path(doc, AUDIENCE_PATH)
+        if before != desired["acceptAudienceInTokenExchange"]:
+            out.append(("acceptAudienceInTokenExchange", before, desired["acceptAudienceInTokenExchange"]))
+    return out
+
+
+def allowed_grants(doc: Mapping[str, Any] | None, desired: Mapping[str, Any] | None) -> list[str]:
+    """The realm grant types once the declared provider (if any) is applied."""
+    current = current_grants(doc)
+    return wanted_grants(current, desired) if desired and "grantTypes" in desired else current
+
+
+def update_document(current: Mapping[str, Any], desired: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Read-modify-write: the whole document without ``_rev``, managed fields changed."""
+    doc = copy.deepcopy(dict(current))
+    doc.pop("_rev", None)
+    changed = False
+    for name, _, after in field_diffs(current, desired):
+        set_path(doc, GRANT_PATH if name == "grantTypes" else AUDIENCE_PATH, after)
+        changed = True
+    return doc, changed

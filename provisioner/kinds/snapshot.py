@@ -1,0 +1,178 @@
+"""Read everything a plan needs with few requests: the requests grow with kinds, not objects.
+
+Per realm: the provider (GET), the ``OAuth2Client`` and ``AIAgent`` lists, the IDM application,
+agent-identity and privilege queries, one user query for every referenced ``userName`` and one group
+query. The reads are independent and run in a thread pool. The result, :class:`Snapshot`, is plain
+data; planning over it is pure.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioner.kinds.common import get_path, ref_id, unwrap
+
+APP_FIELDS = ("_id", "_rev", "name", "description", "templateName", "templateVersion", "ssoEntities", "owners")
+IDENTITY_FIELDS = ("_id", "_rev", "name", "description", "oauth2ClientId", "owners", "customAttributes")
+PRIVILEGE_FIELDS = ("_id", "_rev", "agent", "agentID", "agentOAuth2ClientId", "description", "permissions",
+                    "resource", "resourceData", "subjectGroups", "subjectIDs", "subjects")
+PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class RealmSnapshot:
+    """What one realm holds, as read (AM documents in list form; IDM records with the named fields)."""
+
+    realm: str
+    provider: Mapping[str, Any] | None = None
+    provider_rev: str | None = None
+    clients: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    agents: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    apps: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)        # by ssoEntities.oidcId
+    identities: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # by IDM _id
+    privileges: tuple[Mapping[str, Any], ...] = ()
+    users: Mapping[str, str] = field(default_factory=dict)                     # userName → _id
+    groups: frozenset[str] = frozenset()
+    ai_agents_enabled: bool = True
+
+    def identity_of(self, agent_key: str) -> Mapping[str, Any] | None:
+        """The IDM identity of the AM agent ``agent_key`` (by ``aiAgentIdentityUid``, else by client id)."""
+        agent = self.agents.get(agent_key)
+        uid = unwrap(agent.get("aiAgentIdentityUid")) if agent else None
+        if isinstance(uid, str) and uid in self.identities:
+            return self.identities[uid]
+        for ident in self.identities.values():
+            if ident.get("oauth2ClientId") == agent_key:
+                return ident
+        return None
+
+    def app_client_of(self, app_uuid: str | None) -> str | None:
+        """The client id of the IDM application ``app_uuid``."""
+        for key, app in self.apps.items():
+            if app.get("_id") == app_uuid:
+                return key
+        return None
+
+    def privileges_of(self, identity_id: str | None, agent_key: str) -> list[Mapping[str, Any]]:
+        """The privileges whose agent is ``identity_id`` (or whose agent client id is ``agent_key``)."""
+        out = []
+        for priv in self.privileges:
+            agent = priv.get("agentID") or ref_id(priv.get("agent"))
+            if identity_id and agent:
+                if agent == identity_id:
+                    out.append(priv)
+            elif priv.get("agentOAuth2ClientId") == agent_key:
+                out.append(priv)
+        return sorted(out, key=lambda p: str(p.get("_id")))
+
+    def privilege_app(self, priv: Mapping[str, Any]) -> str | None:
+        """The application client id a privilege points at (``resourceData.ssoEntities.oidcId``)."""
+        oidc = get_path(priv.get("resourceData"), ("ssoEntities", "oidcId"))
+        if isinstance(oidc, str) and oidc:
+            return oidc
+        return self.app_client_of(ref_id(priv.get("resource")))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every realm read for a plan."""
+
+    realms: Mapping[str, RealmSnapshot] = field(default_factory=dict)
+
+    def realm(self, name: str) -> RealmSnapshot:
+        return self.realms.get(name) or RealmSnapshot(realm=name)
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    """What to read in one realm besides the fixed lists: the users and groups the manifests name."""
+
+    realm: str
+    user_names: frozenset[str] = frozenset()
+    group_ids: frozenset[str] = frozenset()
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def or_filter(field_name: str, values: Iterable[str]) -> str:
+    """``userName eq "a" or userName eq "b"`` (sorted, so the request is deterministic)."""
+    return " or ".join(f"{field_name} eq {_quote(v)}" for v in sorted(set(values)))
+
+
+def _is_not_found(exc: Exception) -> bool:
+    from provisioner.client.errors import NotFound
+
+    return isinstance(exc, NotFound)
+
+
+def read_realm_tasks(client: Any, scope: ReadScope) -> dict[str, Callable[[], Any]]:
+    """The independent reads for one realm, by name (each a zero-argument callable)."""
+    realm = scope.realm
+    am = client.am(realm)
+    idm = client.idm
+
+    def optional(fn: Callable[[], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            try:
+                return fn()
+            except Exception as exc:  # the AI-agent types are absent while the feature is off
+                if _is_not_found(exc):
+                    return None
+                raise
+        return run
+
+    tasks: dict[str, Callable[[], Any]] = {
+        "provider": am.get_provider,
+        "clients": lambda: am.list("OAuth2Client"),
+        "agents": optional(lambda: am.list("AIAgent")),
+        "apps": lambda: idm.query(f"{realm}_application", "true", APP_FIELDS, PAGE_SIZE),
+        "identities": optional(lambda: idm.query(f"{realm}_aiagent", "true", IDENTITY_FIELDS, PAGE_SIZE)),
+        "privileges": optional(lambda: idm.query(f"{realm}_aiagentprivilege", "true", PRIVILEGE_FIELDS, PAGE_SIZE)),
+    }
+    if scope.user_names:
+        tasks["users"] = lambda: idm.query(f"{realm}_user", or_filter("userName", scope.user_names),
+                                           ("_id", "userName"), PAGE_SIZE)
+    if scope.group_ids:
+        tasks["groups"] = lambda: idm.query(f"{realm}_group", or_filter("_id", scope.group_ids), ("_id",), PAGE_SIZE)
+    return tasks
+
+
+def build_realm(realm: str, results: Mapping[str, Any]) -> RealmSnapshot:
+    """Assemble a :class:`RealmSnapshot` from the raw read results (pure)."""
+    provider, provider_rev = results.get("provider") or (None, None)
+    provider = unwrap(provider) if provider is not None else None
+    clients = {str(c["_id"]): c for c in results.get("clients") or [] if c.get("_id")}
+    agents_raw = results.get("agents")
+    agents = {str(a["_id"]): a for a in agents_raw or [] if a.get("_id")}
+    apps: dict[str, Mapping[str, Any]] = {}
+    for app in sorted(results.get("apps") or [], key=lambda a: str(a.get("_id"))):
+        oidc = get_path(app, ("ssoEntities", "oidcId"))
+        if isinstance(oidc, str) and oidc and oidc not in apps:
+            apps[oidc] = app
+    identities = {str(i["_id"]): i for i in results.get("identities") or [] if i.get("_id")}
+    privileges = tuple(sorted(results.get("privileges") or [], key=lambda p: str(p.get("_id"))))
+    users = {str(u["userName"]): str(u["_id"]) for u in results.get("users") or [] if u.get("userName")}
+    groups = frozenset(str(g["_id"]) for g in results.get("groups") or [] if g.get("_id"))
+    flag = get_path(provider, ("aiAgentsConfig", "aiAgentsEnabled"))
+    enabled = agents_raw is not None and results.get("identities") is not None and flag is not False
+    return RealmSnapshot(realm=realm, provider=provider, provider_rev=provider_rev, clients=clients,
+                         agents=agents, apps=apps, identities=identities, privileges=privileges,
+                         users=users, groups=groups, ai_agents_enabled=enabled)
+
+
+def read_snapshot(client: Any, scopes: Iterable[ReadScope], parallelism: int = 4) -> Snapshot:
+    """Read every realm in ``scopes`` with a bounded thread pool (≤ 8 requests per realm)."""
+    jobs: list[tuple[str, str, Callable[[], Any]]] = []
+    for scope in sorted(scopes, key=lambda s: s.realm):
+        for name, fn in read_realm_tasks(client, scope).items():
+            jobs.append((scope.realm, name, fn))
+    results: dict[str, dict[str, Any]] = {}
+    with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
+        futures = [(realm, name, pool.submit(fn)) for realm, name, fn in jobs]
+        for realm, name, future in futures:
+            results.setdefault(realm, {})[name] = future.result()
+    return Snapshot(realms={realm: build_realm(realm, res) for realm, res in sorted(results.items())})

@@ -1,0 +1,192 @@
+"""The plan as data: frozen records and the versioned JSON form (``docs/plan-format.md``).
+
+A :class:`Plan` is a list of :class:`Change` records, each an action plus field-level before/after, the
+ids and revisions of every remote object read for it (``observed``) and the manifest-derived values
+apply needs (``desired``; secrets as reference strings only). ``reason`` and the field list explain a
+change; apply is steered by ``action``, ``observed`` and ``desired`` only.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FORMAT_VERSION = "1"
+ACTIONS = ("create", "update", "delete", "no-op")
+Action = Literal["create", "update", "delete", "no-op"]
+
+
+class PlanFormatError(ValueError):
+    """A plan file that is not a plan this version understands."""
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One manifest field's before and after (``sensitive``: values are never shown)."""
+
+    path: str
+    before: Any = None
+    after: Any = None
+    sensitive: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "before": self.before, "after": self.after, "sensitive": self.sensitive}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FieldChange:
+        return cls(path=str(data["path"]), before=data.get("before"), after=data.get("after"),
+                   sensitive=bool(data.get("sensitive", False)))
+
+
+@dataclass(frozen=True)
+class Change:
+    """One object's planned action."""
+
+    address: str
+    kind: str
+    realm: str
+    key: str
+    action: Action
+    fields: tuple[FieldChange, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    observed: Mapping[str, Any] = field(default_factory=dict)
+    desired: Mapping[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"address": self.address, "kind": self.kind, "realm": self.realm, "key": self.key,
+                "action": self.action, "fields": [f.to_dict() for f in self.fields],
+                "depends_on": list(self.depends_on), "observed": _plain(self.observed),
+                "desired": _plain(self.desired), "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Change:
+        action = data.get("action")
+        if action not in ACTIONS:
+            raise PlanFormatError(f"unknown action {action!r} in change {data.get('address')!r}")
+        return cls(address=str(data["address"]), kind=str(data["kind"]), realm=str(data["realm"]),
+                   key=str(data["key"]), action=action,
+                   fields=tuple(FieldChange.from_dict(f) for f in data.get("fields") or []),
+                   depends_on=tuple(str(d) for d in data.get("depends_on") or []),
+                   observed=dict(data.get("observed") or {}), desired=dict(data.get("desired") or {}),
+                   reason=str(data.get("reason") or ""))
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """A delete the plan will not perform, and why (prune off, cap exceeded)."""
+
+    address: str
+    kind: str
+    realm: str
+    key: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"address": self.address, "kind": self.kind, "realm": self.realm, "key": self.key,
+                "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Blocked:
+        return cls(**{k: str(data[k]) for k in ("address", "kind", "realm", "key", "reason")})
+
+
+@dataclass(frozen=True)
+class PlanDiagnostic:
+    """A plan-time problem; ``location`` is ``file:line:col`` of the manifest field when known."""
+
+    severity: Literal["error", "warning"]
+    message: str
+    location: str = ""
+    path: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        path = f"{self.path}: " if self.path else ""
+        return f"{where}{path}{self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"severity": self.severity, "message": self.message, "location": self.location, "path": self.path}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlanDiagnostic:
+        severity = "warning" if data.get("severity") == "warning" else "error"
+        return cls(severity=severity, message=str(data.get("message", "")),
+                   location=str(data.get("location") or ""), path=str(data.get("path") or ""))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An ordered list of changes for one stack against one tenant."""
+
+    format_version: str
+    stack: str
+    target: Mapping[str, Any]
+    environment: str | None
+    changes: tuple[Change, ...]
+    blocked: tuple[Blocked, ...] = ()
+    diagnostics: tuple[PlanDiagnostic, ...] = ()
+    summary: Mapping[str, int] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action != "no-op" for c in self.changes)
+
+    @property
+    def errors(self) -> tuple[PlanDiagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "error")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON plan as a dict (format ``1``)."""
+        return {"format_version": self.format_version, "stack": self.stack, "target": _plain(self.target),
+                "environment": self.environment, "changes": [c.to_dict() for c in self.changes],
+                "blocked": [b.to_dict() for b in self.blocked],
+                "diagnostics": [d.to_dict() for d in self.diagnostics],
+                "summary": dict(self.summary), "options": _plain(self.options)}
+
+    def to_json(self) -> str:
+        """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
+        return json.dumps(self.to_dict(), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        if not isinstance(data, Mapping) or "format_version" not in data:
+            raise PlanFormatError("not a provisioner plan (no format_version)")
+        if str(data["format_version"]) != FORMAT_VERSION:
+            raise PlanFormatError(f"plan format_version {data['format_version']!r} is not supported "
+                                  f"(this version reads {FORMAT_VERSION!r})")
+        return cls(format_version=FORMAT_VERSION, stack=str(data.get("stack") or ""),
+                   target=dict(data.get("target") or {}), environment=data.get("environment"),
+                   changes=tuple(Change.from_dict(c) for c in data.get("changes") or []),
+                   blocked=tuple(Blocked.from_dict(b) for b in data.get("blocked") or []),
+                   diagnostics=tuple(PlanDiagnostic.from_dict(d) for d in data.get("diagnostics") or []),
+                   summary={str(k): int(v) for k, v in (data.get("summary") or {}).items()},
+                   options=dict(data.get("options") or {}))
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PlanFormatError(f"plan file is not JSON: {exc}") from None
+        return cls.from_dict(data)
+
+
+def summarize(changes: tuple[Change, ...], blocked: tuple[Blocked, ...]) -> dict[str, int]:
+    """Counts per action plus blocked deletes."""
+    counts = {a: 0 for a in ACTIONS}
+    for change in changes:
+        counts[change.action] += 1
+    counts["blocked"] = len(blocked)
+    return counts
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-plain deep copy (tuples → lists, mappings → dicts)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

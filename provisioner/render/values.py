@@ -1,0 +1,52 @@
+"""Value formatting shared by the renderers (one place, so text and Markdown agree)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+ARROW = "→"
+
+
+def value(v: Any) -> str:
+    """``[a, b]`` for lists, ``"text"`` for strings, ``(unset)`` for None, JSON otherwise."""
+    if v is None:
+        return "(unset)"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, list):
+        return "[" + ", ".join(item if isinstance(item, str) else value(item) for item in v) + "]"
+    return json.dumps(v, sort_keys=True, ensure_ascii=False)
+
+
+def field_line(field: dict[str, Any], action: str) -> str:
+    """``scopes: [a] → [a, b]``; sensitive fields never show a value."""
+    path = field["path"]
+    if field.get("sensitive"):
+        return f"{path}: (sensitive)" if action == "create" else f"{path}: (sensitive, changed)"
+    if action == "create":
+        return f"{path}: {value(field.get('after'))}"
+    return f"{path}: {value(field.get('before'))} {ARROW} {value(field.get('after'))}"
+
+
+def target_line(plan: dict[str, Any]) -> str:
+    """``Target: <label> (<url>)``."""
+    target = plan.get("target") or {}
+    label, url = target.get("label"), target.get("url")
+    if isinstance(label, str) and label.startswith("Target:"):
+        return label
+    if label and url and label != url:
+        return f"Target: {label} ({url})"
+    return f"Target: {label or url or '(unknown)'}"
+
+
+def summary_line(plan: dict[str, Any]) -> str:
+    """``Plan: 2 to create, 1 to update, 0 to delete.`` or the no-changes sentence."""
+    s = plan.get("summary") or {}
+    if not (s.get("create") or s.get("update") or s.get("delete")):
+        return "No changes. The tenant matches the manifests."
+    return f"Plan: {s.get('create', 0)} to create, {s.get('update', 0)} to update, {s.get('delete', 0)} to delete."
+
+
+SYMBOLS = {"create": "+", "update": "~", "delete": "-", "no-op": " "}
