@@ -25,9 +25,21 @@ def field_line(field: dict[str, Any], action: str) -> str:
     path = field["path"]
     if field.get("sensitive"):
         return f"{path}: (sensitive)" if action == "create" else f"{path}: (sensitive, changed)"
+    before, after = field.get("before"), field.get("after")
     if action == "create":
-        return f"{path}: {value(field.get('after'))}"
-    return f"{path}: {value(field.get('before'))} {ARROW} {value(field.get('after'))}"
+        return f"{path}: {value(after)}"
+    if isinstance(before, list) and isinstance(after, list) and len({*map(str, before), *map(str, after)}) > 4:
+        return f"{path}: {set_delta(before, after)}"
+    return f"{path}: {value(before)} {ARROW} {value(after)}"
+
+
+def set_delta(before: list[Any], after: list[Any]) -> str:
+    """Long lists (a realm's grant types) as their difference: ``+a, -b (8 unchanged)``."""
+    old, new = [str(v) for v in before], [str(v) for v in after]
+    added = [f"+{v}" for v in new if v not in old]
+    removed = [f"-{v}" for v in old if v not in new]
+    kept = len([v for v in new if v in old])
+    return ", ".join(added + removed) + f" ({kept} unchanged)"
 
 
 def target_line(plan: dict[str, Any]) -> str:

@@ -252,3 +252,15 @@ def test_no_changes_sentence():
 def test_agent_identity_attributes_prefer_desired_then_idm():
     attrs = aiagent.identity_attributes("a", "u1", {"displayName": "New"}, {"name": "Old", "description": "D"})
     assert attrs == {"_id": "u1", "oauth2ClientId": "a", "name": "New", "description": "D"}
+
+
+def test_long_list_changes_render_as_their_difference() -> None:
+    from provisioner.render.values import field_line
+
+    before = ["implicit", "refresh_token", "password", "client_credentials", "authorization_code"]
+    field = {"path": "grantTypes", "before": before,
+             "after": [*before[1:], "urn:ietf:params:oauth:grant-type:token-exchange"]}
+    assert field_line(field, "update") == (
+        "grantTypes: +urn:ietf:params:oauth:grant-type:token-exchange, -implicit (4 unchanged)")
+    short = {"path": "scopes", "before": ["a"], "after": ["a", "b"]}
+    assert field_line(short, "update") == "scopes: [a] → [a, b]"
