@@ -1,0 +1,158 @@
+"""``load()``: from paths on disk to a validated :class:`Stack`, reporting every problem at once.
+
+Steps, each collecting diagnostics instead of stopping: the dotenv file, the environment file,
+manifest discovery, per file (read → template → YAML), per document (envelope → schema → Resource),
+cross-document rules and lint, then secret resolution. Nothing here touches the network.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from provisioner.manifest import rules
+from provisioner.manifest.build import build_resource, secret_refs
+from provisioner.manifest.environment import load_environment
+from provisioner.manifest.environment import secret_refs as environment_secret_refs
+from provisioner.manifest.limits import DEFAULT_LIMITS, Limits
+from provisioner.manifest.model import (
+    DEFAULT_REALM,
+    Diagnostic,
+    Environment,
+    LoadResult,
+    Resource,
+    Secrets,
+    Stack,
+)
+from provisioner.manifest.secrets import SecretResolver, read_dotenv
+from provisioner.manifest.sources import discover, read_text
+from provisioner.manifest.templating import render
+from provisioner.manifest.yamlload import YamlDocument, parse_documents
+
+
+def default_stack_name(paths: Sequence[str]) -> str:
+    """The stack's default name: the first path's directory name (its parent, for a file)."""
+    if not paths:
+        return "stack"
+    first = os.path.abspath(paths[0])
+    directory = first if os.path.isdir(first) else os.path.dirname(first)
+    return os.path.basename(directory) or "stack"
+
+
+def _variables(environment: Environment | None) -> dict[str, Any]:
+    if environment is None:
+        return {}
+    # Built-ins last: they cannot be shadowed (the environment file reports the clash).
+    return {**environment.vars, "env": environment.name, "realm": environment.realm}
+
+
+def _hint(environment: Environment | None, requested: str | None) -> str:
+    if environment is None:
+        if requested:
+            return f"environment '{requested}' could not be loaded"
+        return "no --env given: variables come from environments/NAME.yaml"
+    names = ", ".join(sorted(_variables(environment)))
+    return f"defined in environment '{environment.name}': {names}"
+
+
+class _Loader:
+    """One load: the state shared by the steps (limits, counters, diagnostics)."""
+
+    def __init__(self, limits: Limits, env: str | None) -> None:
+        self.limits = limits
+        self.env = env
+        self.diagnostics: list[Diagnostic] = []
+        self.documents = 0
+        # Set when a file or document could not be turned into resources: references to what it
+        # declared would then be reported as dangling, which is noise, not news.
+        self.incomplete = False
+
+    def read_manifest(self, file: str, environment: Environment | None) -> list[YamlDocument]:
+        text, problems = read_text(file, self.limits, what="manifest file")
+        self.diagnostics += problems
+        if text is None:
+            self.incomplete = True
+            return []
+        rendered, problems = render(text, file, _variables(environment), self.limits, hint=_hint(environment, self.env))
+        self.diagnostics += problems
+        if rendered is None:
+            self.incomplete = True
+            return []
+        remaining = self.limits.max_documents - self.documents
+        docs, problems = parse_documents(rendered, file, self.limits, max_documents=max(remaining, 0))
+        self.diagnostics += problems
+        self.incomplete = self.incomplete or any(not p.path for p in problems)  # syntax error, limit
+        self.documents += len(docs)
+        # Empty documents (a stray '---', a comment-only file) declare nothing.
+        return [doc for doc in docs if doc.data is not None]
+
+    def resolve_secrets(self, resources: list[Resource], environment: Environment | None,
+                        env_doc: YamlDocument | None, resolver: SecretResolver) -> None:
+        for res in resources:
+            for ref, path in secret_refs(res):
+                resolver.resolve(ref, res.locate(path), path)
+        if environment is not None and env_doc is not None:
+            for ref, where, path in environment_secret_refs(environment, env_doc):
+                resolver.resolve(ref, where, path)
+        self.diagnostics += resolver.diagnostics
+
+
+def load(paths: Sequence[str], env: str | None = None, env_file: str | None = None,
+         environ: Mapping[str, str] = os.environ, strict: bool = False, stack_name: str | None = None,
+         *, resolve_secrets: bool = True, limits: Limits = DEFAULT_LIMITS) -> LoadResult:
+    """Load, template, validate and resolve the manifests under ``paths``.
+
+    ``env`` selects ``environments/<env>.yaml`` next to the manifests; ``env_file`` is a dotenv file
+    consulted for ``fromEnv`` secrets after ``environ``. ``strict`` turns lint warnings into errors.
+    ``resolve_secrets=False`` (``--skip-secrets``) checks references without reading them.
+    Never raises for bad input: every problem is a diagnostic.
+    """
+    loader = _Loader(limits, env)
+    paths = list(paths)
+    dotenv: dict[str, str] = {}
+    if env_file:
+        dotenv, problems = read_dotenv(env_file, limits)
+        loader.diagnostics += problems
+
+    environment: Environment | None = None
+    env_doc: YamlDocument | None = None
+    if env:
+        environment, env_doc, problems = load_environment(paths, env, limits)
+        loader.diagnostics += problems
+    default_realm = environment.realm if environment else DEFAULT_REALM
+
+    files, problems = discover(paths, limits)
+    loader.diagnostics += problems
+    resources: list[Resource] = []
+    for file in files:
+        for doc in loader.read_manifest(file, environment):
+            resource, problems = build_resource(doc, default_realm)
+            loader.diagnostics += problems
+            if resource is not None:
+                resources.append(resource)
+            else:
+                loader.incomplete = True
+    loader.diagnostics += rules.check(resources, complete=not loader.incomplete)
+
+    resolver = SecretResolver(environ=environ, dotenv=dotenv, env_file=env_file, limits=limits)
+    if resolve_secrets:
+        loader.resolve_secrets(resources, environment, env_doc, resolver)
+
+    diagnostics = _finish(loader.diagnostics, strict)
+    stack = None
+    if files or resources:
+        stack = Stack(name=stack_name or default_stack_name(paths), resources=tuple(resources),
+                      environment=environment, sources=tuple(files))
+    return LoadResult(diagnostics=diagnostics, stack=stack,
+                      secrets=Secrets(resolver.values, resolved=resolve_secrets))
+
+
+def _finish(diagnostics: list[Diagnostic], strict: bool) -> tuple[Diagnostic, ...]:
+    """Apply --strict, drop exact duplicates and sort by location (deterministic output)."""
+    out = {}
+    for diag in diagnostics:
+        if strict and diag.severity == "warning":
+            diag = Diagnostic(diag.location, diag.path, diag.message, "error")
+        out[(diag.sort_key, diag.severity)] = diag
+    return tuple(out[key] for key in sorted(out))
+

@@ -1,0 +1,150 @@
+"""Jinja2 templating over a manifest file's text, before YAML parsing.
+
+Variables come from the environment file (``vars``) plus ``env`` (its name) and ``realm``. Every
+undefined variable is reported where it is used, all at once: ``find_undeclared_variables`` lists
+them before rendering, so the author does not fix them one run at a time.
+
+Manifests are untrusted input in CI, so rendering runs in Jinja's sandbox (no attribute access to
+Python internals), without ``range``/``lipsum`` (cheap ways to produce huge output), and with the
+output size capped. Secrets never pass through here: secret references are resolved after parsing.
+"""
+from __future__ import annotations
+
+import re
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+from jinja2 import meta, nodes
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from provisioner.manifest.limits import DEFAULT_LIMITS, Limits
+from provisioner.manifest.model import Diagnostic, SourceLocation
+from provisioner.manifest.yamlload import offset_location
+
+_TEMPLATE_NAME = "<manifest>"
+_MARKERS = ("{{", "{%", "{#")
+_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+
+
+class _ManifestSandbox(SandboxedEnvironment):
+    """The sandbox, plus caps on ``*`` and ``**`` (``{{ 9 ** 9 ** 9 }}`` would never finish)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and (abs(right) > 64 or abs(left) > 2**64):
+            raise SecurityError("exponent too large in template expression")
+        if operator == "*":
+            for seq, count in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(count, int) and count > 10_000:
+                    raise SecurityError("repetition too large in template expression")
+        return super().call_binop(context, operator, left, right)
+
+
+def _environment() -> SandboxedEnvironment:
+    env = _ManifestSandbox(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                               autoescape=False)
+    for name in ("range", "lipsum", "cycler", "joiner"):
+        env.globals.pop(name, None)
+    return env
+
+
+_ENV = _environment()
+
+
+def has_template_syntax(text: str) -> bool:
+    """True when ``text`` contains Jinja markers (a file without them is not rendered at all)."""
+    return any(marker in text for marker in _MARKERS)
+
+
+def _usages(text: str, name: str) -> list[int]:
+    """Character offsets where variable ``name`` is used inside ``{{ }}`` or ``{% %}``."""
+    word = re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)")
+    offsets = []
+    for tag in _TAG.finditer(text):
+        for hit in word.finditer(tag.group()):
+            offsets.append(tag.start() + hit.start())
+    return offsets
+
+
+def _guarded_names(ast: nodes.Template) -> set[str]:
+    """Names used under ``| default(...)`` or ``is defined``: undefined is fine for those."""
+    guarded: set[str] = set()
+    for node in ast.find_all((nodes.Filter, nodes.Test)):
+        if node.name in ("default", "d", "defined", "undefined") and node.node is not None:
+            guarded.update(n.name for n in node.node.find_all(nodes.Name))
+            if isinstance(node.node, nodes.Name):
+                guarded.add(node.node.name)
+    return guarded
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The template line Jinja was rendering when ``exc`` was raised (Jinja rewrites tracebacks)."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == _TEMPLATE_NAME and frame.lineno:
+            line = frame.lineno
+    return line
+
+
+def render(text: str, file: str, variables: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS,
+           hint: str = "") -> tuple[str | None, list[Diagnostic]]:
+    """Render ``text`` with ``variables``; returns (rendered text or None, diagnostics).
+
+    ``hint`` is appended to undefined-variable messages (where variables come from).
+
+    Line numbers survive rendering as long as substitutions are single-line and block tags sit on
+    lines of their own being removed with ``{%-``; locations after that refer to the rendered text.
+    """
+    if not has_template_syntax(text):
+        return text, []
+    try:
+        ast = _ENV.parse(text, name=_TEMPLATE_NAME)
+    except jinja2.TemplateSyntaxError as exc:
+        where = SourceLocation(file, exc.lineno or 1, 1)
+        return None, [Diagnostic(where, "", f"template syntax error: {exc.message}")]
+
+    # Unguarded undefined names are all reported up front; a guarded name that is also used bare
+    # somewhere fails during rendering instead (StrictUndefined), with its line.
+    undeclared = sorted(meta.find_undeclared_variables(ast) - set(variables) - set(_ENV.globals)
+                        - _guarded_names(ast))
+    if undeclared:
+        found = []
+        for name in undeclared:
+            offsets = _usages(text, name) or [0]
+            found += [Diagnostic(offset_location(file, text, off), "",
+                                 f"undefined template variable '{name}'" + (f" ({hint})" if hint else ""))
+                      for off in offsets]
+        return None, found
+
+    try:
+        code = _ENV.compile(ast, name=_TEMPLATE_NAME, filename=_TEMPLATE_NAME)
+        template = _ENV.template_class.from_code(_ENV, code, _ENV.make_globals(None))
+        chunks: list[str] = []
+        size = 0
+        for chunk in template.generate(**variables):
+            size += len(chunk)
+            if size > limits.max_rendered_bytes:
+                return None, [Diagnostic(SourceLocation(file, 1, 1), "",
+                                         f"template output exceeds {limits.max_rendered_bytes} bytes")]
+            chunks.append(chunk)
+        return "".join(chunks), []
+    except jinja2.UndefinedError as exc:
+        line = _template_line(exc) or 1
+        match = re.fullmatch(r"'(\w+)' is undefined", exc.message or "")
+        if match:
+            # Point at the use on that line, like the up-front check does.
+            on_line = [off for off in _usages(text, match.group(1))
+                       if offset_location(file, text, off).line == line]
+            where = offset_location(file, text, on_line[0]) if on_line else SourceLocation(file, line, 1)
+            message = f"undefined template variable '{match.group(1)}'" + (f" ({hint})" if hint else "")
+            return None, [Diagnostic(where, "", message)]
+        return None, [Diagnostic(SourceLocation(file, line, 1), "", f"template error: {exc.message}")]
+    except (jinja2.TemplateError, ArithmeticError, TypeError, ValueError, OverflowError,
+            RecursionError, AttributeError, KeyError, IndexError) as exc:
+        # Template authors can write any expression; a failing one is their error, not our bug.
+        where = SourceLocation(file, _template_line(exc) or 1, 1)
+        detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        return None, [Diagnostic(where, "", f"template error: {detail}")]

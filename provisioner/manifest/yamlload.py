@@ -1,0 +1,257 @@
+"""YAML with line/column tracking, duplicate-key detection and caps against hostile input.
+
+PyYAML's composer builds a node graph that still carries marks; we convert that graph to plain JSON
+values ourselves instead of using the constructor, so that we can
+
+* record the mark of every node by its document path (``("spec", "applications", 0)``),
+* record where each mapping *key* is written (unknown-field errors point at the key),
+* refuse duplicate keys (the constructor silently keeps the last one),
+* count nodes while expanding aliases, so a billion-laughs file stops after a few thousand nodes
+  instead of building an exponential structure,
+* keep mapping keys as written (``on:`` stays the string ``"on"``, not ``True``).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from provisioner.manifest.limits import DEFAULT_LIMITS, Limits
+from provisioner.manifest.model import Diagnostic, SourceLocation
+
+DocPath = tuple[str | int, ...]
+
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+# Timestamps and binary have no JSON form: keep the text as written.
+_TEXT_TAGS = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def format_path(path: DocPath) -> str:
+    """Render a document path: ``spec.applications[0].permissions``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _IDENTIFIER.fullmatch(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{part!r}]"
+    return out
+
+
+@dataclass
+class YamlDocument:
+    """One YAML document as JSON values, with the location of every node and key."""
+
+    data: Any
+    start: SourceLocation
+    index: int
+    locations: dict[DocPath, SourceLocation] = field(default_factory=dict)
+    key_locations: dict[DocPath, SourceLocation] = field(default_factory=dict)
+
+    def locate(self, path: DocPath, *, key: bool = False) -> SourceLocation:
+        """Where ``path`` is written (its key when ``key``); falls back to the nearest parent."""
+        if key and path in self.key_locations:
+            return self.key_locations[path]
+        while path:
+            if path in self.locations:
+                return self.locations[path]
+            path = path[:-1]
+        return self.locations.get((), self.start)
+
+
+class _LimitExceeded(Exception):
+    """Input exceeded one of the caps; carries the mark where it happened."""
+
+    def __init__(self, message: str, mark: yaml.Mark | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+
+
+class _ComposingLoader(yaml.SafeLoader):
+    """A SafeLoader that caps nesting depth and alias count while composing nodes."""
+
+    def __init__(self, stream: str, limits: Limits) -> None:
+        super().__init__(stream)
+        self._limits = limits
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > self._limits.max_aliases:
+                raise _LimitExceeded(f"too many YAML aliases (more than {self._limits.max_aliases} "
+                                     "in one file)", self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            if self._depth > self._limits.max_depth + 1:  # +1: the document root is depth 0
+                raise _LimitExceeded(f"nesting is deeper than {self._limits.max_depth} levels",
+                                     self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _tag(tag: str) -> str:
+    """A tag as written: ``!!python/object`` rather than ``tag:yaml.org,2002:python/object``."""
+    return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def location_of(file: str, mark: yaml.Mark | None) -> SourceLocation:
+    """A 1-based location from a 0-based PyYAML mark."""
+    if mark is None:
+        return SourceLocation(file, 1, 1)
+    return SourceLocation(file, mark.line + 1, mark.column + 1)
+
+
+def offset_location(file: str, text: str, offset: int) -> SourceLocation:
+    """The 1-based location of a character offset in ``text``."""
+    offset = max(0, min(offset, len(text)))
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return SourceLocation(file, line, col)
+
+
+def _yaml_error(file: str, text: str, exc: yaml.YAMLError) -> Diagnostic:
+    if isinstance(exc, yaml.reader.ReaderError):
+        # Raised for control characters; it has a character offset but no mark.
+        where = offset_location(file, text, exc.position)
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        return Diagnostic(where, "", f"invalid character U+{code:04X}: control characters are not allowed")
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or "invalid YAML"
+        context = f" ({exc.context})" if exc.context else ""
+        return Diagnostic(location_of(file, mark), "", f"YAML syntax error: {problem}{context}")
+    return Diagnostic(SourceLocation(file, 1, 1), "", f"YAML syntax error: {exc}")
+
+
+class _Converter:
+    """Turns one composed document into JSON values plus locations, collecting diagnostics."""
+
+    def __init__(self, file: str, loader: _ComposingLoader, limits: Limits, diagnostics: list[Diagnostic]):
+        self.file = file
+        self.loader = loader
+        self.limits = limits
+        self.diagnostics = diagnostics
+        self.nodes = 0
+        self.locations: dict[DocPath, SourceLocation] = {}
+        self.key_locations: dict[DocPath, SourceLocation] = {}
+
+    def convert(self, node: yaml.Node, path: DocPath, depth: int) -> Any:
+        self.nodes += 1
+        if self.nodes > self.limits.max_nodes:
+            raise _LimitExceeded(f"document expands to more than {self.limits.max_nodes} nodes "
+                                 "(too many aliases?)", node.start_mark)
+        if depth > self.limits.max_depth:
+            raise _LimitExceeded(f"nesting is deeper than {self.limits.max_depth} levels",
+                                 node.start_mark)
+        self.locations[path] = location_of(self.file, node.start_mark)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        self._check_collection_tag(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
+        return self._mapping(node, path, depth)
+
+    def _report(self, node: yaml.Node, path: DocPath, message: str) -> None:
+        self.diagnostics.append(Diagnostic(location_of(self.file, node.start_mark), format_path(path), message))
+
+    def _check_collection_tag(self, node: yaml.Node, path: DocPath) -> None:
+        if node.tag not in (_SEQ_TAG, _MAP_TAG):
+            self._report(node, path, f"unsupported YAML tag '{_tag(node.tag)}'")
+
+    def _scalar(self, node: yaml.ScalarNode, path: DocPath) -> Any:
+        if node.tag in _TEXT_TAGS:
+            return node.value
+        if node.tag not in _SCALAR_TAGS:
+            self._report(node, path, f"unsupported YAML tag '{_tag(node.tag)}'")
+            return node.value
+        if node.tag == "tag:yaml.org,2002:int" and len(node.value) > 30:
+            # Python refuses to print ints past 4300 digits; nothing here needs more than 30.
+            self._report(node, path, "number is too large")
+            return node.value
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, yaml.YAMLError):
+            # e.g. an integer with more digits than Python converts
+            self._report(node, path, "invalid number")
+            return node.value
+
+    def _mapping(self, node: yaml.MappingNode, path: DocPath, depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        first_seen: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                self._report(key_node, path, "YAML merge keys ('<<') are not supported; write the fields out")
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._report(key_node, path, "mapping keys must be plain strings")
+                continue
+            key = str(key_node.value)
+            if key in first_seen:
+                first = first_seen[key].start_mark.line + 1
+                self._report(key_node, path + (key,), f"duplicate key '{key}' (first defined on line {first})")
+                continue
+            first_seen[key] = key_node
+            self.key_locations[path + (key,)] = location_of(self.file, key_node.start_mark)
+            out[key] = self.convert(value_node, path + (key,), depth + 1)
+        return out
+
+
+def _composed(loader: _ComposingLoader) -> Iterator[yaml.Node]:
+    while loader.check_node():
+        node = loader.get_node()
+        if node is not None:
+            yield node
+
+
+def parse_documents(text: str, file: str, limits: Limits = DEFAULT_LIMITS,
+                    max_documents: int | None = None) -> tuple[list[YamlDocument], list[Diagnostic]]:
+    """Parse every document in ``text``.
+
+    Returns the documents read before any fatal problem plus the diagnostics. A syntax error or an
+    exceeded limit stops the file (the parser cannot resume); duplicate keys and bad tags do not.
+    Empty documents are skipped.
+    """
+    docs: list[YamlDocument] = []
+    diagnostics: list[Diagnostic] = []
+    cap = limits.max_documents if max_documents is None else max_documents
+    loader: _ComposingLoader | None = None
+    try:
+        loader = _ComposingLoader(text, limits)  # the reader rejects control characters here
+        for index, node in enumerate(_composed(loader)):
+            if len(docs) >= cap:
+                diagnostics.append(Diagnostic(location_of(file, node.start_mark), "",
+                                              f"too many YAML documents (more than {limits.max_documents})"))
+                break
+            conv = _Converter(file, loader, limits, diagnostics)
+            data = conv.convert(node, (), 0)
+            docs.append(YamlDocument(data, location_of(file, node.start_mark), index,
+                                     conv.locations, conv.key_locations))
+    except _LimitExceeded as exc:
+        diagnostics.append(Diagnostic(location_of(file, exc.mark), "", exc.message))
+    except yaml.YAMLError as exc:
+        diagnostics.append(_yaml_error(file, text, exc))
+    except RecursionError:  # belt and braces: the depth cap should make this unreachable
+        diagnostics.append(Diagnostic(SourceLocation(file, 1, 1), "",
+                                      f"nesting is deeper than {limits.max_depth} levels"))
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return docs, diagnostics
