@@ -4,13 +4,11 @@
 ``AIC_ACCESS_TOKEN``; Frodo's ``FRODO_SA_ID`` + ``FRODO_SA_JWK`` as a fallback. The process environment
 wins over the dotenv file, variable by variable. Every secret is registered with redact when read.
 
-Also home of a tiny dotenv parser (:func:`parse_dotenv`), as no shared one existed when this was written.
 """
 from __future__ import annotations
 
 import json
 import os
-import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,7 +27,6 @@ ACCESS_TOKEN = "AIC_ACCESS_TOKEN"
 FRODO_SA_ID = "FRODO_SA_ID"
 FRODO_SA_JWK = "FRODO_SA_JWK"
 
-_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 
 
 @dataclass(frozen=True)
@@ -49,61 +46,6 @@ class Credentials:
             return BearerAuth(self.token)
         assert self.sa_id is not None and self.jwk is not None
         return ServiceAccountAuth(self.sa_id, self.jwk, tenant_url, cache=cache)
-
-
-def parse_dotenv(text: str) -> dict[str, str]:
-    """Parse dotenv text: ``KEY=value``, ``export KEY=value``, ``#`` comments, single quotes (literal),
-    double quotes (``\\n``, ``\\"``, ``\\\\`` escapes), quoted values spanning lines."""
-    out: dict[str, str] = {}
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        match = _LINE.match(lines[i])
-        i += 1
-        if not match:
-            continue  # blank lines, comments and junk are ignored, as other dotenv readers do
-        key, raw = match.group(1), match.group(2)
-        if raw[:1] in ("'", '"'):
-            quote = raw[0]
-            value = raw[1:]
-            while not _closes(value, quote) and i < len(lines):
-                value += "\n" + lines[i]
-                i += 1
-            end = _closing_index(value, quote)
-            value = value[:end] if end >= 0 else value
-            if quote == '"':
-                value = re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), value)
-        else:
-            value = re.split(r"\s+#", raw, maxsplit=1)[0].strip()
-        out[key] = value
-    return out
-
-
-def _closing_index(value: str, quote: str) -> int:
-    escaped = False
-    for index, char in enumerate(value):
-        if quote == '"' and char == "\\" and not escaped:
-            escaped = True
-            continue
-        if char == quote and not escaped:
-            return index
-        escaped = False
-    return -1
-
-
-def _closes(value: str, quote: str) -> bool:
-    return _closing_index(value, quote) >= 0
-
-
-def load_dotenv(path: str | os.PathLike[str]) -> dict[str, str]:
-    """Read and parse a dotenv file; every value is registered with redact (it may be a secret)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read env file {os.fspath(path)}: {exc.strerror}") from None
-    values = parse_dotenv(text)
-    redact.register(*(v for v in values.values() if len(v) >= 8))
-    return values
 
 
 def check_private_file(path: str | os.PathLike[str], what: str = "service-account key") -> None:

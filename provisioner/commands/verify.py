@@ -56,7 +56,7 @@ def command(paths: tuple[str, ...], env_name: str | None, env_file: str | None, 
 
     Exit 0 when every check that ran passed, 1 otherwise. Tokens are shown only as fingerprints.
     """
-    from provisioner.client.credentials import load_dotenv
+    from provisioner.api import read_env_file
     from provisioner.manifest import load
     from provisioner.tenant import open_tenant, resolve_target
     from provisioner.verify import render_json, render_junit, render_table, run_verify
@@ -70,7 +70,7 @@ def command(paths: tuple[str, ...], env_name: str | None, env_file: str | None, 
     environment = stack.environment
     target = resolve_target(tenant, environment.tenant if environment else None, environ,
                             ci=bool(environ.get("CI")))
-    dotenv = load_dotenv(env_file) if env_file else None
+    dotenv = read_env_file(env_file)
     with open_tenant(target, environ=environ, dotenv=dotenv) as opened:
         click.echo(redact.text(opened.label), err=(fmt == "json"))
         _echo_diagnostics(result.diagnostics)  # warnings, after the target line

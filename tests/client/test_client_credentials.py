@@ -10,7 +10,7 @@ import pytest
 
 from provisioner import redact
 from provisioner.client.auth import BearerAuth, ServiceAccountAuth, token_audience
-from provisioner.client.credentials import load_dotenv, parse_dotenv, resolve_credentials
+from provisioner.client.credentials import resolve_credentials
 from provisioner.emulator.oauth.keys import generate_rsa_jwk
 from provisioner.errors import ConfigurationError
 
@@ -107,32 +107,19 @@ def test_configuration_errors(environ: dict, message: str) -> None:
     assert str(info.value) == message
 
 
-def test_parse_dotenv() -> None:
-    text = (
-        "# comment\n"
-        "\n"
-        "A=plain\n"
-        "export B = spaced   # trailing comment\n"
-        "C='single # not a comment'\n"
-        'D="double \\"quoted\\"\\nline"\n'
-        "E='{\"kty\":\"RSA\",\n  \"n\":\"abc\"}'\n"
-        "F=\n"
-        "not a line\n"
-        "G=a#b\n"
-    )
-    assert parse_dotenv(text) == {
-        "A": "plain", "B": "spaced", "C": "single # not a comment", "D": 'double "quoted"\nline',
-        "E": '{"kty":"RSA",\n  "n":"abc"}', "F": "", "G": "a#b",
-    }
+def test_dotenv_credentials_come_through_the_one_dotenv_parser(tmp_path: Path) -> None:
+    """Credentials in an --env-file are read by the manifest's dotenv parser and used as such."""
+    from provisioner.api import read_env_file
 
-
-def test_load_dotenv_registers_values(tmp_path: Path) -> None:
+    private, _ = generate_rsa_jwk(bits=2048)
     path = tmp_path / "creds.env"
-    path.write_text("AIC_ACCESS_TOKEN=dotenv-token-xyz789\n")
-    assert load_dotenv(path) == {"AIC_ACCESS_TOKEN": "dotenv-token-xyz789"}
-    assert "dotenv-token-xyz789" in redact.registered()
-    with pytest.raises(ConfigurationError, match="cannot read env file"):
-        load_dotenv(tmp_path / "missing.env")
+    path.write_text("# comment\nexport AIC_SERVICE_ACCOUNT_ID = sa-from-file   # trailing\n"
+                    f"AIC_SERVICE_ACCOUNT_JWK='{json.dumps(private)}'\n")
+    dotenv = read_env_file(str(path))
+    credentials = resolve_credentials({}, dotenv)
+    assert credentials.kind == "service-account" and credentials.sa_id == "sa-from-file"
+    with pytest.raises(ConfigurationError, match="env file does not exist"):
+        read_env_file(str(tmp_path / "missing.env"))
 
 
 @pytest.mark.parametrize("url,aud", [

@@ -30,12 +30,12 @@ def provisioner(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.C
 
 
 def test_bootstrap_an_empty_tenant_in_one_command(empty_tenant: object, tmp_path: Path) -> None:
-    from provisioner.client.credentials import parse_dotenv
+    from provisioner.manifest.secrets import parse_dotenv
 
     shutil.copytree(ROOT / "manifests", tmp_path / "manifests")
     account = empty_tenant.service_account  # type: ignore[attr-defined]
     env = {**base_environment(),
-           **parse_dotenv((ROOT / "manifests" / STACK / "demo.env").read_text(encoding="utf-8")),
+           **parse_dotenv((ROOT / "manifests" / STACK / "demo.env").read_text(encoding="utf-8"), "demo.env")[0],
            "AIC_TENANT_URL": empty_tenant.url,  # type: ignore[attr-defined]
            "AIC_SERVICE_ACCOUNT_ID": account["id"],
            "AIC_SERVICE_ACCOUNT_JWK": json.dumps(account["jwk"])}

@@ -44,12 +44,12 @@ def server() -> Iterator[object]:
 
 def github_secrets(server: object, stack: str) -> dict[str, str]:
     """What the repository's GitHub secrets would hold for an environment served by ``server``."""
-    from provisioner.client.credentials import parse_dotenv
+    from provisioner.manifest.secrets import parse_dotenv
 
     account = server.service_account  # type: ignore[attr-defined]
     demo_env = wf.ROOT / "manifests" / stack / "demo.env"
     return {
-        **parse_dotenv(demo_env.read_text(encoding="utf-8")),
+        **parse_dotenv(demo_env.read_text(encoding="utf-8"), str(demo_env))[0],
         "AIC_TENANT_URL": server.url,  # type: ignore[attr-defined]
         "AIC_SERVICE_ACCOUNT_ID": account["id"],
         "AIC_SERVICE_ACCOUNT_JWK": json.dumps(account["jwk"]),
