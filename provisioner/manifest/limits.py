@@ -13,8 +13,8 @@ class Limits:
     """The caps the loader enforces; tests pass smaller ones."""
 
     max_file_bytes: int = 1024 * 1024         # one manifest or environment file
-    max_files: int = 1000                     # files found under the given paths
-    max_documents: int = 1000                 # YAML documents across all files
+    max_files: int = 20_000                   # files found under the given paths
+    max_documents: int = 20_000               # YAML documents across all files (10,000-object stacks load)
     max_depth: int = 32                       # nesting of mappings/sequences, aliases included
     max_aliases: int = 100                    # alias nodes (*name) per file
     max_nodes: int = 20_000                   # nodes per document after alias expansion
