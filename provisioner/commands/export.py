@@ -1,11 +1,103 @@
-"""Placeholder for the `export` command; replaced by its implementation."""
+"""``provisioner export``: read existing tenant objects into minimal manifests (adoption)."""
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any
+
 import click
 
-from provisioner.errors import UsageError
+from provisioner import api
+from provisioner.commands.plan import echo
+from provisioner.errors import EXIT_OK, ProvisionerError, UsageError
+from provisioner.export import ExportOptions, export_realm, parse_kinds
+from provisioner.export.build import GRANT_MODES
+from provisioner.export.mark import apply_marks, marks_needed
+from provisioner.export.write import SECRETS_FILE, check_overwrite, output_files, write_files
+
+_STACK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-@click.command(name="export", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def command(args: tuple[str, ...]) -> int:
-    """Not available yet."""
-    raise UsageError("'export' is not implemented yet")
+def _selection(values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--select a --select b,c`` → ``("a", "b", "c")``."""
+    return tuple(sorted({p.strip() for v in values for p in v.split(",") if p.strip()}))
+
+
+def _confirm_marks(count: int, auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("--stack writes to the tenant; refusing to ask for confirmation without a terminal; "
+                         "pass --auto-approve")
+    if not click.confirm(f"Mark these {count} objects?", default=False):
+        raise ProvisionerError("Export cancelled; nothing was written.")
+
+
+@click.command(name="export")
+@click.option("--tenant", "tenant", metavar="URL|local", help="Tenant URL, or 'local' for the emulator.")
+@click.option("--env-file", "env_file", metavar="FILE", type=click.Path(), help="Dotenv file for credentials.")
+@click.option("--realm", default="alpha", show_default=True, metavar="R", help="The realm to read.")
+@click.option("--kinds", "kinds", metavar="K,K", help="Kinds to export (default: OAuth2Provider,Application,AIAgent).")
+@click.option("--select", "select", multiple=True, metavar="CLIENT_ID",
+              help="Export only these applications/agents (repeat, or comma-separate).")
+@click.option("--stack", "stack", metavar="NAME",
+              help="Mark the exported applications and agents as owned by stack NAME (writes to the tenant).")
+@click.option("--out", "out_dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="Output folder (default: the --stack name, else 'exported').")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@click.option("--provider-grant-types", "grant_mode", type=click.Choice(GRANT_MODES), default="ensure",
+              show_default=True, help="ensure: the grant types beyond the AIC defaults; exact: the whole list.")
+@click.option("--schema", "schema", metavar="PATH|URL",
+              help="The $schema for the editor comment (default: schemas/manifest.schema.json found above DIR, "
+                   "else one written into DIR).")
+@click.option("--auto-approve", is_flag=True, help="With --stack: mark without asking.")
+@click.option("--parallelism", type=click.IntRange(min=1, max=64), default=4, show_default=True,
+              help="Concurrent requests.")
+@click.option("-v", "--verbose", is_flag=True, help="Trace HTTP requests.")
+def command(tenant: str | None, env_file: str | None, realm: str, kinds: str | None, select: tuple[str, ...],
+            stack: str | None, out_dir: str | None, force: bool, grant_mode: str, schema: str | None,
+            auto_approve: bool, parallelism: int, verbose: bool) -> int:
+    """Read the realm's provider, applications, agents and privileges into minimal manifests.
+
+    One file per object under DIR (providers/, applications/, agents/), only the fields that differ
+    from the create defaults; confidential clients get clientSecret: {fromEnv: <CLIENT_ID>_SECRET}.
+    Then set the secret variables, check that plan shows no changes, and commit.
+    """
+    if stack is not None and not _STACK.match(stack):
+        raise UsageError(f"--stack: {stack!r} is not a valid stack name (letters, digits, '.', '_', '-')")
+    options = ExportOptions(realm=realm, kinds=parse_kinds(kinds), select=_selection(select),
+                            provider_grant_types=grant_mode)
+    out = out_dir or stack or "exported"
+    with api.tenant(tenant, env_file=env_file, parallelism=parallelism, verbose=verbose) as opened:
+        echo(opened.label + "\n")
+        result, snap = export_realm(opened.client, options, parallelism)
+        files = output_files(result, out, schema)
+        check_overwrite(out, files, force)
+        marks, mark_notes = marks_needed(snap, result, stack) if stack else ([], [])
+        for note in (*result.notes, *mark_notes):
+            echo(f"note: {note}\n", err=True)
+        if marks:
+            echo(f"Will mark {len(marks)} objects as owned by stack {stack!r} (customProperties "
+                 f"provisioner.stack={stack}):\n")
+            for mark in marks:
+                echo(f"  {mark.address}\n")
+            _confirm_marks(len(marks), auto_approve)
+        for path in write_files(out, files):
+            echo(f"wrote {path}\n")
+        if marks:
+            assert stack is not None
+            apply_marks(opened.client, snap, marks, stack, lambda line: echo(line + "\n"))
+    _summary(result, out, stack)
+    return EXIT_OK
+
+
+def _summary(result: Any, out: str, stack: str | None) -> None:
+    documents = len(result.documents)
+    echo(f"Exported {documents} object{'s' if documents != 1 else ''} from realm {result.realm!r} to {out}.\n")
+    if result.secrets:
+        echo(f"Set these secret variables (the tenant never returns secrets; see {out}/{SECRETS_FILE}):\n")
+        for name, key in result.secrets:
+            echo(f"  {name}  ({key})\n")
+    stack_args = f" --stack {stack}" if stack else ""
+    echo(f"Next: provisioner plan {out}{stack_args} --detailed-exitcode (add --check-secrets until apply has "
+         f"recorded the secrets)\n")

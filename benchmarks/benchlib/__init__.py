@@ -1,0 +1,1 @@
+"""Helpers for benchmarks/plan_apply.py: stack generator, emulator control, naive baseline, ideal."""

@@ -1,0 +1,105 @@
+"""``--stack NAME``: adopt exported objects into a stack by writing the core's ownership marker.
+
+The marker is the ``advancedOAuth2ClientConfig.customProperties`` entry ``provisioner.stack=<name>``
+(:func:`provisioner.kinds.oauth2client.set_markers`), the one prune looks for. Writing it is a
+whole-document PUT of the AM client (read-modify-write like apply's updates): the object is re-read
+first and left alone when it moved since the export read it. Objects already owned by another stack
+are never re-marked.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from provisioner.errors import ProvisionerError
+from provisioner.export.build import ExportResult
+from provisioner.export.reverse import Note
+from provisioner.kinds import aiagent, application
+from provisioner.kinds.common import unwrap, writable_client_doc
+from provisioner.kinds.oauth2client import set_markers, stack_of
+from provisioner.kinds.snapshot import RealmSnapshot
+from provisioner.plan.order import address
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One AM client or agent to mark as owned by a stack."""
+
+    kind: str
+    realm: str
+    key: str
+    rev: str | None
+
+    @property
+    def address(self) -> str:
+        return address(self.kind, self.realm, self.key)
+
+    @property
+    def am_kind(self) -> str:
+        return application.AM_KIND if self.kind == application.KIND else aiagent.AM_KIND
+
+
+def _observed(snap: RealmSnapshot, kind: str, key: str) -> Any:
+    return (snap.clients if kind == application.KIND else snap.agents).get(key)
+
+
+def marks_needed(snap: RealmSnapshot, result: ExportResult, stack: str) -> tuple[list[Mark], list[Note]]:
+    """The exported applications and agents that do not carry ``provisioner.stack=<stack>`` yet."""
+    marks, notes = [], []
+    for doc in result.documents:
+        if doc.kind not in (application.KIND, aiagent.KIND):
+            continue
+        observed = _observed(snap, doc.kind, doc.key)
+        owner = stack_of(observed)
+        if owner == stack:
+            continue
+        if owner is not None:
+            notes.append(Note(doc.address, f"owned by stack {owner!r}; not re-marked for stack {stack!r} (remove "
+                                           f"it from that stack first)"))
+            continue
+        rev = observed.get("_rev") if observed else None
+        marks.append(Mark(doc.kind, doc.realm, doc.key, str(rev) if rev is not None else None))
+    return marks, notes
+
+
+class MarkFailed(ProvisionerError):
+    """Some objects could not be marked; the message says which, and which were marked."""
+
+
+def apply_marks(client: Any, snap: RealmSnapshot, marks: list[Mark], stack: str,
+                progress: Callable[[str], None]) -> None:
+    """Write the stack marker on each of ``marks`` (one re-read and one PUT each)."""
+    failed: list[str] = []
+    for mark in marks:
+        try:
+            _mark_one(client, snap, mark, stack)
+        except ProvisionerError as exc:
+            failed.append(f"{mark.address}: {exc}")
+            continue
+        progress(f"marked {mark.address} as owned by stack {stack!r}")
+    if failed:
+        raise MarkFailed("could not mark " + "; ".join(failed) + "; the files were written, run export with "
+                         "--stack again (with --force) to retry")
+
+
+def _mark_one(client: Any, snap: RealmSnapshot, mark: Mark, stack: str) -> None:
+    am = client.am(mark.realm)
+    current = am.find(mark.am_kind, mark.key)
+    if current is None:
+        raise ProvisionerError("it was deleted since the export read it; not marked")
+    if mark.rev is not None and str(current.get("_rev")) != mark.rev:
+        raise ProvisionerError("it changed since the export read it; not marked")
+    body = writable_client_doc(current)
+    set_markers(body, stack=stack)
+    if mark.kind == aiagent.KIND:
+        # AM copies the identity attributes to IDM on a PUT: send IDM's current values, never stale ones.
+        identity = snap.identity_of(mark.key)
+        attrs = body.get("aiAgentIdentityAttributes")
+        uid = unwrap(current.get("aiAgentIdentityUid")) or (attrs or {}).get("_id")
+        if isinstance(attrs, dict) and uid:
+            body["aiAgentIdentityAttributes"] = aiagent.identity_attributes(mark.key, str(uid), {}, identity)
+    am.put(mark.am_kind, mark.key, body)
+
+
+__all__ = ["Mark", "MarkFailed", "apply_marks", "marks_needed"]
