@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets as secrets_module
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -40,14 +42,19 @@ def load(paths: Sequence[str], env: str | None = None, env_file: str | None = No
 
 @contextmanager
 def tenant(target: str | None = None, *, environ: Mapping[str, str] | None = None, env_file: str | None = None,
-           environment_tenant: str | None = None, parallelism: int = 4, verbose: bool = False) -> Iterator[Any]:
-    """Open a tenant (``--tenant`` semantics: URL or ``local``) for :func:`plan` and :func:`apply`."""
+           environment_tenant: str | None = None, parallelism: int = 4, verbose: bool = False,
+           retry: Any = None) -> Iterator[Any]:
+    """Open a tenant (``--tenant`` semantics: URL or ``local``) for :func:`plan` and :func:`apply`.
+
+    ``retry``: a :class:`provisioner.client.retry.RetryPolicy` (attempts, backoff base/cap, budget);
+    the default policy suits a real tenant, tests against the emulator pass a short one.
+    """
     from provisioner.tenant import open_tenant, resolve_target
 
     env = dict(os.environ if environ is None else environ)
     resolved = resolve_target(target, environment_tenant, env, ci=bool(env.get("CI")))
     with open_tenant(resolved, environ=env, dotenv=read_env_file(env_file), parallelism=parallelism,
-                     verbose_trace=verbose or None) as opened:
+                     verbose_trace=verbose or None, retry=retry) as opened:
         yield opened
 
 
@@ -115,7 +122,11 @@ def secret_values(resources: Sequence[Any], secrets: Any) -> dict[str, str]:
 
 def secret_status(resources: Sequence[Any], snapshot: Snapshot, values: Mapping[str, str], client: Any = None,
                   check: bool = False, workers: int = 8) -> dict[str, bool]:
-    """Address → whether the tenant holds the declared secret (hash marker; with ``check``, a live probe)."""
+    """Address → whether the tenant holds the declared secret.
+
+    The hash marker answers for objects provisioner wrote; objects without one, and every object with
+    ``check``, are probed live at the realm's introspect endpoint.
+    """
     triples = []
     docs: dict[str, tuple[Any, Any]] = {}
     for res in resources:
@@ -130,8 +141,13 @@ def secret_status(resources: Sequence[Any], snapshot: Snapshot, values: Mapping[
         triples.append((addr, secret_marker(doc), values[str(ref)]))
         docs[addr] = (res, doc)
     status = verify_many(triples, workers)
-    if check and client is not None:
+    # Objects without a marker were created outside provisioner (adopted, e.g. through export): the
+    # marker cannot tell, so prove the secret live instead of reporting a change that may not exist.
+    unmarked = {addr for addr, marker, _ in triples if not marker}
+    if client is not None and (check or unmarked):
         for addr, (res, doc) in docs.items():
+            if not check and addr not in unmarked:
+                continue
             live = probe_secret(client, res, doc, values[str(res.spec["clientSecret"])])
             if live is not None:
                 status[addr] = live
@@ -225,12 +241,15 @@ def apply(plan_or_stack: Any, tenant: Any, *, paths: Sequence[str] | None = None
           env_file: str | None = None, environ: Mapping[str, str] | None = None, realm: str | None = None,
           stack_name: str | None = None, prune: bool = False, max_deletes: int = 5, parallelism: int = 4,
           enable_features: bool = False, progress: Progress | None = None, secrets: Any = None,
-          confirm: Callable[[Plan], bool] | None = None) -> ApplyResult:
+          confirm: Callable[[Plan], bool] | None = None, stop: threading.Event | None = None,
+          journal_dir: str | os.PathLike[str] | None = None) -> ApplyResult:
     """Apply a :class:`Plan` (refused when stale) or plan-and-apply a stack/paths.
 
     ``paths`` (with a Plan) supplies the manifests for secret values and the post-apply re-plan.
     ``confirm(plan)`` sees the plan before any write (also when it has no changes); returning False
-    aborts with nothing written.
+    aborts with nothing written. Setting ``stop`` (e.g. on Ctrl-C) stops scheduling new writes; the
+    writes in flight finish and the result says ``interrupted``. With ``journal_dir``, a run that has
+    changes writes ``apply-<run>.jsonl`` there (:mod:`provisioner.journal`); ``result.journal`` is its path.
     """
     progress = progress or (lambda line: None)
     env_map = dict(os.environ if environ is None else environ)
@@ -261,5 +280,14 @@ def apply(plan_or_stack: Any, tenant: Any, *, paths: Sequence[str] | None = None
         def replan() -> Plan:
             return plan_with_snapshot(stack, secrets, tenant, realm=realm, prune=prune, max_deletes=max_deletes,
                                       parallelism=parallelism)[0]
-    options = ApplyOptions(stack=the_plan.stack, parallelism=parallelism, max_deletes=max_deletes, progress=progress)
-    return execute(the_plan, tenant.client, resolver, options, replan=replan, snapshot=snapshot)
+    options = ApplyOptions(stack=the_plan.stack, parallelism=parallelism, max_deletes=max_deletes, progress=progress,
+                           stop=stop)
+    if journal_dir is None or not the_plan.has_changes:
+        return execute(the_plan, tenant.client, resolver, options, replan=replan, snapshot=snapshot)
+    from provisioner.journal import Journal
+
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    with Journal(journal_dir, run_id=f"{stamp}-{os.getpid()}-{secrets_module.token_hex(3)}") as journal:
+        options.journal = journal
+        result = execute(the_plan, tenant.client, resolver, options, replan=replan, snapshot=snapshot)
+    return dataclasses.replace(result, journal=str(journal.path))

@@ -194,8 +194,8 @@ def build(snap: RealmSnapshot, selection: Selection, users: Mapping[str, str],
                       and not has_secret_marker((snap.clients if kind == application.KIND else snap.agents).get(key)))
     if unmarked:
         notes.append(Note("", f"{len(unmarked)} client(s) carry no provisioner secret marker ({', '.join(unmarked)}): "
-                              f"until an apply records one, plan reports their clientSecret as changed; "
-                              f"plan --check-secrets proves the secrets at the tenant instead"))
+                              f"plan proves their secrets live at the tenant's introspect endpoint "
+                              f"(one request each) until an apply records a marker"))
     return ExportResult(realm, tuple(docs), tuple(notes))
 
 
