@@ -3,9 +3,14 @@
 Within a level, writes run in parallel on a bounded thread pool; the next level starts only after the
 previous one finished. A change whose dependency failed is not attempted. After the last write the
 caller's ``replan`` re-reads the tenant and any remaining difference is reported.
+
+Two things stop the scheduling of new writes (writes already in flight finish): the caller's ``stop``
+event (Ctrl-C) and a conflict (:class:`StaleObject`: another writer changed an object during apply;
+carrying on would interleave our writes with theirs). Every step is written to the ``journal``.
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner import redact
-from provisioner.apply.operations import OPERATIONS, ApplyContext
+from provisioner.apply.operations import OPERATIONS, ApplyContext, StaleObject
 from provisioner.apply.stale import stale_changes
 from provisioner.errors import ProvisionerError
 from provisioner.kinds.snapshot import ReadScope, Snapshot, read_snapshot
@@ -37,6 +42,7 @@ class ChangeResult:
     status: str
     error: str = ""
     seconds: float = 0.0
+    conflict: bool = False  # failed because another writer changed the object
 
     def to_dict(self) -> dict[str, Any]:
         return {"address": self.address, "action": self.action, "status": self.status, "error": self.error,
@@ -50,6 +56,8 @@ class ApplyResult:
     results: tuple[ChangeResult, ...] = ()
     remaining: tuple[str, ...] = ()
     verified: bool = False
+    interrupted: bool = False
+    journal: str | None = None
 
     def by_status(self, status: str) -> tuple[ChangeResult, ...]:
         return tuple(r for r in self.results if r.status == status)
@@ -60,10 +68,17 @@ class ApplyResult:
 
     def summary(self) -> str:
         done, failed, skipped = (len(self.by_status(s)) for s in ("done", "failed", "not attempted"))
-        return f"Apply {'complete' if self.ok else 'incomplete'}: {done} done, {failed} failed, {skipped} not attempted."
+        state = "interrupted" if self.interrupted else ("complete" if self.ok else "incomplete")
+        return f"Apply {state}: {done} done, {failed} failed, {skipped} not attempted."
+
+    @property
+    def outcome(self) -> str:
+        """``complete``, ``failed`` or ``interrupted`` (the journal's end record)."""
+        return "interrupted" if self.interrupted else ("complete" if self.ok else "failed")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "results": [r.to_dict() for r in self.results], "remaining": list(self.remaining)}
+        return {"ok": self.ok, "outcome": self.outcome, "results": [r.to_dict() for r in self.results],
+                "remaining": list(self.remaining)}
 
 
 @dataclass
@@ -75,6 +90,10 @@ class ApplyOptions:
     max_deletes: int = 5
     progress: Progress = field(default=lambda line: None)
     clock: Callable[[], float] = time.monotonic
+    #: Set by the caller (Ctrl-C) to stop scheduling new writes; writes in flight finish.
+    stop: threading.Event | None = None
+    #: A :class:`provisioner.journal.Journal` (or anything with ``record(event, **fields)``).
+    journal: Any = None
 
 
 _SYMBOL = {"done": "✓", "failed": "✗", "not attempted": "-"}
@@ -104,26 +123,88 @@ def check_plan(plan: Plan, snapshot: Snapshot, options: ApplyOptions) -> None:
 def execute(plan: Plan, client: Any, secret: Callable[[str], str], options: ApplyOptions,
             replan: Callable[[], Plan] | None = None, snapshot: Snapshot | None = None) -> ApplyResult:
     """Run ``plan`` against ``client``. ``secret`` resolves a reference string to its value."""
-    if snapshot is None:
-        snapshot = read_snapshot(client, plan_scopes(plan), options.parallelism)
-    check_plan(plan, snapshot, options)
-    ctx = ApplyContext(client=client, stack=options.stack, secret=secret, snapshot=snapshot)
+    run = _Run(options)
+    run.record("start", stack=plan.stack, target=(plan.target or {}).get("url"),
+               changes=[{"address": c.address, "action": c.action} for c in plan.changes if c.action != "no-op"])
     outcome: dict[str, ChangeResult] = {}
-    for group in levels(plan.changes):
-        runnable, blocked = _split(group, outcome)
-        for change in blocked:
-            outcome[change.address] = ChangeResult(change.address, change.action, "not attempted",
-                                                   "a change it depends on did not complete")
-            options.progress(f"- {change.action} {change.address}: not attempted (dependency failed)")
-        with ThreadPoolExecutor(max_workers=max(1, options.parallelism)) as pool:
-            for result in pool.map(lambda c: _run(ctx, c, options), runnable):
-                outcome[result.address] = result
-    ordered = tuple(outcome[c.address] for c in plan.changes if c.address in outcome)
-    remaining: tuple[str, ...] = ()
-    if replan is not None and ordered and not any(r.status != "done" for r in ordered):
-        after = replan()
-        remaining = tuple(_describe_remaining(after.changes))
-    return ApplyResult(results=ordered, remaining=remaining)
+    try:
+        if snapshot is None:
+            snapshot = read_snapshot(client, plan_scopes(plan), options.parallelism)
+        check_plan(plan, snapshot, options)
+        ctx = ApplyContext(client=client, stack=options.stack, secret=secret, snapshot=snapshot)
+        for group in levels(plan.changes):
+            runnable, blocked = _split(group, outcome)
+            for change in blocked:
+                outcome[change.address] = run.skip(change, "a change it depends on did not complete",
+                                                   "dependency failed")
+            with ThreadPoolExecutor(max_workers=max(1, options.parallelism)) as pool:
+                for result in pool.map(lambda c: run.step(ctx, c), runnable):
+                    outcome[result.address] = result
+        ordered = tuple(outcome[c.address] for c in plan.changes if c.address in outcome)
+        interrupted = run.interrupted()
+        remaining: tuple[str, ...] = ()
+        if replan is not None and ordered and not interrupted and not any(r.status != "done" for r in ordered):
+            after = replan()
+            remaining = tuple(_describe_remaining(after.changes))
+        result = ApplyResult(results=ordered, remaining=remaining, interrupted=interrupted)
+    except BaseException as exc:
+        run.record("end", outcome="interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
+                   error=redact.text(f"{type(exc).__name__}: {exc}"), **_tally(outcome.values()))
+        raise
+    run.record("end", outcome=result.outcome, remaining=list(result.remaining), **_tally(result.results))
+    return result
+
+
+def _tally(results: Iterable[ChangeResult]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {"done": [], "failed": [], "not_attempted": []}
+    for r in results:
+        out[r.status.replace(" ", "_")].append(r.address)
+    return out
+
+
+class _Run:
+    """One execution's shared state: the stop/halt signals, progress lines and journal records."""
+
+    def __init__(self, options: ApplyOptions) -> None:
+        self.options = options
+        self.halted: str | None = None  # the address of the first conflict: no new writes after it
+        self._lock = threading.Lock()
+
+    def record(self, event: str, **fields: Any) -> None:
+        if self.options.journal is not None:
+            self.options.journal.record(event, **fields)
+
+    def interrupted(self) -> bool:
+        return self.options.stop is not None and self.options.stop.is_set()
+
+    def _stopped(self) -> str | None:
+        if self.interrupted():
+            return "interrupted"
+        with self._lock:
+            return self.halted
+
+    def skip(self, change: Change, error: str, short: str) -> ChangeResult:
+        self.options.progress(f"- {change.action} {change.address}: not attempted ({short})")
+        self.record("not attempted", address=change.address, action=change.action, cause=error)
+        return ChangeResult(change.address, change.action, "not attempted", error)
+
+    def step(self, ctx: ApplyContext, change: Change) -> ChangeResult:
+        stopped = self._stopped()
+        if stopped == "interrupted":
+            return self.skip(change, "apply was interrupted before it started", "interrupted")
+        if stopped:
+            return self.skip(change, f"apply stopped after a conflict ({stopped})", "stopped after a conflict")
+        self.record("attempt", address=change.address, action=change.action)
+        result = _run(ctx, change, self.options)
+        if result.status == "done":
+            self.record("ok", address=change.address, action=change.action, seconds=round(result.seconds, 3))
+        else:
+            self.record("failed", address=change.address, action=change.action, cause=result.error,
+                        seconds=round(result.seconds, 3))
+        if result.conflict:
+            with self._lock:
+                self.halted = self.halted or change.address
+        return result
 
 
 def _split(group: list[Change], outcome: dict[str, ChangeResult]) -> tuple[list[Change], list[Change]]:
@@ -141,6 +222,9 @@ def _run(ctx: ApplyContext, change: Change, options: ApplyOptions) -> ChangeResu
         if operation is None:
             raise ProvisionerError(f"no operation for {change.action} {change.kind}")
         operation(ctx, change)
+    except StaleObject as exc:
+        result = ChangeResult(change.address, change.action, "failed", redact.text(str(exc)),
+                              options.clock() - started, conflict=True)
     except ProvisionerError as exc:
         result = ChangeResult(change.address, change.action, "failed", redact.text(str(exc)),
                               options.clock() - started)

@@ -1,9 +1,16 @@
 """The writes behind each change: one function per (kind, action), all through the tenant client.
 
 Creates use create-only preconditions with deterministic ids; an ambiguous failure is resolved by
-re-reading the object by key and matching it, never by blindly sending the create again. Updates
-re-read the object first (AM: ``_queryFilter=_id eq '<id>'``, list form, compared with the list
-``_rev`` from the plan; IDM: ``If-Match``) and refuse when its revision moved.
+re-reading the object by key and matching it, never by blindly sending the create again; a 412 on a
+create means someone else created the object: a conflict, never overwritten. Updates re-read the
+object first (AM: ``_queryFilter=_id eq '<id>'``, list form, compared with the list ``_rev`` from the
+plan; IDM: ``If-Match``) and refuse when its revision moved.
+
+AM does not (knowingly) honour ``If-Match`` on PUT (reference §3.4), so the re-read leaves a window of
+one round trip in which a concurrent writer can slip in. An AM update therefore re-reads the object
+once more after its PUT: when the managed fields are no longer what it wrote, another writer got in
+between and the change fails as a conflict (the apply stops scheduling new writes) instead of
+carrying on as if it had won.
 """
 from __future__ import annotations
 
@@ -20,12 +27,12 @@ from provisioner.kinds.common import unwrap
 from provisioner.kinds.fields import idm_patch_ops
 from provisioner.kinds.oauth2client import am_differs, create_document, secret_marker, update_document
 from provisioner.kinds.secrets import make_marker, verify_marker
-from provisioner.kinds.snapshot import IDENTITY_FIELDS, PRIVILEGE_FIELDS, Snapshot
+from provisioner.kinds.snapshot import APP_FIELDS, IDENTITY_FIELDS, PRIVILEGE_FIELDS, Snapshot
 from provisioner.plan.model import Change
 
 
 class StaleObject(ProvisionerError):
-    """The object changed between plan and apply; nothing was written to it."""
+    """A conflict: the object changed between plan and apply (or during apply) under another writer."""
 
 
 @dataclass
@@ -55,9 +62,9 @@ def find_am(client: Any, realm: str, kind: str, key: str) -> dict[str, Any] | No
 def _check_rev(change: Change, remote: str, current_rev: Any) -> None:
     planned = (change.observed.get(remote) or {}).get("rev")
     if current_rev is None or str(current_rev) != str(planned):
-        raise StaleObject(f"{change.address} changed since the plan ({remote} revision {planned} → "
-                          f"{current_rev if current_rev is not None else 'deleted'}); nothing written to it. "
-                          f"Run plan again.")
+        raise StaleObject(f"conflict: {change.address} changed since the plan ({remote.upper()} revision "
+                          f"{planned} → {current_rev if current_rev is not None else 'deleted'}); nothing written "
+                          f"to it. Another apply or an admin changed it; run plan again.")
 
 
 def _secret_for(ctx: ApplyContext, desired: Mapping[str, Any], current: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
@@ -72,19 +79,33 @@ def _secret_for(ctx: ApplyContext, desired: Mapping[str, Any], current: Mapping[
 
 
 def _create(put: Callable[[], Any], reread: Callable[[], Any], matches: Callable[[Any], bool], what: str) -> Any:
-    """Send a create-only write; on an ambiguous failure re-read and accept a matching object."""
-    try:
-        return put()
-    except TransportError as exc:
-        if not exc.ambiguous:
-            raise
-        found = reread()
-        if found is not None and matches(found):
-            return found
-        raise ProvisionerError(f"{what}: the create may or may not have been applied and the object does not "
-                               f"match; nothing else was sent ({exc})") from exc
-    except PreconditionFailed as exc:
-        raise StaleObject(f"{what} appeared since the plan; run plan again") from exc
+    """Send a create-only write; on an ambiguous failure re-read and accept a matching object.
+
+    When the re-read finds nothing, the create is sent once more: it carries ``If-None-Match: *`` and
+    a deterministic id, so it cannot overwrite anything (if the first one lands late, the second gets
+    412, which is then resolved by re-reading and matching as well).
+    """
+    for attempt in (1, 2):
+        try:
+            return put()
+        except TransportError as exc:
+            if not exc.ambiguous:
+                raise
+            found = reread()
+            if found is None and attempt == 1:
+                continue
+            if found is not None and matches(found):
+                return found
+            raise ProvisionerError(f"{what}: the create may or may not have been applied and the object does not "
+                                   f"match; nothing else was sent ({exc})") from exc
+        except PreconditionFailed as exc:
+            if attempt == 2:  # our first, ambiguous create may have landed after all
+                found = reread()
+                if found is not None and matches(found):
+                    return found
+            raise StaleObject(f"conflict: {what} was created by someone else since the plan (another apply?); "
+                              f"not overwritten. Run plan again.") from exc
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # -- provider ---------------------------------------------------------------------------------------
@@ -126,23 +147,41 @@ def _am_update(ctx: ApplyContext, change: Change, module: Any,
         if refresh:
             refresh(body)
         ctx.client.am(change.realm).put(module.AM_KIND, change.key, body)
+        after = find_am(ctx.client, change.realm, module.AM_KIND, change.key)
+        if after is None or am_differs(after, module.FIELDS, change.desired):
+            raise StaleObject(f"conflict: {change.address} was changed by another writer while this apply wrote "
+                              f"it (AM {'deleted' if after is None else 'revision ' + str(after.get('_rev'))}); "
+                              f"the other write won. Run plan again.")
 
 
 def _idm_patch(ctx: ApplyContext, change: Change, object_type: str, fields: Any, current: Mapping[str, Any] | None,
+               read_fields: tuple[str, ...],
                extra_ops: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> None:
-    """PATCH the differing managed fields of an IDM object with ``If-Match`` the planned revision."""
+    """PATCH the differing managed fields of an IDM object with ``If-Match`` the planned revision.
+
+    On 412 the object is re-read: when it already holds the desired values (our own PATCH landed
+    before a dropped connection and the retry met the new revision) the change is done; otherwise
+    someone else changed it: a conflict.
+    """
     if current is None:
-        raise StaleObject(f"{change.address} disappeared since the plan; run plan again")
-    ops = idm_patch_ops(fields, change.desired, current, change.realm)
-    if extra_ops:
-        ops = extra_ops(ops)
+        raise StaleObject(f"conflict: {change.address} disappeared since the plan; run plan again")
+
+    def ops_for(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+        ops = idm_patch_ops(fields, change.desired, doc, change.realm)
+        return extra_ops(ops) if extra_ops else ops
+
+    ops = ops_for(current)
     if not ops:
         return
     rev = (change.observed.get("idm") or {}).get("rev")
     try:
         ctx.client.idm.patch(object_type, str(current["_id"]), ops, if_match=rev)
     except PreconditionFailed as exc:
-        raise StaleObject(f"{change.address} changed since the plan (IDM revision moved); run plan again") from exc
+        now = ctx.client.idm.get(object_type, str(current["_id"]), read_fields)
+        if now is not None and not ops_for(now):
+            return
+        raise StaleObject(f"conflict: {change.address} changed since the plan (IDM revision {rev} moved); "
+                          f"nothing written to it. Another apply or an admin changed it; run plan again.") from exc
 
 
 def application_apply(ctx: ApplyContext, change: Change) -> None:
@@ -163,7 +202,7 @@ def application_apply(ctx: ApplyContext, change: Change) -> None:
                 lambda: idm.get(object_type, record_id, ("_id", "ssoEntities")),
                 lambda found: (found.get("ssoEntities") or {}).get("oidcId") == key, change.address)
     else:
-        _idm_patch(ctx, change, object_type, application.FIELDS, record,
+        _idm_patch(ctx, change, object_type, application.FIELDS, record, APP_FIELDS,
                    lambda ops: application.template_version_op(ops, desired))
 
 
@@ -184,7 +223,7 @@ def agent_apply(ctx: ApplyContext, change: Change) -> None:
             ctx.client.idm.patch(object_type, uid, ops, if_match=identity.get("_rev"))
         return
     identity = ctx.snapshot.realm(realm).identity_of(key)
-    _idm_patch(ctx, change, object_type, aiagent.FIELDS, identity)
+    _idm_patch(ctx, change, object_type, aiagent.FIELDS, identity, IDENTITY_FIELDS)
 
     def refresh(body: dict[str, Any]) -> None:
         # AM copies these attributes to IDM on a PUT: they must carry IDM's (now desired) values.
@@ -211,7 +250,7 @@ def privilege_apply(ctx: ApplyContext, change: Change) -> None:
                 lambda found: not idm_patch_ops(privilege.FIELDS, desired, found, realm), change.address)
         return
     current = next((p for p in ctx.snapshot.realm(realm).privileges if p.get("_id") == ids["privilege"]), None)
-    _idm_patch(ctx, change, object_type, privilege.FIELDS, current)
+    _idm_patch(ctx, change, object_type, privilege.FIELDS, current, PRIVILEGE_FIELDS)
 
 
 # -- deletes ------------------------------------------------------------------------------------------

@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +14,7 @@ import click
 
 from provisioner import api
 from provisioner.commands.plan import common_options, echo, load_or_report, print_target, show_plan
-from provisioner.errors import EXIT_ERROR, EXIT_OK, ProvisionerError, UsageError
+from provisioner.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ProvisionerError, UsageError
 from provisioner.plan import Plan, PlanFormatError
 
 
@@ -23,25 +27,71 @@ def read_plan_file(path: str) -> Plan:
         raise UsageError(f"{path}: {exc}") from None
 
 
-def _confirm(fmt: str, verbose: bool, no_color: bool, auto_approve: bool, quiet: bool) -> Any:
+#: Where apply writes its journal (the working directory's state dir, like the token cache).
+JOURNAL_DIR = os.path.join(".provisioner", "journal")
+
+
+def _confirm(fmt: str, verbose: bool, no_color: bool, auto_approve: bool, quiet: bool,
+             on_approved: Any = None) -> Any:
     def confirm(plan: Plan) -> bool:
         show_plan(plan.to_dict(), fmt, verbose=verbose, no_color=no_color, target_shown=True)
         if not plan.has_changes or plan.errors or auto_approve:
-            return True
-        if not sys.stdin.isatty():
+            approved = True
+        elif not sys.stdin.isatty():
             raise UsageError("refusing to ask for confirmation without a terminal; pass --auto-approve")
-        return click.confirm("Apply these changes?", default=False)
+        else:
+            approved = click.confirm("Apply these changes?", default=False)
+        if approved and on_approved is not None:
+            on_approved()
+        return approved
     return confirm
 
 
+@contextmanager
+def graceful_interrupt(stop: threading.Event) -> Iterator[Any]:
+    """Yield ``arm()``: from then on the first Ctrl-C sets ``stop`` (no new writes are started, the
+    writes in flight finish, the report is printed); a second one aborts at once. Before ``arm()``
+    (reading, planning, the prompt) Ctrl-C interrupts immediately: nothing has been written yet."""
+    previous: Any = None
+    armed = False
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        echo("\nInterrupted: starting no new writes; waiting for the ones in flight "
+             "(Ctrl-C again to abort now)...\n", err=True)
+
+    def arm() -> None:
+        nonlocal previous, armed
+        if threading.current_thread() is threading.main_thread() and not armed:
+            previous = signal.signal(signal.SIGINT, on_sigint)
+            armed = True
+
+    try:
+        yield arm
+    finally:
+        if armed:
+            signal.signal(signal.SIGINT, previous)
+
+
 def report(result: Any) -> None:
-    """The end-of-run summary: failures with their cause, what was not attempted, leftovers."""
+    """The end-of-run summary. When the run did not complete: what was done, what failed (with the
+    cause), what was not attempted, what still differs, and where the journal is."""
+    if not result.ok or result.interrupted:
+        for item in result.by_status("done"):
+            echo(f"done: {item.action} {item.address}\n", err=True)
     for item in result.by_status("failed"):
         echo(f"failed: {item.action} {item.address}: {item.error}\n", err=True)
     for item in result.by_status("not attempted"):
-        echo(f"not attempted: {item.action} {item.address}\n", err=True)
+        echo(f"not attempted: {item.action} {item.address}" + (f" ({item.error})" if item.error else "") + "\n",
+             err=True)
     for line in result.remaining:
         echo(f"still different after apply: {line}\n", err=True)
+    if (not result.ok or result.interrupted) and result.journal:
+        echo(f"Journal: {result.journal}\n", err=True)
+    if not result.ok or result.interrupted:
+        echo("Run apply again to finish: it re-reads the tenant and continues from what is there.\n", err=True)
     echo(result.summary() + "\n")
 
 
@@ -78,11 +128,16 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
         if saved is not None and saved.target.get("url") and saved.target.get("url") != opened.url:
             raise UsageError(f"the plan was made for {saved.target.get('url')}, not {opened.url}; nothing was written")
         subject: Any = saved if saved is not None else loaded
-        result = api.apply(subject, opened, paths=list(paths) if saved is not None and paths else None,
-                           env=env, env_file=env_file, realm=realm, stack_name=stack_name, prune=prune,
-                           max_deletes=max_deletes, parallelism=parallelism, enable_features=enable_features,
-                           progress=progress, confirm=_confirm(fmt, verbose, no_color, auto_approve, quiet))
+        stop = threading.Event()
+        with graceful_interrupt(stop) as arm:
+            result = api.apply(subject, opened, paths=list(paths) if saved is not None and paths else None,
+                               env=env, env_file=env_file, realm=realm, stack_name=stack_name, prune=prune,
+                               max_deletes=max_deletes, parallelism=parallelism, enable_features=enable_features,
+                               progress=progress, stop=stop, journal_dir=JOURNAL_DIR,
+                               confirm=_confirm(fmt, verbose, no_color, auto_approve, quiet, on_approved=arm))
         report(result)
+        if result.interrupted:
+            return EXIT_INTERRUPTED
         if not result.ok:
             return EXIT_ERROR
         if run_verify:
