@@ -171,16 +171,68 @@ def _target_info(tenant: Any) -> dict[str, Any]:
     return {"url": getattr(tenant, "url", None), "label": getattr(tenant, "label", None)}
 
 
+_LOADED = "_provisioner_loaded"  # a Plan's private note: what api.plan loaded to make it
+
+
+def _load_key(paths: Sequence[str], env: str | None, env_file: str | None, stack_name: str | None) -> tuple[Any, ...]:
+    return (tuple(os.path.abspath(p) for p in paths), env, os.path.abspath(env_file) if env_file else None,
+            stack_name)
+
+
+def _fingerprint(stack: Any, env_file: str | None) -> tuple[Any, ...]:
+    """Size and mtime of every file a load read (manifests, environment file, dotenv)."""
+    files = list(getattr(stack, "sources", ()) or ())
+    environment = getattr(stack, "environment", None)
+    location = getattr(environment, "location", None)
+    if location is not None:
+        files.append(location.file)
+    if env_file:
+        files.append(env_file)
+    out = []
+    for name in files:
+        try:
+            info = os.stat(name)
+            out.append((name, info.st_size, info.st_mtime_ns))
+        except OSError:
+            out.append((name, None, None))
+    return tuple(out)
+
+
+def _remember_load(the_plan: Plan, key: tuple[Any, ...], stack: Any, secrets: Any, env_file: str | None) -> None:
+    # A Plan is frozen and its fields are its JSON: the note is a plain attribute, never serialised.
+    object.__setattr__(the_plan, _LOADED, (key, stack, secrets, _fingerprint(stack, env_file)))
+
+
+def _reuse_load(the_plan: Plan, key: tuple[Any, ...], env_file: str | None) -> tuple[Any, Any] | None:
+    """The stack and secrets api.plan loaded for ``the_plan`` with the same arguments, when no file
+    changed since; None otherwise (the caller loads again)."""
+    note = getattr(the_plan, _LOADED, None)
+    if note is None or note[0] != key:
+        return None
+    _, stack, secrets, fingerprint = note
+    if _fingerprint(stack, env_file) != fingerprint:
+        return None
+    return stack, secrets
+
+
 def plan(stack_or_paths: Any, tenant: Any, *, env: str | None = None, env_file: str | None = None,
          environ: Mapping[str, str] | None = None, realm: str | None = None, stack_name: str | None = None,
          prune: bool = False, max_deletes: int = 5, check_secrets: bool = False, parallelism: int = 4,
          secrets: Any = None) -> Plan:
-    """Read the tenant and plan the stack (paths, a ``LoadResult`` or a ``Stack`` plus ``secrets``)."""
+    """Read the tenant and plan the stack (paths, a ``LoadResult`` or a ``Stack`` plus ``secrets``).
+
+    When given paths, the plan remembers (in this process only) what was loaded, so that
+    ``apply(plan, paths=<the same paths>)`` does not load and validate the manifests again.
+    """
     stack, loaded_secrets = _loaded(stack_or_paths, env=env, env_file=env_file, environ=environ,
                                     stack_name=stack_name)
     secrets = secrets if secrets is not None else loaded_secrets
     result, _ = plan_with_snapshot(stack, secrets, tenant, realm=realm, prune=prune, max_deletes=max_deletes,
                                    check_secrets=check_secrets, parallelism=parallelism)
+    if isinstance(stack_or_paths, (str, os.PathLike, list, tuple)):
+        paths = [os.fspath(stack_or_paths)] if isinstance(stack_or_paths, (str, os.PathLike)) else stack_or_paths
+        _remember_load(result, _load_key([os.fspath(p) for p in paths], env, env_file, stack_name), stack, secrets,
+                       env_file)
     return result
 
 
@@ -242,10 +294,13 @@ def apply(plan_or_stack: Any, tenant: Any, *, paths: Sequence[str] | None = None
           stack_name: str | None = None, prune: bool = False, max_deletes: int = 5, parallelism: int = 4,
           enable_features: bool = False, progress: Progress | None = None, secrets: Any = None,
           confirm: Callable[[Plan], bool] | None = None, stop: threading.Event | None = None,
-          journal_dir: str | os.PathLike[str] | None = None) -> ApplyResult:
+          journal_dir: str | os.PathLike[str] | None = None, loaded: Any = None) -> ApplyResult:
     """Apply a :class:`Plan` (refused when stale) or plan-and-apply a stack/paths.
 
-    ``paths`` (with a Plan) supplies the manifests for secret values and the post-apply re-plan.
+    ``paths`` (with a Plan) supplies the manifests for secret values and the post-apply re-plan; a
+    Plan made by :func:`plan` from the same paths (and env, env_file, stack_name) in this process
+    reuses what that plan loaded, unless a file changed since. ``loaded`` (with a Plan): a
+    ``LoadResult`` already loaded by the caller, used instead of ``paths``.
     ``confirm(plan)`` sees the plan before any write (also when it has no changes); returning False
     aborts with nothing written. Setting ``stop`` (e.g. on Ctrl-C) stops scheduling new writes; the
     writes in flight finish and the result says ``interrupted``. With ``journal_dir``, a run that has
@@ -256,8 +311,12 @@ def apply(plan_or_stack: Any, tenant: Any, *, paths: Sequence[str] | None = None
     stack = None
     if isinstance(plan_or_stack, Plan):
         the_plan: Plan | None = plan_or_stack
-        if paths:
-            stack, secrets = _loaded(list(paths), env=env, env_file=env_file, environ=env_map, stack_name=stack_name)
+        if loaded is not None:
+            stack, secrets = _loaded(loaded)
+        elif paths:
+            reused = _reuse_load(plan_or_stack, _load_key(list(paths), env, env_file, stack_name), env_file)
+            stack, secrets = reused or _loaded(list(paths), env=env, env_file=env_file, environ=env_map,
+                                               stack_name=stack_name)
     else:
         the_plan = None
         stack, loaded = _loaded(plan_or_stack, env=env, env_file=env_file, environ=env_map, stack_name=stack_name)

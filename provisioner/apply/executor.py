@@ -1,8 +1,17 @@
 """Execute a plan: refuse stale or unsafe plans before any write, then run the changes level by level.
 
-Within a level, writes run in parallel on a bounded thread pool; the next level starts only after the
-previous one finished. A change whose dependency failed is not attempted. After the last write the
-caller's ``replan`` re-reads the tenant and any remaining difference is reported.
+A change is one or more steps, each in an apply level (:data:`~provisioner.apply.operations.STEPS`):
+AM clients and AM agents first, all in one level (they do not depend on each other), then the IDM
+application records and new agents' identity PATCHes, then privileges. Within a level, steps run in
+parallel on a bounded thread pool; the next level starts only after the previous one finished. A
+change is done when its last step is; a change whose dependency failed is not attempted, nor are the
+later steps of a change whose step failed. After the last write the caller's ``replan`` re-reads the
+tenant and any remaining difference is reported.
+
+Before a level that updates AM objects, each updated kind is re-read in ONE list request per realm
+(unless the snapshot taken at the start of this run is still the latest read) and every update
+compares its object's list ``_rev`` with the plan: the staleness check costs one round trip per
+level, not one per object.
 
 Two things stop the scheduling of new writes (writes already in flight finish): the caller's ``stop``
 event (Ctrl-C) and a conflict (:class:`StaleObject`: another writer changed an object during apply;
@@ -18,12 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner import redact
-from provisioner.apply.operations import OPERATIONS, ApplyContext, StaleObject
+from provisioner.apply.operations import STEPS, ApplyContext, Operation, StaleObject
 from provisioner.apply.stale import stale_changes
 from provisioner.errors import ProvisionerError
 from provisioner.kinds.snapshot import ReadScope, Snapshot, read_snapshot
 from provisioner.plan.model import Change, Plan
-from provisioner.plan.order import levels
 from provisioner.plan.prune import prune_count
 
 Progress = Callable[[str], None]
@@ -122,24 +130,40 @@ def check_plan(plan: Plan, snapshot: Snapshot, options: ApplyOptions) -> None:
 
 def execute(plan: Plan, client: Any, secret: Callable[[str], str], options: ApplyOptions,
             replan: Callable[[], Plan] | None = None, snapshot: Snapshot | None = None) -> ApplyResult:
-    """Run ``plan`` against ``client``. ``secret`` resolves a reference string to its value."""
+    """Run ``plan`` against ``client``. ``secret`` resolves a reference string to its value.
+
+    ``snapshot``: the tenant as read for the plan (plan and apply in one run); when None it is read
+    here, before any write, and checked against the plan's revisions.
+    """
     run = _Run(options)
     run.record("start", stack=plan.stack, target=(plan.target or {}).get("url"),
                changes=[{"address": c.address, "action": c.action} for c in plan.changes if c.action != "no-op"])
     outcome: dict[str, ChangeResult] = {}
     try:
+        fresh = snapshot is None  # read just now: it is the re-read before the first level
         if snapshot is None:
             snapshot = read_snapshot(client, plan_scopes(plan), options.parallelism)
         check_plan(plan, snapshot, options)
         ctx = ApplyContext(client=client, stack=options.stack, secret=secret, snapshot=snapshot)
-        for group in levels(plan.changes):
-            runnable, blocked = _split(group, outcome)
-            for change in blocked:
-                outcome[change.address] = run.skip(change, "a change it depends on did not complete",
-                                                   "dependency failed")
+        for number, (_level, steps) in enumerate(step_levels(plan.changes)):
+            runnable = []
+            for change, operation, last in steps:
+                if change.address in outcome:  # an earlier step of it failed or was not attempted
+                    continue
+                failed = [d for d in change.depends_on if d in outcome and outcome[d].status != "done"]
+                if failed:
+                    outcome[change.address] = run.skip(change, "a change it depends on did not complete",
+                                                       "dependency failed")
+                else:
+                    runnable.append((change, operation, last))
+            if not runnable:
+                continue
+            _reread_am(ctx, [c for c, _, _ in runnable], use_snapshot=fresh and number == 0,
+                       parallelism=options.parallelism)
             with ThreadPoolExecutor(max_workers=max(1, options.parallelism)) as pool:
-                for result in pool.map(lambda c: run.step(ctx, c), runnable):
-                    outcome[result.address] = result
+                for change, result in pool.map(lambda item: (item[0], run.step(ctx, *item)), runnable):
+                    if result is not None:
+                        outcome[change.address] = result
         ordered = tuple(outcome[c.address] for c in plan.changes if c.address in outcome)
         interrupted = run.interrupted()
         remaining: tuple[str, ...] = ()
@@ -153,6 +177,53 @@ def execute(plan: Plan, client: Any, secret: Callable[[str], str], options: Appl
         raise
     run.record("end", outcome=result.outcome, remaining=list(result.remaining), **_tally(result.results))
     return result
+
+
+Step = tuple[Change, Operation, bool]  # (change, operation, is its last step)
+
+
+def step_levels(changes: Iterable[Change]) -> list[tuple[int, list[Step]]]:
+    """The changes' steps grouped by apply level, in level order (no-ops left out)."""
+    groups: dict[int, list[Step]] = {}
+    for change in changes:
+        if change.action == "no-op":
+            continue
+        steps = STEPS.get((change.kind, change.action))
+        if steps is None:
+            groups.setdefault(1, []).append((change, _unknown, True))
+            continue
+        for index, (level, operation) in enumerate(steps):
+            groups.setdefault(level, []).append((change, operation, index == len(steps) - 1))
+    return [(level, groups[level]) for level in sorted(groups)]
+
+
+def _unknown(ctx: ApplyContext, change: Change) -> None:
+    raise ProvisionerError(f"no operation for {change.action} {change.kind}")
+
+
+_AM_KINDS = {"Application": "OAuth2Client", "AIAgent": "AIAgent"}
+
+
+def _reread_am(ctx: ApplyContext, changes: list[Change], *, use_snapshot: bool, parallelism: int) -> None:
+    """Re-read, once per (realm, AM kind), the AM objects this level updates (see the module docstring)."""
+    wanted = sorted({(c.realm, _AM_KINDS[c.kind]) for c in changes
+                     if c.action == "update" and c.kind in _AM_KINDS and c.observed.get("am") is not None})
+    ctx.am_current.clear()
+    if not wanted:
+        return
+    if use_snapshot:
+        for realm, kind in wanted:
+            snap = ctx.snapshot.realm(realm)
+            ctx.am_current[(realm, kind)] = dict(snap.clients if kind == "OAuth2Client" else snap.agents)
+        return
+
+    def read(item: tuple[str, str]) -> dict[str, Any]:
+        realm, kind = item
+        return {str(doc.get("_id")): doc for doc in ctx.client.am(realm).list(kind)}
+
+    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(wanted)))) as pool:
+        for item, docs in zip(wanted, pool.map(read, wanted)):
+            ctx.am_current[item] = docs
 
 
 def _tally(results: Iterable[ChangeResult]) -> dict[str, list[str]]:
@@ -169,6 +240,7 @@ class _Run:
         self.options = options
         self.halted: str | None = None  # the address of the first conflict: no new writes after it
         self._lock = threading.Lock()
+        self._elapsed: dict[str, float] = {}  # seconds spent in the finished steps of unfinished changes
 
     def record(self, event: str, **fields: Any) -> None:
         if self.options.journal is not None:
@@ -188,14 +260,25 @@ class _Run:
         self.record("not attempted", address=change.address, action=change.action, cause=error)
         return ChangeResult(change.address, change.action, "not attempted", error)
 
-    def step(self, ctx: ApplyContext, change: Change) -> ChangeResult:
-        stopped = self._stopped()
+    def step(self, ctx: ApplyContext, change: Change, operation: Operation, last: bool) -> ChangeResult | None:
+        """Run one step of ``change``; its result when the change finished (failed, or its last step)."""
+        with self._lock:
+            first = change.address not in self._elapsed
+            before = self._elapsed.get(change.address, 0.0)
+        # A change whose first step was written is in flight: it finishes (its IDM half) even after a
+        # stop, as when a change was one operation, so no application is left without its record.
+        stopped = self._stopped() if first else None
         if stopped == "interrupted":
             return self.skip(change, "apply was interrupted before it started", "interrupted")
         if stopped:
             return self.skip(change, f"apply stopped after a conflict ({stopped})", "stopped after a conflict")
-        self.record("attempt", address=change.address, action=change.action)
-        result = _run(ctx, change, self.options)
+        if first:
+            self.record("attempt", address=change.address, action=change.action)
+        result, seconds = _run(ctx, change, operation, self.options, before, last)
+        if result is None:
+            with self._lock:
+                self._elapsed[change.address] = before + seconds
+            return None
         if result.status == "done":
             self.record("ok", address=change.address, action=change.action, seconds=round(result.seconds, 3))
         else:
@@ -207,37 +290,33 @@ class _Run:
         return result
 
 
-def _split(group: list[Change], outcome: dict[str, ChangeResult]) -> tuple[list[Change], list[Change]]:
-    runnable, blocked = [], []
-    for change in group:
-        failed = [d for d in change.depends_on if d in outcome and outcome[d].status != "done"]
-        (blocked if failed else runnable).append(change)
-    return runnable, blocked
-
-
-def _run(ctx: ApplyContext, change: Change, options: ApplyOptions) -> ChangeResult:
+def _run(ctx: ApplyContext, change: Change, operation: Operation, options: ApplyOptions,
+         before: float, last: bool) -> tuple[ChangeResult | None, float]:
+    """One step; returns (the change's result when it finished here, the step's seconds)."""
     started = options.clock()
-    operation = OPERATIONS.get((change.kind, change.action))
     try:
-        if operation is None:
-            raise ProvisionerError(f"no operation for {change.action} {change.kind}")
         operation(ctx, change)
     except StaleObject as exc:
+        seconds = options.clock() - started
         result = ChangeResult(change.address, change.action, "failed", redact.text(str(exc)),
-                              options.clock() - started, conflict=True)
+                              before + seconds, conflict=True)
     except ProvisionerError as exc:
-        result = ChangeResult(change.address, change.action, "failed", redact.text(str(exc)),
-                              options.clock() - started)
+        seconds = options.clock() - started
+        result = ChangeResult(change.address, change.action, "failed", redact.text(str(exc)), before + seconds)
     except Exception as exc:  # a bug: keep going with the other changes, report it as a failure
+        seconds = options.clock() - started
         result = ChangeResult(change.address, change.action, "failed",
-                              redact.text(f"internal error ({type(exc).__name__}): {exc}"), options.clock() - started)
+                              redact.text(f"internal error ({type(exc).__name__}): {exc}"), before + seconds)
     else:
-        result = ChangeResult(change.address, change.action, "done", "", options.clock() - started)
+        seconds = options.clock() - started
+        if not last:
+            return None, seconds
+        result = ChangeResult(change.address, change.action, "done", "", before + seconds)
     line = f"{_SYMBOL[result.status]} {change.action} {change.address} ({result.seconds:.2f}s)"
     if result.error:
         line += f": {result.error}"
     options.progress(line)
-    return result
+    return result, seconds
 
 
 def _describe_remaining(changes: Iterable[Change]) -> list[str]:

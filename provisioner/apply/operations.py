@@ -45,6 +45,11 @@ class ApplyContext:
     snapshot: Snapshot
     identities: dict[tuple[str, str], str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: (realm, AM kind) → key → plain list-form document, read in ONE list request right before the
+    #: level that updates them (replaces one ``_id eq`` re-read per updated object).
+    am_current: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    #: (realm, agent key) → the IDM identity echoed by the agent's create PUT (``_id``, ``_rev``, ...).
+    created_identities: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
 
 
 def find_am(client: Any, realm: str, kind: str, key: str) -> dict[str, Any] | None:
@@ -135,9 +140,17 @@ def _am_create(ctx: ApplyContext, change: Change, module: Any, template: Mapping
                    lambda found: not am_differs(found, module.FIELDS, desired), change.address)
 
 
+def current_am(ctx: ApplyContext, realm: str, kind: str, key: str) -> dict[str, Any] | None:
+    """The object as re-read right before this level (one list per kind), else by its own query."""
+    batch = ctx.am_current.get((realm, kind))
+    if batch is not None:
+        return batch.get(key)
+    return find_am(ctx.client, realm, kind, key)
+
+
 def _am_update(ctx: ApplyContext, change: Change, module: Any,
                refresh: Callable[[dict[str, Any]], None] | None = None) -> None:
-    current = find_am(ctx.client, change.realm, module.AM_KIND, change.key)
+    current = current_am(ctx, change.realm, module.AM_KIND, change.key)
     _check_rev(change, "am", current.get("_rev") if current else None)
     assert current is not None
     secret, marker = _secret_for(ctx, change.desired, current)
@@ -184,16 +197,18 @@ def _idm_patch(ctx: ApplyContext, change: Change, object_type: str, fields: Any,
                           f"nothing written to it. Another apply or an admin changed it; run plan again.") from exc
 
 
-def application_apply(ctx: ApplyContext, change: Change) -> None:
-    """Create or update both halves of an application: AM client first, then the IDM record."""
-    realm, key, desired = change.realm, change.key, change.desired
-    template = application.template_defaults(desired)
+def application_am(ctx: ApplyContext, change: Change) -> None:
+    """First level: create or update the application's AM client."""
     if change.observed.get("am") is None:
-        _am_create(ctx, change, application, template)
+        _am_create(ctx, change, application, application.template_defaults(change.desired))
     else:
         _am_update(ctx, change, application)
+
+
+def application_idm(ctx: ApplyContext, change: Change) -> None:
+    """Second level (after every AM client): create or update the application's IDM record."""
+    realm, key, desired = change.realm, change.key, change.desired
     object_type = f"{realm}_application"
-    record = ctx.snapshot.realm(realm).apps.get(key)
     if change.observed.get("idm") is None:
         record_id = str(desired["ids"]["record"])
         body = application.record_body(realm, key, desired, record_id)
@@ -202,12 +217,27 @@ def application_apply(ctx: ApplyContext, change: Change) -> None:
                 lambda: idm.get(object_type, record_id, ("_id", "ssoEntities")),
                 lambda found: (found.get("ssoEntities") or {}).get("oidcId") == key, change.address)
     else:
-        _idm_patch(ctx, change, object_type, application.FIELDS, record, APP_FIELDS,
+        _idm_patch(ctx, change, object_type, application.FIELDS, ctx.snapshot.realm(realm).apps.get(key), APP_FIELDS,
                    lambda ops: application.template_version_op(ops, desired))
 
 
-def agent_apply(ctx: ApplyContext, change: Change) -> None:
-    """Create an agent (settings in the same PUT), or update identity (IDM) then client (AM)."""
+def application_apply(ctx: ApplyContext, change: Change) -> None:
+    """Create or update both halves of an application: AM client first, then the IDM record."""
+    application_am(ctx, change)
+    application_idm(ctx, change)
+
+
+def _echoed_identity(echo: Any) -> dict[str, Any] | None:
+    """The IDM identity from a create PUT's echo (reference §6.3: ``_id`` and IDM ``_rev`` included)."""
+    attrs = unwrap(echo.get("aiAgentIdentityAttributes")) if isinstance(echo, Mapping) else None
+    if not isinstance(attrs, dict) or not attrs.get("_id") or not attrs.get("_rev"):
+        return None
+    return attrs
+
+
+def agent_am(ctx: ApplyContext, change: Change) -> None:
+    """First level. Create: the AM agent with its settings in one PUT (AM creates the IDM identity).
+    Update: the identity (IDM) then the client (AM)."""
     realm, key, desired = change.realm, change.key, change.desired
     uid = str(desired["ids"]["identity"])
     object_type = f"{realm}_aiagent"
@@ -217,10 +247,7 @@ def agent_apply(ctx: ApplyContext, change: Change) -> None:
         uid = str(unwrap(echo.get("aiAgentIdentityUid")) or uid) if isinstance(echo, Mapping) else uid
         with ctx.lock:
             ctx.identities[(realm, key)] = uid
-        identity = ctx.client.idm.get(object_type, uid, IDENTITY_FIELDS)
-        ops = idm_patch_ops(aiagent.FIELDS, desired, identity, realm)
-        if ops and identity is not None:
-            ctx.client.idm.patch(object_type, uid, ops, if_match=identity.get("_rev"))
+            ctx.created_identities[(realm, key)] = _echoed_identity(echo)
         return
     identity = ctx.snapshot.realm(realm).identity_of(key)
     _idm_patch(ctx, change, object_type, aiagent.FIELDS, identity, IDENTITY_FIELDS)
@@ -232,6 +259,40 @@ def agent_apply(ctx: ApplyContext, change: Change) -> None:
             body["aiAgentIdentityAttributes"] = aiagent.identity_attributes(key, str(attrs.get("_id") or uid),
                                                                             desired, identity)
     _am_update(ctx, change, aiagent, refresh)
+
+
+def agent_identity(ctx: ApplyContext, change: Change) -> None:
+    """Second level, creates only: PATCH what AM did not set on the new identity (owners).
+
+    The identity comes from the create PUT's echo, so no read is needed; without a usable echo, or
+    when the echoed revision has moved (412), it is read once.
+    """
+    if change.observed.get("am") is not None:
+        return
+    realm, key, desired = change.realm, change.key, change.desired
+    object_type = f"{realm}_aiagent"
+    with ctx.lock:
+        uid = ctx.identities.get((realm, key), str(desired["ids"]["identity"]))
+        identity = ctx.created_identities.get((realm, key))
+    for attempt in (1, 2):
+        if identity is None:
+            identity = ctx.client.idm.get(object_type, uid, IDENTITY_FIELDS)
+        ops = idm_patch_ops(aiagent.FIELDS, desired, identity, realm)
+        if not ops or identity is None:
+            return
+        try:
+            ctx.client.idm.patch(object_type, uid, ops, if_match=identity.get("_rev"))
+            return
+        except PreconditionFailed:
+            if attempt == 2:
+                raise
+            identity = None
+
+
+def agent_apply(ctx: ApplyContext, change: Change) -> None:
+    """Create an agent (settings in the same PUT), or update identity (IDM) then client (AM)."""
+    agent_am(ctx, change)
+    agent_identity(ctx, change)
 
 
 def privilege_apply(ctx: ApplyContext, change: Change) -> None:
@@ -249,7 +310,7 @@ def privilege_apply(ctx: ApplyContext, change: Change) -> None:
                 lambda: idm.get(object_type, priv_id, PRIVILEGE_FIELDS),
                 lambda found: not idm_patch_ops(privilege.FIELDS, desired, found, realm), change.address)
         return
-    current = next((p for p in ctx.snapshot.realm(realm).privileges if p.get("_id") == ids["privilege"]), None)
+    current = ctx.snapshot.realm(realm).privilege(ids["privilege"])
     _idm_patch(ctx, change, object_type, privilege.FIELDS, current, PRIVILEGE_FIELDS)
 
 
@@ -274,7 +335,27 @@ def agent_delete(ctx: ApplyContext, change: Change) -> None:
         ctx.client.idm.delete(f"{change.realm}_aiagent", str(identity))
 
 
-OPERATIONS: dict[tuple[str, str], Callable[[ApplyContext, Change], None]] = {
+Operation = Callable[[ApplyContext, Change], None]
+
+#: The steps of each change by apply level. Levels: 1 provider, AM clients and AM agents (independent
+#: of each other); 2 IDM application records and new agents' identity PATCHes (each after its own AM
+#: object); 3 privileges (they need the agent identity and the application record); deletes in
+#: reverse: 3 privileges, 4 agents, 5 applications.
+STEPS: dict[tuple[str, str], tuple[tuple[int, Operation], ...]] = {
+    ("OAuth2Provider", "update"): ((1, provider_update),),
+    ("Application", "create"): ((1, application_am), (2, application_idm)),
+    ("Application", "update"): ((1, application_am), (2, application_idm)),
+    ("Application", "delete"): ((5, application_delete),),
+    ("AIAgent", "create"): ((1, agent_am), (2, agent_identity)),
+    ("AIAgent", "update"): ((1, agent_am),),
+    ("AIAgent", "delete"): ((4, agent_delete),),
+    ("AgentPrivilege", "create"): ((3, privilege_apply),),
+    ("AgentPrivilege", "update"): ((3, privilege_apply),),
+    ("AgentPrivilege", "delete"): ((3, privilege_delete),),
+}
+
+#: Each change as one call (all its steps in order), for callers that run a single change.
+OPERATIONS: dict[tuple[str, str], Operation] = {
     ("OAuth2Provider", "update"): provider_update,
     ("Application", "create"): application_apply,
     ("Application", "update"): application_apply,

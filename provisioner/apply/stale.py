@@ -24,8 +24,7 @@ def current_observed(change: Change, snapshot: Snapshot) -> dict[str, Any]:
         return {"am": client_rev(snap.agents.get(change.key)), "idm": idm_rev(snap.identity_of(change.key))}
     if change.kind == privilege.KIND:
         wanted = (change.desired.get("ids") or {}).get("privilege")
-        found = next((p for p in snap.privileges if p.get("_id") == wanted), None)
-        return {"idm": idm_rev(found)}
+        return {"idm": idm_rev(snap.privilege(wanted))}
     return {}
 
 

@@ -130,7 +130,8 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
         subject: Any = saved if saved is not None else loaded
         stop = threading.Event()
         with graceful_interrupt(stop) as arm:
-            result = api.apply(subject, opened, paths=list(paths) if saved is not None and paths else None,
+            # With --plan and PATHS, the manifests loaded above supply secrets and the re-plan.
+            result = api.apply(subject, opened, loaded=loaded if saved is not None else None,
                                env=env, env_file=env_file, realm=realm, stack_name=stack_name, prune=prune,
                                max_deletes=max_deletes, parallelism=parallelism, enable_features=enable_features,
                                progress=progress, stop=stop, journal_dir=JOURNAL_DIR,

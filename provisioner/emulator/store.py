@@ -1,11 +1,16 @@
 """SQLite persistence: JSON documents by (namespace, id), plus a small key/value table.
 
+Writes and lookups cost O(log n): ``seq`` has its own index (``MAX(seq)`` on every insert scanned
+the table), and the two unique IDM properties (``name``, ``userName``) have expression indexes for
+:meth:`Store.items_where`.
+
 One connection, one re-entrant lock: every request runs inside :meth:`Store.transaction`, which is
 one SQLite transaction (committed at the end, rolled back on error). ``path=None`` is in-memory.
 """
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -16,8 +21,14 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (ns TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,
                                     doc TEXT NOT NULL, PRIMARY KEY (ns, id));
 CREATE INDEX IF NOT EXISTS objects_by_seq ON objects (ns, seq);
+CREATE INDEX IF NOT EXISTS objects_seq ON objects (seq);
+CREATE INDEX IF NOT EXISTS objects_name ON objects (ns, json_extract(doc, '$.name'));
+CREATE INDEX IF NOT EXISTS objects_user_name ON objects (ns, json_extract(doc, '$.userName'));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+_PROP = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class Store:
@@ -75,6 +86,32 @@ class Store:
         """``(id, doc)`` pairs of a namespace in creation order."""
         with self._lock:
             rows = self._db.execute("SELECT id, doc FROM objects WHERE ns=? ORDER BY seq", (ns,)).fetchall()
+        return [(row[0], json.loads(row[1])) for row in rows]
+
+    def items_where(self, ns: str, prop: str, value: str) -> list[tuple[str, Any]]:
+        """``(id, doc)`` pairs whose top-level string ``prop`` may equal ``value``, in creation order.
+
+        A superset (callers compare the decoded documents): also matches a non-string JSON value
+        whose SQL form equals ``value``.
+        """
+        if not _PROP.fullmatch(prop):
+            raise ValueError(f"not a property name: {prop!r}")
+        with self._lock:
+            # Sorted here, not by SQL: ORDER BY seq makes SQLite walk the (ns, seq) index instead.
+            rows = self._db.execute("SELECT id, doc, seq FROM objects "
+                                    f"WHERE ns=? AND json_extract(doc, '$.{prop}') = ?", (ns, value)).fetchall()
+        return [(row[0], json.loads(row[1])) for row in sorted(rows, key=lambda row: row[2])]
+
+    def items_containing(self, ns: str, value: str) -> list[tuple[str, Any]]:
+        """``(id, doc)`` pairs whose stored JSON contains the string ``value`` anywhere, in creation order.
+
+        A superset for "some string in the document equals ``value``" (callers compare the decoded
+        documents); it saves decoding every document of a namespace.
+        """
+        needle = json.dumps(value)  # as put() encodes it (same escaping), quotes included
+        with self._lock:
+            rows = self._db.execute("SELECT id, doc FROM objects WHERE ns=? AND instr(doc, ?) > 0 ORDER BY seq",
+                                    (ns, needle)).fetchall()
         return [(row[0], json.loads(row[1])) for row in rows]
 
     def namespaces(self) -> list[str]:

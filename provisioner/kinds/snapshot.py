@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from provisioner.kinds.common import get_path, ref_id, unwrap
@@ -37,35 +38,69 @@ class RealmSnapshot:
     groups: frozenset[str] = frozenset()
     ai_agents_enabled: bool = True
 
+    # Lookup indexes, built on first use (the snapshot is immutable): planning asks these once per
+    # object, and a scan per question made large plans quadratic.
+    @cached_property
+    def _identity_by_client(self) -> dict[Any, Mapping[str, Any]]:
+        out: dict[Any, Mapping[str, Any]] = {}
+        for ident in self.identities.values():
+            out.setdefault(ident.get("oauth2ClientId"), ident)  # the first match, as a scan finds it
+        return out
+
+    @cached_property
+    def _client_by_app_id(self) -> dict[Any, str]:
+        out: dict[Any, str] = {}
+        for key, app in self.apps.items():
+            out.setdefault(app.get("_id"), key)
+        return out
+
+    @cached_property
+    def _privilege_index(self) -> tuple[dict[Any, list[int]], dict[Any, list[int]], dict[Any, list[int]]]:
+        """Positions in ``privileges`` by agent id, by client id (no agent id), by client id (all)."""
+        by_agent: dict[Any, list[int]] = {}
+        by_client_unlinked: dict[Any, list[int]] = {}
+        by_client: dict[Any, list[int]] = {}
+        for index, priv in enumerate(self.privileges):
+            agent = priv.get("agentID") or ref_id(priv.get("agent"))
+            client = priv.get("agentOAuth2ClientId")
+            if agent:
+                by_agent.setdefault(agent, []).append(index)
+            else:
+                by_client_unlinked.setdefault(client, []).append(index)
+            by_client.setdefault(client, []).append(index)
+        return by_agent, by_client_unlinked, by_client
+
+    @cached_property
+    def _privilege_by_id(self) -> dict[Any, Mapping[str, Any]]:
+        out: dict[Any, Mapping[str, Any]] = {}
+        for priv in self.privileges:
+            out.setdefault(priv.get("_id"), priv)
+        return out
+
+    def privilege(self, privilege_id: Any) -> Mapping[str, Any] | None:
+        """The privilege with ``_id`` ``privilege_id`` (the first, as a scan finds it), or None."""
+        return self._privilege_by_id.get(privilege_id)
+
     def identity_of(self, agent_key: str) -> Mapping[str, Any] | None:
         """The IDM identity of the AM agent ``agent_key`` (by ``aiAgentIdentityUid``, else by client id)."""
         agent = self.agents.get(agent_key)
         uid = unwrap(agent.get("aiAgentIdentityUid")) if agent else None
         if isinstance(uid, str) and uid in self.identities:
             return self.identities[uid]
-        for ident in self.identities.values():
-            if ident.get("oauth2ClientId") == agent_key:
-                return ident
-        return None
+        return self._identity_by_client.get(agent_key)
 
     def app_client_of(self, app_uuid: str | None) -> str | None:
         """The client id of the IDM application ``app_uuid``."""
-        for key, app in self.apps.items():
-            if app.get("_id") == app_uuid:
-                return key
-        return None
+        return self._client_by_app_id.get(app_uuid)
 
     def privileges_of(self, identity_id: str | None, agent_key: str) -> list[Mapping[str, Any]]:
         """The privileges whose agent is ``identity_id`` (or whose agent client id is ``agent_key``)."""
-        out = []
-        for priv in self.privileges:
-            agent = priv.get("agentID") or ref_id(priv.get("agent"))
-            if identity_id and agent:
-                if agent == identity_id:
-                    out.append(priv)
-            elif priv.get("agentOAuth2ClientId") == agent_key:
-                out.append(priv)
-        return sorted(out, key=lambda p: str(p.get("_id")))
+        by_agent, by_client_unlinked, by_client = self._privilege_index
+        if identity_id:
+            positions = sorted(by_agent.get(identity_id, []) + by_client_unlinked.get(agent_key, []))
+        else:
+            positions = by_client.get(agent_key, [])
+        return sorted((self.privileges[i] for i in positions), key=lambda p: str(p.get("_id")))
 
     def privilege_app(self, priv: Mapping[str, Any]) -> str | None:
         """The application client id a privilege points at (``resourceData.ssoEntities.oidcId``)."""

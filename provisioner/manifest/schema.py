@@ -21,6 +21,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from provisioner.manifest.model import Diagnostic
+from provisioner.manifest.schema_check import Check, compile_schema
 from provisioner.manifest.yamlload import DocPath, YamlDocument, format_path
 
 SCHEMA_FILES = (
@@ -69,6 +70,12 @@ def validator(name: str) -> jsonschema.protocols.Validator:
     """A Draft 2020-12 validator for one schema file, with the other files resolvable."""
     schema = schema_documents()[name]
     return jsonschema.Draft202012Validator(schema, registry=_registry())
+
+
+@functools.cache
+def quick_check(name: str) -> Check | None:
+    """The compiled yes/no check of one schema file (None when it cannot be compiled)."""
+    return compile_schema(schema_documents(), name)
 
 
 def bundled_schema() -> dict[str, Any]:
@@ -287,6 +294,9 @@ def _messages(error: jsonschema.ValidationError) -> Iterator[tuple[DocPath, bool
 
 def validate_document(doc: YamlDocument, schema_name: str) -> list[Diagnostic]:
     """Validate one document against one schema file; one diagnostic per problem, located."""
+    check = quick_check(schema_name)
+    if check is not None and check(doc.data):
+        return []  # valid: jsonschema would report nothing (it runs, for the messages, otherwise)
     out: list[Diagnostic] = []
     for error in validator(schema_name).iter_errors(doc.data):
         for path, at_key, message in _messages(error):

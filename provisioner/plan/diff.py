@@ -43,6 +43,7 @@ class _Context:
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self.diagnostics: list[PlanDiagnostic] = []
+        self._user_names: dict[str, dict[str, str]] = {}
 
     def problem(self, resource: Any, path: str, message: str, severity: str = "error") -> None:
         location = str(resource.locate(path)) if hasattr(resource, "locate") else ""
@@ -52,7 +53,9 @@ class _Context:
     def names(self, realm: str, ids: Any) -> Any:
         if not isinstance(ids, list):
             return ids
-        reverse = {v: k for k, v in self.snapshot.realm(realm).users.items()}
+        if realm not in self._user_names:
+            self._user_names[realm] = {v: k for k, v in self.snapshot.realm(realm).users.items()}
+        reverse = self._user_names[realm]
         return sorted(reverse.get(i, i) for i in ids)
 
 
@@ -210,6 +213,9 @@ def make_plan(resources: Iterable[Any], snapshot: Snapshot, options: PlanOptions
         if change:
             changes.append(change)
     app_changes: dict[tuple[str, str], Change] = {}
+    # Per realm, built once: application client id → IDM record id (live, then planned) and the
+    # addresses of declared applications (privileges depend on them).
+    app_targets: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
     for res in (r for r in resources if r.kind == application.KIND):
         change = _plan_application(ctx, res, snapshot.realm(res.realm), options)
         if change:
@@ -223,12 +229,15 @@ def make_plan(resources: Iterable[Any], snapshot: Snapshot, options: PlanOptions
         if change is None:
             continue
         changes.append(change)
-        app_ids = {k: str(a["_id"]) for k, a in snap.apps.items()}
-        declared = {}
-        for (realm, key), app_change in app_changes.items():
-            if realm == res.realm:
-                app_ids[key] = app_change.desired["ids"]["record"]
-                declared[key] = app_change.address
+        if res.realm not in app_targets:
+            app_ids = {k: str(a["_id"]) for k, a in snap.apps.items()}
+            declared: dict[str, str] = {}
+            for (realm, key), app_change in app_changes.items():
+                if realm == res.realm:
+                    app_ids[key] = app_change.desired["ids"]["record"]
+                    declared[key] = app_change.address
+            app_targets[res.realm] = (app_ids, declared)
+        app_ids, declared = app_targets[res.realm]
         changes.extend(_plan_privileges(ctx, res, snap, change, app_ids, declared))
     realms = sorted({r.realm for r in resources} | set(options.realms))
     declared_keys = {(r.kind, r.realm, r.name) for r in resources}

@@ -119,7 +119,7 @@ class AmBackend:
         items = []
         for each in kinds:
             for client_id, record in self.store.items(f"am:{realm}:{each}"):
-                item = forms.render_plain(client_id, each, record, with_type=kind is not None)
+                item = forms.render_plain(client_id, each, record, with_type=kind is not None, owned=True)
                 if predicate(item):
                     items.append(item)
         size = params.get("_pageSize")
@@ -172,7 +172,7 @@ class AmBackend:
                 record.update(self._update_identity(realm, existing, parsed))
             status = 200
         self.store.put(f"am:{realm}:{kind}", client_id, record)
-        return status, forms.render_single(client_id, kind, record)
+        return status, forms.render_single(client_id, kind, record, owned=True)  # record is not used again
 
     def delete(self, realm: str, kind: str, client_id: str) -> dict[str, Any]:
         self._realm(realm)

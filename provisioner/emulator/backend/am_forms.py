@@ -102,43 +102,68 @@ def parse_body(body: Any, kind: str, top_level_secret: bool) -> dict[str, Any]:
 
 
 def deep_merge(base: Any, over: Any) -> Any:
+    """``over`` merged into a copy of ``base`` (mappings recursively, anything else replaced)."""
     if isinstance(base, dict) and isinstance(over, dict):
         merged = copy.deepcopy(base)
-        for key, value in over.items():
-            merged[key] = deep_merge(merged.get(key), value)
+        _merge_into(merged, over)
         return merged
     return copy.deepcopy(over)
 
 
-def render_single(client_id: str, kind: str, record: dict[str, Any]) -> dict[str, Any]:
-    """Wrapped form (single GET, PUT echo, DELETE); never ``userpassword``."""
+def _merge_into(target: dict[str, Any], over: dict[str, Any]) -> None:
+    # In place on the one copy deep_merge made (copying again at every level was quadratic in depth).
+    for key, value in over.items():
+        current = target.get(key)
+        if isinstance(current, dict) and isinstance(value, dict):
+            _merge_into(current, value)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+def _wrap_owned(value: Any) -> dict[str, Any]:
+    return {"inherited": False} if value is None else {"inherited": False, "value": value}
+
+
+def render_single(client_id: str, kind: str, record: dict[str, Any], *, owned: bool = False) -> dict[str, Any]:
+    """Wrapped form (single GET, PUT echo, DELETE); never ``userpassword``.
+
+    ``owned``: the caller hands over ``record`` (used for nothing else): no deep copies.
+    """
+    dup: Any = (lambda value: value) if owned else copy.deepcopy
+    wrapped = _wrap_owned if owned else wrap
     out: dict[str, Any] = {"_id": client_id, "_rev": ""}
     for group in GROUPS:
         if group in record["config"]:
             values = record["config"][group]
-            out[group] = copy.deepcopy(values) if group == PLAIN_GROUP else {k: wrap(v) for k, v in values.items()}
+            out[group] = dup(values) if group == PLAIN_GROUP else {k: wrapped(v) for k, v in values.items()}
     if kind == "AIAgent":
         if record.get("identity") is not None:
-            out[IDENTITY_ATTRS] = wrap(record["identity"])
+            out[IDENTITY_ATTRS] = wrapped(record["identity"])
         if record.get("uid") is not None:
-            out[IDENTITY_UID] = wrap(record["uid"])
+            out[IDENTITY_UID] = wrapped(record["uid"])
     out["_type"] = dict(AGENT_TYPES[kind])
     out["_rev"] = rev_of(out)
     return out
 
 
-def render_plain(client_id: str, kind: str, record: dict[str, Any], with_type: bool) -> dict[str, Any]:
-    """Plain list/query item: unset → ``null``, the W9 extra null keys, plain identity fields."""
+def render_plain(client_id: str, kind: str, record: dict[str, Any], with_type: bool,
+                 *, owned: bool = False) -> dict[str, Any]:
+    """Plain list/query item: unset → ``null``, the W9 extra null keys, plain identity fields.
+
+    ``owned``: the caller hands over ``record`` (freshly read, used for nothing else), so its values
+    are taken without a deep copy (copying every list item was most of a list's cost).
+    """
+    dup: Any = (lambda value: value) if owned else copy.deepcopy
     out: dict[str, Any] = {"_id": client_id, "_rev": ""}
     for group in GROUPS:
         if group in record["config"]:
-            values = copy.deepcopy(record["config"][group])
+            values = dup(record["config"][group])
             for extra in LIST_EXTRAS.get(group, ()):
                 values.setdefault(extra, None)
             out[group] = values
     if kind == "AIAgent":
         if record.get("identity") is not None:
-            out[IDENTITY_ATTRS] = copy.deepcopy(record["identity"])
+            out[IDENTITY_ATTRS] = dup(record["identity"])
         if record.get("uid") is not None:
             out[IDENTITY_UID] = record["uid"]
     if with_type:

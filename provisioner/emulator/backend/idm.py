@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from . import Backend
 
 
+_INDEXED = ("name", "userName")  # the store's expression indexes
+
+
 def _json_type(value: Any) -> str:
     if isinstance(value, dict):
         return "object"
@@ -70,10 +73,14 @@ class IdmBackend:
 
     def query(self, type_name: str, params: dict[str, str]) -> dict[str, Any]:
         realm, kind = self.resolve(type_name)
-        predicate = parse_filter(self._filter_text(params))
+        text = self._filter_text(params)
+        predicate = parse_filter(text)
         reader = self.reader(realm)
         fields = parse_fields(params.get("_fields"))
-        matches = [doc for doc in reader.all(kind).values() if predicate(reader.full(kind, doc))]
+        if text.strip().lower() == "true":  # everything: no need to render each object for the filter
+            matches = list(reader.all(kind).values())
+        else:
+            matches = [doc for doc in reader.all(kind).values() if predicate(reader.full(kind, doc))]
         rendered = [reader.render(kind, doc, fields) for doc in matches]
         return page(sort_items(rendered, params.get("_sortKeys")), params)
 
@@ -251,7 +258,10 @@ class IdmBackend:
             value = doc.get(prop)
             if value is None:
                 continue
-            for other_id, other in self.store.items(ns(realm, kind)):
+            # Only a string can equal a string: the indexed lookup finds every candidate.
+            others = (self.store.items_where(ns(realm, kind), prop, value) if isinstance(value, str)
+                      else self.store.items(ns(realm, kind)))
+            for other_id, other in others:
                 if other_id != oid and other.get(prop) == value:
                     raise PolicyFailure(prop, "UNIQUE")
 
@@ -265,14 +275,16 @@ class IdmBackend:
         cascade = kind == "aiagent" or (kind == "application" and self.core.config.flag("idm.app.deleteCascade"))
         if cascade:
             prop = "agent" if kind == "aiagent" else "resource"
-            for pid, privilege in self.store.items(ns(realm, "aiagentprivilege")):
+            # Documents that do not contain the ref string cannot point at it: skip decoding them.
+            for pid, privilege in self.store.items_containing(ns(realm, "aiagentprivilege"), me):
                 if (privilege.get(prop) or {}).get("_ref") == me:
                     self.delete_object(realm, "aiagentprivilege", pid)
         for source_kind, tdef in TYPES.items():
             props = [p for p, r in tdef.rels.items() if r.reverse_of is None and r.target == kind]
             if not props:
                 continue
-            for sid, source in self.store.items(ns(realm, source_kind)):
+            # Sources without the ref string are unchanged (_save would not write them).
+            for sid, source in self.store.items_containing(ns(realm, source_kind), me):
                 fields = {k: v for k, v in source.items() if k not in ("_id", "_rev")}
                 for prop in props:
                     value = fields.get(prop)
@@ -299,7 +311,9 @@ class IdmBackend:
         return self._save(realm, "aiagent", existing, merged)[0]
 
     def find(self, realm: str, kind: str, prop: str, value: Any) -> dict[str, Any] | None:
-        for _, doc in self.store.items(ns(realm, kind)):
+        docs = (self.store.items_where(ns(realm, kind), prop, value) if isinstance(value, str) and prop in _INDEXED
+                else self.store.items(ns(realm, kind)))
+        for _, doc in docs:
             if doc.get(prop) == value:
                 return doc
         return None

@@ -42,6 +42,7 @@ class Reader:
         self.store = store
         self.realm = realm
         self._cache: dict[str, dict[str, dict[str, Any]]] = {}
+        self._one: dict[str, dict[str, dict[str, Any] | None]] = {}
         self._reverse_index: dict[str, dict[str, list[dict[str, Any]]]] = {}
 
     def all(self, kind: str) -> dict[str, dict[str, Any]]:
@@ -50,7 +51,13 @@ class Reader:
         return self._cache[kind]
 
     def get(self, kind: str, oid: str) -> dict[str, Any] | None:
-        return self.all(kind).get(oid)
+        if kind in self._cache:
+            return self._cache[kind].get(oid)
+        # One object: read just it (loading the whole collection per write made writes O(N)).
+        one = self._one.setdefault(kind, {})
+        if oid not in one:
+            one[oid] = self.store.get(ns(self.realm, kind), oid)
+        return one[oid]
 
     def target(self, ref: str) -> dict[str, Any] | None:
         coll, rid = split_ref(ref)
