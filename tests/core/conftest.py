@@ -1,9 +1,6 @@
 """Core fixtures: a real emulator on a loopback socket, admin credentials in the environment, the CLI."""
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +10,7 @@ import requests
 
 from provisioner.cli import main
 from provisioner.emulator import EmulatorServer
+from tests.support import service_account_env
 
 ROOT = Path(__file__).resolve().parents[2]
 BOT = ROOT / "manifests" / "bot-traffic-analyzer"
@@ -55,25 +53,13 @@ def emulator_options() -> dict[str, Any]:
 
 @pytest.fixture
 def tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator_options: dict[str, Any]) -> Iterator[Tenant]:
-    with EmulatorServer(port=0, **emulator_options) as server:
-        account = server.service_account
-        jwk_file = account.get("jwkFile")
-        keydir = None
-        if not jwk_file:
-            # Outside pytest's temp tree: the leak check scans that tree, and a key file IS a secret.
-            keydir = tempfile.mkdtemp(prefix="provisioner-core-")
-            jwk_file = Path(keydir) / "sa.jwk.json"
-            jwk_file.write_text(json.dumps(account["jwk"]))
-            jwk_file.chmod(0o600)
-        monkeypatch.setenv("AIC_SERVICE_ACCOUNT_ID", account["id"])
-        monkeypatch.setenv("AIC_SERVICE_ACCOUNT_JWK_FILE", str(jwk_file))
+    with EmulatorServer(port=0, **emulator_options) as server, \
+            service_account_env(server.service_account, monkeypatch):
         monkeypatch.chdir(tmp_path)
         # Every CLI run in a test is a new process-level token (a new AM session); the 5-session quota
         # of a real service account is the client's concern, not these tests'.
         requests.patch(server.url + "/_emulator/config", json={"sa.sessionLimitMode": "off"}, timeout=10)
         yield Tenant(server)
-        if keydir:
-            shutil.rmtree(keydir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ flows (§8.2, §8.3). Client ids come from the configuration below, never from t
 """
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +17,7 @@ import requests
 from jwt.algorithms import RSAAlgorithm
 
 from provisioner.emulator import EmulatorServer
+from tests.support import admin_token
 
 REALM = "alpha"
 AGENT = "bot-traffic-analyzer-agent"
@@ -40,21 +40,9 @@ class Console:
     def __init__(self, server: Any) -> None:
         self.url = server.url
         self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {self._admin_token(server.service_account)}"
+        self.http.headers["Authorization"] = f"Bearer {admin_token(self.url, server.service_account)}"
         self.am = f"{self.url}/am/json/realms/root/realms/{REALM}"
         self.idm = f"{self.url}/openidm"
-
-    def _admin_token(self, account: dict[str, Any]) -> str:
-        audience = f"{self.url}/am/oauth2/access_token"
-        assertion = jwt.encode(
-            {"iss": account["id"], "sub": account["id"], "aud": audience,
-             "exp": int(time.time()) + 180, "jti": str(uuid.uuid4())},
-            RSAAlgorithm.from_jwk(account["jwk"]), algorithm="RS256")
-        response = requests.post(audience, data={
-            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "client_id": "service-account",
-            "assertion": assertion, "scope": "fr:am:* fr:idm:*"}, timeout=10)
-        assert response.status_code == 200, response.text
-        return response.json()["access_token"]
 
     def seed(self, body: dict[str, Any]) -> None:
         response = requests.post(f"{self.url}/_emulator/seed", json=body, timeout=10)

@@ -7,23 +7,18 @@ applications they use, and unmanaged look-alikes.
 """
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
 import requests
-from jwt.algorithms import RSAAlgorithm
 
 from provisioner.cli import main
 from provisioner.emulator import EmulatorServer
 from tests import leakcheck
+from tests.support import admin_token, service_account_env
 
 REALM = "alpha"
 TX = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -56,20 +51,9 @@ class Console:
     def __init__(self, url: str, account: dict[str, Any]) -> None:
         self.url = url
         self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {self._admin_token(account)}"
+        self.http.headers["Authorization"] = f"Bearer {admin_token(url, account)}"
         self.am = f"{url}/am/json/realms/root/realms/{REALM}"
         self.idm = f"{url}/openidm"
-
-    def _admin_token(self, account: dict[str, Any]) -> str:
-        audience = f"{self.url}/am/oauth2/access_token"
-        assertion = jwt.encode({"iss": account["id"], "sub": account["id"], "aud": audience,
-                                "exp": int(time.time()) + 180, "jti": str(uuid.uuid4())},
-                               RSAAlgorithm.from_jwk(account["jwk"]), algorithm="RS256")
-        response = requests.post(audience, data={
-            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "client_id": "service-account",
-            "assertion": assertion, "scope": "fr:am:* fr:idm:*"}, timeout=10)
-        assert response.status_code == 200, response.text
-        return response.json()["access_token"]
 
     def seed(self, body: dict[str, Any]) -> None:
         response = requests.post(f"{self.url}/_emulator/seed", json=body, timeout=10)
@@ -215,21 +199,10 @@ class Tenant:
 
 @pytest.fixture
 def tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Tenant]:
-    with EmulatorServer(port=0) as server:
-        account = server.service_account
-        # Outside pytest's temp tree: the leak check scans that tree, and a key file IS a secret.
-        keydir = tempfile.mkdtemp(prefix="provisioner-export-")
-        jwk_file = Path(keydir) / "sa.jwk.json"
-        jwk_file.write_text(json.dumps(account["jwk"]))
-        jwk_file.chmod(0o600)
-        monkeypatch.setenv("AIC_SERVICE_ACCOUNT_ID", account["id"])
-        monkeypatch.setenv("AIC_SERVICE_ACCOUNT_JWK_FILE", str(jwk_file))
+    with EmulatorServer(port=0) as server, service_account_env(server.service_account, monkeypatch):
         monkeypatch.chdir(tmp_path)
         requests.patch(server.url + "/_emulator/config", json={"sa.sessionLimitMode": "off"}, timeout=10)
-        try:
-            yield Tenant(server)
-        finally:
-            shutil.rmtree(keydir, ignore_errors=True)
+        yield Tenant(server)
 
 
 @pytest.fixture

@@ -7,19 +7,15 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import re
-import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import jwt
 import requests
-from jwt.algorithms import RSAAlgorithm
 
 from provisioner import cli
 from tests import leakcheck
+from tests.support import admin_token
 
 ROOT = Path(__file__).resolve().parents[2]
 BOT = ROOT / "manifests" / "bot-traffic-analyzer"
@@ -54,18 +50,9 @@ class Admin:
 
     def __init__(self, server: Any) -> None:
         self.url = server.url
-        account = server.service_account
-        key = RSAAlgorithm.from_jwk(json.dumps(account["jwk"]))
-        now = int(time.time())
-        assertion = jwt.encode({"iss": account["id"], "sub": account["id"], "aud": server.token_url,
-                                "exp": now + 180, "jti": str(uuid.uuid4())}, key, algorithm="RS256")
-        response = requests.post(server.token_url, data={
-            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "client_id": "service-account",
-            "assertion": assertion, "scope": "fr:am:* fr:idm:*"}, timeout=10)
-        response.raise_for_status()
         self.session = requests.Session()
         self.session.trust_env = False
-        self.session.headers["Authorization"] = "Bearer " + response.json()["access_token"]
+        self.session.headers["Authorization"] = "Bearer " + admin_token(server.url, server.service_account)
 
     def call(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
         if "/AIAgent" in path:
