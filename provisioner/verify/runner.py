@@ -311,6 +311,23 @@ class _AgentRun:
         else:
             self.add(name, expected, f"narrowed to {claims.fmt(granted)}", PASS)
 
+    def _exchange_expecting_refusal(self, name: str, expected: str, subject_token: str, audience: str | None,
+                                    scopes: tuple[str, ...]) -> tuple[Any, Any] | None:
+        """Run an exchange a least-privilege check expects the tenant to refuse.
+
+        A refusal is recorded as the check's pass (any other failure as its fail) and gives None;
+        an issued token is returned as ``(token, tokeninfo)`` for the caller to judge.
+        """
+        step = self.agent_step(EXCHANGE_STEP, audience=audience, scopes=scopes)
+        try:
+            return self.token_and_info(step, lambda: self.ep.exchange(
+                self.agent.client_id, self.secret or "", self.agent.auth_method, subject_token,
+                audience=audience, scope=scopes))
+        except _Failed as failed:
+            status = PASS if failed.actual.startswith("refused:") else FAIL
+            self.add(name, expected, failed.actual, status, "" if status == PASS else failed.message)
+            return None
+
     def _negative_subject(self, name: str, expected: str) -> tuple[str, str] | None:
         if self.subject is None:
             self.add(name, expected, "not run", SKIP,
@@ -327,15 +344,10 @@ class _AgentRun:
             return
         other_app = self.apps.get(other)
         scopes = tuple(other_app.scopes or ()) if other_app else ()
-        step = self.agent_step(EXCHANGE_STEP, audience=other, scopes=scopes)
-        try:
-            token, info = self.token_and_info(step, lambda: self.ep.exchange(
-                self.agent.client_id, self.secret or "", self.agent.auth_method, subject[0],
-                audience=other, scope=scopes))
-        except _Failed as failed:
-            status = PASS if failed.actual.startswith("refused:") else FAIL
-            self.add(name, expected, failed.actual, status, "" if status == PASS else failed.message)
+        issued = self._exchange_expecting_refusal(name, expected, subject[0], other, scopes)
+        if issued is None:
             return
+        token, info = issued
         self.add(name, expected, f"issued {token.fingerprint} with aud {claims.show(info.get('aud'))}", FAIL,
                  f"the tenant issued a token for {other}, on which {self.agent.client_id} holds no privilege")
 
@@ -349,15 +361,10 @@ class _AgentRun:
             return
         first = self.agent.privileges[0]
         scopes = permitted_scopes(first, self.apps.get(first.application)) or ()
-        step = self.agent_step(EXCHANGE_STEP, scopes=tuple(scopes))
-        try:
-            token, info = self.token_and_info(step, lambda: self.ep.exchange(
-                self.agent.client_id, self.secret or "", self.agent.auth_method, subject[0],
-                audience=None, scope=scopes))
-        except _Failed as failed:
-            status = PASS if failed.actual.startswith("refused:") else FAIL
-            self.add(name, expected, failed.actual, status, "" if status == PASS else failed.message)
+        issued = self._exchange_expecting_refusal(name, expected, subject[0], None, tuple(scopes))
+        if issued is None:
             return
+        token, info = issued
         auds = claims.aud_values(info.get("aud"))
         reached = [a for a in held if a in auds]
         actual = f"issued {token.fingerprint} with aud {claims.show(info.get('aud'))}"
