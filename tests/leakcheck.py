@@ -6,9 +6,16 @@ session's temporary directory is recorded; at the end of the session all of it i
 secret value the tests used: the values in the example stacks' ``demo.env`` files, values added with
 :func:`add_secret`, and every value registered with ``provisioner.redact`` during the run (resolved
 secret references, credentials, tokens). A hit fails the session.
+
+Each secret is looked for in its encoded spellings too (:func:`encoded_forms`): JSON-escaped,
+URL/form-encoded and base64 (alone or inside a longer value such as HTTP Basic's ``id:secret``).
+They are computed here independently of ``provisioner.redact`` so that a gap in the redaction layer
+cannot hide itself from the check.
 """
 from __future__ import annotations
 
+import base64
+import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -55,14 +62,48 @@ def demo_env_secrets(root: Path) -> set[str]:
     return values
 
 
+def encoded_forms(secret: str) -> dict[str, str]:
+    """``{spelling: name of the encoding}`` for ``secret``: raw, JSON-escaped, URL/form-encoded, base64."""
+    from urllib.parse import quote, quote_plus
+
+    found = {secret: "raw"}
+    for spelling, name in (
+        (json.dumps(secret)[1:-1], "JSON-escaped"),
+        (json.dumps(secret, ensure_ascii=False)[1:-1], "JSON-escaped"),
+        (quote_plus(secret, safe=""), "form-encoded"),
+        (quote(secret, safe=""), "URL-encoded"),
+    ):
+        found.setdefault(spelling, name)
+    raw = secret.encode("utf-8")
+    for shift in range(3):  # the secret at any byte offset inside a longer base64-encoded value
+        encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii")
+        core = encoded[4 if shift else 0:(shift + len(raw)) // 3 * 4]
+        if len(core) >= MIN_SECRET_LEN:
+            found.setdefault(core, "base64")
+            found.setdefault(core.replace("+", "-").replace("/", "_"), "base64")
+    return found
+
+
+_WINDOW = 4  # every spelling has at least 2 * _WINDOW - 1 characters: look at every 4th position
+
+
 def scan(records: Iterable[tuple[str, str]], secrets: Iterable[str]) -> list[tuple[str, str]]:
-    """Return ``(origin, masked secret)`` for every record containing a secret value."""
-    usable = sorted({s for s in secrets if len(s) >= MIN_SECRET_LEN}, key=len, reverse=True)
+    """Return ``(origin, masked secret and encoding)`` for every record containing a secret value
+    in any of its :func:`encoded_forms`."""
+    windows: dict[str, list[tuple[int, str, str]]] = {}
+    for secret in sorted({s for s in secrets if len(s) >= MIN_SECRET_LEN}):
+        for spelling, name in encoded_forms(secret).items():
+            label = secret[:3] + "…" + ("" if name == "raw" else f" ({name})")
+            for offset in range(_WINDOW):
+                windows.setdefault(spelling[offset:offset + _WINDOW], []).append((offset, spelling, label))
     hits = []
     for origin, text in records:
-        for secret in usable:
-            if secret in text:
-                hits.append((origin, secret[:3] + "…"))
+        labels: set[str] = set()
+        for position in range(0, len(text) - _WINDOW + 1, _WINDOW):
+            for offset, spelling, label in windows.get(text[position:position + _WINDOW], ()):
+                if label not in labels and text.startswith(spelling, position - offset) and position >= offset:
+                    labels.add(label)
+        hits += [(origin, label) for label in sorted(labels)]
     return hits
 
 
