@@ -19,7 +19,7 @@ from provisioner.client.auth import ServiceAccountAuth
 from provisioner.client.credentials import read_jwk_file, resolve_credentials
 from provisioner.client.retry import RetryPolicy
 from provisioner.client.session import TenantClient, TraceEvent, check_base_url
-from provisioner.client.tokencache import TokenCache
+from provisioner.client import tokencache
 
 LOCAL = "local"
 TENANT_URL = "AIC_TENANT_URL"
@@ -119,15 +119,22 @@ def open_tenant(
             account = server.service_account
             jwk = account.get("jwk") or read_jwk_file(account["jwkFile"])
             url = str(server.url).rstrip("/")
-            auth: Any = ServiceAccountAuth(account["id"], jwk, url)
+            # The emulator's port changes every run but its state (sessions, signing key) persists, so
+            # its tokens are cached next to that state, keyed without the port: consecutive local runs
+            # share one session instead of exhausting the service account's five. The folder is the
+            # local tenant itself (its own key is there too), so nothing of a real tenant sits in it.
+            local_cache = None
+            if (environ.get(TOKEN_CACHE) or "").strip().lower() not in ("0", "off", "false", "no", "none"):
+                local_cache = tokencache.TokenCache(os.path.join(state, tokencache.FILE_NAME))
+            auth: Any = ServiceAccountAuth(account["id"], jwk, url, cache=local_cache,
+                                           cache_key=tokencache.TokenCache.key(os.path.abspath(state),
+                                                                               account["id"], "local"))
             label = f"Target: local emulator ({url}, state {state})"
         else:
             server = None
             assert target.url is not None
             url = target.url
-            cache = None
-            if (environ.get(TOKEN_CACHE) or "").lower() not in ("0", "off", "false", "no"):
-                cache = TokenCache(os.path.join(os.fspath(state_dir), "token-cache.json"))
+            cache = tokencache.for_environment(environ)  # per-user cache dir; memory only under CI
             auth = resolve_credentials(environ, dotenv).auth(url, cache=cache)
             label = f"Target: {url}"
         ca_bundle = environ.get(CA_BUNDLE) or (dotenv or {}).get(CA_BUNDLE)

@@ -22,7 +22,7 @@ from provisioner.errors import ConfigurationError
 from provisioner.client import paths
 from provisioner.client.errors import TenantError, from_response
 from provisioner.client.retry import parse_retry_after
-from provisioner.client.tokencache import TokenCache
+from provisioner.client.tokencache import MemoryTokenCache, TokenCache
 
 if TYPE_CHECKING:
     from provisioner.client.session import TenantClient
@@ -105,7 +105,8 @@ class ServiceAccountAuth:
         refresh_margin: float = 60.0,
         assertion_lifetime: int = 180,
         max_refreshes: int = 3,
-        cache: "TokenCache | None" = None,
+        cache: "TokenCache | MemoryTokenCache | None" = None,
+        cache_key: str | None = None,
     ) -> None:
         if not sa_id or not str(sa_id).strip():
             raise ConfigurationError("the service-account id is empty")
@@ -124,7 +125,9 @@ class ServiceAccountAuth:
         self._refreshes_left = max_refreshes
         self.token_requests = 0  # for tests and the session-limit budget
         self._cache = cache
-        self._cache_key = TokenCache.key(self.audience, self.sa_id, scopes) if cache else ""
+        # ``cache_key``: where the token's validity does not depend on the URL (the local emulator,
+        # whose port changes every run but whose state and keys persist).
+        self._cache_key = (cache_key or TokenCache.key(self.audience, self.sa_id, scopes)) if cache else ""
 
     def __repr__(self) -> str:
         return f"ServiceAccountAuth(sa_id={self.sa_id!r}, audience={self.audience!r})"
@@ -187,9 +190,13 @@ class ServiceAccountAuth:
             if not response.ok:
                 error = from_response("POST", path, response)
                 hint = ""
-                if error.code in ("invalid_grant", "invalid_client"):
-                    hint = (" (check the service-account id and key; every token request opens an AM"
-                            " session and a service account may hold at most 5)")
+                if "quota" in str(error.message).lower():
+                    hint = (" (not a key problem: the service account already holds the most AM sessions it may;"
+                            " every token request opens one, which lasts until its token expires, about 15"
+                            " minutes. Wait for older sessions to expire; runs share a token through the token"
+                            " cache unless PROVISIONER_TOKEN_CACHE=off)")
+                elif error.code in ("invalid_grant", "invalid_client"):
+                    hint = " (check the service-account id and key)"
                 elif error.code == "invalid_scope":
                     hint = f" (the service account must be allowed the scopes {self.scopes!r})"
                 error.message = redact.text(f"could not obtain a service-account token: {error.message}{hint}")

@@ -18,7 +18,7 @@ from typing import Any
 from provisioner import redact
 from provisioner.errors import ConfigurationError
 from provisioner.client.auth import Auth, BearerAuth, ServiceAccountAuth, load_private_jwk
-from provisioner.client.tokencache import TokenCache
+from provisioner.client.tokencache import MemoryTokenCache, TokenCache
 
 SA_ID = "AIC_SERVICE_ACCOUNT_ID"
 SA_JWK = "AIC_SERVICE_ACCOUNT_JWK"
@@ -39,7 +39,7 @@ class Credentials:
     jwk: Mapping[str, Any] | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
 
-    def auth(self, tenant_url: str, cache: "TokenCache | None" = None) -> Auth:
+    def auth(self, tenant_url: str, cache: "TokenCache | MemoryTokenCache | None" = None) -> Auth:
         """The :class:`~.auth.Auth` for ``tenant_url`` (service-account tokens shared through ``cache``)."""
         if self.kind == "token":
             assert self.token is not None

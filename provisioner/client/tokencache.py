@@ -6,9 +6,13 @@ verify and a drift plan in one job would otherwise open a session per command an
 frodo-lib solves this the same way: keep the token on disk and reuse it until shortly before it
 expires.
 
-The file holds live bearer tokens, so it is created with mode 0600 in ``.provisioner/`` and refused
-when it is readable by others. Entries are keyed by a hash of (token URL, service-account id, scopes);
-expired entries are dropped on write. ``PROVISIONER_TOKEN_CACHE=off`` disables it.
+The file holds live bearer tokens, so it never sits in the working directory (pipelines collect
+artifacts from there): it lives in the per-user cache directory (``$XDG_CACHE_HOME/provisioner`` or
+``~/.cache/provisioner``; ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows), is created
+with mode 0600 (its folder 0700) and is refused when others can read it. With ``CI`` set, tokens are
+cached in memory only (one process). ``PROVISIONER_TOKEN_CACHE=off`` disables caching,
+``PROVISIONER_TOKEN_CACHE=/path/file.json`` picks the file. Entries are keyed by a hash of (token URL,
+service-account id, scopes); expired entries are dropped on write.
 """
 from __future__ import annotations
 
@@ -16,12 +20,44 @@ import hashlib
 import json
 import os
 import stat
+import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from provisioner import redact
 
 _lock = threading.Lock()
+
+ENV_VAR = "PROVISIONER_TOKEN_CACHE"
+FILE_NAME = "token-cache.json"
+_OFF = ("0", "off", "false", "no", "none")
+_AUTO = ("", "1", "on", "true", "yes", "auto")
+
+
+def user_cache_dir(environ: Mapping[str, str]) -> Path:
+    """The per-user cache directory for provisioner (outside any checkout)."""
+    if environ.get("XDG_CACHE_HOME"):
+        return Path(environ["XDG_CACHE_HOME"]) / "provisioner"
+    home = Path(environ.get("HOME") or os.path.expanduser("~"))
+    if sys.platform == "darwin":
+        return home / "Library" / "Caches" / "provisioner"
+    if os.name == "nt" and environ.get("LOCALAPPDATA"):
+        return Path(environ["LOCALAPPDATA"]) / "provisioner" / "Cache"
+    return home / ".cache" / "provisioner"
+
+
+def for_environment(environ: Mapping[str, str]) -> "TokenCache | MemoryTokenCache | None":
+    """The cache a run uses: off, a file named by the variable, memory only under CI, else the
+    per-user cache directory."""
+    value = (environ.get(ENV_VAR) or "").strip()
+    if value.lower() in _OFF:
+        return None
+    if value.lower() not in _AUTO:
+        return TokenCache(Path(value).expanduser())
+    if environ.get("CI"):
+        return MEMORY
+    return TokenCache(user_cache_dir(environ) / FILE_NAME)
 
 
 class TokenCache:
@@ -76,9 +112,37 @@ class TokenCache:
                 self._write(data)
 
     def _write(self, data: dict[str, object]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, sort_keys=True)
-        os.replace(tmp, self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp = self.path.with_name(self.path.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, sort_keys=True)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a cache that cannot be written (read-only home) only costs a session per run
+
+
+class MemoryTokenCache:
+    """The same interface, in this process's memory only (used under CI)."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[str, float]] = {}
+
+    def get(self, key: str, *, now: float, margin: float) -> tuple[str, float] | None:
+        with _lock:
+            entry = self._data.get(key)
+        if entry is None or entry[1] - now <= margin:
+            return None
+        return entry
+
+    def put(self, key: str, token: str, expires_at: float, *, now: float) -> None:
+        with _lock:
+            self._data[key] = (token, expires_at)
+
+    def drop(self, key: str) -> None:
+        with _lock:
+            self._data.pop(key, None)
+
+
+MEMORY = MemoryTokenCache()

@@ -270,11 +270,20 @@ def test_token_failure_is_fatal_and_not_looped(server: ScriptedServer) -> None:
     client, _ = make(server, auth=ServiceAccountAuth(SA, PRIVATE, server.url))
     with pytest.raises(BadRequest) as info:
         client.request("GET", CLIENT)
-    assert str(info.value) == (
-        "could not obtain a service-account token: POST /am/oauth2/access_token: 400 Bad Request: "
-        "invalid_grant: Session quota exceeded (check the service-account id and key; every token request "
-        "opens an AM session and a service account may hold at most 5)")
+    message = str(info.value)
+    assert message.startswith("could not obtain a service-account token: POST /am/oauth2/access_token: 400 Bad "
+                              "Request: invalid_grant: Session quota exceeded (not a key problem: ")
+    assert "check the service-account id and key" not in message  # a session quota is not the key's fault
+    assert "PROVISIONER_TOKEN_CACHE" in message
     assert len(server.seen) == 1
+
+
+def test_a_bad_key_is_blamed_on_the_key(server: ScriptedServer) -> None:
+    server.routes[("POST", TOKEN_PATH)] = [(400, {}, {"error": "invalid_grant", "error_description": "JWT signature is invalid"})]
+    client, _ = make(server, auth=ServiceAccountAuth(SA, PRIVATE, server.url))
+    with pytest.raises(BadRequest) as info:
+        client.request("GET", CLIENT)
+    assert str(info.value).endswith("JWT signature is invalid (check the service-account id and key)")
 
 
 def test_token_request_retried_once_on_429(server: ScriptedServer) -> None:
