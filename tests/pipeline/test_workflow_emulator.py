@@ -120,6 +120,14 @@ def test_pipeline_commands_against_the_emulator(flow: dict, stack: str, server: 
     assert steps["apply"].condition == "steps.plan.outputs.exitcode == '2'"
     runner.expect(steps["apply"], env, main, EXIT_OK)
     runner.expect(steps["verify"], env, main, EXIT_OK)
+    # --- what the jobs upload as artifacts holds no token and no secret --------------------------
+    assert ".provisioner/journal/" in wf.artifact_paths(flow, "apply")
+    assert list((main / ".provisioner" / "journal").glob("*.jsonl")), "apply wrote no journal to upload"
+    not_secret = ("AIC_TENANT_URL", "AIC_SERVICE_ACCOUNT_ID")  # GitHub secrets for convenience, not secret
+    secret_values = [v for k, v in runner.secrets.items() if k not in not_secret]
+    secret_values += _private_parts(runner.secrets["AIC_SERVICE_ACCOUNT_JWK"])
+    assert wf.artifact_leaks(flow, "apply", main, secret_values) == []
+    assert wf.artifact_leaks(flow, "plan", pr, secret_values) == []
     report = ET.parse(main / "verify.xml").getroot()
     suites = [report] if report.tag == "testsuite" else list(report.iter("testsuite"))
     assert suites and sum(int(s.get("tests", 0)) for s in suites) > 0
@@ -141,6 +149,7 @@ def test_pipeline_commands_against_the_emulator(flow: dict, stack: str, server: 
     steps, env = runner.job("drift")
     nightly = runner.checkout("drift")
     runner.expect(steps["drift"], env, nightly, EXIT_OK)
+    assert wf.artifact_leaks(flow, "drift", nightly, secret_values) == []
     drift = json.loads((nightly / "drift.json").read_text(encoding="utf-8"))
     assert [c for c in drift["changes"] if c["action"] != "no-op"] == []
 
@@ -152,6 +161,11 @@ def test_pipeline_commands_against_the_emulator(flow: dict, stack: str, server: 
     updates = [c for c in drift["changes"] if c["action"] == "update"]
     assert [c["key"] for c in updates] == [edited]
     assert [f["path"] for f in updates[0]["fields"]] == ["displayName"]
+
+
+def _private_parts(jwk_text: str) -> list[str]:
+    jwk = json.loads(jwk_text)
+    return [str(jwk[k]) for k in ("d", "p", "q", "dp", "dq", "qi") if k in jwk]
 
 
 def _patch_config(server: object, changes: dict[str, object]) -> None:

@@ -133,3 +133,30 @@ def base_environment() -> dict[str, str]:
                                                          "SYSTEMROOT")}
     pythonpath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     return {**keep, "CI": "true", "GITHUB_ACTIONS": "true", "PYTHONPATH": pythonpath}
+
+
+def artifact_paths(workflow: Mapping[str, Any], job: str) -> list[str]:
+    """Every path an ``actions/upload-artifact`` step of ``job`` uploads (as written, relative)."""
+    out = []
+    for step in workflow["jobs"][job]["steps"]:
+        if str(step.get("uses", "")).startswith("actions/upload-artifact"):
+            text = str((step.get("with") or {}).get("path", ""))
+            out += [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("!")]
+    return out
+
+
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.")
+
+
+def artifact_leaks(workflow: Mapping[str, Any], job: str, workdir: Path, secrets: list[str]) -> list[str]:
+    """Files ``job`` would upload from ``workdir`` that contain a JWT or one of ``secrets``."""
+    leaks = []
+    for pattern in artifact_paths(workflow, job):
+        for path in sorted(workdir.glob(pattern.rstrip("/") or ".")):
+            files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+            for file in files:
+                text = file.read_text(encoding="utf-8", errors="replace")
+                if _JWT.search(text):
+                    leaks.append(f"{file}: a token")
+                leaks += [f"{file}: secret {value[:4]}…" for value in secrets if len(value) >= 8 and value in text]
+    return leaks
