@@ -21,6 +21,7 @@ from typing import Any
 
 from provisioner.client import paths
 from provisioner.client.errors import PreconditionFailed, TransportError
+from provisioner.client.shape import result_list
 from provisioner.errors import ProvisionerError
 from provisioner.kinds import aiagent, application, privilege, provider
 from provisioner.kinds.common import unwrap
@@ -58,9 +59,9 @@ def find_am(client: Any, realm: str, kind: str, key: str) -> dict[str, Any] | No
     if hasattr(am, "find"):
         return am.find(kind, key)  # type: ignore[no-any-return]
     quoted = key.replace("'", "\\'")
-    body = client.request("GET", paths.am(realm, "realm-config", "agents", kind),
-                          params={"_queryFilter": f"_id eq '{quoted}'"}).body or {}
-    results = [r for r in body.get("result") or [] if r.get("_id") == key]
+    path = paths.am(realm, "realm-config", "agents", kind)
+    items, _ = result_list("GET", path, client.request("GET", path, params={"_queryFilter": f"_id eq '{quoted}'"}))
+    results = [r for r in items if r.get("_id") == key]
     return results[0] if results else None
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from provisioner.client import paths
 from provisioner.client.errors import NotFound, TenantError
 from provisioner.client.response import unquote_etag
+from provisioner.client.shape import json_object, optional_object, result_list
 from provisioner.client.wrapping import unwrap, wrap, write_body
 
 if TYPE_CHECKING:
@@ -45,16 +46,18 @@ class AMApi:
 
     def get_provider(self) -> tuple[dict[str, Any], str | None]:
         """``(document, rev)`` of the realm's ``oauth-oidc`` service (never wrapped)."""
-        response = self.client.request("GET", paths.am(self.realm, *PROVIDER))
-        doc = dict(response.body or {})
+        path = paths.am(self.realm, *PROVIDER)
+        response = self.client.request("GET", path)
+        doc = json_object("GET", path, response)
         rev = doc.get("_rev") if isinstance(doc.get("_rev"), str) else unquote_etag(response.etag)
         return doc, rev
 
     def put_provider(self, doc: Mapping[str, Any]) -> dict[str, Any]:
         """Replace the whole provider document (``_rev`` dropped, ``_id``/``_type`` kept); returns the echo."""
         body = {k: v for k, v in doc.items() if k != "_rev"}
-        response = self.client.request("PUT", paths.am(self.realm, *PROVIDER), json=body)
-        return dict(response.body or {})
+        path = paths.am(self.realm, *PROVIDER)
+        response = self.client.request("PUT", path, json=body)
+        return optional_object("PUT", path, response)
 
     # -- OAuth2Client / AIAgent --------------------------------------------------------------------
 
@@ -65,8 +68,8 @@ class AMApi:
         params: dict[str, str] = {"_queryFilter": "true"}
         seen: set[str] = set()
         while True:
-            body = self.client.request("GET", path, params=params).body or {}
-            items.extend(body.get("result") or [])
+            page, body = result_list("GET", path, self.client.request("GET", path, params=params))
+            items.extend(page)
             cookie = body.get("pagedResultsCookie")
             if not cookie:  # AM lists are unpaged; follow a cookie only if one ever appears
                 return items
@@ -81,18 +84,20 @@ class AMApi:
         Never compare this ``_rev`` with a single-GET ``_rev`` (reference §12 W1).
         """
         quoted = client_id.replace("\\", "\\\\").replace("'", "\\'")
-        body = self.client.request("GET", self._agent_path(kind),
-                                   params={"_queryFilter": f"_id eq '{quoted}'"}).body or {}
-        matches = [item for item in body.get("result") or [] if item.get("_id") == client_id]
+        path = self._agent_path(kind)
+        items, _ = result_list("GET", path, self.client.request("GET", path,
+                                                                params={"_queryFilter": f"_id eq '{quoted}'"}))
+        matches = [item for item in items if item.get("_id") == client_id]
         return dict(matches[0]) if matches else None
 
     def get(self, kind: str, client_id: str) -> tuple[dict[str, Any], str | None] | None:
         """``(wrapped document, ETag)`` or ``None`` when the object does not exist."""
+        path = self._agent_path(kind, client_id)
         try:
-            response = self.client.request("GET", self._agent_path(kind, client_id))
+            response = self.client.request("GET", path)
         except NotFound:
             return None
-        return dict(response.body or {}), response.etag
+        return json_object("GET", path, response), response.etag
 
     def put(self, kind: str, client_id: str, body: Mapping[str, Any], *,
             create_only: bool = False) -> tuple[dict[str, Any], str | None]:
@@ -102,9 +107,9 @@ class AMApi:
         ``TransportError(ambiguous=True)``: re-read and match by key before trying again.
         """
         headers = {"If-None-Match": "*"} if create_only else None
-        response = self.client.request("PUT", self._agent_path(kind, client_id),
-                                       json=write_body(body), headers=headers)
-        return dict(response.body or {}), response.etag
+        path = self._agent_path(kind, client_id)
+        response = self.client.request("PUT", path, json=write_body(body), headers=headers)
+        return optional_object("PUT", path, response), response.etag
 
     def delete(self, kind: str, client_id: str) -> dict[str, Any] | None:
         """Delete the object; returns the deleted (wrapped) object, or ``None`` if it was already gone."""
@@ -116,6 +121,6 @@ class AMApi:
 
     def agent_types(self) -> list[dict[str, Any]]:
         """``getAllTypes``: the agent types the realm offers (``AIAgent`` only when the feature is on)."""
-        response = self.client.request("POST", paths.am(self.realm, "realm-config", "agents"),
-                                       params={"_action": "getAllTypes"}, json={}, idempotent=True)
-        return list((response.body or {}).get("result") or [])
+        path = paths.am(self.realm, "realm-config", "agents")
+        response = self.client.request("POST", path, params={"_action": "getAllTypes"}, json={}, idempotent=True)
+        return result_list("POST", path, response)[0]

@@ -50,6 +50,10 @@ class TenantError(ProvisionerError):
         self.server_message = server_message
 
 
+class MalformedResponse(TenantError):
+    """A 2xx answer without the documented shape (not JSON, truncated, no ``result`` array)."""
+
+
 class BadRequest(TenantError):
     """400: the tenant rejected the request's content (CREST or OAuth ``invalid_*``)."""
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from provisioner.client import paths
 from provisioner.client.errors import NotFound, TenantError
+from provisioner.client.shape import json_object, optional_object, result_list
 
 if TYPE_CHECKING:
     from provisioner.client.session import TenantClient
@@ -47,8 +48,8 @@ class IDMApi:
         items: list[dict[str, Any]] = []
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
-            body = self.client.request("GET", path, params=params).body or {}
-            items.extend(body.get("result") or [])
+            page, body = result_list("GET", path, self.client.request("GET", path, params=params))
+            items.extend(page)
             cookie = body.get("pagedResultsCookie")
             if cookie is None or cookie == "":
                 return items
@@ -71,36 +72,37 @@ class IDMApi:
 
     def get(self, object_type: str, object_id: str, fields: Sequence[str] = ()) -> dict[str, Any] | None:
         """One object (with ``_rev``), or ``None`` when it does not exist."""
+        path = paths.managed(object_type, object_id)
         try:
-            response = self.client.request("GET", paths.managed(object_type, object_id), params=_fields(fields))
+            response = self.client.request("GET", path, params=_fields(fields))
         except NotFound:
             return None
-        return dict(response.body or {})
+        return json_object("GET", path, response)
 
     def put(self, object_type: str, object_id: str, body: Mapping[str, Any], *,
             if_none_match: bool = False, if_match: str | None = None) -> dict[str, Any]:
         """Create (client-chosen id) or replace; ``if_none_match`` makes it create-only (412 if present)."""
         headers = {"If-None-Match": "*"} if if_none_match else {}
         headers.update(_if_match(if_match))
-        response = self.client.request("PUT", paths.managed(object_type, object_id), json=dict(body),
-                                       headers=headers)
-        return dict(response.body or {})
+        path = paths.managed(object_type, object_id)
+        response = self.client.request("PUT", path, json=dict(body), headers=headers)
+        return optional_object("PUT", path, response)
 
     def create(self, object_type: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Create with a server-assigned id (``POST ?_action=create``; never retried)."""
-        response = self.client.request("POST", paths.managed(object_type), params={"_action": "create"},
-                                       json=dict(body))
-        return dict(response.body or {})
+        path = paths.managed(object_type)
+        response = self.client.request("POST", path, params={"_action": "create"}, json=dict(body))
+        return optional_object("POST", path, response)
 
     def patch(self, object_type: str, object_id: str, ops: Sequence[Mapping[str, Any]], *,
               if_match: str | None = None, idempotent: bool | None = None) -> dict[str, Any]:
         """Apply patch operations. Retried like PUT only when idempotent (default: every op a ``replace``)."""
         if idempotent is None:
             idempotent = bool(ops) and all(op.get("operation") == "replace" for op in ops)
-        response = self.client.request("PATCH", paths.managed(object_type, object_id),
-                                       json=[dict(op) for op in ops], headers=_if_match(if_match),
+        path = paths.managed(object_type, object_id)
+        response = self.client.request("PATCH", path, json=[dict(op) for op in ops], headers=_if_match(if_match),
                                        idempotent=idempotent)
-        return dict(response.body or {})
+        return optional_object("PATCH", path, response)
 
     def delete(self, object_type: str, object_id: str, *, if_match: str | None = None) -> dict[str, Any] | None:
         """Delete; returns the deleted object, or ``None`` when it was already gone."""

@@ -68,7 +68,11 @@ class App:
             return None
         if decision.action == "status":
             return self._injected(decision.rule, route.family)
+        if decision.action == "respond" and not decision.rule.get("handle"):
+            return self._responded(decision.rule, route.family)
         response = self._run(route, params, request)
+        if decision.action == "respond":
+            return self._responded(decision.rule, route.family)
         return None if decision.action == "drop-after" else response
 
     def _run(self, route: routes.Route, params: dict[str, str], request: Request) -> Response:
@@ -95,6 +99,12 @@ class App:
         if any(scope not in granted for scope in SCOPES_NEEDED[route.auth or "any"]):
             raise Forbidden()
         ctx.claims = claims
+
+    @staticmethod
+    def _responded(rule: dict[str, Any], family: str) -> Response:
+        raw = rule.get("raw")
+        return Response(int(rule.get("status", 200)), rule.get("body"), {}, family,
+                        raw=raw.encode("utf-8") if isinstance(raw, str) else None)
 
     @staticmethod
     def _injected(rule: dict[str, Any], family: str) -> Response:

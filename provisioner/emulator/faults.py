@@ -1,8 +1,13 @@
 """Fault injection rules for ``/_emulator/faults`` (reference §9.4, §11 row 28).
 
 A rule: ``{"path": regex, "method"?: "PUT", "probability": 0..1, "action": "status"|"drop-before"|
-"drop-after"|"latency", "status"?: 500|503|429, "retryAfter"?: s, "latencyMs"?: n, "count"?: n,
+"drop-after"|"latency"|"respond", "status"?: 500|503|429, "retryAfter"?: s, "latencyMs"?: n, "count"?: n,
 "seed"?: int}``. Latency rules all apply; then the first other matching rule fires.
+
+``respond`` answers in place of the tenant with a response that is not what the API documents, to
+test that clients refuse it: ``"status"`` (default 200), and ``"body"`` (any JSON value, sent as is) or
+``"raw"`` (text sent byte for byte, e.g. a truncated document or an HTML error page); ``"handle": true``
+runs the real handler first (the write happens) and then answers with the injected response.
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-ACTIONS = ("status", "drop-before", "drop-after", "latency")
+ACTIONS = ("status", "drop-before", "drop-after", "latency", "respond")
 
 
 @dataclass
@@ -58,6 +63,11 @@ def validate(spec: Any) -> dict[str, Any]:
         raise ValueError("probability must be between 0 and 1")
     if action == "status" and int(spec.get("status", 503)) < 400:
         raise ValueError("status must be an HTTP error status")
+    if action == "respond":
+        if "raw" in spec and not isinstance(spec["raw"], str):
+            raise ValueError("raw must be a string")
+        if not 100 <= int(spec.get("status", 200)) <= 599:
+            raise ValueError("status must be an HTTP status")
     return {**spec, "action": action, "probability": probability}
 
 

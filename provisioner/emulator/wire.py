@@ -68,8 +68,11 @@ class Response:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     family: str = CONTROL
+    raw: bytes | None = None  # sent byte for byte instead of ``body`` (injected malformed responses)
 
     def encode(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
         if self.body is None:
             return b""
         return json.dumps(self.body, separators=(",", ":")).encode("utf-8")
