@@ -121,11 +121,13 @@ def secret_values(resources: Sequence[Any], secrets: Any) -> dict[str, str]:
 
 
 def secret_status(resources: Sequence[Any], snapshot: Snapshot, values: Mapping[str, str], client: Any = None,
-                  check: bool = False, workers: int = 8) -> dict[str, bool]:
+                  check: bool = False, workers: int = 8,
+                  known_markers: Mapping[str, str] | None = None) -> dict[str, bool]:
     """Address → whether the tenant holds the declared secret.
 
     The hash marker answers for objects provisioner wrote; objects without one, and every object with
-    ``check``, are probed live at the realm's introspect endpoint.
+    ``check``, are probed live at the realm's introspect endpoint, ``workers`` at a time on the
+    client's one session.
     """
     triples = []
     docs: dict[str, tuple[Any, Any]] = {}
@@ -140,28 +142,59 @@ def secret_status(resources: Sequence[Any], snapshot: Snapshot, values: Mapping[
         addr = address(res.kind, res.realm, res.name)
         triples.append((addr, secret_marker(doc), values[str(ref)]))
         docs[addr] = (res, doc)
-    status = verify_many(triples, workers)
+    status = verify_many(triples, workers, known=dict(known_markers) if known_markers else None)
     # Objects without a marker were created outside provisioner (adopted, e.g. through export): the
     # marker cannot tell, so prove the secret live instead of reporting a change that may not exist.
     unmarked = {addr for addr, marker, _ in triples if not marker}
     if client is not None and (check or unmarked):
-        for addr, (res, doc) in docs.items():
-            if not check and addr not in unmarked:
-                continue
-            live = probe_secret(client, res, doc, values[str(res.spec["clientSecret"])])
+        probes = [(addr, res, doc) for addr, (res, doc) in docs.items() if check or addr in unmarked]
+        endpoints = _probe_endpoints(client, {res.realm for _, res, _ in probes}, workers)
+
+        def probe(item: tuple[str, Any, Any]) -> bool | None:
+            _, res, doc = item
+            return probe_secret(client, res, doc, values[str(res.spec["clientSecret"])], endpoints.get(res.realm))
+
+        if len(probes) == 1:
+            results = [probe(probes[0])]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=max(1, min(workers, len(probes)))) as pool:
+                results = list(pool.map(probe, probes))
+        for (addr, _, _), live in zip(probes, results):
             if live is not None:
                 status[addr] = live
     return status
 
 
-def probe_secret(client: Any, res: Any, doc: Mapping[str, Any], secret: str) -> bool | None:
-    """Authenticate at the realm's introspect endpoint with ``secret``: True/False, None when unknown."""
+def _probe_endpoints(client: Any, realms: set[str], workers: int) -> dict[str, Any]:
+    """One OAuth endpoint object per realm, its session pooled for ``workers`` concurrent probes."""
+    out: dict[str, Any] = {}
+    for realm in sorted(realms):
+        endpoints = client.oauth(realm)
+        session = getattr(endpoints, "session", None)
+        if session is not None and hasattr(session, "mount"):
+            from requests.adapters import HTTPAdapter
+
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, workers), max_retries=0, pool_block=True)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+        out[realm] = endpoints
+    return out
+
+
+def probe_secret(client: Any, res: Any, doc: Mapping[str, Any], secret: str,
+                 endpoints: Any = None) -> bool | None:
+    """Authenticate at the realm's introspect endpoint with ``secret``: True/False, None when unknown.
+
+    ``endpoints``: the realm's ``client.oauth(realm)`` to reuse (its session keeps connections open).
+    """
     from provisioner.client.oauth import OAuthError
 
     method = (doc.get("advancedOAuth2ClientConfig") or {}).get("tokenEndpointAuthMethod")
     try:
         # A throwaway random token: only the client authentication matters (bad secret → invalid_client).
-        client.oauth(res.realm).introspect(res.name, secret, method, secrets_module.token_urlsafe(24))
+        (endpoints or client.oauth(res.realm)).introspect(res.name, secret, method, secrets_module.token_urlsafe(24))
     except OAuthError as exc:
         return False if exc.error == "invalid_client" or exc.status == 401 else None
     return True
@@ -237,15 +270,20 @@ def plan(stack_or_paths: Any, tenant: Any, *, env: str | None = None, env_file: 
 
 
 def plan_with_snapshot(stack: Any, secrets: Any, tenant: Any, *, realm: str | None = None, prune: bool = False,
-                       max_deletes: int = 5, check_secrets: bool = False,
-                       parallelism: int = 4) -> tuple[Plan, Snapshot]:
-    """:func:`plan` for a loaded stack, also returning the snapshot it was made from."""
+                       max_deletes: int = 5, check_secrets: bool = False, parallelism: int = 4,
+                       known_markers: Mapping[str, str] | None = None) -> tuple[Plan, Snapshot]:
+    """:func:`plan` for a loaded stack, also returning the snapshot it was made from.
+
+    ``known_markers``: address → secret marker this process wrote (apply's confirmation plan); an
+    identical marker on the tenant counts as holding the secret without hashing again.
+    """
     resources = resources_of(stack, realm)
     env_realm = realm or (stack.environment.realm if getattr(stack, "environment", None) else None)
     extra = [env_realm] if env_realm else []
     snapshot = read_snapshot(tenant.client, read_scopes(resources, extra), parallelism)
     values = secret_values(resources, secrets)
-    status = secret_status(resources, snapshot, values, tenant.client, check_secrets, max(4, parallelism))
+    status = secret_status(resources, snapshot, values, tenant.client, check_secrets, max(4, parallelism),
+                           known_markers)
     options = PlanOptions(stack=stack.name, target=_target_info(tenant),
                           environment=stack.environment.name if getattr(stack, "environment", None) else None,
                           prune=prune, max_deletes=max_deletes, secret_status=status, realms=tuple(extra))
@@ -336,9 +374,9 @@ def apply(plan_or_stack: Any, tenant: Any, *, paths: Sequence[str] | None = None
     resolver = ref_resolver(values, env_map, read_env_file(env_file))
     replan = None
     if stack is not None:
-        def replan() -> Plan:
+        def replan(written: Mapping[str, str] | None = None) -> Plan:
             return plan_with_snapshot(stack, secrets, tenant, realm=realm, prune=prune, max_deletes=max_deletes,
-                                      parallelism=parallelism)[0]
+                                      parallelism=parallelism, known_markers=written)[0]
     options = ApplyOptions(stack=the_plan.stack, parallelism=parallelism, max_deletes=max_deletes, progress=progress,
                            stop=stop)
     if journal_dir is None or not the_plan.has_changes:

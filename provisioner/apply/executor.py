@@ -129,8 +129,11 @@ def check_plan(plan: Plan, snapshot: Snapshot, options: ApplyOptions) -> None:
 
 
 def execute(plan: Plan, client: Any, secret: Callable[[str], str], options: ApplyOptions,
-            replan: Callable[[], Plan] | None = None, snapshot: Snapshot | None = None) -> ApplyResult:
+            replan: Callable[[dict[str, str]], Plan] | None = None, snapshot: Snapshot | None = None) -> ApplyResult:
     """Run ``plan`` against ``client``. ``secret`` resolves a reference string to its value.
+
+    ``replan(markers)`` plans again after the writes; ``markers`` maps each change address to the secret
+    marker this run wrote, so an identical marker on the tenant is confirmed without hashing.
 
     ``snapshot``: the tenant as read for the plan (plan and apply in one run); when None it is read
     here, before any write, and checked against the plan's revisions.
@@ -168,7 +171,7 @@ def execute(plan: Plan, client: Any, secret: Callable[[str], str], options: Appl
         interrupted = run.interrupted()
         remaining: tuple[str, ...] = ()
         if replan is not None and ordered and not interrupted and not any(r.status != "done" for r in ordered):
-            after = replan()
+            after = replan(dict(ctx.markers))  # the markers this run wrote need no hashing to confirm
             remaining = tuple(_describe_remaining(after.changes))
         result = ApplyResult(results=ordered, remaining=remaining, interrupted=interrupted)
     except BaseException as exc:

@@ -27,7 +27,7 @@ from provisioner.kinds import aiagent, application, privilege, provider
 from provisioner.kinds.common import unwrap
 from provisioner.kinds.fields import idm_patch_ops
 from provisioner.kinds.oauth2client import am_differs, create_document, secret_marker, update_document
-from provisioner.kinds.secrets import make_marker, verify_marker
+from provisioner.kinds.secrets import make_marker, needs_rewrite, verify_marker
 from provisioner.kinds.snapshot import APP_FIELDS, IDENTITY_FIELDS, PRIVILEGE_FIELDS, Snapshot
 from provisioner.plan.model import Change
 
@@ -51,6 +51,8 @@ class ApplyContext:
     am_current: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     #: (realm, agent key) → the IDM identity echoed by the agent's create PUT (``_id``, ``_rev``, ...).
     created_identities: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
+    #: change address → the secret marker this run wrote (the confirmation plan trusts an identical one).
+    markers: dict[str, str] = field(default_factory=dict)
 
 
 def find_am(client: Any, realm: str, kind: str, key: str) -> dict[str, Any] | None:
@@ -73,15 +75,27 @@ def _check_rev(change: Change, remote: str, current_rev: Any) -> None:
                           f"to it. Another apply or an admin changed it; run plan again.")
 
 
-def _secret_for(ctx: ApplyContext, desired: Mapping[str, Any], current: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
-    """``(secret, marker)`` to send, or ``(None, None)`` when the tenant already holds the secret."""
+def _secret_for(ctx: ApplyContext, change: Change, current: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
+    """``(secret, marker)`` to send; ``(None, None)`` when the tenant already holds the secret, or
+    ``(None, marker)`` when it does but its marker is in an older form (rewritten if the object is written).
+
+    Every marker made here is remembered in ``ctx.markers`` so the confirmation plan does not hash again.
+    """
+    desired = change.desired
     ref = desired.get("clientSecret")
     if not ref:
         return None, None
     value = ctx.secret(str(ref))
-    if current is not None and not desired.get("sendSecret") and verify_marker(secret_marker(current), value):
-        return None, None
-    return value, make_marker(value)
+    old = secret_marker(current) if current is not None else None
+    if current is not None and not desired.get("sendSecret") and verify_marker(old, value):
+        if not needs_rewrite(old, value):
+            return None, None
+        marker = make_marker(value)
+        ctx.markers[change.address] = marker
+        return None, marker
+    marker = make_marker(value)
+    ctx.markers[change.address] = marker
+    return value, marker
 
 
 def _create(put: Callable[[], Any], reread: Callable[[], Any], matches: Callable[[Any], bool], what: str) -> Any:
@@ -130,7 +144,7 @@ def provider_update(ctx: ApplyContext, change: Change) -> None:
 def _am_create(ctx: ApplyContext, change: Change, module: Any, template: Mapping[str, Any],
                extra: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     desired = change.desired
-    secret, marker = _secret_for(ctx, desired, None)
+    secret, marker = _secret_for(ctx, change, None)
     body = create_document(template, module.FIELDS, desired, change.realm, stack=ctx.stack, secret=secret,
                            secret_hash=marker)
     if extra:
@@ -154,7 +168,7 @@ def _am_update(ctx: ApplyContext, change: Change, module: Any,
     current = current_am(ctx, change.realm, module.AM_KIND, change.key)
     _check_rev(change, "am", current.get("_rev") if current else None)
     assert current is not None
-    secret, marker = _secret_for(ctx, change.desired, current)
+    secret, marker = _secret_for(ctx, change, current)
     body, changed = update_document(current, module.FIELDS, change.desired, change.realm, secret=secret,
                                     secret_hash=marker)
     if changed:

@@ -107,12 +107,14 @@ def update_document(current: Mapping[str, Any], fields: tuple[Field, ...], desir
                     realm: str, *, secret: str | None = None, secret_hash: str | None = None) -> tuple[dict[str, Any], bool]:
     """Read-modify-write: the server's document with only the managed paths changed.
 
-    Returns ``(body, changed)``; ``secret`` (when given) is included and forces a write.
+    Returns ``(body, changed)``; ``secret`` (when given) is included and forces a write; ``secret_hash``
+    alone is set on the body but does not make it ``changed``.
     """
     doc = writable_client_doc(current)
     changed = apply_am_fields(doc, fields, desired, realm)
-    if secret is not None:
+    if secret_hash is not None:  # with the secret, or alone to rewrite an older marker form (no forced write)
         set_markers(doc, secret_hash=secret_hash)
+    if secret is not None:
         doc.setdefault("coreOAuth2ClientConfig", {})["userpassword"] = secret
         changed = True
     return doc, changed
