@@ -26,7 +26,7 @@ from provisioner.manifest.model import (
 )
 from provisioner.manifest.secrets import SecretResolver, read_dotenv
 from provisioner.manifest.sources import discover, read_text
-from provisioner.manifest.templating import render
+from provisioner.manifest.templating import raw_yaml_warnings, render
 from provisioner.manifest.yamlload import YamlDocument, parse_documents
 
 
@@ -78,6 +78,8 @@ class _Loader:
         if rendered is None:
             self.incomplete = True
             return []
+        if rendered is not text:  # templated: editors check the raw file, so it should be YAML too
+            self.diagnostics += raw_yaml_warnings(text, file)
         remaining = self.limits.max_documents - self.documents
         docs, problems = parse_documents(rendered, file, self.limits, max_documents=max(remaining, 0))
         self.diagnostics += problems

@@ -54,6 +54,29 @@ def _environment() -> SandboxedEnvironment:
 _ENV = _environment()
 
 
+def raw_yaml_warnings(text: str, file: str) -> list[Diagnostic]:
+    """A warning when a templated file is not valid YAML before rendering: editors (yaml-language-server)
+    check the raw file against the schema and would mark it invalid. Quoting the expression fixes it."""
+    import yaml
+
+    from provisioner.manifest.yamlload import location_of
+
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        for _ in yaml.load_all(text, Loader=loader_class):  # noqa: S506 (a safe loader)
+            pass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        return [Diagnostic(location_of(file, mark), "",
+                           "this file is not valid YAML before templating (" + (exc.problem or "invalid YAML")
+                           + "), so editors that check it against the schema mark it invalid; quote the template"
+                           " expression (key: \"{{ name }}\") or keep {% %} blocks inside a YAML comment",
+                           severity="warning")]
+    except yaml.YAMLError:
+        return []
+    return []
+
+
 def has_template_syntax(text: str) -> bool:
     """True when ``text`` contains Jinja markers (a file without them is not rendered at all)."""
     return any(marker in text for marker in _MARKERS)
