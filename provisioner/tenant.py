@@ -1,7 +1,7 @@
 """Which tenant a run talks to, and opening it (client, credentials, or the embedded emulator).
 
-``--tenant URL|local`` > ``AIC_TENANT_URL`` > the environment file's ``tenant`` > ``FRODO_HOST`` >
-``local`` (outside CI only). ``local`` starts the emulator in-process on a loopback port, with its state
+``--tenant URL|local`` settles it; otherwise ``AIC_TENANT_URL``, the environment file's ``tenant`` and
+``FRODO_HOST`` must agree (a disagreement is refused), else ``local`` (outside CI only). ``local`` starts the emulator in-process on a loopback port, with its state
 under ``.provisioner/emulator``, and signs in with the emulator's own service account through the same
 JWT-bearer path as a real tenant.
 """
@@ -57,18 +57,33 @@ def _normalise(value: str, source: str) -> Target:
 
 def resolve_target(tenant_option: str | None, environment_tenant: str | None,
                    environ: Mapping[str, str], *, ci: bool) -> Target:
-    """Pick the tenant; with ``ci`` and nothing configured, refuse instead of using the emulator."""
-    for value, source in (
-        (tenant_option, "--tenant"),
+    """Pick the tenant: THE one rule for where it comes from.
+
+    ``--tenant`` settles it. Otherwise the configured sources (``AIC_TENANT_URL``, the environment
+    file's ``tenant``, ``FRODO_HOST``) must agree: two that name different tenants are refused (a prod
+    environment file must never be planned against whatever tenant the shell happens to point at).
+    With ``ci`` and nothing configured, refuse instead of using the emulator.
+    """
+    if tenant_option and tenant_option.strip():
+        return _normalise(tenant_option, "--tenant")
+    found = [_normalise(value, source) for value, source in (
         (environ.get(TENANT_URL), TENANT_URL),
         (environment_tenant, "environment file"),
         (environ.get(FRODO_HOST), FRODO_HOST),
-    ):
-        if value and value.strip():
-            return _normalise(value, source)
+    ) if value and value.strip()]
+    for other in found[1:]:
+        if other.url != found[0].url:
+            raise UsageError(f"the tenant is ambiguous: {found[0].source} says {_shown(found[0])} but "
+                             f"{other.source} says {_shown(other)}; pass --tenant to choose, or unset one of them")
+    if found:
+        return found[0]
     if ci:
         raise UsageError(NO_TENANT_IN_CI)
     return Target(None, "default")
+
+
+def _shown(target: Target) -> str:
+    return "local" if target.url is None else target.url
 
 
 @dataclass

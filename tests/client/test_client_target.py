@@ -1,4 +1,5 @@
-"""Tenant selection: --tenant > AIC_TENANT_URL > environment file > FRODO_HOST > local (not in CI)."""
+"""Tenant selection: --tenant settles it; AIC_TENANT_URL, the environment file and FRODO_HOST must agree;
+else local (not in CI)."""
 from __future__ import annotations
 
 import pytest
@@ -14,10 +15,10 @@ URL = "https://openam-acme.forgeblocks.com"
      Target("https://a.example.com", "--tenant")),
     ("local", URL, {"AIC_TENANT_URL": URL}, True, Target(None, "--tenant")),
     ("LOCAL", None, {}, False, Target(None, "--tenant")),
-    (None, "https://c.example.com", {"AIC_TENANT_URL": "https://b.example.com/"}, True,
+    (None, "https://b.example.com", {"AIC_TENANT_URL": "https://b.example.com/"}, True,
      Target("https://b.example.com", "AIC_TENANT_URL")),
-    (None, "https://c.example.com", {"FRODO_HOST": "https://d.example.com/am"}, True,
-     Target("https://c.example.com", "environment file")),
+    (None, "https://d.example.com", {"FRODO_HOST": "https://d.example.com/am"}, True,
+     Target("https://d.example.com", "environment file")),
     (None, "local", {}, True, Target(None, "environment file")),
     (None, None, {"FRODO_HOST": "https://d.example.com/am"}, True, Target("https://d.example.com", "FRODO_HOST")),
     (None, None, {}, False, Target(None, "default")),
@@ -27,6 +28,20 @@ URL = "https://openam-acme.forgeblocks.com"
 ])
 def test_resolve_target(option, env_tenant, environ, ci, expected) -> None:
     assert resolve_target(option, env_tenant, environ, ci=ci) == expected
+
+
+@pytest.mark.parametrize("env_tenant,environ,message", [
+    ("https://c.example.com", {"AIC_TENANT_URL": "https://b.example.com/"},
+     "the tenant is ambiguous: AIC_TENANT_URL says https://b.example.com but environment file says "
+     "https://c.example.com; pass --tenant to choose, or unset one of them"),
+    ("local", {"FRODO_HOST": "https://d.example.com/am"},
+     "the tenant is ambiguous: environment file says local but FRODO_HOST says https://d.example.com; "
+     "pass --tenant to choose, or unset one of them"),
+])
+def test_disagreeing_sources_are_refused(env_tenant, environ, message) -> None:
+    with pytest.raises(UsageError) as info:
+        resolve_target(None, env_tenant, environ, ci=False)
+    assert str(info.value) == message
 
 
 def test_ci_without_tenant_refuses_local() -> None:

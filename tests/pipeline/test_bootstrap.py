@@ -41,10 +41,12 @@ def test_bootstrap_an_empty_tenant_in_one_command(empty_tenant: object, tmp_path
            "AIC_SERVICE_ACCOUNT_JWK": json.dumps(account["jwk"])}
     stack = f"manifests/{STACK}"
 
-    bootstrap = provisioner(["apply", stack, "--env", "staging", "--enable-features", "--auto-approve", "--verify"],
-                            env, tmp_path)
+    tenant = ["--tenant", env["AIC_TENANT_URL"]]  # the environment file names a placeholder tenant
+    bootstrap = provisioner(["apply", stack, "--env", "staging", *tenant, "--enable-features", "--auto-approve",
+                             "--verify"], env, tmp_path)
     assert bootstrap.returncode == 0, bootstrap.stdout + bootstrap.stderr
 
-    drift = provisioner(["plan", stack, "--env", "staging", "--detailed-exitcode", "--format", "json"], env, tmp_path)
+    drift = provisioner(["plan", stack, "--env", "staging", *tenant, "--detailed-exitcode", "--format", "json"], env,
+                        tmp_path)
     assert drift.returncode == 0, drift.stdout + drift.stderr
     assert not [c for c in json.loads(drift.stdout)["changes"] if c["action"] != "no-op"]

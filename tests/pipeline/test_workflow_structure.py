@@ -65,16 +65,19 @@ def test_every_provisioner_step_is_one_marked_command_line(flow: dict) -> None:
     commands = {job: [(s.id, s.line) for s in wf.provisioner_steps(flow, job)] for job in flow["jobs"]}
     assert commands == {
         "validate": [("validate", "provisioner validate manifests/${STACK} --env ${ENV} --skip-secrets")],
-        "plan": [("plan", "provisioner plan manifests/${STACK} --env ${ENV} --out plan.json "
-                          "--format markdown > plan.md")],
+        "plan": [("plan", "provisioner plan manifests/${STACK} --env ${ENV} --tenant ${AIC_TENANT_URL} --prune "
+                          "--out plan.json --format markdown > plan.md")],
         "apply": [
             ("validate", "provisioner validate manifests/${STACK} --env ${ENV}"),
-            ("plan", "provisioner plan manifests/${STACK} --env ${ENV} --out plan.json --detailed-exitcode"),
-            ("apply", "provisioner apply manifests/${STACK} --env ${ENV} --plan plan.json --auto-approve"),
-            ("verify", "provisioner verify manifests/${STACK} --env ${ENV} --junit verify.xml"),
+            ("plan", "provisioner plan manifests/${STACK} --env ${ENV} --tenant ${AIC_TENANT_URL} --prune "
+                     "--out plan.json --detailed-exitcode"),
+            ("apply", "provisioner apply manifests/${STACK} --env ${ENV} --tenant ${AIC_TENANT_URL} --plan plan.json "
+                      "--auto-approve"),
+            ("verify", "provisioner verify manifests/${STACK} --env ${ENV} --tenant ${AIC_TENANT_URL} "
+                       "--junit verify.xml"),
         ],
-        "drift": [("drift", "provisioner plan manifests/${STACK} --env ${ENV} --detailed-exitcode "
-                            "--format json > drift.json")],
+        "drift": [("drift", "provisioner plan manifests/${STACK} --env ${ENV} --tenant ${AIC_TENANT_URL} "
+                            "--detailed-exitcode --format json > drift.json")],
     }
 
 
