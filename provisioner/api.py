@@ -379,7 +379,7 @@ def apply(plan_or_stack: Any, tenant: Any, *, paths: Sequence[str] | None = None
                                       parallelism=parallelism, known_markers=written)[0]
     options = ApplyOptions(stack=the_plan.stack, parallelism=parallelism, max_deletes=max_deletes, progress=progress,
                            stop=stop)
-    if journal_dir is None or not the_plan.has_changes:
+    if journal_dir is None or not the_plan.has_writes:
         return execute(the_plan, tenant.client, resolver, options, replan=replan, snapshot=snapshot)
     from provisioner.journal import Journal
 

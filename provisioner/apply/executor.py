@@ -32,7 +32,7 @@ from provisioner.apply.stale import stale_changes
 from provisioner.errors import ProvisionerError
 from provisioner.kinds.snapshot import ReadScope, Snapshot, read_snapshot
 from provisioner.plan.model import Change, Plan
-from provisioner.plan.prune import prune_count
+from provisioner.plan.prune import delete_count
 
 Progress = Callable[[str], None]
 
@@ -117,7 +117,7 @@ def check_plan(plan: Plan, snapshot: Snapshot, options: ApplyOptions) -> None:
     if plan.errors:
         lines = "\n".join(f"  {d}" for d in plan.errors)
         raise ApplyRefused(f"the plan has errors; nothing was written:\n{lines}")
-    deletes = prune_count(plan.changes)
+    deletes = delete_count(plan.changes)
     if deletes > options.max_deletes:
         raise ApplyRefused(f"the plan deletes {deletes} objects, more than --max-deletes {options.max_deletes}; "
                            f"nothing was written (no delete was sent)")

@@ -35,7 +35,7 @@ def _confirm(fmt: str, verbose: bool, no_color: bool, auto_approve: bool, quiet:
              on_approved: Any = None) -> Any:
     def confirm(plan: Plan) -> bool:
         show_plan(plan.to_dict(), fmt, verbose=verbose, no_color=no_color, target_shown=True)
-        if not plan.has_changes or plan.errors or auto_approve:
+        if not plan.has_writes or plan.errors or auto_approve:
             approved = True
         elif not sys.stdin.isatty():
             raise UsageError("refusing to ask for confirmation without a terminal; pass --auto-approve")

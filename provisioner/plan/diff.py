@@ -242,9 +242,17 @@ def make_plan(resources: Iterable[Any], snapshot: Snapshot, options: PlanOptions
     realms = sorted({r.realm for r in resources} | set(options.realms))
     declared_keys = {(r.kind, r.realm, r.name) for r in resources}
     prune_changes, blocked, prune_diags = plan_prune(snapshot, realms, declared_keys, options.stack,
-                                                     options.prune, options.max_deletes)
+                                                     options.prune, options.max_deletes,
+                                                     [c for c in changes if c.action == "delete"])
     changes.extend(prune_changes)
     ctx.diagnostics.extend(prune_diags)
+    pruned_apps = {(c.realm, c.key) for c in prune_changes if c.kind == application.KIND}
+    for change in changes:
+        target = (change.realm, str((change.desired.get("ids") or {}).get("application")))
+        if change.kind == privilege.KIND and change.action != "delete" and target in pruned_apps:
+            ctx.diagnostics.append(PlanDiagnostic("error", f"{change.address} needs application {target[1]!r}, "
+                                                  f"which this plan prunes; declare the application or drop "
+                                                  f"the privilege"))
     ordered = sort_changes(changes)
     diagnostics = tuple(sorted(ctx.diagnostics, key=lambda d: (d.location, d.path, d.message)))
     return Plan(format_version=FORMAT_VERSION, stack=options.stack, target=_plain(options.target),

@@ -132,6 +132,12 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
+        """Anything differs: a write to make, or a delete that waits for ``--prune`` (blocked)."""
+        return self.has_writes or bool(self.blocked)
+
+    @property
+    def has_writes(self) -> bool:
+        """Apply would write something (blocked deletes are not written)."""
         return any(c.action != "no-op" for c in self.changes)
 
     @property

@@ -2,13 +2,16 @@
 
 Only AM clients and agents carrying ``provisioner.stack=<this stack>`` are candidates; their IDM record
 or identity and privileges follow them. Unmarked look-alikes and other stacks' objects are never
-touched. Without ``--prune`` the candidates are reported as blocked; with more candidates than
-``--max-deletes`` nothing is deleted and the plan carries an error.
+touched. Without ``--prune`` every delete is reported as blocked (a change the plan shows and counts,
+never written); with more deletes than ``--max-deletes`` (every delete counts, privileges included)
+nothing is deleted and the plan carries an error. Pruning an application that a privilege this stack
+does not manage still points at is reported as a warning.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from provisioner.kinds import aiagent, application, privilege
+from provisioner.kinds.common import ref_id
 from provisioner.kinds.oauth2client import client_rev, idm_rev, stack_of
 from provisioner.kinds.snapshot import Snapshot
 from provisioner.plan.model import Blocked, Change, PlanDiagnostic, _plain
@@ -52,27 +55,72 @@ def _deletes(snapshot: Snapshot, kind: str, realm: str, key: str, reason: str) -
     return changes
 
 
+def _dangling(snapshot: Snapshot, changes: list[Change], deleted_privileges: set[str]) -> list[PlanDiagnostic]:
+    """A warning for every privilege that stays behind pointing at an application this prune deletes."""
+    out = []
+    for change in changes:
+        if change.kind != application.KIND:
+            continue
+        snap = snapshot.realm(change.realm)
+        record = snap.apps.get(change.key)
+        record_id = str(record["_id"]) if record else None
+        for priv in snap.privileges:
+            pid = str(priv.get("_id"))
+            if pid in deleted_privileges:
+                continue
+            if snap.privilege_app(priv) == change.key or (record_id and ref_id(priv.get("resource")) == record_id):
+                agent = priv.get("agentOAuth2ClientId") or ref_id(priv.get("agent")) or "?"
+                out.append(PlanDiagnostic("warning", f"pruning {change.address} leaves privilege {pid} of agent "
+                                          f"{agent!r} (not managed by this stack) pointing at nothing; delete or "
+                                          f"re-point that privilege too"))
+    return out
+
+
 def plan_prune(snapshot: Snapshot, realms: Iterable[str], declared: set[tuple[str, str, str]], stack: str,
-               prune: bool, max_deletes: int) -> tuple[list[Change], tuple[Blocked, ...], list[PlanDiagnostic]]:
-    """Delete changes (when allowed), blocked deletes, and a diagnostic when the cap is exceeded."""
+               prune: bool, max_deletes: int, other_deletes: Iterable[Change] = ()
+               ) -> tuple[list[Change], tuple[Blocked, ...], list[PlanDiagnostic]]:
+    """Delete changes (when allowed), blocked deletes, and diagnostics.
+
+    Every delete counts towards ``max_deletes``: a pruned agent's privileges and the plan's other
+    deletes (``other_deletes``: privileges no longer declared on a declared agent) included. Without
+    ``prune`` every delete prune would make is returned as :class:`Blocked`: still a change the plan
+    reports (``delete (needs --prune)``), never a write.
+    """
+    other = list(other_deletes)
     candidates = _candidates(snapshot, realms, declared, stack)
-    reason = PRUNE_REASON.format(stack=stack)
+    diags: list[PlanDiagnostic] = []
+    if len(other) > max_deletes:
+        diags.append(PlanDiagnostic("error", f"the plan deletes {len(other)} privileges no longer declared, more "
+                                    f"than --max-deletes {max_deletes}; nothing will be written (raise "
+                                    f"--max-deletes to allow it)"))
     if not candidates:
-        return [], (), []
-    if not prune:
-        blocked = tuple(Blocked(address(k, r, n), k, r, n, f"{reason}; pass --prune to delete it")
-                        for k, r, n in candidates)
-        return [], blocked, []
-    if len(candidates) > max_deletes:
-        why = f"{reason}; not deleted: {len(candidates)} deletes exceed --max-deletes {max_deletes}"
-        blocked = tuple(Blocked(address(k, r, n), k, r, n, why) for k, r, n in candidates)
-        diag = PlanDiagnostic("error", f"prune would delete {len(candidates)} objects, more than --max-deletes "
-                              f"{max_deletes}; nothing will be deleted (raise --max-deletes to allow it)")
-        return [], blocked, [diag]
+        return [], (), diags
+    reason = PRUNE_REASON.format(stack=stack)
     changes: list[Change] = []
     for kind, realm, key in candidates:
         changes.extend(_deletes(snapshot, kind, realm, key, reason))
-    return changes, (), []
+    deleted = {str((c.desired.get("ids") or {}).get("privilege")) for c in changes + other
+               if c.kind == privilege.KIND}
+    diags.extend(_dangling(snapshot, changes, deleted))
+    total = len(changes) + len(other)
+    if not prune:
+        return [], tuple(_blocked(c, "pass --prune to delete it") for c in changes), diags
+    if total > max_deletes:
+        why = f"not deleted: {total} deletes exceed --max-deletes {max_deletes}"
+        diags.append(PlanDiagnostic("error", f"this plan would delete {total} objects (privileges included), more "
+                                    f"than --max-deletes {max_deletes}; nothing will be deleted (raise "
+                                    f"--max-deletes to allow it)"))
+        return [], tuple(_blocked(c, why) for c in changes), diags
+    return changes, (), diags
+
+
+def _blocked(change: Change, why: str) -> Blocked:
+    return Blocked(change.address, change.kind, change.realm, change.key, f"{change.reason}; {why}")
+
+
+def delete_count(changes: Iterable[Change]) -> int:
+    """How many deletes a list of changes makes (every object, privileges included)."""
+    return sum(1 for c in changes if c.action == "delete")
 
 
 def prune_count(changes: Iterable[Change]) -> int:
@@ -80,4 +128,4 @@ def prune_count(changes: Iterable[Change]) -> int:
     return sum(1 for c in changes if c.action == "delete" and c.kind in (application.KIND, aiagent.KIND))
 
 
-__all__ = ["plan_prune", "prune_count"]
+__all__ = ["plan_prune", "prune_count", "delete_count"]

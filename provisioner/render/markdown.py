@@ -5,7 +5,7 @@ import html
 from typing import Any
 
 from provisioner import redact
-from provisioner.render.values import SYMBOLS, field_line, summary_line, target_line
+from provisioner.render.values import BLOCKED_LABEL, SYMBOLS, field_line, summary_line, target_line
 
 
 def render_markdown(plan: dict[str, Any]) -> str:
@@ -16,6 +16,13 @@ def render_markdown(plan: dict[str, Any]) -> str:
     if plan.get("stack"):
         lines.append(f"Stack: `{plan['stack']}`")
     lines.append("")
+    if plan.get("diagnostics"):
+        lines.append("**Diagnostics**")
+        lines.append("")
+        for diag in plan["diagnostics"]:
+            where = f"`{diag['location']}` " if diag.get("location") else ""
+            lines.append(f"- {diag['severity']}: {where}{diag['message']}")
+        lines.append("")
     for change in plan.get("changes") or []:
         action = change["action"]
         if action == "no-op":
@@ -33,17 +40,12 @@ def render_markdown(plan: dict[str, Any]) -> str:
             lines.append("```")
         lines.append("</details>")
         lines.append("")
-    if plan.get("blocked"):
-        lines.append("**Blocked deletes**")
+    for blocked in plan.get("blocked") or []:
+        lines.append("<details>")
+        lines.append(f"<summary><code>{SYMBOLS['delete']} {BLOCKED_LABEL} {html.escape(blocked['address'])}</code>"
+                     "</summary>")
         lines.append("")
-        for blocked in plan["blocked"]:
-            lines.append(f"- `{blocked['address']}`: {blocked['reason']}")
-        lines.append("")
-    if plan.get("diagnostics"):
-        lines.append("**Diagnostics**")
-        lines.append("")
-        for diag in plan["diagnostics"]:
-            where = f"`{diag['location']}` " if diag.get("location") else ""
-            lines.append(f"- {diag['severity']}: {where}{diag['message']}")
+        lines.append(f"_{blocked['reason']}_")
+        lines.append("</details>")
         lines.append("")
     return redact.text("\n".join(lines).rstrip() + "\n")

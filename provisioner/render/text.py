@@ -5,7 +5,7 @@ import os
 from typing import Any, TextIO
 
 from provisioner import redact
-from provisioner.render.values import SYMBOLS, field_line, summary_line, target_line
+from provisioner.render.values import BLOCKED_LABEL, SYMBOLS, field_line, summary_line, target_line
 
 _COLOURS = {"create": "\033[32m", "update": "\033[33m", "delete": "\033[31m", "blocked": "\033[35m",
             "error": "\033[31m", "warning": "\033[33m"}
@@ -33,6 +33,10 @@ def render_text(plan: dict[str, Any], *, colour: bool = False, header: bool = Tr
     if plan.get("stack"):
         lines.append(f"Stack: {plan['stack']}")
     lines.append("")
+    # Errors first: a plan that cannot be applied says so before anything else, and before the summary.
+    diagnostics = sorted(plan.get("diagnostics") or [], key=lambda d: d.get("severity") != "error")
+    for diag in (d for d in diagnostics if d.get("severity") == "error"):
+        lines.append(paint("error", _diagnostic(diag)))
     for change in plan.get("changes") or []:
         action = change["action"]
         if action == "no-op" and not verbose:
@@ -45,12 +49,16 @@ def render_text(plan: dict[str, Any], *, colour: bool = False, header: bool = Tr
         for fld in change.get("fields") or []:
             lines.append("    " + field_line(fld, action))
     for blocked in plan.get("blocked") or []:
-        lines.append(paint("blocked", f"! blocked delete {blocked['address']}: {blocked['reason']}"))
-    for diag in plan.get("diagnostics") or []:
-        where = f"{diag['location']}: " if diag.get("location") else ""
-        path = f"{diag['path']}: " if diag.get("path") else ""
-        lines.append(paint(diag["severity"], f"{diag['severity']}: {where}{path}{diag['message']}"))
+        lines.append(paint("blocked", f"{SYMBOLS['delete']} {BLOCKED_LABEL} {blocked['address']}  # {blocked['reason']}"))
+    for diag in (d for d in diagnostics if d.get("severity") != "error"):
+        lines.append(paint(diag["severity"], _diagnostic(diag)))
     if lines and lines[-1] != "":
         lines.append("")
     lines.append(summary_line(plan))
     return redact.text("\n".join(lines)) + "\n"
+
+
+def _diagnostic(diag: dict[str, Any]) -> str:
+    where = f"{diag['location']}: " if diag.get("location") else ""
+    path = f"{diag['path']}: " if diag.get("path") else ""
+    return f"{diag['severity']}: {where}{path}{diag['message']}"

@@ -54,11 +54,23 @@ def target_line(plan: dict[str, Any]) -> str:
 
 
 def summary_line(plan: dict[str, Any]) -> str:
-    """``Plan: 2 to create, 1 to update, 0 to delete.`` or the no-changes sentence."""
+    """``Plan: 2 to create, 1 to update, 0 to delete.`` (plus blocked deletes), the no-changes sentence, or,
+    when the plan has errors, the sentence saying nothing can be applied."""
+    errors = [d for d in plan.get("diagnostics") or [] if d.get("severity") == "error"]
+    if errors:
+        return (f"Plan failed: {len(errors)} error{'s' if len(errors) != 1 else ''} (above); nothing can be "
+                f"applied until {'they are' if len(errors) != 1 else 'it is'} fixed.")
     s = plan.get("summary") or {}
-    if not (s.get("create") or s.get("update") or s.get("delete")):
+    blocked = s.get("blocked", 0) or len(plan.get("blocked") or [])
+    if not (s.get("create") or s.get("update") or s.get("delete") or blocked):
         return "No changes. The tenant matches the manifests."
-    return f"Plan: {s.get('create', 0)} to create, {s.get('update', 0)} to update, {s.get('delete', 0)} to delete."
+    line = f"Plan: {s.get('create', 0)} to create, {s.get('update', 0)} to update, {s.get('delete', 0)} to delete"
+    if blocked:
+        line += f", {blocked} to delete with --prune"
+    return line + "."
+
+
+BLOCKED_LABEL = "delete (needs --prune)"
 
 
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "no-op": " "}

@@ -47,7 +47,7 @@ def test_prune_deletes_only_this_stacks_objects_and_respects_the_cap(tenant: Ten
     assert {"extra-app", "lookalike-app"} <= _clients(tenant)
 
     code, out, _ = cli("plan", *bot_args(tenant, "--stack", "demo"))
-    assert code == 0 and "! blocked delete Application alpha/extra-app" in out and "--prune" in out
+    assert code == 0 and "- delete (needs --prune) Application alpha/extra-app" in out and "--prune" in out
     assert "lookalike" not in out
 
     tenant.reset_stats()
