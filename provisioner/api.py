@@ -26,6 +26,7 @@ from provisioner.kinds.oauth2client import secret_marker
 from provisioner.kinds.secrets import verify_many
 from provisioner.kinds.snapshot import ReadScope, Snapshot, read_snapshot
 from provisioner.plan import Plan, PlanOptions, make_plan
+from provisioner.plan.model import SecretReference
 from provisioner.plan.order import address
 
 Progress = Callable[[str], None]
@@ -110,18 +111,18 @@ def read_scopes(resources: Sequence[Any], extra_realms: Sequence[str] = ()) -> l
     return [ReadScope(realm, frozenset(users[realm]), frozenset(groups[realm])) for realm in sorted(users)]
 
 
-def secret_values(resources: Sequence[Any], secrets: Any) -> dict[str, str]:
-    """Reference string → value for every ``clientSecret`` the resources declare."""
-    out: dict[str, str] = {}
+def secret_values(resources: Sequence[Any], secrets: Any) -> dict[tuple[str, str], str]:
+    """:meth:`SecretReference.key` → value for every ``clientSecret`` the resources declare."""
+    out: dict[tuple[str, str], str] = {}
     for res in resources:
         ref = res.spec.get("clientSecret")
         if ref is not None and secrets is not None:
-            out[str(ref)] = secrets.resolve(ref)
+            out[SecretReference.of(ref).key()] = secrets.resolve(ref)
     return out
 
 
-def secret_status(resources: Sequence[Any], snapshot: Snapshot, values: Mapping[str, str], client: Any = None,
-                  check: bool = False, workers: int = 8,
+def secret_status(resources: Sequence[Any], snapshot: Snapshot, values: Mapping[tuple[str, str], str],
+                  client: Any = None, check: bool = False, workers: int = 8,
                   known_markers: Mapping[str, str] | None = None) -> dict[str, bool]:
     """Address → whether the tenant holds the declared secret.
 
@@ -130,29 +131,30 @@ def secret_status(resources: Sequence[Any], snapshot: Snapshot, values: Mapping[
     client's one session.
     """
     triples = []
-    docs: dict[str, tuple[Any, Any]] = {}
+    docs: dict[str, tuple[Any, Any, str]] = {}
     for res in resources:
         ref = res.spec.get("clientSecret")
-        if ref is None or str(ref) not in values or res.kind not in (application.KIND, aiagent.KIND):
+        key = SecretReference.of(ref).key() if ref is not None else None
+        if key not in values or res.kind not in (application.KIND, aiagent.KIND):
             continue
         snap = snapshot.realm(res.realm)
         doc = (snap.clients if res.kind == application.KIND else snap.agents).get(res.name)
         if doc is None:
             continue
         addr = address(res.kind, res.realm, res.name)
-        triples.append((addr, secret_marker(doc), values[str(ref)]))
-        docs[addr] = (res, doc)
+        triples.append((addr, secret_marker(doc), values[key]))
+        docs[addr] = (res, doc, values[key])
     status = verify_many(triples, workers, known=dict(known_markers) if known_markers else None)
     # Objects without a marker were created outside provisioner (adopted, e.g. through export): the
     # marker cannot tell, so prove the secret live instead of reporting a change that may not exist.
     unmarked = {addr for addr, marker, _ in triples if not marker}
     if client is not None and (check or unmarked):
-        probes = [(addr, res, doc) for addr, (res, doc) in docs.items() if check or addr in unmarked]
-        endpoints = _probe_endpoints(client, {res.realm for _, res, _ in probes}, workers)
+        probes = [(addr, res, doc, value) for addr, (res, doc, value) in docs.items() if check or addr in unmarked]
+        endpoints = _probe_endpoints(client, {res.realm for _, res, _, _ in probes}, workers)
 
-        def probe(item: tuple[str, Any, Any]) -> bool | None:
-            _, res, doc = item
-            return probe_secret(client, res, doc, values[str(res.spec["clientSecret"])], endpoints.get(res.realm))
+        def probe(item: tuple[str, Any, Any, str]) -> bool | None:
+            _, res, doc, value = item
+            return probe_secret(client, res, doc, value, endpoints.get(res.realm))
 
         if len(probes) == 1:
             results = [probe(probes[0])]
@@ -161,7 +163,7 @@ def secret_status(resources: Sequence[Any], snapshot: Snapshot, values: Mapping[
 
             with ThreadPoolExecutor(max_workers=max(1, min(workers, len(probes)))) as pool:
                 results = list(pool.map(probe, probes))
-        for (addr, _, _), live in zip(probes, results):
+        for (addr, _, _, _), live in zip(probes, results):
             if live is not None:
                 status[addr] = live
     return status
@@ -290,20 +292,20 @@ def plan_with_snapshot(stack: Any, secrets: Any, tenant: Any, *, realm: str | No
     return make_plan(resources, snapshot, options), snapshot
 
 
-def ref_resolver(values: Mapping[str, str], environ: Mapping[str, str], dotenv: Mapping[str, str]) -> Callable[[str], str]:
-    """Resolve a secret reference string: known values first, then ``{fromEnv}``/``{fromFile}`` directly."""
-    def resolve(ref: str) -> str:
-        if ref in values:
-            return values[ref]
-        text = ref.strip().strip("{}").strip()
-        source, _, name = text.partition(":")
-        name = name.strip()
+def ref_resolver(values: Mapping[tuple[str, str], str], environ: Mapping[str, str],
+                 dotenv: Mapping[str, str]) -> Callable[[SecretReference], str]:
+    """Resolve a plan's secret reference: the loaded manifests' values first, then the environment
+    (``fromEnv``) or the file in the folder the reference was declared in (``fromFile``)."""
+    def resolve(ref: SecretReference) -> str:
+        if ref.key() in values:
+            return values[ref.key()]
         value: str | None = None
-        if source.strip() == "fromEnv":
-            value = environ.get(name) or dotenv.get(name)
-        elif source.strip() == "fromFile" and os.path.isfile(name):
-            with open(name, encoding="utf-8") as handle:
-                value = handle.read().strip()
+        if ref.source == "env":
+            value = environ.get(ref.name) or dotenv.get(ref.name)
+        elif os.path.isfile(ref.path):
+            with open(ref.path, encoding="utf-8") as handle:
+                value = handle.read()
+            value = value[:-2] if value.endswith("\r\n") else value[:-1] if value.endswith("\n") else value
         if not value:
             raise ConfigurationError(f"secret {ref} is not available (pass the manifests or set it)")
         redact.register(value)

@@ -29,7 +29,7 @@ from provisioner.kinds.fields import idm_patch_ops
 from provisioner.kinds.oauth2client import am_differs, create_document, secret_marker, update_document
 from provisioner.kinds.secrets import make_marker, needs_rewrite, verify_marker
 from provisioner.kinds.snapshot import APP_FIELDS, IDENTITY_FIELDS, PRIVILEGE_FIELDS, Snapshot
-from provisioner.plan.model import Change
+from provisioner.plan.model import Change, SecretReference
 
 
 class StaleObject(ProvisionerError):
@@ -42,7 +42,7 @@ class ApplyContext:
 
     client: Any
     stack: str
-    secret: Callable[[str], str]
+    secret: Callable[[SecretReference], str]
     snapshot: Snapshot
     identities: dict[tuple[str, str], str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -81,13 +81,11 @@ def _secret_for(ctx: ApplyContext, change: Change, current: Mapping[str, Any] | 
 
     Every marker made here is remembered in ``ctx.markers`` so the confirmation plan does not hash again.
     """
-    desired = change.desired
-    ref = desired.get("clientSecret")
-    if not ref:
+    if change.secret is None:
         return None, None
-    value = ctx.secret(str(ref))
+    value = ctx.secret(change.secret)
     old = secret_marker(current) if current is not None else None
-    if current is not None and not desired.get("sendSecret") and verify_marker(old, value):
+    if current is not None and not change.send_secret and verify_marker(old, value):
         if not needs_rewrite(old, value):
             return None, None
         marker = make_marker(value)
@@ -225,7 +223,7 @@ def application_idm(ctx: ApplyContext, change: Change) -> None:
     realm, key, desired = change.realm, change.key, change.desired
     object_type = f"{realm}_application"
     if change.observed.get("idm") is None:
-        record_id = str(desired["ids"]["record"])
+        record_id = str(change.ids.record)
         body = application.record_body(realm, key, desired, record_id)
         idm = ctx.client.idm
         _create(lambda: idm.put(object_type, record_id, body, if_none_match=True),
@@ -254,7 +252,7 @@ def agent_am(ctx: ApplyContext, change: Change) -> None:
     """First level. Create: the AM agent with its settings in one PUT (AM creates the IDM identity).
     Update: the identity (IDM) then the client (AM)."""
     realm, key, desired = change.realm, change.key, change.desired
-    uid = str(desired["ids"]["identity"])
+    uid = str(change.ids.identity)
     object_type = f"{realm}_aiagent"
     if change.observed.get("am") is None:
         echo = _am_create(ctx, change, aiagent, {},
@@ -287,7 +285,7 @@ def agent_identity(ctx: ApplyContext, change: Change) -> None:
     realm, key, desired = change.realm, change.key, change.desired
     object_type = f"{realm}_aiagent"
     with ctx.lock:
-        uid = ctx.identities.get((realm, key), str(desired["ids"]["identity"]))
+        uid = ctx.identities.get((realm, key), str(change.ids.identity))
         identity = ctx.created_identities.get((realm, key))
     for attempt in (1, 2):
         if identity is None:
@@ -313,19 +311,19 @@ def agent_apply(ctx: ApplyContext, change: Change) -> None:
 def privilege_apply(ctx: ApplyContext, change: Change) -> None:
     """Create a privilege in one create-only PUT, or PATCH its differing fields."""
     realm, desired = change.realm, change.desired
-    ids = desired["ids"]
+    ids = change.ids
     object_type = f"{realm}_aiagentprivilege"
     idm = ctx.client.idm
     if change.observed.get("idm") is None:
         with ctx.lock:
-            agent_uuid = ctx.identities.get((realm, str(ids["agentKey"])), str(ids["agent"]))
-        priv_id = str(ids["privilege"])
-        body = privilege.create_body(realm, priv_id, agent_uuid, str(ids["resource"]), desired)
+            agent_uuid = ctx.identities.get((realm, str(ids.agent_key)), str(ids.agent))
+        priv_id = str(ids.privilege)
+        body = privilege.create_body(realm, priv_id, agent_uuid, str(ids.resource), desired)
         _create(lambda: idm.put(object_type, priv_id, body, if_none_match=True),
                 lambda: idm.get(object_type, priv_id, PRIVILEGE_FIELDS),
                 lambda found: not idm_patch_ops(privilege.FIELDS, desired, found, realm), change.address)
         return
-    current = ctx.snapshot.realm(realm).privilege(ids["privilege"])
+    current = ctx.snapshot.realm(realm).privilege(ids.privilege)
     _idm_patch(ctx, change, object_type, privilege.FIELDS, current, PRIVILEGE_FIELDS)
 
 
@@ -333,11 +331,11 @@ def privilege_apply(ctx: ApplyContext, change: Change) -> None:
 
 def privilege_delete(ctx: ApplyContext, change: Change) -> None:
     rev = (change.observed.get("idm") or {}).get("rev")
-    ctx.client.idm.delete(f"{change.realm}_aiagentprivilege", str(change.desired["ids"]["privilege"]), if_match=rev)
+    ctx.client.idm.delete(f"{change.realm}_aiagentprivilege", str(change.ids.privilege), if_match=rev)
 
 
 def application_delete(ctx: ApplyContext, change: Change) -> None:
-    record = (change.desired.get("ids") or {}).get("record")
+    record = change.ids.record
     if record:
         ctx.client.idm.delete(f"{change.realm}_application", str(record))
     ctx.client.am(change.realm).delete(application.AM_KIND, change.key)
@@ -345,7 +343,7 @@ def application_delete(ctx: ApplyContext, change: Change) -> None:
 
 def agent_delete(ctx: ApplyContext, change: Change) -> None:
     ctx.client.am(change.realm).delete(aiagent.AM_KIND, change.key)
-    identity = (change.desired.get("ids") or {}).get("identity")
+    identity = change.ids.identity
     if identity and ctx.client.idm.get(f"{change.realm}_aiagent", str(identity), ("_id",)) is not None:
         ctx.client.idm.delete(f"{change.realm}_aiagent", str(identity))
 

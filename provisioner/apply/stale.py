@@ -23,7 +23,7 @@ def current_observed(change: Change, snapshot: Snapshot) -> dict[str, Any]:
     if change.kind == aiagent.KIND:
         return {"am": client_rev(snap.agents.get(change.key)), "idm": idm_rev(snap.identity_of(change.key))}
     if change.kind == privilege.KIND:
-        wanted = (change.desired.get("ids") or {}).get("privilege")
+        wanted = change.ids.privilege
         return {"idm": idm_rev(snap.privilege(wanted))}
     return {}
 

@@ -63,8 +63,6 @@ def desired_values(spec: Mapping[str, Any], users: Mapping[str, str]) -> tuple[d
         overrides = spec.get("providerOverrides")
         if isinstance(overrides, Mapping) and name in overrides:
             out[f"providerOverrides.{name}"] = overrides[name]
-    if spec.get("clientSecret") is not None:
-        out["clientSecret"] = str(spec["clientSecret"])
     return out, problems
 
 

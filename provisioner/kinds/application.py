@@ -80,8 +80,6 @@ def desired_values(spec: Mapping[str, Any], users: Mapping[str, str]) -> tuple[d
     problems: list[tuple[str, str]] = []
     if "owners" in spec:
         out["owners"], problems = resolve_users(spec.get("owners") or [], users, "spec.owners")
-    if spec.get("clientSecret") is not None:
-        out["clientSecret"] = str(spec["clientSecret"])
     if spec.get("existing"):
         out["existing"] = True
     return out, problems

@@ -14,7 +14,8 @@ from provisioner.kinds import aiagent, application, privilege, provider
 from provisioner.kinds.fields import Field, differing_targets, display
 from provisioner.kinds.oauth2client import client_rev, idm_rev
 from provisioner.kinds.snapshot import RealmSnapshot, Snapshot
-from provisioner.plan.model import FORMAT_VERSION, Change, FieldChange, Plan, PlanDiagnostic, _plain, summarize
+from provisioner.plan.model import (FORMAT_VERSION, Change, FieldChange, Ids, Plan, PlanDiagnostic, SecretReference,
+                                    _plain, summarize)
 from provisioner.plan.order import address, sort_changes
 from provisioner.plan.prune import plan_prune
 
@@ -76,8 +77,9 @@ def _field_changes(ctx: _Context, realm: str, fields: Sequence[Field], desired: 
     return out
 
 
-def _secret_change(desired: Mapping[str, Any], addr: str, options: PlanOptions, create: bool) -> list[FieldChange]:
-    if "clientSecret" not in desired:
+def _secret_change(secret: SecretReference | None, addr: str, options: PlanOptions,
+                   create: bool) -> list[FieldChange]:
+    if secret is None:
         return []
     if create:
         return [FieldChange("clientSecret", None, None, sensitive=True)]
@@ -87,10 +89,11 @@ def _secret_change(desired: Mapping[str, Any], addr: str, options: PlanOptions, 
 
 
 def _change(kind: str, realm: str, key: str, action: str, fields: list[FieldChange], observed: dict[str, Any],
-            desired: dict[str, Any], reason: str = "", depends_on: Iterable[str] = ()) -> Change:
+            desired: dict[str, Any], reason: str = "", depends_on: Iterable[str] = (), ids: Ids = Ids(),
+            secret: SecretReference | None = None, send_secret: bool = False) -> Change:
     return Change(address=address(kind, realm, key), kind=kind, realm=realm, key=key, action=action,  # type: ignore[arg-type]
                   fields=tuple(fields), depends_on=tuple(sorted(set(depends_on))), observed=_plain(observed),
-                  desired=_plain(desired), reason=reason)
+                  desired=_plain(desired), reason=reason, ids=ids, secret=secret, send_secret=send_secret)
 
 
 def _plan_provider(ctx: _Context, res: Any, snap: RealmSnapshot) -> Change | None:
@@ -105,21 +108,22 @@ def _plan_provider(ctx: _Context, res: Any, snap: RealmSnapshot) -> Change | Non
 
 
 def _plan_client(ctx: _Context, res: Any, snap: RealmSnapshot, options: PlanOptions,
-                 module: Any, desired: dict[str, Any], ids: dict[str, str]) -> Change:
+                 module: Any, desired: dict[str, Any], ids: Ids) -> Change:
     docs = module.observe(snap, res.name)
     addr = address(module.KIND, res.realm, res.name)
     observed = {"am": client_rev(docs["am"]), "idm": idm_rev(docs["idm"])}
     create = docs["am"] is None
     fields = _field_changes(ctx, res.realm, module.FIELDS, desired, docs, create=create)
-    secret_fields = _secret_change(desired, addr, options, create)
+    ref = res.spec.get("clientSecret")
+    secret = SecretReference.of(ref) if ref is not None else None
+    secret_fields = _secret_change(secret, addr, options, create)
     fields += secret_fields
-    if secret_fields and not create:
-        desired = {**desired, "sendSecret": True}  # steers apply: the tenant does not hold this secret
     action = "create" if create else ("update" if fields else "no-op")
     reason = ""
     if not create and docs["idm"] is None:
         action, reason = "update", "the IDM record is missing and will be created"
-    return _change(module.KIND, res.realm, res.name, action, fields, observed, {**desired, "ids": ids}, reason)
+    return _change(module.KIND, res.realm, res.name, action, fields, observed, desired, reason, ids=ids,
+                   secret=secret, send_secret=bool(secret_fields) and not create)
 
 
 def _plan_application(ctx: _Context, res: Any, snap: RealmSnapshot, options: PlanOptions) -> Change | None:
@@ -133,7 +137,7 @@ def _plan_application(ctx: _Context, res: Any, snap: RealmSnapshot, options: Pla
                         f"exist in realm {res.realm!r}")
         return None
     record = snap.apps.get(res.name)
-    ids = {"record": str(record["_id"]) if record else application.record_id(res.realm, res.name)}
+    ids = Ids(record=str(record["_id"]) if record else application.record_id(res.realm, res.name))
     return _plan_client(ctx, res, snap, options, application, desired, ids)
 
 
@@ -150,14 +154,14 @@ def _plan_agent(ctx: _Context, res: Any, snap: RealmSnapshot, options: PlanOptio
         ctx.problem(res, "spec.grantTypes", f"agent {res.name!r} uses token exchange, but the OAuth2 provider of realm "
                     f"{res.realm!r} does not allow it (declare an OAuth2Provider with grantTypes.ensure: [token_exchange])")
     identity = snap.identity_of(res.name)
-    ids = {"identity": str(identity["_id"]) if identity else aiagent.identity_id(res.realm, res.name)}
+    ids = Ids(identity=str(identity["_id"]) if identity else aiagent.identity_id(res.realm, res.name))
     return _plan_client(ctx, res, snap, options, aiagent, desired, ids)
 
 
 def _plan_privileges(ctx: _Context, res: Any, snap: RealmSnapshot, agent_change: Change,
                      app_ids: Mapping[str, str], declared_apps: Mapping[str, str]) -> list[Change]:
     realm, agent = res.realm, res.name
-    identity_uuid = agent_change.desired["ids"]["identity"]
+    identity_uuid = agent_change.ids.identity
     observed_identity = snap.identity_of(agent)
     observed = privilege.observe_all(snap, str(observed_identity["_id"]) if observed_identity else None, agent)
     changes: list[Change] = []
@@ -176,13 +180,13 @@ def _plan_privileges(ctx: _Context, res: Any, snap: RealmSnapshot, agent_change:
         existing.sort(key=lambda p: (p.get("_id") != wanted_id, str(p.get("_id"))))
         current = existing[0] if existing else None
         depends = [agent_change.address] + ([declared_apps[app]] if app in declared_apps else [])
-        ids = {"privilege": str(current["_id"]) if current else wanted_id, "agent": identity_uuid,
-               "resource": app_ids[app], "agentKey": agent, "application": app}
+        ids = Ids(privilege=str(current["_id"]) if current else wanted_id, agent=identity_uuid,
+                  resource=app_ids[app], agent_key=agent, application=app)
         docs = {"idm": current}
         fields = _field_changes(ctx, realm, privilege.FIELDS, desired, docs, create=current is None)
         action = "create" if current is None else ("update" if fields else "no-op")
         changes.append(_change(privilege.KIND, realm, key, action, fields, {"idm": idm_rev(current)},
-                               {**desired, "ids": ids}, depends_on=depends))
+                               desired, depends_on=depends, ids=ids))
         for extra in existing[1:]:
             changes.append(_delete_privilege(snap, realm, agent, f"{app}~{extra.get('_id')}", extra,
                                              "duplicate privilege for the same application"))
@@ -199,7 +203,7 @@ def _delete_privilege(snap: RealmSnapshot, realm: str, agent: str, app: str, pri
     if app in ("?", ""):
         key = f"{agent}/{priv.get('_id')}"
     return _change(privilege.KIND, realm, key, "delete", [], {"idm": idm_rev(priv)},
-                   {"ids": {"privilege": str(priv.get("_id"))}}, reason)
+                   {}, reason, ids=Ids(privilege=str(priv.get("_id"))))
 
 
 def make_plan(resources: Iterable[Any], snapshot: Snapshot, options: PlanOptions) -> Plan:
@@ -234,7 +238,7 @@ def make_plan(resources: Iterable[Any], snapshot: Snapshot, options: PlanOptions
             declared: dict[str, str] = {}
             for (realm, key), app_change in app_changes.items():
                 if realm == res.realm:
-                    app_ids[key] = app_change.desired["ids"]["record"]
+                    app_ids[key] = str(app_change.ids.record)
                     declared[key] = app_change.address
             app_targets[res.realm] = (app_ids, declared)
         app_ids, declared = app_targets[res.realm]

@@ -1,24 +1,120 @@
 """The plan as data: frozen records and the versioned JSON form (``docs/plan-format.md``).
 
 A :class:`Plan` is a list of :class:`Change` records, each an action plus field-level before/after, the
-ids and revisions of every remote object read for it (``observed``) and the manifest-derived values
-apply needs (``desired``; secrets as reference strings only). ``reason`` and the field list explain a
-change; apply is steered by ``action``, ``observed`` and ``desired`` only.
+ids and revisions of every remote object read for it (``observed``), the manifest-derived values apply
+writes (``desired``), the tenant ids apply uses (:class:`Ids`) and the declared secret as a reference
+(:class:`SecretReference`, never a value). ``reason`` and the field list explain a change; apply is
+steered by ``action``, ``observed``, ``desired``, ``ids``, ``secret`` and ``send_secret`` only.
+Everything apply reads is validated in ``from_dict``, so a hand-edited plan fails on load, not mid-apply.
 """
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 ACTIONS = ("create", "update", "delete", "no-op")
 Action = Literal["create", "update", "delete", "no-op"]
 
 
 class PlanFormatError(ValueError):
     """A plan file that is not a plan this version understands."""
+
+
+@dataclass(frozen=True)
+class SecretReference:
+    """Where a declared ``clientSecret`` comes from: ``{fromEnv: NAME}`` or ``{fromFile: PATH}``.
+
+    ``base`` is the folder a relative ``fromFile`` path was declared in (the manifest's directory): two
+    folders that both say ``{fromFile: secret.txt}`` are two different secrets. ``str()`` is the
+    reference as written, for messages.
+    """
+
+    source: Literal["env", "file"]
+    name: str
+    base: str = ""
+
+    def __str__(self) -> str:
+        return f"{{fromEnv: {self.name}}}" if self.source == "env" else f"{{fromFile: {self.name}}}"
+
+    @property
+    def path(self) -> str:
+        """The file a ``fromFile`` reference reads (``base`` joined with ``name``)."""
+        return os.path.normpath(os.path.join(self.base or ".", self.name))
+
+    def key(self) -> tuple[str, str]:
+        """What identifies the secret regardless of how the folder was spelt (relative or absolute)."""
+        return (self.source, os.path.abspath(self.path) if self.source == "file" else self.name)
+
+    @classmethod
+    def of(cls, ref: Any) -> SecretReference:
+        """From a manifest ``SecretRef`` (anything with ``source``, ``name`` and ``base``)."""
+        source = "file" if ref.source == "file" else "env"
+        return cls(source=source, name=str(ref.name), base=str(getattr(ref, "base", "") or "") if source == "file"
+                   else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "name": self.name, "base": self.base}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> SecretReference:
+        if not isinstance(data, Mapping):
+            raise PlanFormatError(f"{where}: secret must be an object {{source, name, base}}")
+        source, name, base = data.get("source"), data.get("name"), data.get("base", "")
+        if source not in ("env", "file"):
+            raise PlanFormatError(f"{where}: secret.source must be 'env' or 'file', not {source!r}")
+        if not isinstance(name, str) or not name:
+            raise PlanFormatError(f"{where}: secret.name must be a non-empty string")
+        if not isinstance(base, str):
+            raise PlanFormatError(f"{where}: secret.base must be a string")
+        unknown = sorted(set(data) - {"source", "name", "base"})
+        if unknown:
+            raise PlanFormatError(f"{where}: unknown secret key(s) {', '.join(unknown)}")
+        return cls(source=source, name=name, base=base)
+
+
+#: JSON key → attribute of :class:`Ids`.
+_ID_KEYS = {"record": "record", "identity": "identity", "privilege": "privilege", "agent": "agent",
+            "agentKey": "agent_key", "resource": "resource", "application": "application"}
+
+
+@dataclass(frozen=True)
+class Ids:
+    """The tenant ids apply writes to or with (each kind uses a few; absent ones are None).
+
+    ``record``: an application's IDM record; ``identity``: an agent's IDM identity; ``privilege``: an
+    agent privilege's IDM id, and for its create ``agent`` (the agent identity), ``agent_key`` (the
+    agent's client id, to pick up the identity a create in the same apply made), ``resource`` (the
+    application record) and ``application`` (the application's client id).
+    """
+
+    record: str | None = None
+    identity: str | None = None
+    privilege: str | None = None
+    agent: str | None = None
+    agent_key: str | None = None
+    resource: str | None = None
+    application: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        return {key: getattr(self, attr) for key, attr in _ID_KEYS.items() if getattr(self, attr) is not None}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> Ids:
+        if data is None:
+            return cls()
+        if not isinstance(data, Mapping):
+            raise PlanFormatError(f"{where}: ids must be an object")
+        unknown = sorted(set(data) - set(_ID_KEYS))
+        if unknown:
+            raise PlanFormatError(f"{where}: unknown id key(s) {', '.join(map(str, unknown))}")
+        for key, value in data.items():
+            if value is not None and not isinstance(value, str):
+                raise PlanFormatError(f"{where}: ids.{key} must be a string")
+        return cls(**{_ID_KEYS[k]: v for k, v in data.items()})
 
 
 @dataclass(frozen=True)
@@ -53,24 +149,47 @@ class Change:
     observed: Mapping[str, Any] = field(default_factory=dict)
     desired: Mapping[str, Any] = field(default_factory=dict)
     reason: str = ""
+    ids: Ids = field(default_factory=Ids)
+    #: The declared ``clientSecret`` (a reference; apply resolves it), None when none is declared.
+    secret: SecretReference | None = None
+    #: The tenant does not hold ``secret`` (hash marker or live probe): apply sends it on update.
+    send_secret: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"address": self.address, "kind": self.kind, "realm": self.realm, "key": self.key,
                 "action": self.action, "fields": [f.to_dict() for f in self.fields],
                 "depends_on": list(self.depends_on), "observed": _plain(self.observed),
-                "desired": _plain(self.desired), "reason": self.reason}
+                "desired": _plain(self.desired), "reason": self.reason, "ids": self.ids.to_dict(),
+                "secret": self.secret.to_dict() if self.secret else None, "send_secret": self.send_secret}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Change:
+        if not isinstance(data, Mapping):
+            raise PlanFormatError("a change must be an object")
+        where = f"change {data.get('address')!r}"
         action = data.get("action")
         if action not in ACTIONS:
-            raise PlanFormatError(f"unknown action {action!r} in change {data.get('address')!r}")
-        return cls(address=str(data["address"]), kind=str(data["kind"]), realm=str(data["realm"]),
-                   key=str(data["key"]), action=action,
+            raise PlanFormatError(f"unknown action {action!r} in {where}")
+        missing = [k for k in ("address", "kind", "realm", "key") if not isinstance(data.get(k), str)]
+        if missing:
+            raise PlanFormatError(f"{where}: missing or non-string {', '.join(missing)}")
+        for name in ("observed", "desired"):
+            if not isinstance(data.get(name) or {}, Mapping):
+                raise PlanFormatError(f"{where}: {name} must be an object")
+        for remote, seen in (data.get("observed") or {}).items():
+            if seen is not None and not (isinstance(seen, Mapping) and "rev" in seen):
+                raise PlanFormatError(f"{where}: observed.{remote} must be null or an object with a rev")
+        send_secret = data.get("send_secret", False)
+        if not isinstance(send_secret, bool):
+            raise PlanFormatError(f"{where}: send_secret must be true or false")
+        secret = data.get("secret")
+        return cls(address=data["address"], kind=data["kind"], realm=data["realm"], key=data["key"], action=action,
                    fields=tuple(FieldChange.from_dict(f) for f in data.get("fields") or []),
                    depends_on=tuple(str(d) for d in data.get("depends_on") or []),
                    observed=dict(data.get("observed") or {}), desired=dict(data.get("desired") or {}),
-                   reason=str(data.get("reason") or ""))
+                   reason=str(data.get("reason") or ""), ids=Ids.from_dict(data.get("ids"), where),
+                   secret=None if secret is None else SecretReference.from_dict(secret, where),
+                   send_secret=send_secret)
 
 
 @dataclass(frozen=True)
@@ -162,7 +281,9 @@ class Plan:
             raise PlanFormatError("not a provisioner plan (no format_version)")
         if str(data["format_version"]) != FORMAT_VERSION:
             raise PlanFormatError(f"plan format_version {data['format_version']!r} is not supported "
-                                  f"(this version reads {FORMAT_VERSION!r})")
+                                  f"(this version reads {FORMAT_VERSION!r}); run plan again")
+        if not isinstance(data.get("changes") or [], list):
+            raise PlanFormatError("changes must be a list")
         return cls(format_version=FORMAT_VERSION, stack=str(data.get("stack") or ""),
                    target=dict(data.get("target") or {}), environment=data.get("environment"),
                    changes=tuple(Change.from_dict(c) for c in data.get("changes") or []),

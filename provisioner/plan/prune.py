@@ -14,7 +14,7 @@ from provisioner.kinds import aiagent, application, privilege
 from provisioner.kinds.common import ref_id
 from provisioner.kinds.oauth2client import client_rev, idm_rev, stack_of
 from provisioner.kinds.snapshot import Snapshot
-from provisioner.plan.model import Blocked, Change, PlanDiagnostic, _plain
+from provisioner.plan.model import Blocked, Change, Ids, PlanDiagnostic, _plain
 from provisioner.plan.order import address
 
 PRUNE_REASON = "created by stack {stack!r} and no longer declared"
@@ -38,20 +38,20 @@ def _deletes(snapshot: Snapshot, kind: str, realm: str, key: str, reason: str) -
     if kind == application.KIND:
         record = snap.apps.get(key)
         observed = {"am": client_rev(snap.clients.get(key)), "idm": idm_rev(record)}
-        ids = {"record": str(record["_id"]) if record else None}
+        ids = Ids(record=str(record["_id"]) if record else None)
     else:
         identity = snap.identity_of(key)
         observed = {"am": client_rev(snap.agents.get(key)), "idm": idm_rev(identity)}
-        ids = {"identity": str(identity["_id"]) if identity else None}
+        ids = Ids(identity=str(identity["_id"]) if identity else None)
         for priv in snap.privileges_of(str(identity["_id"]) if identity else None, key):
             app = snap.privilege_app(priv) or str(priv.get("_id"))
             pkey = privilege.key_of(key, app)
             changes.append(Change(address=address(privilege.KIND, realm, pkey), kind=privilege.KIND, realm=realm,
                                   key=pkey, action="delete", observed=_plain({"idm": idm_rev(priv)}),
-                                  desired={"ids": {"privilege": str(priv.get("_id"))}},
+                                  ids=Ids(privilege=str(priv.get("_id"))),
                                   reason=f"its agent {key!r} is pruned"))
     changes.append(Change(address=address(kind, realm, key), kind=kind, realm=realm, key=key, action="delete",
-                          observed=_plain(observed), desired=_plain({"ids": ids}), reason=reason))
+                          observed=_plain(observed), ids=ids, reason=reason))
     return changes
 
 

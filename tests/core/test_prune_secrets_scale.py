@@ -150,7 +150,7 @@ def test_check_secrets_proves_the_live_secret(tenant: Tenant, cli) -> None:
     from provisioner.plan import Plan
     saved = Path("probe-plan.json")
     assert cli("plan", *bot_args(tenant), "--check-secrets", "--out", saved)[0] == 0
-    assert Plan.from_json(saved.read_text()).changes[2].desired.get("sendSecret") is True
+    assert Plan.from_json(saved.read_text()).changes[2].send_secret is True
     code, out, err = cli("apply", "--plan", saved, str(BOT), "--tenant", tenant.url, "--env-file", DEMO_ENV,
                          "--auto-approve")
     assert code == 0, out + err

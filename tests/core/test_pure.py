@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -14,6 +15,7 @@ from provisioner.kinds.secrets import make_marker, verify_marker, verify_many
 from provisioner.kinds.snapshot import RealmSnapshot, Snapshot, or_filter
 from provisioner.manifest import Resource, SecretRef, SourceLocation
 from provisioner.plan import Plan, PlanOptions, make_plan
+from provisioner.plan.model import PlanFormatError, SecretReference
 from provisioner.plan.order import levels
 from provisioner.render import render_json, render_markdown, render_text
 
@@ -150,10 +152,10 @@ def test_plan_on_empty_tenant_is_ordered_and_secret_free():
         ("create", "AIAgent alpha/agent1"), ("create", "AgentPrivilege alpha/agent1/app1")]
     assert plan.summary["create"] == 3 and plan.summary["update"] == 1
     app = plan.changes[1]
-    assert app.desired["clientSecret"] == "{fromEnv: APP_SECRET}"
+    assert app.secret == SecretReference("env", "APP_SECRET") and "clientSecret" not in app.desired
     assert [f.path for f in app.fields if f.sensitive] == ["clientSecret"]
     priv = plan.changes[3]
-    assert priv.desired["ids"]["resource"] == app.desired["ids"]["record"]
+    assert priv.ids.resource == app.ids.record and priv.ids.agent == plan.changes[2].ids.identity
     assert set(priv.depends_on) == {"AIAgent alpha/agent1", "Application alpha/app1"}
     assert [[c.address for c in lvl] for lvl in levels(plan.changes)] == [[c.address] for c in plan.changes]
     assert not plan.diagnostics
@@ -166,7 +168,7 @@ def test_plan_is_deterministic_and_round_trips():
     assert first.to_json() == second.to_json()
     assert Plan.from_json(first.to_json()) == first
     data = json.loads(first.to_json())
-    assert data["format_version"] == "1" and "timestamp" not in first.to_json()
+    assert data["format_version"] == "2" and "timestamp" not in first.to_json()
 
 
 def test_plan_rules_name_the_manifest_location():
@@ -264,3 +266,36 @@ def test_long_list_changes_render_as_their_difference() -> None:
         "grantTypes: +urn:ietf:params:oauth:grant-type:token-exchange, -implicit (4 unchanged)")
     short = {"path": "scopes", "before": ["a"], "after": ["a", "b"]}
     assert field_line(short, "update") == "scopes: [a] → [a, b]"
+
+
+def test_plan_from_dict_validates_what_apply_reads():
+    plan = make_plan(stack(), empty_snapshot(), PlanOptions(stack="s", target={"url": "http://t"}))
+    data = json.loads(plan.to_json())
+    assert Plan.from_dict(data) == plan
+    app = next(c for c in data["changes"] if c["kind"] == "Application")
+    assert app["secret"] == {"source": "env", "name": "APP_SECRET", "base": ""} and app["send_secret"] is False
+    bad_cases = [
+        ("secret", {"source": "vault", "name": "X", "base": ""}, "secret.source must be 'env' or 'file'"),
+        ("secret", {"source": "file", "name": "", "base": "a"}, "secret.name must be a non-empty string"),
+        ("secret", "{fromEnv: APP_SECRET}", "secret must be an object"),
+        ("ids", {"record": 7}, "ids.record must be a string"),
+        ("ids", {"recrod": "x"}, "unknown id key(s) recrod"),
+        ("send_secret", "yes", "send_secret must be true or false"),
+        ("observed", {"am": "rev-1"}, "observed.am must be null or an object with a rev"),
+    ]
+    for key, value, message in bad_cases:
+        broken = json.loads(plan.to_json())
+        next(c for c in broken["changes"] if c["kind"] == "Application")[key] = value
+        with pytest.raises(PlanFormatError, match=re.escape(message)):
+            Plan.from_dict(broken)
+    with pytest.raises(PlanFormatError, match="format_version '1' is not supported"):
+        Plan.from_dict({**data, "format_version": "1"})
+
+
+def test_secret_reference_identity_is_the_file_not_the_spelling(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    relative = SecretReference("file", "secret.txt", "a")
+    assert relative.key() == SecretReference("file", "secret.txt", str(tmp_path / "a")).key()
+    assert relative.key() != SecretReference("file", "secret.txt", "b").key()
+    assert str(relative) == "{fromFile: secret.txt}" and relative.path == "a/secret.txt"
+    assert SecretReference.of(SecretRef("env", "X")).to_dict() == {"source": "env", "name": "X", "base": ""}
