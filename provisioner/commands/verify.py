@@ -43,9 +43,11 @@ def _write_junit(path: str, text: str) -> None:
               help="Output format on stdout (json: the target line goes to stderr).")
 @click.option("--junit", "junit", metavar="FILE", type=click.Path(dir_okay=False),
               help="Also write a JUnit XML report (one test suite per agent, one test case per check).")
+@click.option("--allow-skipped", is_flag=True,
+              help="Exit 0 even when no check passed because every one was skipped (default: exit 1).")
 @click.option("--no-color", is_flag=True, help="No ANSI colours (also honours NO_COLOR).")
 def command(paths: tuple[str, ...], env_name: str | None, env_file: str | None, tenant: str | None,
-            realm: str | None, fmt: str, junit: str | None, no_color: bool) -> int:
+            realm: str | None, fmt: str, junit: str | None, allow_skipped: bool, no_color: bool) -> int:
     """Prove the configured flows work, end to end.
 
     For every AIAgent with an application privilege: client-credentials token and tokeninfo, token
@@ -54,7 +56,9 @@ def command(paths: tuple[str, ...], env_name: str | None, env_file: str | None, 
     configures verify.testUsers; and least-privilege probes (a scope outside the permissions, an
     application without privilege, an exchange without audience).
 
-    Exit 0 when every check that ran passed, 1 otherwise. Tokens are shown only as fingerprints.
+    Exit 0 when every check that ran passed and at least one did, 1 otherwise: a run where every check
+    was skipped proved nothing (exit 1 unless --allow-skipped). An agent missing from the tenant is
+    named as such. Tokens are shown only as fingerprints.
     """
     from provisioner.api import read_env_file
     from provisioner.manifest import load
@@ -74,7 +78,7 @@ def command(paths: tuple[str, ...], env_name: str | None, env_file: str | None, 
     with open_tenant(target, environ=environ, dotenv=dotenv) as opened:
         click.echo(redact.text(opened.label), err=(fmt == "json"))
         _echo_diagnostics(result.diagnostics)  # warnings, after the target line
-        report = run_verify(stack, result.secrets, opened, realm=realm, environ=environ)
+        report = run_verify(stack, result.secrets, opened, realm=realm, environ=environ, allow_skipped=allow_skipped)
     if fmt == "json":
         click.echo(render_json(report), nl=False)
     else:

@@ -41,6 +41,8 @@ class VerifyReport:
     target: str
     realm: str
     checks: tuple[Check, ...] = field(default_factory=tuple)
+    #: ``--allow-skipped``: a run where nothing failed but nothing passed either is accepted.
+    allow_skipped: bool = False
 
     def count(self, status: str) -> int:
         return sum(1 for c in self.checks if c.status == status)
@@ -58,9 +60,14 @@ class VerifyReport:
         return self.count(SKIP)
 
     @property
+    def proved_nothing(self) -> bool:
+        """No check passed (every one skipped, or none at all): the run is no evidence."""
+        return self.passed == 0
+
+    @property
     def ok(self) -> bool:
-        """True when every check that ran passed (skips do not fail a run; nor do they pass it)."""
-        return self.failed == 0
+        """True when every check that ran passed and at least one did (unless ``allow_skipped``)."""
+        return self.failed == 0 and (not self.proved_nothing or self.allow_skipped)
 
     @property
     def groups(self) -> list[str]:
@@ -84,6 +91,7 @@ class VerifyReport:
             "target": self.target,
             "realm": self.realm,
             "ok": self.ok,
+            "provedNothing": self.proved_nothing,
             "summary": {"total": len(self.checks), "passed": self.passed, "failed": self.failed,
                         "skipped": self.skipped},
             "checks": [c.to_dict() for c in self.checks],

@@ -56,6 +56,10 @@ def render_table(report: VerifyReport, *, color: bool = False) -> str:
         lines.append("No AIAgent with an application privilege: nothing to verify.")
     verdict = "verify passed" if report.ok else "verify FAILED"
     summary = f"{verdict}: {report.summary()}"
+    if report.proved_nothing and report.failed == 0:
+        summary += (" — nothing was proved (allowed by --allow-skipped)" if report.allow_skipped else
+                    " — nothing was proved: every check was skipped; fix what the skips name, or pass "
+                    "--allow-skipped to accept this")
     lines.append(_paint(summary, PASS if report.ok else FAIL, color))
     return redact.text("\n".join(lines)) + "\n"
 

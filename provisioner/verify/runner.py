@@ -56,7 +56,7 @@ def _target_of(tenant: Any) -> tuple[str, Any]:
 
 
 def run_verify(stack: Any, secrets: Any, tenant_url_or_client: Any, *, realm: str | None = None,
-               environ: Mapping[str, str] | None = None) -> VerifyReport:
+               environ: Mapping[str, str] | None = None, allow_skipped: bool = False) -> VerifyReport:
     """Run every declared flow against the tenant and return the report (never raises for a refusal).
 
     ``tenant_url_or_client``: a base URL (no admin reads: an ``existing`` application's scopes then
@@ -85,9 +85,26 @@ def run_verify(stack: Any, secrets: Any, tenant_url_or_client: Any, *, realm: st
     endpoints = OAuthEndpoints(admin if admin is not None else base_url, realm)
     users = test_users(stack)
     checks: list[Check] = []
+    missing = _missing_agents(admin, realm, agents)
     for agent in agents:
+        if agent.client_id in missing:
+            checks.append(Check("client exists", agent.client_id, f"AIAgent {agent.client_id}", "not in the tenant",
+                                FAIL, f"the agent {agent.client_id} does not exist in realm {realm} "
+                                      f"(run provisioner apply first); no flow of it was run"))
+            continue
         checks.extend(_AgentRun(endpoints, secrets, agent, apps, app_errors, users).run())
-    return VerifyReport(target=redact.text(base_url), realm=realm, checks=tuple(checks))
+    return VerifyReport(target=redact.text(base_url), realm=realm, checks=tuple(checks), allow_skipped=allow_skipped)
+
+
+def _missing_agents(admin: Any, realm: str, agents: list[Agent]) -> set[str]:
+    """The agents the tenant does not have (one list read; empty without admin access)."""
+    if admin is None or not agents:
+        return set()
+    try:
+        present = {str(doc.get("_id")) for doc in admin.am(realm).list("AIAgent")}
+    except ProvisionerError:
+        return set()  # cannot tell: the flows will say what they find
+    return {a.client_id for a in agents if a.client_id not in present}
 
 
 class _AgentRun:

@@ -25,7 +25,10 @@ def test_on_behalf_of_without_test_user_is_skipped_with_the_reason():
         ("least privilege: exchange without audience", "skip"),
     ]
     assert report.checks[0].message.startswith("no test user configured: set verify.testUsers")
-    assert report.ok and report.passed == 0
+    # Every check skipped proves nothing: not a pass unless the caller allows it (--allow-skipped).
+    assert not report.ok and report.proved_nothing and report.passed == 0 and report.failed == 0
+    allowed = run_verify(stack, Secrets({SecretRef("env", "A"): "agent-secret-1"}), UNREACHABLE, allow_skipped=True)
+    assert allowed.ok
 
 
 def test_autonomous_privilege_without_client_credentials_is_skipped():

@@ -184,5 +184,7 @@ def test_no_test_user_means_skip_with_reason(tenant, tmp_path):
     assert skipped["status"] == "skip"
     assert "no test user configured" in skipped["message"]
     assert report["summary"]["passed"] == 0
-    assert code == 0  # nothing that ran failed
+    assert code == 1 and report["provedNothing"] and not report["ok"]  # all skipped proves nothing
     assert junit.find(".//skipped") is not None
+    code, report, _, _ = verify(tenant, copy, tmp_path, "--allow-skipped")
+    assert code == 0 and report["ok"] and report["summary"]["passed"] == 0
