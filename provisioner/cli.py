@@ -15,7 +15,7 @@ import click
 from provisioner import redact
 from provisioner.errors import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, ProvisionerError
 
-_COMMANDS = ("validate", "schema", "plan", "apply", "verify", "export", "emulator")
+_COMMANDS = ("validate", "schema", "plan", "apply", "undo", "verify", "export", "emulator")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

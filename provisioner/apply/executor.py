@@ -15,7 +15,8 @@ level, not one per object.
 
 Two things stop the scheduling of new writes (writes already in flight finish): the caller's ``stop``
 event (Ctrl-C) and a conflict (:class:`StaleObject`: another writer changed an object during apply;
-carrying on would interleave our writes with theirs). Every step is written to the ``journal``.
+carrying on would interleave our writes with theirs). Every step is written to the ``journal``, and,
+before the first write, each object's before-image (:mod:`provisioner.kinds.images`) that undo restores.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from provisioner import redact
 from provisioner.apply.operations import STEPS, ApplyContext, Operation, StaleObject
 from provisioner.apply.stale import stale_changes
 from provisioner.errors import ProvisionerError
+from provisioner.kinds.images import capture
 from provisioner.kinds.snapshot import ReadScope, Snapshot, read_snapshot
 from provisioner.plan.model import Change, Plan
 from provisioner.plan.prune import delete_count
@@ -147,6 +149,10 @@ def execute(plan: Plan, client: Any, secret: Callable[[str], str], options: Appl
         if snapshot is None:
             snapshot = read_snapshot(client, plan_scopes(plan), options.parallelism)
         check_plan(plan, snapshot, options)
+        if options.journal is not None:
+            # Before any write: what each object holds now (secrets excluded), for `provisioner undo`.
+            for image in capture(plan.changes, snapshot, client):
+                run.record("before", **image)
         ctx = ApplyContext(client=client, stack=options.stack, secret=secret, snapshot=snapshot)
         for number, (_level, steps) in enumerate(step_levels(plan.changes)):
             runnable = []

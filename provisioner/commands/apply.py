@@ -75,9 +75,10 @@ def graceful_interrupt(stop: threading.Event) -> Iterator[Any]:
             signal.signal(signal.SIGINT, previous)
 
 
-def report(result: Any) -> None:
+def report(result: Any, verb: str = "Apply") -> None:
     """The end-of-run summary. When the run did not complete: what was done, what failed (with the
-    cause), what was not attempted, what still differs, and where the journal is."""
+    cause), what was not attempted, what still differs, and where the journal is. ``verb`` names the
+    run (``Apply``, ``Undo``)."""
     if not result.ok or result.interrupted:
         for item in result.by_status("done"):
             echo(f"done: {item.action} {item.address}\n", err=True)
@@ -91,8 +92,9 @@ def report(result: Any) -> None:
     if (not result.ok or result.interrupted) and result.journal:
         echo(f"Journal: {result.journal}\n", err=True)
     if not result.ok or result.interrupted:
-        echo("Run apply again to finish: it re-reads the tenant and continues from what is there.\n", err=True)
-    echo(result.summary() + "\n")
+        echo(f"Run {verb.lower()} again to finish: it re-reads the tenant and continues from what is there.\n",
+             err=True)
+    echo(result.summary().replace("Apply", verb, 1) + "\n")
 
 
 @click.command(name="apply")
@@ -102,10 +104,12 @@ def report(result: Any) -> None:
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--enable-features", is_flag=True, help="Enable the AI agents feature when the manifests need it.")
 @click.option("--verify", "run_verify", is_flag=True, help="Run verify after a successful apply.")
+@click.option("--rollback-on-failure", "rollback", is_flag=True,
+              help="When a change fails, undo what this run wrote (see provisioner undo).")
 def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenant: str | None, realm: str | None,
             stack_name: str | None, fmt: str, prune: bool, max_deletes: int, parallelism: int, verbose: bool,
             quiet: bool, no_color: bool, plan_file: str | None, auto_approve: bool, enable_features: bool,
-            run_verify: bool) -> int:
+            run_verify: bool, rollback: bool) -> int:
     """Apply the manifests (PATHS) or a saved plan (--plan FILE) to the tenant.
 
     A saved plan is refused, before any write, when the tenant changed since it was made.
@@ -140,10 +144,32 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
         if result.interrupted:
             return EXIT_INTERRUPTED
         if not result.ok:
+            if rollback and result.by_status("failed") and result.journal:
+                _rollback(result, opened, fmt, verbose, quiet, no_color, max_deletes, parallelism)
             return EXIT_ERROR
         if run_verify:
             return _verify(loaded, opened, realm)
     return EXIT_OK
+
+
+def _rollback(result: Any, opened: Any, fmt: str, verbose: bool, quiet: bool, no_color: bool, max_deletes: int,
+              parallelism: int) -> None:
+    """``--rollback-on-failure``: undo the failed run from its journal, without asking (the flag is the
+    consent), with the same checks as ``provisioner undo``; reports its own outcome after the apply's."""
+    from provisioner.commands.undo import run_undo
+
+    try:
+        code = run_undo(result.journal, opened, fmt=fmt, verbose=verbose, quiet=quiet, no_color=no_color,
+                        auto_approve=True, max_deletes=max_deletes, parallelism=parallelism,
+                        heading=f"Rolling back: undoing what this apply wrote (journal {result.journal})")
+    except ProvisionerError as exc:
+        echo(f"Rollback failed: {exc}\nThe tenant is as the apply left it; see the journal and run "
+             f"provisioner undo {result.journal}\n", err=True)
+        return
+    if code == EXIT_OK:
+        echo("Rolled back: the objects this apply touched are as they were before it (apply failed).\n")
+    else:
+        echo(f"Rollback incomplete; run provisioner undo {result.journal} to finish it.\n", err=True)
 
 
 def _verify(loaded: Any, opened: Any, realm: str | None) -> int:

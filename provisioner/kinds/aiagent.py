@@ -106,7 +106,7 @@ def identity_attributes(key: str, uid: str, desired: Mapping[str, Any],
     if desired.get("displayName") is not None:
         value["name"] = desired["displayName"]
     value.setdefault("name", key)
-    if desired.get("description") is not None:
+    if "description" in desired:  # None (undo restoring "unset") clears it
         value["description"] = desired["description"]
     return value
 
