@@ -178,7 +178,7 @@ def apply_undo(undo: UndoPlan, tenant: Any, *, confirm: Callable[[Plan], bool] |
     if not approved:
         raise ProvisionerError("Undo cancelled; nothing was written.")
 
-    def replan() -> Plan:
+    def replan(markers: Mapping[str, str] | None = None) -> Plan:
         return _build(undo.run, tenant, undo.resources, max_deletes, parallelism)[0]
 
     def no_secret(ref: str) -> str:
