@@ -252,7 +252,7 @@ def make_plan(resources: Iterable[Any], snapshot: Snapshot, options: PlanOptions
     ctx.diagnostics.extend(prune_diags)
     pruned_apps = {(c.realm, c.key) for c in prune_changes if c.kind == application.KIND}
     for change in changes:
-        target = (change.realm, str((change.desired.get("ids") or {}).get("application")))
+        target = (change.realm, str(change.ids.application))
         if change.kind == privilege.KIND and change.action != "delete" and target in pruned_apps:
             ctx.diagnostics.append(PlanDiagnostic("error", f"{change.address} needs application {target[1]!r}, "
                                                   f"which this plan prunes; declare the application or drop "

@@ -99,7 +99,7 @@ def plan_prune(snapshot: Snapshot, realms: Iterable[str], declared: set[tuple[st
     changes: list[Change] = []
     for kind, realm, key in candidates:
         changes.extend(_deletes(snapshot, kind, realm, key, reason))
-    deleted = {str((c.desired.get("ids") or {}).get("privilege")) for c in changes + other
+    deleted = {str(c.ids.privilege) for c in changes + other
                if c.kind == privilege.KIND}
     diags.extend(_dangling(snapshot, changes, deleted))
     total = len(changes) + len(other)
