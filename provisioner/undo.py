@@ -33,7 +33,7 @@ from provisioner.kinds.images import created_deletes, restore_resources, restore
 from provisioner.kinds.snapshot import Snapshot, read_snapshot
 from provisioner.manifest.model import Resource, SourceLocation
 from provisioner.plan import Plan, PlanOptions, make_plan
-from provisioner.plan.model import FORMAT_VERSION, Change, PlanDiagnostic, _plain, summarize
+from provisioner.plan.model import FORMAT_VERSION, Change, Ids, PlanDiagnostic, _plain, summarize
 from provisioner.plan.order import sort_changes
 from provisioner.plan.prune import prune_count
 
@@ -134,7 +134,7 @@ def _build(run: JournalRun, tenant: Any, resources: Sequence[Resource], max_dele
     reason = f"created by the apply recorded in {os.path.basename(run.path)}"
     for delete in created_deletes(run.images, snapshot, reason):
         changes[delete["address"]] = Change(**{**delete, "observed": _plain(delete["observed"]),
-                                               "desired": _plain(delete["desired"])})
+                                               "ids": Ids(**{k: v for k, v in delete["ids"].items()})})
     ordered = sort_changes(changes.values())
     diagnostics = list(planned.diagnostics)
     deletes = prune_count(ordered)

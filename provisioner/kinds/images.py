@@ -55,7 +55,7 @@ def user_ids(changes: Iterable[Any], snapshot: Snapshot) -> dict[str, set[str]]:
                 for priv in snap.privileges_of(str(identity["_id"]) if identity else None, change.key):
                     ids.update(canonical(_SUBJECTS, priv.get("subjects")))
         elif change.kind == privilege.KIND:
-            doc = _privilege_doc(snap, change.desired.get("ids") or {})
+            doc = _privilege_doc(snap, change.ids.to_dict())
             ids.update(canonical(_SUBJECTS, (doc or {}).get("subjects")))
     return out
 
@@ -142,7 +142,7 @@ def before_image(change: Any, snapshot: Snapshot, names: Names) -> dict[str, Any
         record["secretChanged"] = change.action != "create" and docs["am"] is not None and (
             change.action == "delete" or any(f.path == "clientSecret" for f in change.fields))
     elif change.kind == privilege.KIND:
-        ids = desired.get("ids") or {}
+        ids = change.ids.to_dict()
         doc = _privilege_doc(snap, ids)
         record["ids"] = {"privilege": ids.get("privilege")}
         if doc is not None:
@@ -236,7 +236,7 @@ def created_deletes(images: Iterable[Mapping[str, Any]], snapshot: Snapshot, rea
 def _delete(addr: str, kind: str, realm: str, key: str, observed: dict[str, Any], ids: dict[str, Any],
             reason: str) -> dict[str, Any]:
     return {"address": addr, "kind": kind, "realm": realm, "key": key, "action": "delete", "observed": observed,
-            "desired": {"ids": ids}, "reason": reason}
+            "ids": ids, "reason": reason}
 
 
 def _privilege_delete(realm: str, key: str, priv: Mapping[str, Any], reason: str) -> dict[str, Any]:
