@@ -1,3 +1,23 @@
-from provisioner.cli import main
+"""``python -m provisioner`` and the ``provisioner`` console script.
 
-raise SystemExit(main())
+``--version`` alone is answered here, before click and the commands are imported (start-up is most of
+its cost); everything else goes to :func:`provisioner.cli.main`.
+"""
+from __future__ import annotations
+
+import sys
+
+
+def run() -> int:
+    if sys.argv[1:] == ["--version"]:
+        from provisioner import __version__
+
+        sys.stdout.write(f"provisioner, version {__version__}\n")
+        return 0
+    from provisioner.cli import main
+
+    return main()
+
+
+if __name__ == "__main__":
+    raise SystemExit(run())

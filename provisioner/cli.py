@@ -12,14 +12,29 @@ from collections.abc import Sequence
 
 import click
 
-from provisioner import redact
+from provisioner import __version__, redact
 from provisioner.errors import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, ProvisionerError
 
 _COMMANDS = ("validate", "schema", "plan", "apply", "undo", "verify", "export", "emulator")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="provisioner")
+class _LazyGroup(click.Group):
+    """Imports a command's module only when that command runs (or ``--help`` lists them all): start-up
+    stays cheap (``--version`` imports no command; ``validate`` never imports the HTTP client)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(_COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _COMMANDS:
+            import importlib
+
+            self.add_command(importlib.import_module(f"provisioner.commands.{cmd_name}").command, cmd_name)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="provisioner")
 def cli() -> None:
     """Infrastructure-as-code for Ping Advanced Identity Cloud tenants.
 
@@ -33,14 +48,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    import importlib
-
+    """Import and register every command now (for tools that walk ``cli.commands``)."""
     for name in _COMMANDS:
-        module = importlib.import_module(f"provisioner.commands.{name}")
-        cli.add_command(module.command)
-
-
-_register()
+        cli.get_command(click.Context(cli), name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

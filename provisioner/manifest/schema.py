@@ -12,13 +12,12 @@ import difflib
 import functools
 import json
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+if TYPE_CHECKING:  # jsonschema is imported only for an invalid document's messages (start-up cost)
+    import jsonschema
+    from referencing import Registry
 
 from provisioner.manifest.model import Diagnostic
 from provisioner.manifest.schema_check import Check, compile_schema
@@ -46,6 +45,11 @@ _CHECKOUT_DIR = Path(__file__).resolve().parents[2] / "schemas"
 @functools.cache
 def schema_documents() -> dict[str, dict[str, Any]]:
     """Every schema file by name: from the installed package, else from the source checkout."""
+    installed = Path(__file__).resolve().parents[1] / "_schemas"  # the wheel's package, on disk
+    if installed.joinpath(SCHEMA_FILES[0]).is_file():
+        return {name: json.loads(installed.joinpath(name).read_text(encoding="utf-8")) for name in SCHEMA_FILES}
+    from importlib import resources  # anything else (e.g. a zipped install); imported only here: slow
+
     try:
         root: Any = resources.files("provisioner._schemas")
         if not root.joinpath(SCHEMA_FILES[0]).is_file():
@@ -58,6 +62,9 @@ def schema_documents() -> dict[str, dict[str, Any]]:
 
 @functools.cache
 def _registry() -> Registry:
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     # Schemas refer to each other by file name (relative refs, no $id), which is also what editors
     # resolve against the schema file's own location.
     pairs = [(name, Resource.from_contents(doc, default_specification=DRAFT202012))
@@ -68,6 +75,8 @@ def _registry() -> Registry:
 @functools.cache
 def validator(name: str) -> jsonschema.protocols.Validator:
     """A Draft 2020-12 validator for one schema file, with the other files resolvable."""
+    import jsonschema
+
     schema = schema_documents()[name]
     return jsonschema.Draft202012Validator(schema, registry=_registry())
 

@@ -7,8 +7,8 @@ jsonschema only when it answers False, for the exact messages. The predicate the
 agree with jsonschema on *validity*; tests compare the two on every corpus document.
 
 Only the keywords our schemas use are compiled, with jsonschema's Draft 2020-12 semantics (its type
-checker: ``1.0`` is an integer, ``True`` is not; its ``equal``/``uniq`` for const, enum and
-uniqueItems). A schema using any other keyword is not compiled (``compile_schema`` returns None)
+checker: ``1.0`` is an integer, ``True`` is not; the equality of its ``equal``/``uniq`` for const,
+enum and uniqueItems, re-implemented here so that a valid stack never imports jsonschema). A schema using any other keyword is not compiled (``compile_schema`` returns None)
 and jsonschema does all the work, as before.
 """
 from __future__ import annotations
@@ -18,10 +18,48 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-try:  # jsonschema's own equality (bool is not 1, nested containers) keeps const/enum/unique exact
-    from jsonschema._utils import equal, uniq
-except ImportError:  # pragma: no cover - a jsonschema without them: no fast path
-    equal = uniq = None  # type: ignore[assignment]
+
+def equal(one: Any, two: Any) -> bool:
+    """JSON Schema equality, as jsonschema's ``_utils.equal``: ``True`` is not ``1``, also inside lists
+    and objects (written out here so that validating a valid stack never imports jsonschema)."""
+    if one is two:
+        return True
+    if isinstance(one, str) or isinstance(two, str):
+        return bool(one == two)
+    if isinstance(one, (list, tuple)) and isinstance(two, (list, tuple)):
+        return len(one) == len(two) and all(equal(a, b) for a, b in zip(one, two))
+    if isinstance(one, Mapping) and isinstance(two, Mapping):
+        return len(one) == len(two) and all(k in two and equal(v, two[k]) for k, v in one.items())
+    if isinstance(one, bool) or isinstance(two, bool):
+        return isinstance(one, bool) and isinstance(two, bool) and one == two
+    return bool(one == two)
+
+
+def _key(value: Any) -> Any:
+    """A hashable stand-in with :func:`equal`'s semantics (bool apart from numbers)."""
+    if isinstance(value, bool):
+        return ("b", value)
+    if isinstance(value, str):
+        return ("s", value)
+    if isinstance(value, (list, tuple)):
+        return ("l", tuple(_key(v) for v in value))
+    if isinstance(value, Mapping):
+        return ("d", frozenset((k, _key(v)) for k, v in value.items()))
+    return ("n", value)
+
+
+def uniq(items: list[Any]) -> bool:
+    """True when no two items are :func:`equal` (``uniqueItems``)."""
+    try:
+        return len({_key(item) for item in items}) == len(items)
+    except TypeError:  # something unhashable: compare pairwise
+        pass
+    seen: list[Any] = []
+    for item in items:
+        if any(equal(item, other) for other in seen):
+            return False
+        seen.append(item)
+    return True
 
 Check = Callable[[Any], bool]
 
@@ -187,8 +225,6 @@ class _Compiler:
 
 def compile_schema(documents: Mapping[str, Any], name: str) -> Check | None:
     """The validity predicate of schema file ``name`` (refs resolved among ``documents``), or None."""
-    if equal is None or uniq is None:
-        return None
     try:
         return _Compiler(documents).ref(name, name)
     except (_Unsupported, re.error):
