@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -115,10 +115,12 @@ def open_tenant(
     verbose_trace: bool | Callable[[TraceEvent], None] | None = None,
     state_dir: str | os.PathLike[str] = ".provisioner",
     retry: RetryPolicy | None = None,
+    seed_files: Sequence[str] = (),
 ) -> Iterator[Tenant]:
     """Open ``target`` (a :class:`Target`, a URL or ``"local"``); closes the client and emulator on exit.
 
     ``verbose_trace``: ``True`` prints one redacted line per HTTP attempt to stderr, or pass a callback.
+    ``seed_files``: for the local emulator only, seed files (users and groups) loaded before use.
     """
     if isinstance(target, str):
         target = _normalise(target, "argument")
@@ -131,6 +133,11 @@ def open_tenant(
             state = os.path.join(os.fspath(state_dir), "emulator")
             os.makedirs(state, exist_ok=True)
             server = stack.enter_context(EmulatorServer(port=0, state=state))
+            if seed_files:
+                from provisioner.emulator.seedfile import apply_seed, read_seed_file
+
+                for seed_file in seed_files:
+                    apply_seed(server, read_seed_file(seed_file, environ, dotenv or {}), seed_file)
             account = server.service_account
             jwk = account.get("jwk") or read_jwk_file(account["jwkFile"])
             url = str(server.url).rstrip("/")

@@ -127,7 +127,7 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
         tenant = (saved.target or {}).get("url") or None
     progress = (lambda line: None) if quiet else (lambda line: echo(line + "\n"))
     with api.tenant(tenant, env_file=env_file, environment_tenant=env_tenant, parallelism=parallelism,
-                    verbose=verbose) as opened:
+                    verbose=verbose, paths=paths) as opened:
         print_target(opened.label, "text")
         if saved is not None and saved.target.get("url") and saved.target.get("url") != opened.url:
             raise UsageError(f"the plan was made for {saved.target.get('url')}, not {opened.url}; nothing was written")

@@ -94,7 +94,7 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
     stack = loaded.stack
     env_tenant = stack.environment.tenant if stack.environment else None
     with api.tenant(tenant, env_file=env_file, environment_tenant=env_tenant, parallelism=parallelism,
-                    verbose=verbose) as opened:
+                    verbose=verbose, paths=paths) as opened:
         print_target(opened.label, fmt)
         plan, _ = api.plan_with_snapshot(stack, loaded.secrets, opened, realm=realm, prune=prune,
                                          max_deletes=max_deletes, check_secrets=check_secrets, parallelism=parallelism)

@@ -75,7 +75,10 @@ def command(paths: tuple[str, ...], env_name: str | None, env_file: str | None, 
     target = resolve_target(tenant, environment.tenant if environment else None, environ,
                             ci=bool(environ.get("CI")))
     dotenv = read_env_file(env_file)
-    with open_tenant(target, environ=environ, dotenv=dotenv) as opened:
+    from provisioner.emulator.seedfile import stack_seed_files
+
+    seeds = stack_seed_files(list(paths)) if target.is_local else []
+    with open_tenant(target, environ=environ, dotenv=dotenv, seed_files=seeds) as opened:
         click.echo(redact.text(opened.label), err=(fmt == "json"))
         _echo_diagnostics(result.diagnostics)  # warnings, after the target line
         report = run_verify(stack, result.secrets, opened, realm=realm, environ=environ, allow_skipped=allow_skipped)

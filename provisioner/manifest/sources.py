@@ -14,13 +14,15 @@ from provisioner.manifest.yamlload import offset_location
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 ENVIRONMENTS_DIR = "environments"
+#: Not manifests: the users and groups ``--tenant local`` seeds its emulator with (docs/emulator.md).
+NOT_MANIFESTS = ("emulator-seed.yaml", "emulator-seed.yml")
 
 
 def _walk(directory: str) -> list[str]:
     """Every manifest file under ``directory``, sorted by path components (deterministic).
 
-    ``environments/`` folders hold environment files, not manifests; hidden folders (``.git``)
-    are not ours. Directory symlinks are not followed (no cycles).
+    ``environments/`` folders hold environment files, not manifests, and ``emulator-seed.yaml`` holds
+    the local emulator's users and groups; hidden folders (``.git``) are not ours. Directory symlinks are not followed (no cycles).
     """
     found: list[tuple[tuple[str, ...], str]] = []
     for root, dirs, files in os.walk(directory):
@@ -28,7 +30,7 @@ def _walk(directory: str) -> list[str]:
         rel_root = os.path.relpath(root, directory)
         parts = () if rel_root == "." else tuple(rel_root.split(os.sep))
         for name in files:
-            if name.endswith(MANIFEST_SUFFIXES) and not name.startswith("."):
+            if name.endswith(MANIFEST_SUFFIXES) and not name.startswith(".") and name not in NOT_MANIFESTS:
                 found.append((parts + (name,), os.path.normpath(os.path.join(directory, *parts, name))))
     return [path for _, path in sorted(found)]
 
