@@ -80,7 +80,7 @@ def serve(port: int, state: str | None, latency_ms: int, realms: tuple[str, ...]
     Point the CLI at it (the variables select the tenant and its service account):
       provisioner emulator serve --write-env emulator.env --seed users.yaml &
       . ./emulator.env
-      provisioner plan manifests/STACK --env-file manifests/STACK/demo.env
+      provisioner plan manifests/STACK --tenant "$AIC_TENANT_URL" --env-file manifests/STACK/demo.env
     """
     from provisioner.emulator import EmulatorServer
     from provisioner.emulator.config import parse_options

@@ -75,6 +75,7 @@ def test_serve_seeds_and_prints_export_lines_and_writes_an_env_file(tmp_path: Pa
         assert [ln for ln in env_out.read_text().splitlines() if ln.startswith("export ")] == [ln.strip() for ln in lines]
         # The CLI, pointed at it by those variables, plans the assistant without a missing group.
         plan = subprocess.run([sys.executable, "-m", "provisioner", "plan", str(ASSISTANT), "--env", "dev",
+                               "--tenant", exports["AIC_TENANT_URL"],
                                "--env-file", str(ASSISTANT / "demo.env"), "--format", "json"],
                               env={**environ, **exports, "PROVISIONER_TOKEN_CACHE": "off"},
                               capture_output=True, text=True, timeout=60)

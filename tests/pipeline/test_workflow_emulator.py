@@ -188,6 +188,8 @@ def _change_a_display_name(folder: Path, environment: str) -> str:
     where = resource.locate("spec.displayName")
     path = Path(where.file)
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    lines[where.line - 1] = lines[where.line - 1].rstrip("\n") + " (edited)\n"
+    line = lines[where.line - 1].rstrip("\n")
+    # A quoted value (templated manifests quote their expressions) is edited inside its quotes.
+    lines[where.line - 1] = (line[:-1] + ' (edited)"' if line.endswith('"') else line + " (edited)") + "\n"
     path.write_text("".join(lines), encoding="utf-8")
     return resource.name
