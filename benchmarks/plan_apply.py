@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib.measure import run_cli  # noqa: E402
 from benchlib.report import check_targets, markdown, print_tables  # noqa: E402
-from benchlib.scenarios import NAIVE_SCENARIOS, SCENARIOS, Options, SizeRun  # noqa: E402
+from benchlib.scenarios import NAIVE_SCENARIOS, SCENARIOS, SECRET_MODES, Options, SizeRun  # noqa: E402
 from benchlib.tenant import start_emulator  # noqa: E402
 
-MODES = ("inprocess", "cli", "naive")
+MODES = ("cli", "inprocess", "naive")  # cli first: what users run
 
 
 def machine() -> dict[str, Any]:
@@ -58,7 +58,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--memory", choices=("separate", "inline", "off"), default="separate",
                    help="in-process peak memory: separate (timed pass untraced, then a second pass under "
                         "tracemalloc), inline (time under tracemalloc), off")
-    p.add_argument("--secret", action="store_true", help="give apps and agents clientSecret {fromEnv: BENCH_SECRET}")
+    p.add_argument("--secrets", choices=SECRET_MODES, default="distinct",
+                   help="distinct (default): every application and agent its own generated secret, as real "
+                        "stacks have; shared: one value {fromEnv: BENCH_SECRET} for all; none")
+    p.add_argument("--secret", dest="secrets", action="store_const", const="distinct",
+                   help="same as --secrets distinct (the default)")
+    p.add_argument("--no-secret", dest="secrets", action="store_const", const="none", help="--secrets none")
     p.add_argument("--page-size", type=int, default=1000, help="IDM page size assumed by the ideal")
     p.add_argument("--json", dest="json_path", help="write the results here (e.g. benchmarks/results/latest.json)")
     p.add_argument("--markdown", help="also write the tables as Markdown to this file")
@@ -78,9 +83,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     opts = Options(parallelism=args.parallelism, latency_ms=args.latency_ms, scenarios=args.scenario_list,
-                   memory=args.memory, secret=args.secret, page_size=args.page_size)
+                   memory=args.memory, secrets=args.secrets, page_size=args.page_size)
     results: dict[str, Any] = {"meta": {
-        "latency_ms": args.latency_ms, "memory": args.memory, "parallelism": args.parallelism, "emulator": args.emulator,
+        "latency_ms": args.latency_ms, "memory": args.memory, "secrets": args.secrets, "parallelism": args.parallelism,
+        "emulator": args.emulator,
         "sizes": args.size_list, "scenarios": list(args.scenario_list), "modes": list(args.mode_list),
         "machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "argv": sys.argv[1:]},
         "sizes": {}}

@@ -11,8 +11,8 @@ Shape for size N (all in realm ``alpha``):
   privileges on applications *i* and *i+1 mod N* (2N privileges); every third agent's second privilege
   also names a subject group.
 
-No client secrets are written (the benchmark is about structure); when a loader insists on one, pass
-``secret_env`` and every application and agent gets ``clientSecret: {fromEnv: <secret_env>}``.
+With ``secret_env`` every application and agent gets ``clientSecret: {fromEnv: NAME}``: one name for
+all, or (the benchmark's default) one variable per client, so every client has its own secret.
 """
 from __future__ import annotations
 
@@ -136,17 +136,22 @@ def provider_doc(model: BenchModel) -> dict[str, Any]:
             "spec": {"grantTypes": {"ensure": list(model.provider_grants)}}}
 
 
-def app_doc(app: AppSpec, secret_env: str | None) -> dict[str, Any]:
+def _secret_name(secret_env: Any, client_id: str) -> str | None:
+    """The environment variable holding ``client_id``'s secret: one name for all, or one per client."""
+    return secret_env(client_id) if callable(secret_env) else secret_env
+
+
+def app_doc(app: AppSpec, secret_env: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {"displayName": app.display_name, "description": app.description,
                             "template": "service", "owners": [{"userName": app.owner}],
                             "scopes": list(app.scopes)}
     if secret_env:
-        spec["clientSecret"] = {"fromEnv": secret_env}
+        spec["clientSecret"] = {"fromEnv": _secret_name(secret_env, app.client_id)}
     return {"apiVersion": API_VERSION, "kind": "Application",
             "metadata": {"name": app.client_id, "realm": REALM}, "spec": spec}
 
 
-def agent_doc(agent: AgentSpec, secret_env: str | None) -> dict[str, Any]:
+def agent_doc(agent: AgentSpec, secret_env: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "displayName": agent.display_name, "description": agent.description,
         "scopes": list(agent.scopes), "grantTypes": ["client_credentials", "token_exchange"],
@@ -159,7 +164,7 @@ def agent_doc(agent: AgentSpec, secret_env: str | None) -> dict[str, Any]:
             for p in agent.privileges],
     }
     if secret_env:
-        spec["clientSecret"] = {"fromEnv": secret_env}
+        spec["clientSecret"] = {"fromEnv": _secret_name(secret_env, agent.client_id)}
     return {"apiVersion": API_VERSION, "kind": "AIAgent",
             "metadata": {"name": agent.client_id, "realm": REALM}, "spec": spec}
 
@@ -168,8 +173,11 @@ def _write_docs(path: Path, docs: list[dict[str, Any]]) -> None:
     path.write_text(yaml.safe_dump_all(docs, sort_keys=False, width=120), encoding="utf-8")
 
 
-def write_stack(model: BenchModel, directory: Path, *, secret_env: str | None = None) -> list[Path]:
+def write_stack(model: BenchModel, directory: Path, *, secret_env: Any = None) -> list[Path]:
     """Write the model's manifests into ``directory`` (replacing earlier ``*.yaml`` files); return them.
+
+    ``secret_env``: None (no secrets), one variable name for every client, or a function from client
+    id to variable name (a distinct secret per client, as real stacks have).
 
     Rewriting in place (rather than into a new directory) keeps the stack's name, so that prune sees
     the removed agents as objects of the same stack.

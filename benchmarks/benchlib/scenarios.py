@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import time
 from dataclasses import dataclass
@@ -30,7 +31,13 @@ SCENARIOS = ("load", "cold_plan", "cold_apply", "noop_plan", "noop_apply", "drif
              "prune_plan", "prune_apply")
 NAIVE_SCENARIOS = ("cold_apply", "noop_plan")
 SECRET_ENV = "BENCH_SECRET"
-SECRET_VALUE = "bench-secret-value-0123456789"
+SECRET_VALUE = "bench-secret-value-0123456789"  # --secrets shared: one human-style value for every client
+SECRET_MODES = ("distinct", "shared", "none")
+
+
+def secret_var(client_id: str) -> str:
+    """The environment variable of one client's own secret (``--secrets distinct``)."""
+    return "BENCH_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", client_id).upper()
 MAX_DELETES = 1_000_000
 
 
@@ -40,7 +47,9 @@ class Options:
     latency_ms: float
     scenarios: tuple[str, ...]
     memory: str = "separate"      # separate: a second, traced in-process pass; inline; off
-    secret: bool = False          # write clientSecret {fromEnv: BENCH_SECRET} (if the loader insists)
+    #: distinct: every client its own generated secret ({fromEnv: BENCH_SECRET_<ID>}, what real stacks
+    #: have); shared: every client {fromEnv: BENCH_SECRET}, one human-style value; none: no secrets
+    secrets: str = "distinct"
     page_size: int = 1000
 
 
@@ -57,6 +66,16 @@ class SizeRun:
         self.pruned = self.model.without_agents(self.victims)
         self.dir = workdir / f"stack-{size}"
         self.latency_s = opts.latency_ms / 1000.0
+        ids = [a.client_id for a in self.model.apps] + [a.client_id for a in self.model.agents]
+        # Generated, as machine-client secrets should be (32 random bytes, docs/secrets.md).
+        self.secret_values = ({secret_var(i): secrets.token_urlsafe(32) for i in ids}
+                              if opts.secrets == "distinct" else
+                              {SECRET_ENV: SECRET_VALUE} if opts.secrets == "shared" else {})
+
+    @property
+    def secret_env(self) -> Any:
+        """``write_stack``'s ``secret_env`` for the chosen secrets mode."""
+        return {"distinct": secret_var, "shared": SECRET_ENV}.get(self.opts.secrets)
 
     # --- shared -----------------------------------------------------------------------------------
     def fresh_tenant(self) -> None:
@@ -65,7 +84,7 @@ class SizeRun:
         # allows 5 concurrent sessions per service account (reference §2.3), a full sequence uses ~12.
         self.control.configure({"sa.sessionLimitMode": "off"})
         self.control.seed(self.model.seed_payload())
-        write_stack(self.model, self.dir, secret_env=SECRET_ENV if self.opts.secret else None)
+        write_stack(self.model, self.dir, secret_env=self.secret_env)
 
     def last_needed(self, sequence: tuple[str, ...]) -> int:
         wanted = [i for i, s in enumerate(sequence) if s in self.opts.scenarios]
@@ -117,7 +136,7 @@ class SizeRun:
 
         os.environ["AIC_SERVICE_ACCOUNT_ID"] = str(self.emu.service_account["id"])
         os.environ["AIC_SERVICE_ACCOUNT_JWK_FILE"] = jwk_file(self.emu)
-        os.environ[SECRET_ENV] = SECRET_VALUE
+        os.environ.update(self.secret_values)
         url, P = self.emu.url, self.opts.parallelism
         results: dict[str, Any] = {}
         last = self.last_needed(SCENARIOS)
@@ -155,7 +174,7 @@ class SizeRun:
             results["drift_injected"] = inject_drift(admin[-1], self.model)
 
         def before_prune() -> None:
-            write_stack(self.pruned, self.dir, secret_env=SECRET_ENV if self.opts.secret else None)
+            write_stack(self.pruned, self.dir, secret_env=self.secret_env)
 
         steps: list[tuple[str, Callable[[], Any], Callable[[], None] | None]] = [
             ("load", lambda: api.load(paths), None),
@@ -215,8 +234,8 @@ class SizeRun:
     def run_cli(self) -> dict[str, Any]:
         env = dict(os.environ)
         env.update({"AIC_SERVICE_ACCOUNT_ID": str(self.emu.service_account["id"]),
-                    "AIC_SERVICE_ACCOUNT_JWK_FILE": jwk_file(self.emu), SECRET_ENV: SECRET_VALUE,
-                    "NO_COLOR": "1"})
+                    "AIC_SERVICE_ACCOUNT_JWK_FILE": jwk_file(self.emu), "NO_COLOR": "1"})
+        env.update(self.secret_values)
         env.pop("CI", None)
         env.pop("AIC_ACCESS_TOKEN", None)
         url, P = self.emu.url, str(self.opts.parallelism)
@@ -236,7 +255,7 @@ class SizeRun:
             results["drift_injected"] = inject_drift(admin[-1], self.model)
 
         def before_prune() -> None:
-            write_stack(self.pruned, self.dir, secret_env=SECRET_ENV if self.opts.secret else None)
+            write_stack(self.pruned, self.dir, secret_env=self.secret_env)
 
         steps = [("load", ["validate", d], None), ("cold_plan", plan_cmd, None), ("cold_apply", apply_cmd, None),
                  ("noop_plan", plan_cmd, None), ("noop_apply", apply_cmd, None),

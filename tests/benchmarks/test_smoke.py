@@ -46,6 +46,23 @@ def test_generator_shape(tmp_path: Path) -> None:
     assert sum(d["kind"] == "AIAgent" for d in docs) == 9
 
 
+def test_default_secrets_are_distinct_and_generated(tmp_path: Path) -> None:
+    from benchlib.scenarios import Options, SizeRun, secret_var
+
+    model = build_model(5)
+    files = write_stack(model, tmp_path, secret_env=secret_var)
+    refs = [d["spec"]["clientSecret"]["fromEnv"] for f in files for d in yaml.safe_load_all(f.read_text())
+            if d["kind"] != "OAuth2Provider"]
+    assert len(refs) == 10 and len(set(refs)) == 10
+    from types import SimpleNamespace
+
+    emulator = SimpleNamespace(url="http://127.0.0.1:9")  # not contacted: only the secrets are looked at
+    run = SizeRun(5, emulator, tmp_path, Options(parallelism=8, latency_ms=0, scenarios=()))  # type: ignore[arg-type]
+    assert run.opts.secrets == "distinct" and set(run.secret_values) == set(refs)
+    assert len(set(run.secret_values.values())) == 10
+    assert all(len(v) >= 32 for v in run.secret_values.values())
+
+
 def test_generated_stack_loads(tmp_path: Path) -> None:
     manifest = pytest.importorskip("provisioner.manifest")
     if not hasattr(manifest, "load"):
