@@ -15,7 +15,7 @@ import click
 from provisioner import __version__, redact
 from provisioner.errors import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, ProvisionerError
 
-_COMMANDS = ("validate", "schema", "plan", "apply", "undo", "verify", "export", "emulator")
+_COMMANDS = ("validate", "schema", "plan", "apply", "undo", "verify", "export", "import-frodo", "emulator")
 
 
 class _LazyGroup(click.Group):
@@ -29,7 +29,8 @@ class _LazyGroup(click.Group):
         if cmd_name not in self.commands and cmd_name in _COMMANDS:
             import importlib
 
-            self.add_command(importlib.import_module(f"provisioner.commands.{cmd_name}").command, cmd_name)
+            module = importlib.import_module(f"provisioner.commands.{cmd_name.replace('-', '_')}")
+            self.add_command(module.command, cmd_name)
         return self.commands.get(cmd_name)
 
 

@@ -7,15 +7,16 @@ from typing import Any
 
 import click
 
-from provisioner import api
+from provisioner import api, redact
 from provisioner.commands.plan import echo
 from provisioner.errors import EXIT_OK, ProvisionerError, UsageError
-from provisioner.export import ExportOptions, export_realm, parse_kinds
+from provisioner.export import KINDS, ExportOptions, export_realm, parse_kinds, select
 from provisioner.export.build import GRANT_MODES
 from provisioner.export.mark import apply_marks, marks_needed
 from provisioner.export.write import SECRETS_FILE, check_overwrite, output_files, write_files
 
 _STACK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_PROVIDER, _APPLICATION, _AGENT = KINDS  # dependency order (export.build.KINDS)
 
 
 def _selection(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -53,10 +54,12 @@ def _confirm_marks(count: int, auto_approve: bool) -> None:
 @click.option("--auto-approve", is_flag=True, help="With --stack: mark without asking.")
 @click.option("--parallelism", type=click.IntRange(min=1, max=64), default=4, show_default=True,
               help="Concurrent requests.")
+@click.option("--format", "fmt", type=click.Choice(["manifests", "frodo"]), default="manifests", show_default=True,
+              help="manifests: provisioner YAML; frodo: Frodo's JSON export files (agents, applications).")
 @click.option("-v", "--verbose", is_flag=True, help="Trace HTTP requests.")
 def command(tenant: str | None, env_file: str | None, realm: str, kinds: str | None, select: tuple[str, ...],
             stack: str | None, out_dir: str | None, force: bool, grant_mode: str, schema: str | None,
-            auto_approve: bool, parallelism: int, verbose: bool) -> int:
+            auto_approve: bool, parallelism: int, fmt: str, verbose: bool) -> int:
     """Read the realm's provider, applications, agents and privileges into minimal manifests.
 
     One file per object under DIR (providers/, applications/, agents/), only the fields that differ
@@ -67,6 +70,10 @@ def command(tenant: str | None, env_file: str | None, realm: str, kinds: str | N
         raise UsageError(f"--stack: {stack!r} is not a valid stack name (letters, digits, '.', '_', '-')")
     options = ExportOptions(realm=realm, kinds=parse_kinds(kinds), select=_selection(select),
                             provider_grant_types=grant_mode)
+    if fmt == "frodo":
+        if stack is not None:
+            raise UsageError("--stack cannot be used with --format frodo (it marks objects for manifests)")
+        return _export_frodo(tenant, env_file, options, out_dir or "frodo-export", force, parallelism, verbose)
     out = out_dir or stack or "exported"
     with api.tenant(tenant, env_file=env_file, parallelism=parallelism, verbose=verbose) as opened:
         echo(opened.label + "\n")
@@ -88,6 +95,40 @@ def command(tenant: str | None, env_file: str | None, realm: str, kinds: str | N
             assert stack is not None
             apply_marks(opened.client, snap, marks, stack, lambda line: echo(line + "\n"))
     _summary(result, out, stack)
+    return EXIT_OK
+
+
+def _export_frodo(tenant: str | None, env_file: str | None, options: ExportOptions, out: str, force: bool,
+                  parallelism: int, verbose: bool) -> int:
+    """``--format frodo``: one Frodo export file per kind (``<realm>.application.json``, ``<realm>.agent.json``)."""
+    import datetime
+
+    from provisioner import __version__
+    from provisioner.export.frodo import dumps, meta, to_frodo
+    from provisioner.export.read import read_realm
+    from provisioner.export.write import OutputFile
+
+    with api.tenant(tenant, env_file=env_file, parallelism=parallelism, verbose=verbose) as opened:
+        echo(opened.label + "\n")
+        snap = read_realm(opened.client, options.realm, parallelism)
+        selection = select(snap, options)
+        for note in selection.notes:
+            echo(f"note: {note}\n", err=True)
+        if _PROVIDER in options.kinds and _APPLICATION not in options.kinds:
+            echo("note: Frodo exports the realm's OAuth2 provider only inside OAuth2 clients (_provider); "
+                 "add Application to --kinds to include it\n", err=True)
+        now = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        documents = to_frodo(snap, selection, meta(opened.url, "provisioner", now, __version__),
+                             applications=_APPLICATION in options.kinds,
+                             agents=_AGENT in options.kinds)
+        files = [OutputFile(name, dumps(doc)) for name, doc in sorted(documents.items())]
+        check_overwrite(out, files, force)
+        for path in write_files(out, [OutputFile(f.path, redact.text(f.text)) for f in files]):
+            echo(f"wrote {path}\n")
+    count = len(selection.applications) * (_APPLICATION in options.kinds) + \
+        len(selection.agents) * (_AGENT in options.kinds)
+    echo(f"Exported {count} object{'s' if count != 1 else ''} from realm {options.realm!r} to {out} in Frodo's "
+         f"format (no secrets: the tenant never returns them).\n")
     return EXIT_OK
 
 
