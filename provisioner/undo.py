@@ -29,7 +29,7 @@ from typing import Any
 from provisioner import api, redact
 from provisioner.apply import ApplyOptions, ApplyResult, execute
 from provisioner.errors import ProvisionerError, UsageError
-from provisioner.kinds.images import created_deletes, restore_resources, restored_addresses
+from provisioner.kinds.images import created_deletes, restore_resources, restored_addresses, touched_user_ids
 from provisioner.kinds.snapshot import Snapshot, read_snapshot
 from provisioner.manifest.model import Resource, SourceLocation
 from provisioner.plan import Plan, PlanOptions, make_plan
@@ -123,10 +123,27 @@ def unrestorable(run: JournalRun) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _with_user_names(snapshot: Snapshot, run: JournalRun, tenant: Any) -> Snapshot:
+    """The snapshot, also knowing the users the touched objects name now (one query per realm), so the
+    undo plan shows owners and subjects by name on both sides."""
+    from provisioner.export.read import user_names
+
+    realms = dict(snapshot.realms)
+    for realm, ids in touched_user_ids(run.images, snapshot).items():
+        snap = snapshot.realm(realm)
+        unknown = ids - set(snap.users.values())
+        if unknown and realm in realms:
+            named = user_names(tenant.client, realm, unknown)
+            realms[realm] = dataclasses.replace(snap, users={**snap.users, **{n: i for i, n in named.items()
+                                                                              if n not in snap.users}})
+    return Snapshot(realms=realms)
+
+
 def _build(run: JournalRun, tenant: Any, resources: Sequence[Resource], max_deletes: int,
            parallelism: int) -> tuple[Plan, Snapshot]:
     realms = sorted({str(r["realm"]) for r in run.images})
-    snapshot = read_snapshot(tenant.client, api.read_scopes(resources, realms), parallelism)
+    snapshot = _with_user_names(read_snapshot(tenant.client, api.read_scopes(resources, realms), parallelism),
+                                run, tenant)
     options = PlanOptions(stack=_NO_STACK, target=api._target_info(tenant), max_deletes=max_deletes)
     planned = make_plan(resources, snapshot, options)
     keep = restored_addresses(run.images)

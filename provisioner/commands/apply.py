@@ -158,6 +158,12 @@ def _rollback(result: Any, opened: Any, fmt: str, verbose: bool, quiet: bool, no
     consent), with the same checks as ``provisioner undo``; reports its own outcome after the apply's."""
     from provisioner.commands.undo import run_undo
 
+    conflicts = [r.address for r in result.by_status("failed") if r.conflict]
+    if conflicts:
+        echo(f"Not rolling back: another writer changed {', '.join(conflicts)} during this apply; undoing now "
+             f"would overwrite its work. Review with: provisioner undo {result.journal} --out undo-plan.json\n",
+             err=True)
+        return
     try:
         code = run_undo(result.journal, opened, fmt=fmt, verbose=verbose, quiet=quiet, no_color=no_color,
                         auto_approve=True, max_deletes=max_deletes, parallelism=parallelism,

@@ -60,6 +60,23 @@ def user_ids(changes: Iterable[Any], snapshot: Snapshot) -> dict[str, set[str]]:
     return out
 
 
+def touched_user_ids(images: Iterable[Mapping[str, Any]], snapshot: Snapshot) -> dict[str, set[str]]:
+    """Realm → the user ids the touched objects name *now* (owners, subjects), so a plan can show names."""
+    out: dict[str, set[str]] = {}
+    for rec in images:
+        realm, kind, key = str(rec["realm"]), rec["kind"], str(rec["key"])
+        snap = snapshot.realm(realm)
+        ids = out.setdefault(realm, set())
+        if kind in _CLIENT_FIELDS:
+            ids.update(canonical(OWNERS_TARGET, (_observed_docs(snap, kind, key).get("idm") or {}).get("owners")))
+        elif kind == privilege.KIND:
+            agent = str(rec.get("agent") or key.split("/", 1)[0])
+            identity = snap.identity_of(agent)
+            for priv in snap.privileges_of(str(identity["_id"]) if identity else None, agent):
+                ids.update(canonical(_SUBJECTS, priv.get("subjects")))
+    return out
+
+
 def _users(value: list[str], names: Names, label: str, notes: list[str]) -> list[dict[str, str]]:
     missing = sorted(i for i in value if i not in names)
     if missing:
@@ -265,4 +282,4 @@ def capture(changes: Iterable[Any], snapshot: Snapshot, client: Any, page_size: 
 
 
 __all__ = ["before_image", "capture", "created_deletes", "privilege_entry", "restore_resources",
-           "restored_addresses", "user_ids"]
+           "restored_addresses", "touched_user_ids", "user_ids"]

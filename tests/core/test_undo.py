@@ -157,6 +157,7 @@ def test_undo_restores_every_managed_field_after_a_failed_apply(tenant: Tenant, 
     assert code == 0, out + err
     assert "~ update AIAgent alpha/undo-agent" in out and "+ create Application alpha/undo-legacy-app" in out
     assert "- delete AIAgent alpha/undo-new-agent" in out
+    assert "owners: [bob] → [alice]" in out  # users by name on both sides
     assert "Undo complete" in out
     assert "Application alpha/undo-legacy-app: re-created without its client secret" in err
     assert tenant_state(tenant.url) == prepared["before"]
@@ -205,3 +206,16 @@ def test_undo_refuses_other_tenants_and_bad_journals(tenant: Tenant, cli, tmp_pa
     assert code == 1 and "records a run against http://127.0.0.1:1" in err
     code, _, err = cli("undo", tmp_path / "missing.jsonl", "--tenant", tenant.url)
     assert code == 1 and "cannot read journal" in err
+
+
+def test_rollback_is_not_run_after_a_conflict(tenant: Tenant, cli, prepared: dict[str, Any]) -> None:
+    # A 412 on the privilege's PATCH: its revision moved under us, i.e. another writer is at work.
+    target = privilege.privilege_id("alpha", "undo-agent", "undo-logs-app")
+    rule = {"path": f"managed/alpha_aiagentprivilege/{target}", "method": "PATCH", "action": "status",
+            "status": 412, "count": 1}
+    assert requests.put(tenant.url + "/_emulator/faults", json=[rule], timeout=10).status_code == 200
+    code, out, err = cli("apply", prepared["new"], "--tenant", tenant.url, "--stack", "undo", "--prune",
+                         "--auto-approve", "--rollback-on-failure")
+    assert code == 1, out + err
+    assert "conflict:" in err and "Not rolling back: another writer changed" in err, out + err
+    assert "Rolling back" not in out
