@@ -21,7 +21,7 @@ from typing import Any
 from provisioner import redact
 from provisioner.apply import ApplyOptions, ApplyResult, execute
 from provisioner.errors import ConfigurationError, ProvisionerError, ValidationFailed
-from provisioner.kinds import aiagent, application
+from provisioner.kinds import spec_of
 from provisioner.kinds.oauth2client import secret_marker
 from provisioner.kinds.secrets import verify_many
 from provisioner.kinds.snapshot import ReadScope, Snapshot, read_snapshot
@@ -95,9 +95,14 @@ def resources_of(stack: Any, realm: str | None = None) -> list[Any]:
     """The stack's resources, moved to ``realm`` when one is forced (``--realm``)."""
     resources = list(stack.resources)
     if realm:
-        resources = [dataclasses.replace(r, realm=realm, name=realm if r.kind == "OAuth2Provider" else r.name)
+        resources = [dataclasses.replace(r, realm=realm, name=realm if _keyed_by_realm(r.kind) else r.name)
                      for r in resources]
     return resources
+
+
+def _keyed_by_realm(kind: str) -> bool:
+    spec = spec_of(kind)
+    return spec is not None and spec.keyed_by_realm
 
 
 def read_scopes(resources: Sequence[Any], extra_realms: Sequence[str] = ()) -> list[ReadScope]:
@@ -107,11 +112,11 @@ def read_scopes(resources: Sequence[Any], extra_realms: Sequence[str] = ()) -> l
     for res in resources:
         users.setdefault(res.realm, set())
         groups.setdefault(res.realm, set())
-        if res.kind == application.KIND:
-            users[res.realm] |= application.user_names(res.spec)
-        elif res.kind == aiagent.KIND:
-            users[res.realm] |= aiagent.user_names(res.spec)
-            groups[res.realm] |= aiagent.group_ids(res.spec)
+        spec = spec_of(res.kind)
+        if spec is not None:
+            names, group_ids = spec.references(res.spec)
+            users[res.realm] |= names
+            groups[res.realm] |= group_ids
     return [ReadScope(realm, frozenset(users[realm]), frozenset(groups[realm])) for realm in sorted(users)]
 
 
@@ -139,10 +144,10 @@ def secret_status(resources: Sequence[Any], snapshot: Snapshot, values: Mapping[
     for res in resources:
         ref = res.spec.get("clientSecret")
         key = SecretReference.of(ref).key() if ref is not None else None
-        if key not in values or res.kind not in (application.KIND, aiagent.KIND):
+        spec = spec_of(res.kind)
+        if key not in values or spec is None or not spec.has_secret or spec.am_docs is None:
             continue
-        snap = snapshot.realm(res.realm)
-        doc = (snap.clients if res.kind == application.KIND else snap.agents).get(res.name)
+        doc = spec.am_docs(snapshot.realm(res.realm)).get(res.name)
         if doc is None:
             continue
         addr = address(res.kind, res.realm, res.name)
@@ -317,10 +322,15 @@ def ref_resolver(values: Mapping[tuple[str, str], str], environ: Mapping[str, st
     return resolve
 
 
+def _needs(kind: str, feature: str) -> bool:
+    spec = spec_of(kind)
+    return spec is not None and spec.feature == feature
+
+
 def ensure_features(stack: Any, tenant: Any, progress: Progress, *, timeout: float = 900.0,
                     interval: float = 30.0, realm: str | None = None) -> None:
     """Enable the AI agents feature when the stack declares agents and a realm has it off; wait (bounded)."""
-    realms = sorted({r.realm for r in resources_of(stack, realm) if r.kind == aiagent.KIND})
+    realms = sorted({r.realm for r in resources_of(stack, realm) if _needs(r.kind, "ai_agents")})
     env = tenant.client.environment
     off = [r for r in realms if not env.ai_agents_enabled(r)]
     if not off:

@@ -32,6 +32,7 @@ from provisioner.apply.operations import STEPS, ApplyContext, Operation, StaleOb
 from provisioner.apply.stale import stale_changes
 from provisioner.errors import ProvisionerError
 from provisioner.kinds.images import capture
+from provisioner.kinds import spec_of
 from provisioner.kinds.snapshot import ReadScope, Snapshot, read_snapshot
 from provisioner.plan.model import Change, Plan
 from provisioner.plan.prune import delete_count
@@ -210,20 +211,20 @@ def _unknown(ctx: ApplyContext, change: Change) -> None:
     raise ProvisionerError(f"no operation for {change.action} {change.kind}")
 
 
-_AM_KINDS = {"Application": "OAuth2Client", "AIAgent": "AIAgent"}
-
-
 def _reread_am(ctx: ApplyContext, changes: list[Change], *, use_snapshot: bool, parallelism: int) -> None:
     """Re-read, once per (realm, AM kind), the AM objects this level updates (see the module docstring)."""
-    wanted = sorted({(c.realm, _AM_KINDS[c.kind]) for c in changes
-                     if c.action == "update" and c.kind in _AM_KINDS and c.observed.get("am") is not None})
+    specs = {c.kind: spec_of(c.kind) for c in changes}
+    am_kinds = {kind: spec for kind, spec in specs.items() if spec is not None and spec.am_kind and spec.am_docs}
+    wanted = sorted({(c.realm, str(am_kinds[c.kind].am_kind)) for c in changes
+                     if c.action == "update" and c.kind in am_kinds and c.observed.get("am") is not None})
+    docs_of = {str(spec.am_kind): spec.am_docs for spec in am_kinds.values()}
     ctx.am_current.clear()
     if not wanted:
         return
     if use_snapshot:
         for realm, kind in wanted:
             snap = ctx.snapshot.realm(realm)
-            ctx.am_current[(realm, kind)] = dict(snap.clients if kind == "OAuth2Client" else snap.agents)
+            ctx.am_current[(realm, kind)] = dict(docs_of[kind](snap))  # type: ignore[misc]
         return
 
     def read(item: tuple[str, str]) -> dict[str, Any]:

@@ -1,31 +1,23 @@
 """Stale-plan detection (pure): compare a plan's observed revisions with a fresh snapshot.
 
-AM revisions are compared list form to list form (reference §12 W1): both the plan and this check
-read AM objects through the per-type list.
+AM revisions are compared list form to list form: both the plan and this check read AM objects
+through the per-type list (a single read's ``_rev`` differs).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from provisioner.kinds import aiagent, application, privilege, provider
-from provisioner.kinds.oauth2client import client_rev, idm_rev
+from provisioner.kinds import spec_of
 from provisioner.kinds.snapshot import Snapshot
 from provisioner.plan.model import Change, Plan
 
 
 def current_observed(change: Change, snapshot: Snapshot) -> dict[str, Any]:
     """What ``change.observed`` would be if planned against ``snapshot``."""
-    snap = snapshot.realm(change.realm)
-    if change.kind == provider.KIND:
-        return {"am": {"id": provider.SERVICE_ID, "rev": snap.provider_rev}}
-    if change.kind == application.KIND:
-        return {"am": client_rev(snap.clients.get(change.key)), "idm": idm_rev(snap.apps.get(change.key))}
-    if change.kind == aiagent.KIND:
-        return {"am": client_rev(snap.agents.get(change.key)), "idm": idm_rev(snap.identity_of(change.key))}
-    if change.kind == privilege.KIND:
-        wanted = change.ids.privilege
-        return {"idm": idm_rev(snap.privilege(wanted))}
-    return {}
+    spec = spec_of(change.kind)
+    if spec is None or spec.observed is None:
+        return {}
+    return spec.observed(snapshot.realm(change.realm), change.key, change.ids)
 
 
 def _describe(remote: str, before: Any, after: Any) -> str:

@@ -8,13 +8,14 @@ from typing import Any
 from provisioner.errors import UsageError
 from provisioner.export.reverse import (CLIENT_ID, Note, agent_spec, application_spec, has_secret_marker,
                                         provider_spec)
-from provisioner.kinds import aiagent, application, provider
+from provisioner.kinds import REGISTRY, aiagent, application, provider, spec_of
 from provisioner.kinds.snapshot import RealmSnapshot
 from provisioner.manifest.model import API_VERSION
 from provisioner.plan.order import address
 
-KINDS = (provider.KIND, application.KIND, aiagent.KIND)
-FOLDERS = {provider.KIND: "providers", application.KIND: "applications", aiagent.KIND: "agents"}
+#: The kinds export writes (those with an export folder), in dependency order.
+KINDS = tuple(spec.name for spec in REGISTRY if spec.export_folder)
+FOLDERS = {spec.name: str(spec.export_folder) for spec in REGISTRY if spec.export_folder}
 GRANT_MODES = ("ensure", "exact")
 
 
@@ -150,8 +151,14 @@ def _unique_names(keys: list[str], name_of: Mapping[str, str | None]) -> dict[st
 
 
 def _document(kind: str, realm: str, key: str, spec: Mapping[str, Any]) -> dict[str, Any]:
-    metadata = {"realm": realm} if kind == provider.KIND else {"name": key, "realm": realm}
+    spec_ = spec_of(kind)
+    metadata = {"realm": realm} if spec_ is not None and spec_.keyed_by_realm else {"name": key, "realm": realm}
     return {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": dict(spec)}
+
+
+def _am_doc(snap: RealmSnapshot, kind: str, key: str) -> Mapping[str, Any] | None:
+    spec = spec_of(kind)
+    return spec.am_docs(snap).get(key) if spec is not None and spec.am_docs is not None else None
 
 
 def build(snap: RealmSnapshot, selection: Selection, users: Mapping[str, str],
@@ -191,7 +198,7 @@ def build(snap: RealmSnapshot, selection: Selection, users: Mapping[str, str],
         docs.append(ExportedDocument(kind=kind, key=key, realm=realm, path=f"{FOLDERS[kind]}/{key}.yaml",
                                      document=_document(kind, realm, key, spec), secret_env=name))
     unmarked = sorted(key for kind, key, spec, _ in specs if "clientSecret" in spec
-                      and not has_secret_marker((snap.clients if kind == application.KIND else snap.agents).get(key)))
+                      and not has_secret_marker(_am_doc(snap, kind, key)))
     if unmarked:
         notes.append(Note("", f"{len(unmarked)} client(s) carry no provisioner secret marker ({', '.join(unmarked)}): "
                               f"plan proves their secrets live at the tenant's introspect endpoint "

@@ -15,7 +15,7 @@ from typing import Any
 from provisioner.errors import ProvisionerError
 from provisioner.export.build import ExportResult
 from provisioner.export.reverse import Note
-from provisioner.kinds import aiagent, application
+from provisioner.kinds import aiagent, spec_of
 from provisioner.kinds.common import unwrap, writable_client_doc
 from provisioner.kinds.oauth2client import set_markers, stack_of
 from provisioner.kinds.snapshot import RealmSnapshot
@@ -37,18 +37,22 @@ class Mark:
 
     @property
     def am_kind(self) -> str:
-        return application.AM_KIND if self.kind == application.KIND else aiagent.AM_KIND
+        spec = spec_of(self.kind)
+        assert spec is not None and spec.am_kind is not None
+        return spec.am_kind
 
 
 def _observed(snap: RealmSnapshot, kind: str, key: str) -> Any:
-    return (snap.clients if kind == application.KIND else snap.agents).get(key)
+    spec = spec_of(kind)
+    return spec.am_docs(snap).get(key) if spec is not None and spec.am_docs is not None else None
 
 
 def marks_needed(snap: RealmSnapshot, result: ExportResult, stack: str) -> tuple[list[Mark], list[Note]]:
     """The exported applications and agents that do not carry ``provisioner.stack=<stack>`` yet."""
     marks, notes = [], []
     for doc in result.documents:
-        if doc.kind not in (application.KIND, aiagent.KIND):
+        spec = spec_of(doc.kind)
+        if spec is None or not spec.prunable:
             continue
         observed = _observed(snap, doc.kind, doc.key)
         owner = stack_of(observed)

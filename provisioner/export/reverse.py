@@ -40,11 +40,10 @@ DEFAULT_PROVIDER_GRANTS: tuple[str, ...] = (
     "urn:openid:params:grant-type:ciba",
 )
 
-#: Spec key order, as in the kinds' JSON Schemas (checked by a test).
-APPLICATION_ORDER = ("displayName", "description", "template", "owners", "clientSecret", "scopes", "defaultScopes",
-                     "grantTypes", "tokenEndpointAuthMethod", "redirectUris", "accessTokenLifetime", "clientType")
-AGENT_ORDER = ("displayName", "description", "owners", "clientSecret", "scopes", "defaultScopes", "grantTypes",
-               "tokenEndpointAuthMethod", "accessTokenLifetime", "providerOverrides", "applications")
+#: Spec key order: the kinds' field tables, which follow their JSON Schemas (checked by a test); an
+#: agent's privileges come last, under ``applications``.
+APPLICATION_ORDER = application.SPEC.field_order
+AGENT_ORDER = aiagent.SPEC.field_order + ("applications",)
 PRIVILEGE_ORDER = ("application", "existing", "description", "subjects", "subjectGroups", "permissions")
 OVERRIDE_ORDER = ("enabled", "clientSideTokens", "acceptAudienceInTokenExchange")
 

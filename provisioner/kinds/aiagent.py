@@ -16,13 +16,16 @@ clientSecret                                   AM ``coreOAuth2ClientConfig.userp
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from provisioner.kinds.application import resolve_users
 from provisioner.kinds.common import deterministic_id
 from provisioner.kinds.fields import Field, Target
 from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD
+from provisioner.kinds.oauth2client import client_rev, idm_rev
 from provisioner.kinds.snapshot import RealmSnapshot
+from provisioner.kinds.spec import KindSpec
 
 KIND = "AIAgent"
 AM_KIND = "AIAgent"
@@ -34,18 +37,18 @@ _OVERRIDES = {
     "acceptAudienceInTokenExchange": "acceptAudienceParametersInTokenExchangeRequests",
 }
 
+#: AM client fields an agent manifest cannot declare (export notes them when set).
+_NOT_DECLARABLE = ("redirectUris", "clientType")
+
 FIELDS: tuple[Field, ...] = (
     Field("displayName", (Target("idm", ("name",)),)),
     Field("description", (Target("idm", ("description",)),)),
     Field("owners", (OWNERS_TARGET,)),
-) + CLIENT_FIELDS + tuple(
+    SECRET_FIELD,
+) + tuple(replace(f, manifest=False) if f.name in _NOT_DECLARABLE else f for f in CLIENT_FIELDS) + tuple(
     Field(f"providerOverrides.{name}", (Target("am", ("overrideOAuth2ClientConfig", path)),))
     for name, path in _OVERRIDES.items()
-) + (SECRET_FIELD,)
-
-
-_PLAIN = ("displayName", "description", "scopes", "defaultScopes", "grantTypes", "tokenEndpointAuthMethod",
-          "redirectUris", "accessTokenLifetime", "clientType")
+)
 
 
 def identity_id(realm: str, key: str) -> str:
@@ -55,7 +58,7 @@ def identity_id(realm: str, key: str) -> str:
 
 def desired_values(spec: Mapping[str, Any], users: Mapping[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Managed values from a manifest ``spec`` and any ``(path, message)`` problems."""
-    out: dict[str, Any] = {k: spec[k] for k in _PLAIN if k in spec}
+    out: dict[str, Any] = {k: spec[k] for k in SPEC.plain if k in spec}
     problems: list[tuple[str, str]] = []
     if "owners" in spec:
         out["owners"], problems = resolve_users(spec.get("owners") or [], users, "spec.owners")
@@ -117,3 +120,33 @@ def add_identity(doc: dict[str, Any], key: str, uid: str, desired: Mapping[str, 
     doc["aiAgentIdentityAttributes"] = {"inherited": False,
                                         "value": identity_attributes(key, uid, desired, observed_identity)}
     doc["aiAgentIdentityUid"] = {"inherited": False, "value": uid}
+
+
+def observed(snap: RealmSnapshot, key: str, ids: Any = None) -> dict[str, Any]:
+    """The revisions a plan records for agent ``key`` (AM list ``_rev``, IDM identity ``_rev``)."""
+    return {"am": client_rev(snap.agents.get(key)), "idm": idm_rev(snap.identity_of(key))}
+
+
+def references(spec: Mapping[str, Any]) -> tuple[set[str], set[str]]:
+    return user_names(spec), group_ids(spec)
+
+
+def prune_deletes(snap: RealmSnapshot, realm: str, key: str, reason: str) -> list[Any]:
+    """The deletes of a pruned agent: its privileges, then the agent (AM agent and IDM identity)."""
+    from provisioner.kinds import privilege
+    from provisioner.plan.model import Change, Ids
+
+    identity = snap.identity_of(key)
+    uid = str(identity["_id"]) if identity else None
+    changes = [privilege.delete_change(realm, privilege.key_of(key, snap.privilege_app(priv) or str(priv.get("_id"))),
+                                       priv, f"its agent {key!r} is pruned")
+               for priv in snap.privileges_of(uid, key)]
+    changes.append(Change(address=SPEC.address(realm, key), kind=KIND, realm=realm, key=key, action="delete",
+                          observed=observed(snap, key), ids=Ids(identity=uid), reason=reason))
+    return changes
+
+
+SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, am_kind=AM_KIND, am_docs=lambda snap: snap.agents,
+                prunable=True, prune_deletes=prune_deletes, has_secret=True, feature="ai_agents",
+                observed=observed, references=references, export_folder="agents",
+                schema="aiagent.schema.json")

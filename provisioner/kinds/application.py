@@ -21,10 +21,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from provisioner.kinds.common import deterministic_id, make_ref
+from provisioner.kinds.common import deterministic_id, make_ref, ref_id
 from provisioner.kinds.fields import Field, Target
 from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD
+from provisioner.kinds.oauth2client import client_rev, idm_rev
 from provisioner.kinds.snapshot import RealmSnapshot
+from provisioner.kinds.spec import KindSpec
 
 KIND = "Application"
 AM_KIND = "OAuth2Client"
@@ -36,7 +38,8 @@ FIELDS: tuple[Field, ...] = (
                           Target("am", ("advancedOAuth2ClientConfig", "descriptions"), "one"))),
     Field("template", (Target("idm", ("templateName",)),)),
     Field("owners", (OWNERS_TARGET,)),
-) + CLIENT_FIELDS + (SECRET_FIELD,)
+    SECRET_FIELD,
+) + CLIENT_FIELDS
 
 TEMPLATE_VERSIONS = {"service": "1.0", "web": "2.0", "native": "2.0"}
 
@@ -62,10 +65,6 @@ TEMPLATES: dict[str, dict[str, Any]] = {
                "coreOAuth2ClientConfig.clientType": "Public", **_LIFETIMES},
 }
 
-_PLAIN = ("displayName", "description", "template", "scopes", "defaultScopes", "grantTypes",
-          "tokenEndpointAuthMethod", "redirectUris", "accessTokenLifetime", "clientType")
-
-
 def record_id(realm: str, key: str) -> str:
     """The deterministic IDM ``_id`` of the application record this tool creates."""
     return deterministic_id(realm, "application", key)
@@ -76,7 +75,7 @@ def desired_values(spec: Mapping[str, Any], users: Mapping[str, str]) -> tuple[d
 
     Problems are ``(manifest path, message)`` pairs.
     """
-    out: dict[str, Any] = {k: spec[k] for k in _PLAIN if k in spec}
+    out: dict[str, Any] = {k: spec[k] for k in SPEC.plain if k in spec}
     problems: list[tuple[str, str]] = []
     if "owners" in spec:
         out["owners"], problems = resolve_users(spec.get("owners") or [], users, "spec.owners")
@@ -132,3 +131,43 @@ def template_version_op(ops: list[dict[str, Any]], desired: Mapping[str, Any]) -
         version = TEMPLATE_VERSIONS.get(str(desired.get("template")), "1.0")
         ops = ops + [{"operation": "replace", "field": "/templateVersion", "value": version}]
     return ops
+
+
+def observed(snap: RealmSnapshot, key: str, ids: Any = None) -> dict[str, Any]:
+    """The revisions a plan records for application ``key`` (AM list ``_rev``, IDM record ``_rev``)."""
+    return {"am": client_rev(snap.clients.get(key)), "idm": idm_rev(snap.apps.get(key))}
+
+
+def dangling(snap: RealmSnapshot, change: Any, deleted_privileges: set[str]) -> list[str]:
+    """Warnings for privileges (not deleted with it) that still point at the deleted application."""
+    record = snap.apps.get(change.key)
+    record_id = str(record["_id"]) if record else None
+    out = []
+    for priv in snap.privileges:
+        pid = str(priv.get("_id"))
+        if pid in deleted_privileges:
+            continue
+        if snap.privilege_app(priv) == change.key or (record_id and ref_id(priv.get("resource")) == record_id):
+            agent = priv.get("agentOAuth2ClientId") or ref_id(priv.get("agent")) or "?"
+            out.append(f"pruning {change.address} leaves privilege {pid} of agent {agent!r} (not managed by this "
+                       f"stack) pointing at nothing; delete or re-point that privilege too")
+    return out
+
+
+def references(spec: Mapping[str, Any]) -> tuple[set[str], set[str]]:
+    return user_names(spec), set()
+
+
+def prune_deletes(snap: RealmSnapshot, realm: str, key: str, reason: str) -> list[Any]:
+    """The delete of a pruned application (AM client and IDM record)."""
+    from provisioner.plan.model import Change, Ids
+
+    record = snap.apps.get(key)
+    return [Change(address=SPEC.address(realm, key), kind=KIND, realm=realm, key=key, action="delete",
+                   observed=observed(snap, key), ids=Ids(record=str(record["_id"]) if record else None),
+                   reason=reason)]
+
+
+SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, am_kind=AM_KIND, am_docs=lambda snap: snap.clients,
+                prunable=True, prune_deletes=prune_deletes, dangling=dangling, has_secret=True, observed=observed,
+                references=references, export_folder="applications", schema="application.schema.json")

@@ -39,11 +39,15 @@ class Target:
 
 @dataclass(frozen=True)
 class Field:
-    """A manifest field and where it goes; ``sensitive`` fields are never shown or compared by value."""
+    """A manifest field and where it goes; ``sensitive`` fields are never shown or compared by value.
+
+    The order of a kind's field table is the order of its manifest's spec keys (as in its schema)."""
 
     name: str
     targets: tuple[Target, ...]
     sensitive: bool = False
+    #: False for a remote field the kind's manifests cannot declare (read only to say so on export).
+    manifest: bool = True
 
 
 def canonical(target: Target, raw: Any) -> Any:

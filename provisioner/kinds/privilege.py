@@ -21,7 +21,9 @@ from typing import Any
 from provisioner.kinds.application import resolve_users
 from provisioner.kinds.common import deterministic_id, make_ref
 from provisioner.kinds.fields import Field, Target, encode
+from provisioner.kinds.oauth2client import idm_rev
 from provisioner.kinds.snapshot import RealmSnapshot
+from provisioner.kinds.spec import KindSpec
 
 KIND = "AgentPrivilege"
 RANK = 3
@@ -85,3 +87,19 @@ def create_body(realm: str, priv_id: str, agent_uuid: str, app_uuid: str, desire
         if fld.name in desired:
             body[fld.name] = encode(fld.targets[0], desired[fld.name], realm)
     return body
+
+
+def observed(snap: RealmSnapshot, key: str, ids: Any) -> dict[str, Any]:
+    """The revision a plan records for a privilege: its IDM ``_rev`` (found by the planned id)."""
+    return {"idm": idm_rev(snap.privilege(ids.privilege))}
+
+
+def delete_change(realm: str, key: str, priv: Mapping[str, Any], reason: str) -> Any:
+    """The delete of one privilege as observed."""
+    from provisioner.plan.model import Change, Ids
+
+    return Change(address=SPEC.address(realm, key), kind=KIND, realm=realm, key=key, action="delete",
+                  observed={"idm": idm_rev(priv)}, ids=Ids(privilege=str(priv.get("_id"))), reason=reason)
+
+
+SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, manifest=False, observed=observed)

@@ -18,12 +18,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from provisioner.kinds.common import get_path, set_path, string_set
+from provisioner.kinds.fields import Field, Target
+from provisioner.kinds.spec import KindSpec
 
 KIND = "OAuth2Provider"
 RANK = 0
 GRANT_PATH = ("advancedOAuth2Config", "grantTypes")
 AUDIENCE_PATH = ("advancedOAuth2Config", "acceptAudienceParametersInTokenExchangeRequests")
 SERVICE_ID = "oauth-oidc"
+
+FIELDS: tuple[Field, ...] = (
+    Field("grantTypes", (Target("am", GRANT_PATH, "set"),)),
+    Field("acceptAudienceInTokenExchange", (Target("am", AUDIENCE_PATH),)),
+)
 
 
 def desired_values(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -87,3 +94,12 @@ def update_document(current: Mapping[str, Any], desired: Mapping[str, Any]) -> t
         set_path(doc, GRANT_PATH if name == "grantTypes" else AUDIENCE_PATH, after)
         changed = True
     return doc, changed
+
+
+def observed(snap: Any, key: str, ids: Any = None) -> dict[str, Any]:
+    """The revision a plan records for the realm's provider."""
+    return {"am": {"id": SERVICE_ID, "rev": snap.provider_rev}}
+
+
+SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, keyed_by_realm=True, observed=observed,
+                export_folder="providers", schema="oauth2provider.schema.json")

@@ -10,12 +10,11 @@ does not manage still points at is reported as a warning.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from provisioner.kinds import aiagent, application, privilege
-from provisioner.kinds.common import ref_id
-from provisioner.kinds.oauth2client import client_rev, idm_rev, stack_of
+
+from provisioner.kinds import REGISTRY, spec_of
+from provisioner.kinds.oauth2client import stack_of
 from provisioner.kinds.snapshot import Snapshot
-from provisioner.plan.model import Blocked, Change, Ids, PlanDiagnostic, _plain
-from provisioner.plan.order import address
+from provisioner.plan.model import Blocked, Change, PlanDiagnostic
 
 PRUNE_REASON = "created by stack {stack!r} and no longer declared"
 
@@ -25,54 +24,30 @@ def _candidates(snapshot: Snapshot, realms: Iterable[str], declared: set[tuple[s
     out = []
     for realm in realms:
         snap = snapshot.realm(realm)
-        for kind, docs in ((application.KIND, snap.clients), (aiagent.KIND, snap.agents)):
-            for key, doc in docs.items():
-                if stack_of(doc) == stack and (kind, realm, key) not in declared:
-                    out.append((kind, realm, key))
+        for spec in REGISTRY:
+            if not spec.prunable or spec.am_docs is None:
+                continue
+            for key, doc in spec.am_docs(snap).items():
+                if stack_of(doc) == stack and (spec.name, realm, key) not in declared:
+                    out.append((spec.name, realm, key))
     return sorted(out)
 
 
 def _deletes(snapshot: Snapshot, kind: str, realm: str, key: str, reason: str) -> list[Change]:
-    snap = snapshot.realm(realm)
-    changes = []
-    if kind == application.KIND:
-        record = snap.apps.get(key)
-        observed = {"am": client_rev(snap.clients.get(key)), "idm": idm_rev(record)}
-        ids = Ids(record=str(record["_id"]) if record else None)
-    else:
-        identity = snap.identity_of(key)
-        observed = {"am": client_rev(snap.agents.get(key)), "idm": idm_rev(identity)}
-        ids = Ids(identity=str(identity["_id"]) if identity else None)
-        for priv in snap.privileges_of(str(identity["_id"]) if identity else None, key):
-            app = snap.privilege_app(priv) or str(priv.get("_id"))
-            pkey = privilege.key_of(key, app)
-            changes.append(Change(address=address(privilege.KIND, realm, pkey), kind=privilege.KIND, realm=realm,
-                                  key=pkey, action="delete", observed=_plain({"idm": idm_rev(priv)}),
-                                  ids=Ids(privilege=str(priv.get("_id"))),
-                                  reason=f"its agent {key!r} is pruned"))
-    changes.append(Change(address=address(kind, realm, key), kind=kind, realm=realm, key=key, action="delete",
-                          observed=_plain(observed), ids=ids, reason=reason))
-    return changes
+    spec = spec_of(kind)
+    assert spec is not None and spec.prune_deletes is not None
+    return spec.prune_deletes(snapshot.realm(realm), realm, key, reason)
 
 
 def _dangling(snapshot: Snapshot, changes: list[Change], deleted_privileges: set[str]) -> list[PlanDiagnostic]:
-    """A warning for every privilege that stays behind pointing at an application this prune deletes."""
+    """A warning for every object this prune leaves pointing at something it deletes."""
     out = []
     for change in changes:
-        if change.kind != application.KIND:
+        spec = spec_of(change.kind)
+        if spec is None or spec.dangling is None:
             continue
-        snap = snapshot.realm(change.realm)
-        record = snap.apps.get(change.key)
-        record_id = str(record["_id"]) if record else None
-        for priv in snap.privileges:
-            pid = str(priv.get("_id"))
-            if pid in deleted_privileges:
-                continue
-            if snap.privilege_app(priv) == change.key or (record_id and ref_id(priv.get("resource")) == record_id):
-                agent = priv.get("agentOAuth2ClientId") or ref_id(priv.get("agent")) or "?"
-                out.append(PlanDiagnostic("warning", f"pruning {change.address} leaves privilege {pid} of agent "
-                                          f"{agent!r} (not managed by this stack) pointing at nothing; delete or "
-                                          f"re-point that privilege too"))
+        for message in spec.dangling(snapshot.realm(change.realm), change, deleted_privileges):
+            out.append(PlanDiagnostic("warning", message))
     return out
 
 
@@ -99,8 +74,7 @@ def plan_prune(snapshot: Snapshot, realms: Iterable[str], declared: set[tuple[st
     changes: list[Change] = []
     for kind, realm, key in candidates:
         changes.extend(_deletes(snapshot, kind, realm, key, reason))
-    deleted = {str(c.ids.privilege) for c in changes + other
-               if c.kind == privilege.KIND}
+    deleted = {str(c.ids.privilege) for c in changes + other if c.ids.privilege}
     diags.extend(_dangling(snapshot, changes, deleted))
     total = len(changes) + len(other)
     if not prune:
@@ -125,7 +99,8 @@ def delete_count(changes: Iterable[Change]) -> int:
 
 def prune_count(changes: Iterable[Change]) -> int:
     """How many top-level objects (applications, agents) a list of changes deletes by prune."""
-    return sum(1 for c in changes if c.action == "delete" and c.kind in (application.KIND, aiagent.KIND))
+    prunable = {spec.name for spec in REGISTRY if spec.prunable}
+    return sum(1 for c in changes if c.action == "delete" and c.kind in prunable)
 
 
 __all__ = ["plan_prune", "prune_count", "delete_count"]

@@ -16,7 +16,7 @@ from provisioner.kinds.snapshot import RealmSnapshot, Snapshot, or_filter
 from provisioner.manifest import Resource, SecretRef, SourceLocation
 from provisioner.plan import Plan, PlanOptions, make_plan
 from provisioner.plan.model import PlanFormatError, SecretReference
-from provisioner.plan.order import levels
+from provisioner.plan.order import level
 from provisioner.render import render_json, render_markdown, render_text
 
 LOC = SourceLocation("m.yaml", 3, 1)
@@ -157,7 +157,7 @@ def test_plan_on_empty_tenant_is_ordered_and_secret_free():
     priv = plan.changes[3]
     assert priv.ids.resource == app.ids.record and priv.ids.agent == plan.changes[2].ids.identity
     assert set(priv.depends_on) == {"AIAgent alpha/agent1", "Application alpha/app1"}
-    assert [[c.address for c in lvl] for lvl in levels(plan.changes)] == [[c.address] for c in plan.changes]
+    assert [level(c) for c in plan.changes] == [0, 1, 2, 3]
     assert not plan.diagnostics
 
 

@@ -1,0 +1,88 @@
+"""``KindSpec``: everything the rest of the tool needs to know about one kind, in one declaration.
+
+Each kind module (``provider``, ``application``, ``aiagent``, ``privilege``) exports one ``SPEC``; the
+registry in :mod:`provisioner.kinds` lists them in dependency order. Plan, order, snapshot reads, stale
+checks, apply, prune, export and the manifest model loop over the registry instead of naming kinds.
+See ``docs/architecture.md`` ("Adding a kind").
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioner.kinds.fields import Field
+
+#: ``observed(realm snapshot, key, change ids)`` → ``{"am": {"id", "rev"}|None, "idm": ...}``.
+Observe = Callable[[Any, str, Any], dict[str, Any]]
+#: A manifest ``spec`` → the userNames and the group ids it references (read into the snapshot).
+References = Callable[[Mapping[str, Any]], tuple[set[str], set[str]]]
+#: One apply step: ``step(apply context, change)``.
+Step = Callable[[Any, Any], None]
+
+
+def max_rank() -> int:
+    from provisioner.kinds import REGISTRY
+
+    return max(spec.rank for spec in REGISTRY)
+
+
+def no_references(spec: Mapping[str, Any]) -> tuple[set[str], set[str]]:
+    return set(), set()
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """One kind's declaration.
+
+    ``rank``: creates and updates run in rank order, deletes in reverse. ``manifest``: declared by a
+    manifest document of this kind (``AgentPrivilege`` is declared inside its agent). ``keyed_by_realm``:
+    a singleton per realm (its key is the realm; its address is ``<Kind> <realm>``). ``am_kind``: the AM
+    collection holding its AM half, and ``am_docs`` the snapshot's documents of it by key (re-read in one
+    list before a level that updates them). ``prunable``: objects carry the ``provisioner.stack`` marker
+    and prune deletes them when undeclared; ``prune_deletes`` makes the delete changes, ``dangling``
+    warns about unmanaged objects a delete leaves pointing at nothing.
+    ``has_secret``: declares a ``clientSecret``. ``feature``: a tenant feature the kind needs
+    (``"ai_agents"``). ``fields``: the field table (manifest field → remote paths). ``plain``: the spec
+    keys copied as they are into ``desired``. ``steps``: apply steps per action, as ``(level, step)``.
+    ``export_folder`` / ``export_order``: where ``export`` writes documents of the kind, and the order
+    of their spec keys. ``schema``: the JSON Schema file of its manifest documents.
+    """
+
+    name: str
+    rank: int
+    fields: tuple[Field, ...] = ()
+    manifest: bool = True
+    keyed_by_realm: bool = False
+    am_kind: str | None = None
+    am_docs: Callable[[Any], Mapping[str, Mapping[str, Any]]] | None = None
+    prunable: bool = False
+    prune_deletes: Callable[[Any, str, str, str], list[Any]] | None = None
+    dangling: Callable[[Any, Any, set[str]], list[str]] | None = None
+    has_secret: bool = False
+    feature: str | None = None
+    observed: Observe | None = None
+    references: References = no_references
+    steps: Mapping[str, tuple[tuple[int, Step], ...]] = field(default_factory=dict)
+    export_folder: str | None = None
+    export_order: tuple[str, ...] = ()
+    schema: str | None = None
+
+    @property
+    def plain(self) -> tuple[str, ...]:
+        """Manifest fields copied into ``desired`` as written (no resolution, not nested)."""
+        return tuple(f.name for f in self.fields if f.manifest and not f.sensitive and "." not in f.name
+                     and not any(t.compare == "refs" for t in f.targets))
+
+    @property
+    def delete_rank(self) -> int:
+        """Deletes run in reverse rank order, after every create and update."""
+        return 2 * max_rank() - self.rank
+
+    @property
+    def field_order(self) -> tuple[str, ...]:
+        """The top-level spec keys of the field table, in order (export writes them in this order)."""
+        return tuple(dict.fromkeys(f.name.split(".")[0] for f in self.fields if f.manifest))
+
+    def address(self, realm: str, key: str) -> str:
+        return f"{self.name} {realm}" if self.keyed_by_realm else f"{self.name} {realm}/{key}"
