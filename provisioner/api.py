@@ -33,12 +33,13 @@ Progress = Callable[[str], None]
 
 
 def load(paths: Sequence[str], env: str | None = None, env_file: str | None = None,
-         environ: Mapping[str, str] | None = None, strict: bool = False, stack_name: str | None = None) -> Any:
+         environ: Mapping[str, str] | None = None, strict: bool = False, stack_name: str | None = None,
+         secrets_dirs: Sequence[str] = ()) -> Any:
     """Load and validate manifests (:func:`provisioner.manifest.load`); returns a ``LoadResult``."""
     from provisioner.manifest import load as _load
 
     return _load(list(paths), env=env, env_file=env_file, environ=os.environ if environ is None else environ,
-                 strict=strict, stack_name=stack_name)
+                 strict=strict, stack_name=stack_name, secrets_dirs=secrets_dirs)
 
 
 @contextmanager
@@ -301,6 +302,29 @@ def plan_with_snapshot(stack: Any, secrets: Any, tenant: Any, *, realm: str | No
     return make_plan(resources, snapshot, options), snapshot
 
 
+def _saved_plan_secret_file(ref: SecretReference, environ: Mapping[str, str], dotenv: Mapping[str, str]) -> str:
+    """A saved plan's ``fromFile`` secret, read under the loader's rules: inside the folder it was
+    declared in or the working directory, a regular file, size-capped, never the key file."""
+    from provisioner import safefile
+    from provisioner.manifest.limits import DEFAULT_LIMITS
+
+    key_file = environ.get("AIC_SERVICE_ACCOUNT_JWK_FILE") or dotenv.get("AIC_SERVICE_ACCOUNT_JWK_FILE") or ""
+    try:
+        real = safefile.confined(ref.path, (os.getcwd(), ref.base or "."), (key_file,))
+        data = safefile.read_bytes(real, DEFAULT_LIMITS.max_secret_bytes)
+    except safefile.FileRefused as exc:
+        raise ConfigurationError(f"secret {ref}: {exc}") from None
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise ConfigurationError(f"secret {ref}: cannot read {ref.path}: {exc.strerror or type(exc).__name__}") from None
+    try:
+        value = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"secret {ref}: {ref.path} is not valid UTF-8") from None
+    return value[:-2] if value.endswith("\r\n") else value[:-1] if value.endswith("\n") else value
+
+
 def ref_resolver(values: Mapping[tuple[str, str], str], environ: Mapping[str, str],
                  dotenv: Mapping[str, str]) -> Callable[[SecretReference], str]:
     """Resolve a plan's secret reference: the loaded manifests' values first, then the environment
@@ -311,10 +335,8 @@ def ref_resolver(values: Mapping[tuple[str, str], str], environ: Mapping[str, st
         value: str | None = None
         if ref.source == "env":
             value = environ.get(ref.name) or dotenv.get(ref.name)
-        elif os.path.isfile(ref.path):
-            with open(ref.path, encoding="utf-8") as handle:
-                value = handle.read()
-            value = value[:-2] if value.endswith("\r\n") else value[:-1] if value.endswith("\n") else value
+        else:
+            value = _saved_plan_secret_file(ref, environ, dotenv)
         if not value:
             raise ConfigurationError(f"secret {ref} is not available (pass the manifests or set it)")
         redact.register(value)

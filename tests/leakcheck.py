@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -118,7 +119,8 @@ def tool_files(root: Path) -> Iterator[tuple[str, str]]:
                 continue
             path = Path(dirpath) / name
             try:
-                if path.stat().st_size > 5_000_000:
+                info = path.lstat()
+                if not stat.S_ISREG(info.st_mode) or info.st_size > 5_000_000:  # FIFOs, links: not output
                     continue
                 yield str(path), path.read_text(encoding="utf-8", errors="replace")
             except OSError:

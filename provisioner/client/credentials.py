@@ -12,13 +12,12 @@ import os
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from provisioner import redact
-from provisioner.errors import ConfigurationError
 from provisioner.client.auth import Auth, BearerAuth, ServiceAccountAuth, load_private_jwk
 from provisioner.client.tokencache import MemoryTokenCache, TokenCache
+from provisioner.errors import ConfigurationError
 
 SA_ID = "AIC_SERVICE_ACCOUNT_ID"
 SA_JWK = "AIC_SERVICE_ACCOUNT_JWK"
@@ -76,9 +75,15 @@ def parse_jwk(text: str, source: str) -> dict[str, Any]:
 
 def read_jwk_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a private JWK file after checking that only its owner can read it."""
+    from provisioner import safefile
+
     check_private_file(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = safefile.read_bytes(path, 64 * 1024, what="service-account key file").decode("utf-8")
+    except safefile.FileRefused as exc:
+        raise ConfigurationError(str(exc)) from None
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"service-account key file {os.fspath(path)} is not valid UTF-8") from None
     except OSError as exc:
         raise ConfigurationError(f"cannot read service-account key file {os.fspath(path)}: {exc.strerror}") from None
     return parse_jwk(text, f"service-account key file {os.fspath(path)}")

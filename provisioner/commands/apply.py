@@ -7,7 +7,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import click
@@ -17,10 +16,19 @@ from provisioner.commands.plan import common_options, echo, load_or_report, prin
 from provisioner.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ProvisionerError, UsageError
 from provisioner.plan import Plan, PlanFormatError
 
+#: A saved plan of 10,000 objects is a few MB; anything far larger is not one.
+MAX_PLAN_BYTES = 256 * 1024 * 1024
+
 
 def read_plan_file(path: str) -> Plan:
+    from provisioner import safefile
+
     try:
-        return Plan.from_json(Path(path).read_text(encoding="utf-8"))
+        return Plan.from_json(safefile.read_bytes(path, MAX_PLAN_BYTES, what="plan file").decode("utf-8"))
+    except safefile.FileRefused as exc:
+        raise UsageError(str(exc)) from None
+    except UnicodeDecodeError:
+        raise UsageError(f"plan file {path} is not valid UTF-8") from None
     except OSError as exc:
         raise UsageError(f"cannot read plan file {path}: {exc.strerror}") from None
     except PlanFormatError as exc:
@@ -109,7 +117,7 @@ def report(result: Any, verb: str = "Apply") -> None:
 def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenant: str | None, realm: str | None,
             stack_name: str | None, fmt: str, prune: bool, max_deletes: int, parallelism: int, verbose: bool,
             quiet: bool, no_color: bool, plan_file: str | None, auto_approve: bool, enable_features: bool,
-            run_verify: bool, rollback: bool) -> int:
+            run_verify: bool, rollback: bool, secrets_dirs: tuple[str, ...] = ()) -> int:
     """Apply the manifests (PATHS) or a saved plan (--plan FILE) to the tenant.
 
     A saved plan is refused, before any write, when the tenant changed since it was made.
@@ -118,7 +126,7 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
         raise UsageError("give manifest PATHS or --plan FILE")
     loaded = None
     if paths:
-        loaded = load_or_report(paths, env, env_file, stack_name)
+        loaded = load_or_report(paths, env, env_file, stack_name, secrets_dirs)
         if loaded is None:
             return EXIT_ERROR
     saved = read_plan_file(plan_file) if plan_file else None

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from provisioner import api, redact
+from provisioner.commands import SECRETS_DIR_HELP
 from provisioner.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from provisioner.render import render, use_colour
 
@@ -20,6 +21,8 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--env", "env", metavar="NAME", help="Load environments/NAME.yaml next to the manifests."),
         click.option("--env-file", "env_file", metavar="FILE", type=click.Path(),
                      help="Dotenv file for secret references and credentials."),
+        click.option("--secrets-dir", "secrets_dirs", metavar="DIR", multiple=True, type=click.Path(file_okay=False),
+                     help=SECRETS_DIR_HELP),
         click.option("--tenant", "tenant", metavar="URL|local", help="Tenant URL, or 'local' for the emulator."),
         click.option("--realm", "realm", metavar="R", help="Put every resource in realm R."),
         click.option("--stack", "stack_name", metavar="NAME", help="Stack name (ownership marker for prune)."),
@@ -44,9 +47,11 @@ def echo(text: str, *, err: bool = False) -> None:
     click.echo(redact.text(text), err=err, nl=False)
 
 
-def load_or_report(paths: tuple[str, ...], env: str | None, env_file: str | None, stack_name: str | None) -> Any:
+def load_or_report(paths: tuple[str, ...], env: str | None, env_file: str | None, stack_name: str | None,
+                   secrets_dirs: tuple[str, ...] = ()) -> Any:
     """Load the manifests; print diagnostics to stderr; ``None`` when there are errors (no network yet)."""
-    result = api.load(list(paths), env=env, env_file=env_file, environ=os.environ, stack_name=stack_name)
+    result = api.load(list(paths), env=env, env_file=env_file, environ=os.environ, stack_name=stack_name,
+                      secrets_dirs=secrets_dirs)
     for diag in result.diagnostics:
         prefix = "warning: " if diag.severity == "warning" else ""
         echo(f"{prefix}{diag}\n", err=True)
@@ -83,12 +88,13 @@ def write_plan_file(path: str, text: str) -> None:
 @click.option("--check-secrets", is_flag=True, help="Also prove each declared secret at the token endpoint.")
 def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenant: str | None, realm: str | None,
             stack_name: str | None, fmt: str, prune: bool, max_deletes: int, parallelism: int, verbose: bool,
-            quiet: bool, no_color: bool, out: str | None, detailed_exitcode: bool, check_secrets: bool) -> int:
+            quiet: bool, no_color: bool, out: str | None, detailed_exitcode: bool, check_secrets: bool,
+            secrets_dirs: tuple[str, ...] = ()) -> int:
     """Read the tenant and show what apply would change, field by field.
 
     PATHS are manifest files or directories. Nothing is written to the tenant.
     """
-    loaded = load_or_report(paths, env, env_file, stack_name)
+    loaded = load_or_report(paths, env, env_file, stack_name, secrets_dirs)
     if loaded is None:
         return EXIT_ERROR
     stack = loaded.stack

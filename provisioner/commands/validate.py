@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from provisioner import redact
+from provisioner.commands import SECRETS_DIR_HELP
 from provisioner.errors import EXIT_ERROR, EXIT_OK
 from provisioner.manifest import LoadResult, load
 
@@ -70,18 +71,20 @@ def render_json(result: LoadResult) -> str:
               help="Dotenv file for fromEnv secrets (the process environment wins).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format.")
+@click.option("--secrets-dir", "secrets_dirs", metavar="DIR", multiple=True, type=click.Path(file_okay=False),
+              help=SECRETS_DIR_HELP)
 @click.option("--strict", is_flag=True, help="Treat lint warnings as errors.")
 @click.option("--skip-secrets", is_flag=True,
               help="Do not resolve secret references (for pipelines without secrets).")
 def command(paths: tuple[str, ...], env: str | None, env_file: str | None, output_format: str,
-            strict: bool, skip_secrets: bool) -> int:
+            strict: bool, skip_secrets: bool, secrets_dirs: tuple[str, ...] = ()) -> int:
     """Validate manifests offline: schema, semantic rules and lint.
 
     PATHS are manifest files or directories (every *.yaml/*.yml below, except environments/).
     Exit status 0 when valid (warnings allowed unless --strict), 1 when not.
     """
     result = load(list(paths), env=env, env_file=env_file, environ=os.environ, strict=strict,
-                  resolve_secrets=not skip_secrets)
+                  resolve_secrets=not skip_secrets, secrets_dirs=secrets_dirs)
     output = render_json(result) if output_format == "json" else render_text(result)
     click.echo(redact.text(output))
     return EXIT_OK if result.ok else EXIT_ERROR

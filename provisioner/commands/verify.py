@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import click
 
 from provisioner import redact
+from provisioner.commands import SECRETS_DIR_HELP
 from provisioner.errors import EXIT_ERROR, EXIT_OK, UsageError, ValidationFailed
 
 
@@ -45,9 +46,12 @@ def _write_junit(path: str, text: str) -> None:
               help="Also write a JUnit XML report (one test suite per agent, one test case per check).")
 @click.option("--allow-skipped", is_flag=True,
               help="Exit 0 even when no check passed because every one was skipped (default: exit 1).")
+@click.option("--secrets-dir", "secrets_dirs", metavar="DIR", multiple=True, type=click.Path(file_okay=False),
+              help=SECRETS_DIR_HELP)
 @click.option("--no-color", is_flag=True, help="No ANSI colours (also honours NO_COLOR).")
 def command(paths: tuple[str, ...], env_name: str | None, env_file: str | None, tenant: str | None,
-            realm: str | None, fmt: str, junit: str | None, allow_skipped: bool, no_color: bool) -> int:
+            realm: str | None, fmt: str, junit: str | None, allow_skipped: bool, no_color: bool,
+            secrets_dirs: tuple[str, ...] = ()) -> int:
     """Prove the configured flows work, end to end.
 
     For every AIAgent with an application privilege: client-credentials token and tokeninfo, token
@@ -66,7 +70,7 @@ def command(paths: tuple[str, ...], env_name: str | None, env_file: str | None, 
     from provisioner.verify import render_json, render_junit, render_table, run_verify
 
     environ = os.environ
-    result = load(list(paths), env=env_name, env_file=env_file, environ=environ)
+    result = load(list(paths), env=env_name, env_file=env_file, environ=environ, secrets_dirs=secrets_dirs)
     if not result.ok or result.stack is None:
         _echo_diagnostics(result.diagnostics)
         raise ValidationFailed("the manifests are not valid; nothing was verified")

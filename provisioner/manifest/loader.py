@@ -99,14 +99,28 @@ class _Loader:
         self.diagnostics += resolver.diagnostics
 
 
+def secret_roots(paths: Sequence[str], secrets_dirs: Sequence[str] = ()) -> tuple[str, ...]:
+    """The directories ``fromFile`` may read from: each given manifest directory (a file's own
+    directory), plus every ``--secrets-dir``."""
+    roots = [p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)) for p in paths]
+    return tuple(dict.fromkeys(os.path.realpath(r) for r in [*roots, *secrets_dirs]))
+
+
+#: Variables naming the service-account key file: ``fromFile`` must never send it to the tenant.
+KEY_FILE_VARIABLES = ("AIC_SERVICE_ACCOUNT_JWK_FILE",)
+
+
 def load(paths: Sequence[str], env: str | None = None, env_file: str | None = None,
          environ: Mapping[str, str] = os.environ, strict: bool = False, stack_name: str | None = None,
-         *, resolve_secrets: bool = True, limits: Limits = DEFAULT_LIMITS) -> LoadResult:
+         *, resolve_secrets: bool = True, limits: Limits = DEFAULT_LIMITS,
+         secrets_dirs: Sequence[str] = ()) -> LoadResult:
     """Load, template, validate and resolve the manifests under ``paths``.
 
     ``env`` selects ``environments/<env>.yaml`` next to the manifests; ``env_file`` is a dotenv file
     consulted for ``fromEnv`` secrets after ``environ``. ``strict`` turns lint warnings into errors.
     ``resolve_secrets=False`` (``--skip-secrets``) checks references without reading them.
+    ``fromFile`` reads only regular files inside the manifest directories or ``secrets_dirs``
+    (:func:`secret_roots`), never the service-account key file.
     Never raises for bad input: every problem is a diagnostic.
     """
     loader = _Loader(limits, env)
@@ -136,7 +150,9 @@ def load(paths: Sequence[str], env: str | None = None, env_file: str | None = No
                 loader.incomplete = True
     loader.diagnostics += rules.check(resources, complete=not loader.incomplete)
 
-    resolver = SecretResolver(environ=environ, dotenv=dotenv, env_file=env_file, limits=limits)
+    key_files = tuple(v for v in (environ.get(n) or dotenv.get(n) for n in KEY_FILE_VARIABLES) if v)
+    resolver = SecretResolver(environ=environ, dotenv=dotenv, env_file=env_file, limits=limits,
+                              roots=secret_roots(paths, secrets_dirs), refused=key_files)
     if resolve_secrets:
         loader.resolve_secrets(resources, environment, env_doc, resolver)
 

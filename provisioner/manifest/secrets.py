@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provisioner import redact
+from provisioner import redact, safefile
 from provisioner.manifest.limits import DEFAULT_LIMITS, Limits
 from provisioner.manifest.model import Diagnostic, SecretRef, SourceLocation
 
@@ -24,11 +24,21 @@ _DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*
 _DOUBLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
 
 
-def _unquote(raw: str) -> str | None:
-    """The value of a dotenv right-hand side, or None when a quote is not closed."""
+def _after_quote(rest: str) -> str | None:
+    """None when what follows a closing quote is only blanks or a ``#`` comment, else the problem."""
+    rest = rest.strip(" \t")
+    return None if not rest or rest.startswith("#") else "unexpected text after the closing quote"
+
+
+def _unquote(raw: str) -> tuple[str | None, str | None]:
+    """(value, None) for a dotenv right-hand side, or (None, problem): a quote not closed, or a
+    closing quote followed by anything but a comment (``KEY="v" junk`` is a mistake, not a value)."""
     if raw[:1] == "'":
         end = raw.find("'", 1)
-        return None if end < 0 else raw[1:end]
+        if end < 0:
+            return None, "unclosed quote"
+        problem = _after_quote(raw[end + 1:])
+        return (None, problem) if problem else (raw[1:end], None)
     if raw[:1] == '"':
         out, i = [], 1
         while i < len(raw):
@@ -38,31 +48,33 @@ def _unquote(raw: str) -> str | None:
                 i += 2
                 continue
             if ch == '"':
-                return "".join(out)
+                problem = _after_quote(raw[i + 1:])
+                return (None, problem) if problem else ("".join(out), None)
             out.append(ch)
             i += 1
-        return None
+        return None, "unclosed quote"
     # Unquoted: an inline comment starts at " #".
     cut = re.search(r"\s#", raw)
-    return (raw[:cut.start()] if cut else raw).strip()
+    return (raw[:cut.start()] if cut else raw).strip(), None
 
 
 def parse_dotenv(text: str, file: str) -> tuple[dict[str, str], list[Diagnostic]]:
     """Parse dotenv text: ``KEY=VALUE`` lines, quotes, ``#`` comments, an optional ``export``.
 
-    Values are single-line. Bad lines are reported by line number without their content (the
-    content is probably a secret).
+    Values are single-line. Lines end at ``\\n`` (or ``\\r\\n``) only: ``str.splitlines`` would also
+    split at form feeds, vertical tabs and U+2028, silently truncating a value. Bad lines are
+    reported by line number without their content (the content is probably a secret).
     """
     values: dict[str, str] = {}
     diagnostics: list[Diagnostic] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
+        stripped = line.strip(" \t")
         if not stripped or stripped.startswith("#"):
             continue
         match = _DOTENV_LINE.match(line)
-        value = _unquote(match.group(2)) if match else None
+        value, what = _unquote(match.group(2)) if match else (None, "expected KEY=VALUE")
         if match is None or value is None:
-            what = "unclosed quote" if match else "expected KEY=VALUE"
             diagnostics.append(Diagnostic(SourceLocation(file, number, 1), "", f"invalid line in env file: {what}"))
             continue
         values[match.group(1)] = value
@@ -74,13 +86,11 @@ def read_dotenv(path: str, limits: Limits = DEFAULT_LIMITS) -> tuple[dict[str, s
     also holds plain settings (tenant URL, realm); whoever uses a value as a secret registers it."""
     where = SourceLocation(path, 1, 1)
     try:
-        if os.path.getsize(path) > limits.max_file_bytes:
-            return {}, [Diagnostic(where, "", f"env file is larger than {limits.max_file_bytes} bytes")]
-        data = Path(path).read_bytes()
+        data = safefile.read_bytes(path, limits.max_file_bytes, what="env file")
+    except safefile.FileRefused as exc:
+        return {}, [Diagnostic(where, "", str(exc).replace(f"env file {path} ", "env file ", 1))]
     except FileNotFoundError:
         return {}, [Diagnostic(where, "", "env file does not exist")]
-    except IsADirectoryError:
-        return {}, [Diagnostic(where, "", "env file is a directory")]
     except OSError as exc:
         return {}, [Diagnostic(where, "", f"cannot read env file: {exc.strerror or exc}")]
     if b"\0" in data:
@@ -112,6 +122,10 @@ class SecretResolver:
     dotenv: Mapping[str, str]
     env_file: str | None = None
     limits: Limits = DEFAULT_LIMITS
+    #: Directories ``fromFile`` may read from (the stack's root, ``--secrets-dir``); empty: anywhere.
+    roots: tuple[str, ...] = ()
+    #: Files ``fromFile`` must never read (the service-account key file).
+    refused: tuple[str, ...] = ()
     values: dict[SecretRef, str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
@@ -144,11 +158,10 @@ class SecretResolver:
         full = Path(ref.base or ".") / ref.name
         shown = os.path.normpath(full)
         try:
-            if full.is_dir():
-                return None, f"secret {ref}: {shown} is a directory"
-            if full.stat().st_size > self.limits.max_secret_bytes:
-                return None, f"secret {ref}: {shown} is larger than {self.limits.max_secret_bytes} bytes"
-            data = full.read_bytes()
+            real = safefile.confined(str(full), self.roots, self.refused) if self.roots else str(full)
+            data = safefile.read_bytes(real, self.limits.max_secret_bytes, what="file")
+        except safefile.FileRefused as exc:
+            return None, f"secret {ref}: {str(exc).replace(str(full), shown, 1)}"
         except FileNotFoundError:
             return None, f"secret {ref}: file {shown} does not exist"
         except OSError as exc:

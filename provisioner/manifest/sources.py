@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from provisioner import safefile
 from provisioner.manifest.limits import DEFAULT_LIMITS, Limits
 from provisioner.manifest.model import Diagnostic, SourceLocation
 from provisioner.manifest.yamlload import offset_location
@@ -67,20 +68,13 @@ def read_text(path: str, limits: Limits = DEFAULT_LIMITS, what: str = "file") ->
     """The UTF-8 text of ``path`` or a located diagnostic (too large, binary, not UTF-8, unreadable)."""
     where = SourceLocation(path, 1, 1)
     try:
-        size = os.path.getsize(path)
-        if size > limits.max_file_bytes:
-            return None, [Diagnostic(where, "", f"{what} is too large ({size} bytes; the limit is "
-                                                f"{limits.max_file_bytes})")]
-        with open(path, "rb") as handle:
-            data = handle.read(limits.max_file_bytes + 1)
+        data = safefile.read_bytes(path, limits.max_file_bytes, what=what)
+    except safefile.FileRefused as exc:
+        return None, [Diagnostic(where, "", str(exc).replace(f"{what} {path} ", f"{what} ", 1))]
     except FileNotFoundError:
         return None, [Diagnostic(where, "", "no such file or directory")]
-    except IsADirectoryError:
-        return None, [Diagnostic(where, "", f"{what} is a directory")]
     except OSError as exc:
         return None, [Diagnostic(where, "", f"cannot read {what}: {exc.strerror or type(exc).__name__}")]
-    if len(data) > limits.max_file_bytes:  # grew while we looked, or a device file
-        return None, [Diagnostic(where, "", f"{what} is too large (the limit is {limits.max_file_bytes} bytes)")]
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     nul = data.find(b"\0")
