@@ -4,8 +4,9 @@ Variables come from the environment file (``vars``) plus ``env`` (its name) and 
 undefined variable is reported where it is used, all at once: ``find_undeclared_variables`` lists
 them before rendering, so the author does not fix them one run at a time.
 
-Manifests are untrusted input in CI, so rendering runs in Jinja's sandbox (no attribute access to
-Python internals), without ``range``/``lipsum`` (cheap ways to produce huge output), and with the
+Manifests are untrusted input in CI, so rendering runs in Jinja's immutable sandbox (no attribute
+access to Python internals), without ``range``/``lipsum``/``namespace``, with bounds on steps, CPU
+time, value sizes, widths and integers (:mod:`provisioner.manifest.template_guard`), and with the
 output size capped. Secrets never pass through here: secret references are resolved after parsing.
 """
 from __future__ import annotations
@@ -31,28 +32,10 @@ _TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 
 @functools.cache
 def _env() -> SandboxedEnvironment:
-    """The one sandboxed Jinja environment, built on first use."""
-    import jinja2
-    from jinja2.sandbox import SandboxedEnvironment, SecurityError
+    """The one guarded sandbox (:mod:`provisioner.manifest.template_guard`), built on first use."""
+    from provisioner.manifest.template_guard import environment
 
-    class _ManifestSandbox(SandboxedEnvironment):
-        """The sandbox, plus caps on ``*`` and ``**`` (``{{ 9 ** 9 ** 9 }}`` would never finish)."""
-
-        intercepted_binops = frozenset({"*", "**"})
-
-        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-            if operator == "**" and (abs(right) > 64 or abs(left) > 2**64):
-                raise SecurityError("exponent too large in template expression")
-            if operator == "*":
-                for seq, count in ((left, right), (right, left)):
-                    if isinstance(seq, (str, list, tuple)) and isinstance(count, int) and count > 10_000:
-                        raise SecurityError("repetition too large in template expression")
-            return super().call_binop(context, operator, left, right)
-
-    env = _ManifestSandbox(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
-    for name in ("range", "lipsum", "cycler", "joiner"):
-        env.globals.pop(name, None)
-    return env
+    return environment()
 
 
 def raw_yaml_warnings(text: str, file: str) -> list[Diagnostic]:
@@ -190,18 +173,26 @@ def render(text: str, file: str, variables: Mapping[str, Any], limits: Limits = 
                       for off in offsets]
         return None, found
 
+    from provisioner.manifest.template_guard import Budget, TemplateBudgetExceeded
+
     try:
         code = _ENV.compile(ast, name=_TEMPLATE_NAME, filename=_TEMPLATE_NAME)
         template = _ENV.template_class.from_code(_ENV, code, _ENV.make_globals(None))
+        budget = Budget(limits.max_template_steps, limits.max_template_seconds)
         chunks: list[str] = []
         size = 0
-        for chunk in template.generate(**variables):
-            size += len(chunk)
-            if size > limits.max_rendered_bytes:
-                return None, [Diagnostic(SourceLocation(file, 1, 1), "",
-                                         f"template output exceeds {limits.max_rendered_bytes} bytes")]
-            chunks.append(chunk)
+        with budget:
+            for chunk in template.generate(**variables):
+                size += len(chunk)
+                if size > limits.max_rendered_bytes:
+                    line = template.get_corresponding_lineno(budget.last_line) if budget.last_line else 1
+                    return None, [Diagnostic(SourceLocation(file, line, 1), "",
+                                             f"template output exceeds {limits.max_rendered_bytes} bytes")]
+                chunks.append(chunk)
         return "".join(chunks), []
+    except TemplateBudgetExceeded as exc:
+        where = SourceLocation(file, _template_line(exc) or 1, 1)
+        return None, [Diagnostic(where, "", str(exc.message if hasattr(exc, "message") else exc))]
     except jinja2.UndefinedError as exc:
         line = _template_line(exc) or 1
         match = re.fullmatch(r"'(\w+)' is undefined", exc.message or "")

@@ -195,6 +195,29 @@ def _yaml_error(file: str, text: str, exc: yaml.YAMLError) -> Diagnostic:
     return Diagnostic(SourceLocation(file, 1, 1), "", f"YAML syntax error: {exc}")
 
 
+# Characters no manifest string may hold, however written (raw, or as a "\\0", "\\e", "\\ud800", "\\u202e"
+# escape): C0 controls but tab, newline and carriage return; DEL and C1 controls; lone surrogates (not
+# encodable: the request would fail); and the bidirectional overrides that make text display unlike
+# what it is (CVE-2021-42574).
+_BAD_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u061c\u200e\u200f"
+                            "\u202a-\u202e\u2066-\u2069]")
+
+
+def bad_character(text: str) -> str | None:
+    """A description of the first character ``text`` may not hold, or None."""
+    match = _BAD_CHARACTER.search(text)
+    if match is None:
+        return None
+    code = ord(match.group())
+    if 0xD800 <= code <= 0xDFFF:
+        kind = "a lone surrogate (not valid Unicode text)"
+    elif code in (0x061C, 0x200E, 0x200F) or 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
+        kind = "a bidirectional text control"
+    else:
+        kind = "a control character"
+    return f"invalid character U+{code:04X} at position {match.start() + 1} of the string: {kind} is not allowed"
+
+
 class _Converter:
     """Turns one composed document into JSON values plus locations, collecting diagnostics."""
 
@@ -231,6 +254,9 @@ class _Converter:
             self._report(node, path, f"unsupported YAML tag '{_tag(node.tag)}'")
 
     def _scalar(self, node: yaml.ScalarNode, path: DocPath) -> Any:
+        problem = bad_character(node.value)
+        if problem:
+            self._report(node, path, problem)
         if node.tag in _TEXT_TAGS:
             return node.value
         if node.tag not in _SCALAR_TAGS:
@@ -258,6 +284,10 @@ class _Converter:
                 self._report(key_node, path, "mapping keys must be plain strings")
                 continue
             key = str(key_node.value)
+            problem = bad_character(key)
+            if problem:
+                self._report(key_node, path, "key: " + problem)
+                continue
             if key in first_seen:
                 first = first_seen[key].start_mark.line + 1
                 self._report(key_node, path + (key,), f"duplicate key '{key}' (first defined on line {first})")
