@@ -1,10 +1,11 @@
 """The local journal of apply operations (``.provisioner/journal/``).
 
-One JSON-lines file per apply run: a ``start`` record (stack, target, planned changes), one record
-per step as it is attempted and as it ends (``ok`` / ``failed`` with the cause), and an ``end``
-record (done / failed / not attempted, or ``interrupted``). It lets an operator see what an
-interrupted or failed run did; running apply again re-plans from the tenant and converges, so the
-journal is for people, not for replay. Every record passes through the redaction layer: no secret
+One JSON-lines file per apply run: a ``start`` record (stack, target, planned changes), a ``before``
+record per planned change (the object's managed fields before the run, for :mod:`provisioner.undo`),
+one record per step as it is attempted and as it ends (``ok`` / ``failed`` with the cause), and an
+``end`` record (done / failed / not attempted, or ``interrupted``). It lets an operator see what an
+interrupted or failed run did, and ``provisioner undo`` plan the way back; it is never replayed: apply
+re-plans from the tenant and converges. Every record passes through the redaction layer: no secret
 values, no tokens.
 """
 from __future__ import annotations
