@@ -37,7 +37,7 @@ def command(files: tuple[str, ...], out_dir: str, realm: str, select_ids: tuple[
     sections; writes the same minimal manifests as export (providers/, applications/, agents/), with
     every secret as a {fromEnv: <CLIENT_ID>_SECRET} reference (Frodo exports hold no secrets either).
     Owners and privilege subjects are user ids in Frodo's files: with --tenant they are named, without
-    it they are left out (a note says so). Nothing is sent to a tenant.
+    it they are left out (a note says so). Nothing is written to a tenant.
     """
     texts = []
     for name in files:

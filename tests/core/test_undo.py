@@ -219,3 +219,36 @@ def test_rollback_is_not_run_after_a_conflict(tenant: Tenant, cli, prepared: dic
     assert code == 1, out + err
     assert "conflict:" in err and "Not rolling back: another writer changed" in err, out + err
     assert "Rolling back" not in out
+
+
+def test_saved_undo_plan_is_refused_when_stale_then_applies(tenant: Tenant, cli, prepared: dict[str, Any],
+                                                             tmp_path: Path) -> None:
+    from tests.support import admin_token
+
+    journals = tmp_path / ".provisioner" / "journal"
+    known = set(_journals(journals))
+    assert cli("apply", prepared["new"], "--tenant", tenant.url, "--stack", "undo", "--prune", "--auto-approve")[0] == 1
+    [run] = [p for p in _journals(journals) if p not in known]
+    code, out, err = cli("undo", run, "--tenant", tenant.url, "--out", tmp_path / "undo.json", "--format", "json")
+    assert code == 0 and "Saved the undo plan" in err, out + err
+    assert json.loads(out)["options"]["undo"] == str(run)
+
+    # Someone edits an object the undo plan covers: the saved plan is stale and nothing is written.
+    token = admin_token(tenant.url, tenant.server.service_account)
+    record = requests.get(f"{tenant.url}/openidm/managed/alpha_application?_queryFilter=true&_fields=_id,ssoEntities",
+                          headers={"Authorization": f"Bearer {token}"}, timeout=10).json()["result"]
+    [app_id] = [r["_id"] for r in record if r["ssoEntities"]["oidcId"] == "undo-logs-app"]
+    edit = requests.patch(f"{tenant.url}/openidm/managed/alpha_application/{app_id}",
+                          json=[{"operation": "replace", "field": "/description", "value": "edited by hand"}],
+                          headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert edit.status_code == 200, edit.text
+    edited = tenant_state(tenant.url)
+    code, out, err = cli("apply", "--plan", tmp_path / "undo.json", "--auto-approve")
+    assert code == 1 and "the plan is stale" in err and "Application alpha/undo-logs-app" in err, out + err
+    assert tenant_state(tenant.url) == edited
+
+    code, out, err = cli("undo", run, "--tenant", tenant.url, "--out", tmp_path / "undo2.json")
+    assert code == 0 and 'description: "edited by hand" → "old description"' in out, out + err
+    code, out, err = cli("apply", "--plan", tmp_path / "undo2.json", "--auto-approve")
+    assert code == 0, out + err
+    assert tenant_state(tenant.url) == prepared["before"]
