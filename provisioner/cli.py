@@ -15,7 +15,8 @@ import click
 from provisioner import __version__, redact
 from provisioner.errors import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, ProvisionerError
 
-_COMMANDS = ("validate", "schema", "plan", "apply", "undo", "verify", "export", "import-frodo", "emulator")
+_COMMANDS = ("validate", "schema", "plan", "apply", "undo", "verify", "export", "import-frodo", "access",
+             "emulator")
 
 
 class _LazyGroup(click.Group):

@@ -49,16 +49,20 @@ def _write_junit(path: str, text: str) -> None:
 @click.option("--secrets-dir", "secrets_dirs", metavar="DIR", multiple=True, type=click.Path(file_okay=False),
               help=SECRETS_DIR_HELP)
 @click.option("--no-color", is_flag=True, help="No ANSI colours (also honours NO_COLOR).")
+@click.option("--access", "access", is_flag=True,
+              help="Also check the tenant's access map against the manifests' (provisioner access): every "
+                   "declared edge as declared, and no edge the map lacks.")
 def command(paths: tuple[str, ...], env_name: str | None, env_file: str | None, tenant: str | None,
             realm: str | None, fmt: str, junit: str | None, allow_skipped: bool, no_color: bool,
-            secrets_dirs: tuple[str, ...] = ()) -> int:
+            access: bool = False, secrets_dirs: tuple[str, ...] = ()) -> int:
     """Prove the configured flows work, end to end.
 
     For every AIAgent with an application privilege: client-credentials token and tokeninfo, token
     exchange towards the application with the permitted scopes and tokeninfo again (sub, act.sub, aud,
     scope, grant_type); the on-behalf-of flow for privileges with subjects when the environment
     configures verify.testUsers; and least-privilege probes (a scope outside the permissions, an
-    application without privilege, an exchange without audience).
+    application without privilege, an exchange without audience). With --access, also the access map:
+    each agent's own token and exchanges as the tenant holds them, and no exchange the manifests lack.
 
     Exit 0 when every check that ran passed and at least one did, 1 otherwise: a run where every check
     was skipped proved nothing (exit 1 unless --allow-skipped). An agent missing from the tenant is
@@ -86,6 +90,12 @@ def command(paths: tuple[str, ...], env_name: str | None, env_file: str | None, 
         click.echo(redact.text(opened.label), err=(fmt == "json"))
         _echo_diagnostics(result.diagnostics)  # warnings, after the target line
         report = run_verify(stack, result.secrets, opened, realm=realm, environ=environ, allow_skipped=allow_skipped)
+        if access:
+            from dataclasses import replace
+
+            from provisioner.verify.access import access_checks
+
+            report = replace(report, checks=report.checks + tuple(access_checks(stack, opened.client, realm)))
     if fmt == "json":
         click.echo(render_json(report), nl=False)
     else:

@@ -111,5 +111,6 @@ def load_environment(paths: Sequence[str], name: str, limits: Limits = DEFAULT_L
     env_name = os.path.splitext(os.path.basename(file))[0]
     environment = Environment(name=env_name, tenant=tenant, realm=realm, vars=dict(variables),
                               verify=_verify_with_refs(data.get("verify"), base),
-                              location=doc.locations.get((), doc.start))
+                              location=doc.locations.get((), doc.start),
+                              policy=dict(data["policy"]) if isinstance(data.get("policy"), dict) else {})
     return environment, doc, diagnostics

@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from provisioner.manifest import rules
+from provisioner.manifest import policy, rules
 from provisioner.manifest.build import build_resource, secret_refs
 from provisioner.manifest.environment import load_environment
 from provisioner.manifest.environment import secret_refs as environment_secret_refs
@@ -149,6 +149,7 @@ def load(paths: Sequence[str], env: str | None = None, env_file: str | None = No
             else:
                 loader.incomplete = True
     loader.diagnostics += rules.check(resources, complete=not loader.incomplete)
+    loader.diagnostics += _policies(paths, environment, env_doc, resources, limits, loader.diagnostics)
 
     key_files = tuple(v for v in (environ.get(n) or dotenv.get(n) for n in KEY_FILE_VARIABLES) if v)
     resolver = SecretResolver(environ=environ, dotenv=dotenv, env_file=env_file, limits=limits,
@@ -163,6 +164,27 @@ def load(paths: Sequence[str], env: str | None = None, env_file: str | None = No
                       environment=environment, sources=tuple(files))
     return LoadResult(diagnostics=diagnostics, stack=stack,
                       secrets=Secrets(resolver.values, resolved=resolve_secrets))
+
+
+def _policies(paths: Sequence[str], environment: Environment | None, env_doc: YamlDocument | None,
+              resources: list[Resource], limits: Limits, found: list[Diagnostic]) -> list[Diagnostic]:
+    """The environment policies: the selected environment's as errors, the others' as warnings.
+
+    A rule the schema already refused (``found`` holds a diagnostic at ``policy.<rule>``) is not applied.
+    """
+    policies = policy.other_policies(paths, environment.location.file if environment and environment.location
+                                     else None, limits)
+    out: list[Diagnostic] = []
+    if environment is not None and env_doc is not None:
+        own = policy.policy_of(environment.name, env_doc)
+        refused = {d.path.split(".")[1].split("[")[0] for d in found if d.path.startswith("policy.")}
+        if own is not None and refused:
+            own = policy.Policy(own.environment, {k: v for k, v in own.rules.items() if k not in refused},
+                                own.locations)
+        if own is not None:
+            out += policy.check_policy_values(own)
+            policies.insert(0, own)
+    return out + policy.check(resources, policies, environment.name if environment else None)
 
 
 def _finish(diagnostics: list[Diagnostic], strict: bool) -> tuple[Diagnostic, ...]:

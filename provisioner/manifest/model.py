@@ -116,6 +116,8 @@ class Environment:
     vars: Mapping[str, Any] = field(hash=False)
     verify: Mapping[str, Any] = field(hash=False)
     location: SourceLocation | None = None
+    #: The ``policy:`` rules (docs/policies.md), as written.
+    policy: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.grants import TOKEN_EXCHANGE
-from provisioner.kinds import aiagent, application, privilege, provider
+from provisioner.kinds import access, aiagent, application, privilege, provider
 from provisioner.kinds.fields import Field, differing_targets, display
 from provisioner.kinds.oauth2client import client_rev, idm_rev
 from provisioner.kinds.snapshot import RealmSnapshot, Snapshot
@@ -258,8 +258,20 @@ def make_plan(resources: Iterable[Any], snapshot: Snapshot, options: PlanOptions
                                                   f"which this plan prunes; declare the application or drop "
                                                   f"the privilege"))
     ordered = sort_changes(changes)
+    access_changes = _access_changes(resources, snapshot, ordered)
     diagnostics = tuple(sorted(ctx.diagnostics, key=lambda d: (d.location, d.path, d.message)))
     return Plan(format_version=FORMAT_VERSION, stack=options.stack, target=_plain(options.target),
                 environment=options.environment, changes=ordered, blocked=blocked, diagnostics=diagnostics,
                 summary=summarize(ordered, blocked),
-                options={"prune": options.prune, "max_deletes": options.max_deletes})
+                options={"prune": options.prune, "max_deletes": options.max_deletes},
+                access=tuple(a.to_dict() for a in access_changes))
+
+
+def _access_changes(resources: Sequence[Any], snapshot: Snapshot,
+                    changes: Sequence[Change]) -> tuple[access.AccessChange, ...]:
+    """The access difference: the tenant's access map now vs after the plan (agents it touches)."""
+    deleted_agents = [(c.realm, c.key) for c in changes if c.kind == aiagent.KIND and c.action == "delete"]
+    deleted_edges = [(c.realm, *c.key.split("/", 1)) for c in changes
+                     if c.kind == privilege.KIND and c.action == "delete" and "/" in c.key]
+    before, after = access.planned(resources, snapshot, deleted_agents, deleted_edges)  # type: ignore[arg-type]
+    return access.diff(before, after)

@@ -248,6 +248,8 @@ class Plan:
     diagnostics: tuple[PlanDiagnostic, ...] = ()
     summary: Mapping[str, int] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
+    #: The access difference the plan makes (``{realm, agent, application, change, text}``); explanatory.
+    access: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -269,7 +271,8 @@ class Plan:
                 "environment": self.environment, "changes": [c.to_dict() for c in self.changes],
                 "blocked": [b.to_dict() for b in self.blocked],
                 "diagnostics": [d.to_dict() for d in self.diagnostics],
-                "summary": dict(self.summary), "options": _plain(self.options)}
+                "summary": dict(self.summary), "options": _plain(self.options),
+                "access": [_plain(a) for a in self.access]}
 
     def to_json(self) -> str:
         """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
@@ -290,7 +293,8 @@ class Plan:
                    blocked=tuple(Blocked.from_dict(b) for b in data.get("blocked") or []),
                    diagnostics=tuple(PlanDiagnostic.from_dict(d) for d in data.get("diagnostics") or []),
                    summary={str(k): int(v) for k, v in (data.get("summary") or {}).items()},
-                   options=dict(data.get("options") or {}))
+                   options=dict(data.get("options") or {}),
+                   access=tuple(dict(a) for a in data.get("access") or [] if isinstance(a, Mapping)))
 
     @classmethod
     def from_json(cls, text: str) -> Plan:

@@ -5,6 +5,7 @@ import html
 from typing import Any
 
 from provisioner import redact
+from provisioner.render.access import plan_access_markdown
 from provisioner.render.values import BLOCKED_LABEL, SYMBOLS, field_line, summary_line, target_line
 
 
@@ -23,6 +24,7 @@ def render_markdown(plan: dict[str, Any]) -> str:
             where = f"`{diag['location']}` " if diag.get("location") else ""
             lines.append(f"- {diag['severity']}: {where}{diag['message']}")
         lines.append("")
+    lines += plan_access_markdown(plan)
     for change in plan.get("changes") or []:
         action = change["action"]
         if action == "no-op":

@@ -1,0 +1,236 @@
+"""Environment policies: ``policy:`` rules in ``environments/<name>.yaml`` (docs/policies.md), offline.
+
+A violation is an error when its environment is the one selected (``--env``) and a warning for every
+other environment file next to the manifests, so a pull request sees early what prod will refuse.
+Each diagnostic points at the offending value (``file:line:col``) and names the rule and where the
+rule is written. The rules are data, JSON-Schema'd in ``schemas/environment.schema.json``; each is
+one function in :data:`RULES`.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioner import grants
+from provisioner.manifest.limits import DEFAULT_LIMITS, Limits
+from provisioner.manifest.model import Diagnostic, Resource, SourceLocation
+from provisioner.manifest.schema import ENVIRONMENT_SCHEMA, validate_document
+from provisioner.manifest.sources import ENVIRONMENTS_DIR, read_text
+from provisioner.manifest.yamlload import YamlDocument, parse_documents
+
+_CLIENTS = ("Application", "AIAgent")
+_AGENT = "AIAgent"
+_APPLICATION = "Application"
+_PROVIDER = "OAuth2Provider"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The ``policy`` of one environment file: rule name → value, and where each value is written."""
+
+    environment: str
+    rules: Mapping[str, Any] = field(hash=False)
+    locations: Mapping[str, SourceLocation] = field(hash=False)
+
+
+#: One violation: the resource, the document path of the offending value, the message.
+Violation = tuple[Resource, str, str]
+
+
+def policy_of(environment: str, doc: YamlDocument) -> Policy | None:
+    """The policy in an environment document, or None when it has none (or it is not a mapping)."""
+    data = doc.data.get("policy") if isinstance(doc.data, dict) else None
+    if not isinstance(data, dict) or not data:
+        return None
+    locations = {str(k): doc.locate(("policy", k)) for k in data}
+    return Policy(environment, dict(data), locations)
+
+
+def _environment_files(paths: Sequence[str]) -> list[str]:
+    found: list[str] = []
+    for path in paths:
+        base = path if os.path.isdir(path) else os.path.dirname(path)
+        folder = os.path.join(base, ENVIRONMENTS_DIR)
+        if not os.path.isdir(folder):
+            continue
+        for name in sorted(os.listdir(folder)):
+            candidate = os.path.normpath(os.path.join(folder, name))
+            if name.endswith((".yaml", ".yml")) and os.path.isfile(candidate) and candidate not in found:
+                found.append(candidate)
+    return found
+
+
+def other_policies(paths: Sequence[str], selected_file: str | None, limits: Limits = DEFAULT_LIMITS) -> list[Policy]:
+    """The policies of every environment file next to ``paths`` except the selected one.
+
+    A file that does not load or whose policy is invalid is skipped: it is reported in full when that
+    environment is selected.
+    """
+    out: list[Policy] = []
+    selected = os.path.normpath(selected_file) if selected_file else None
+    for file in _environment_files(paths):
+        if file == selected:
+            continue
+        text, problems = read_text(file, limits, what="environment file")
+        if text is None or problems:
+            continue
+        docs, problems = parse_documents(text, file, limits, max_documents=2)
+        docs = [d for d in docs if d.data is not None]
+        if problems or len(docs) != 1 or not isinstance(docs[0].data, dict):
+            continue
+        if any(d.path.startswith("policy") for d in validate_document(docs[0], ENVIRONMENT_SCHEMA)):
+            continue
+        policy = policy_of(os.path.splitext(os.path.basename(file))[0], docs[0])
+        if policy is not None:
+            out.append(policy)
+    return out
+
+
+# -- the rules --------------------------------------------------------------------------------------------
+
+def _list(value: Any) -> list[tuple[int, Any]]:
+    return list(enumerate(value)) if isinstance(value, list) else []
+
+
+def _privileges(res: Resource) -> Iterator[tuple[int, dict[str, Any]]]:
+    for index, entry in _list(res.spec.get("applications")):
+        if isinstance(entry, dict):
+            yield index, entry
+
+
+def forbid_grant_types(resources: Sequence[Resource], value: Any) -> Iterator[Violation]:
+    """No client or provider uses a forbidden grant type."""
+    forbidden = {grants.canonical(str(v)) or str(v) for v in value or []}
+    for res in resources:
+        lists: list[tuple[str, Any]] = []
+        if res.kind in _CLIENTS:
+            lists = [("spec.grantTypes", res.spec.get("grantTypes"))]
+        elif res.kind == _PROVIDER and isinstance(res.spec.get("grantTypes"), dict):
+            lists = [(f"spec.grantTypes.{mode}", v) for mode, v in sorted(res.spec["grantTypes"].items())]
+        for path, values in lists:
+            for index, grant in _list(values):
+                if isinstance(grant, str) and (grants.canonical(grant) or grant) in forbidden:
+                    yield res, f"{path}[{index}]", f"grant type '{grants.alias(grant)}' is forbidden"
+
+
+def max_access_token_lifetime(resources: Sequence[Resource], value: Any) -> Iterator[Violation]:
+    """Declared access-token lifetimes stay at or under the maximum."""
+    for res in resources:
+        lifetime = res.spec.get("accessTokenLifetime") if res.kind in _CLIENTS else None
+        if isinstance(lifetime, int) and not isinstance(lifetime, bool) and lifetime > value:
+            yield res, "spec.accessTokenLifetime", (f"access-token lifetime {lifetime}s is longer than the "
+                                                    f"maximum {value}s")
+
+
+def require_agent_owners(resources: Sequence[Resource], value: Any) -> Iterator[Violation]:
+    """Every AI agent names at least one owner."""
+    if value is not True:
+        return
+    for res in resources:
+        if res.kind == _AGENT and not res.spec.get("owners"):
+            path = "spec.owners" if "owners" in res.spec else "metadata.name"
+            yield res, path, f"agent '{res.name}' has no owner (spec.owners)"
+
+
+def _on_behalf_of(res: Resource) -> bool:
+    grant_types = res.spec.get("grantTypes")
+    if isinstance(grant_types, list) and grants.CLIENT_CREDENTIALS not in grant_types:
+        return True
+    return any(entry.get("subjects") or entry.get("subjectGroups") for _, entry in _privileges(res))
+
+
+def require_subjects_on_behalf_of(resources: Sequence[Resource], value: Any) -> Iterator[Violation]:
+    """Privileges of on-behalf-of agents restrict the subjects (users or groups) they may act for."""
+    if value is not True:
+        return
+    for res in resources:
+        if res.kind != _AGENT or not _on_behalf_of(res):
+            continue
+        for index, entry in _privileges(res):
+            if not entry.get("subjects") and not entry.get("subjectGroups"):
+                yield res, f"spec.applications[{index}].application", (
+                    f"on-behalf-of agent '{res.name}' may act for every user on '{entry.get('application')}': "
+                    "list subjects or subjectGroups")
+
+
+def scope_pattern(resources: Sequence[Resource], value: Any) -> Iterator[Violation]:
+    """Every scope matches the pattern in full."""
+    try:
+        pattern = re.compile(str(value))
+    except re.error:
+        return  # reported against the environment file by check_policy_values
+    for res in resources:
+        lists: list[tuple[str, Any]] = []
+        if res.kind in _CLIENTS:
+            lists = [("spec.scopes", res.spec.get("scopes")), ("spec.defaultScopes", res.spec.get("defaultScopes"))]
+        if res.kind == _AGENT:
+            lists += [(f"spec.applications[{i}].permissions", e.get("permissions")) for i, e in _privileges(res)]
+        for path, values in lists:
+            for index, scope in _list(values):
+                if isinstance(scope, str) and not pattern.fullmatch(scope):
+                    yield res, f"{path}[{index}]", f"scope '{scope}' does not match the pattern '{value}'"
+
+
+def max_scopes_per_privilege(resources: Sequence[Resource], value: Any) -> Iterator[Violation]:
+    """No privilege permits more scopes than the cap (no permissions = every scope of the application)."""
+    apps = {(r.realm, r.name): r for r in resources if r.kind == _APPLICATION}
+    for res in resources:
+        if res.kind != _AGENT:
+            continue
+        for index, entry in _privileges(res):
+            permissions = entry.get("permissions")
+            if isinstance(permissions, list) and permissions:
+                if len(permissions) > value:
+                    yield res, f"spec.applications[{index}].permissions", (
+                        f"privilege on '{entry.get('application')}' permits {len(permissions)} scopes, more than "
+                        f"the maximum {value}")
+                continue
+            app = apps.get((res.realm, str(entry.get("application"))))
+            scopes = app.spec.get("scopes") if app is not None else None
+            if isinstance(scopes, list) and len(scopes) > value:
+                yield res, f"spec.applications[{index}]", (
+                    f"privilege on '{entry.get('application')}' lists no permissions, so it permits every one of "
+                    f"the application's {len(scopes)} scopes, more than the maximum {value}")
+
+
+RULES: dict[str, Callable[[Sequence[Resource], Any], Iterator[Violation]]] = {
+    "forbidGrantTypes": forbid_grant_types,
+    "maxAccessTokenLifetime": max_access_token_lifetime,
+    "requireAgentOwners": require_agent_owners,
+    "requireSubjectsOnBehalfOf": require_subjects_on_behalf_of,
+    "scopePattern": scope_pattern,
+    "maxScopesPerPrivilege": max_scopes_per_privilege,
+}
+
+
+def check_policy_values(policy: Policy) -> list[Diagnostic]:
+    """Problems the schema cannot see in a policy (a scope pattern that is not a regular expression)."""
+    out = []
+    pattern = policy.rules.get("scopePattern")
+    if isinstance(pattern, str):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            out.append(Diagnostic(policy.locations["scopePattern"], "policy.scopePattern",
+                                  f"not a valid regular expression: {exc}"))
+    return out
+
+
+def check(resources: Sequence[Resource], policies: Sequence[Policy], selected: str | None) -> list[Diagnostic]:
+    """Every violation of every policy: errors for the ``selected`` environment's, warnings for others'."""
+    out: list[Diagnostic] = []
+    for policy in policies:
+        mine = policy.environment == selected
+        for rule, value in sorted(policy.rules.items()):
+            if rule not in RULES or value is None:
+                continue
+            where = policy.locations.get(rule)
+            for res, path, message in RULES[rule](resources, value):
+                text = f"policy '{rule}' of environment '{policy.environment}' ({where}): {message}"
+                if not mine:
+                    text += f" (an error with --env {policy.environment})"
+                out.append(Diagnostic(res.locate(path), path, text, "error" if mine else "warning"))
+    return out
