@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from provisioner.grants import CLIENT_CREDENTIALS, TOKEN_EXCHANGE
@@ -104,8 +105,16 @@ class AccessMap:
     source: str
     agents: tuple[AgentAccess, ...] = field(default_factory=tuple)
 
+    @cached_property
+    def _index(self) -> dict[tuple[str, str], AgentAccess]:
+        # Built once (the map is immutable): diffing maps of thousands of agents stays linear.
+        out: dict[tuple[str, str], AgentAccess] = {}
+        for agent in self.agents:
+            out.setdefault((agent.realm, agent.agent), agent)
+        return out
+
     def get(self, realm: str, agent: str) -> AgentAccess | None:
-        return next((a for a in self.agents if a.realm == realm and a.agent == agent), None)
+        return self._index.get((realm, agent))
 
     def only(self, keys: Iterable[tuple[str, str]]) -> AccessMap:
         """The map restricted to the ``(realm, agent)`` keys given."""
