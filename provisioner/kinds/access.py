@@ -374,6 +374,18 @@ def planned(resources: Iterable[Any], snapshot: Snapshot, deleted_agents: Iterab
     return before, AccessMap("plan", merged)
 
 
+def plan_difference(resources: Iterable[Any], snapshot: Snapshot,
+                    deletes: Iterable[tuple[str, str, str]] = ()) -> tuple[AccessChange, ...]:
+    """The access difference a plan makes; ``deletes``: the plan's ``(kind, realm, key)`` deletes."""
+    from provisioner.kinds import privilege
+
+    deletes = list(deletes)
+    agents = [(realm, key) for kind, realm, key in deletes if kind == aiagent.KIND]
+    edges = [(realm, *key.split("/", 1)) for kind, realm, key in deletes if kind == privilege.KIND and "/" in key]
+    before, after = planned(resources, snapshot, agents, edges)  # type: ignore[arg-type]
+    return diff(before, after)
+
+
 def read_tenant(client: Any, realms: Iterable[str], parallelism: int = 4) -> tuple[AccessMap, Snapshot]:
     """Read the tenant (the plan's list reads, plus the userNames of privilege subjects) and map it."""
     from provisioner.kinds.snapshot import PAGE_SIZE, ReadScope, or_filter, read_snapshot

@@ -21,10 +21,9 @@ from provisioner.manifest.schema import ENVIRONMENT_SCHEMA, validate_document
 from provisioner.manifest.sources import ENVIRONMENTS_DIR, read_text
 from provisioner.manifest.yamlload import YamlDocument, parse_documents
 
-_CLIENTS = ("Application", "AIAgent")
+#: The one kind the agent rules (owners, on-behalf-of subjects) are about; the other rules go by the
+#: fields a document writes (grantTypes, accessTokenLifetime, scopes, applications), whatever its kind.
 _AGENT = "AIAgent"
-_APPLICATION = "Application"
-_PROVIDER = "OAuth2Provider"
 
 
 @dataclass(frozen=True)
@@ -105,11 +104,10 @@ def forbid_grant_types(resources: Sequence[Resource], value: Any) -> Iterator[Vi
     """No client or provider uses a forbidden grant type."""
     forbidden = {grants.canonical(str(v)) or str(v) for v in value or []}
     for res in resources:
-        lists: list[tuple[str, Any]] = []
-        if res.kind in _CLIENTS:
-            lists = [("spec.grantTypes", res.spec.get("grantTypes"))]
-        elif res.kind == _PROVIDER and isinstance(res.spec.get("grantTypes"), dict):
-            lists = [(f"spec.grantTypes.{mode}", v) for mode, v in sorted(res.spec["grantTypes"].items())]
+        declared = res.spec.get("grantTypes")
+        lists: list[tuple[str, Any]] = [("spec.grantTypes", declared)]
+        if isinstance(declared, dict):  # the provider's {ensure: [...]} / {exact: [...]}
+            lists = [(f"spec.grantTypes.{mode}", v) for mode, v in sorted(declared.items())]
         for path, values in lists:
             for index, grant in _list(values):
                 if isinstance(grant, str) and (grants.canonical(grant) or grant) in forbidden:
@@ -119,7 +117,7 @@ def forbid_grant_types(resources: Sequence[Resource], value: Any) -> Iterator[Vi
 def max_access_token_lifetime(resources: Sequence[Resource], value: Any) -> Iterator[Violation]:
     """Declared access-token lifetimes stay at or under the maximum."""
     for res in resources:
-        lifetime = res.spec.get("accessTokenLifetime") if res.kind in _CLIENTS else None
+        lifetime = res.spec.get("accessTokenLifetime")
         if isinstance(lifetime, int) and not isinstance(lifetime, bool) and lifetime > value:
             yield res, "spec.accessTokenLifetime", (f"access-token lifetime {lifetime}s is longer than the "
                                                     f"maximum {value}s")
@@ -163,11 +161,9 @@ def scope_pattern(resources: Sequence[Resource], value: Any) -> Iterator[Violati
     except re.error:
         return  # reported against the environment file by check_policy_values
     for res in resources:
-        lists: list[tuple[str, Any]] = []
-        if res.kind in _CLIENTS:
-            lists = [("spec.scopes", res.spec.get("scopes")), ("spec.defaultScopes", res.spec.get("defaultScopes"))]
-        if res.kind == _AGENT:
-            lists += [(f"spec.applications[{i}].permissions", e.get("permissions")) for i, e in _privileges(res)]
+        lists: list[tuple[str, Any]] = [("spec.scopes", res.spec.get("scopes")),
+                                        ("spec.defaultScopes", res.spec.get("defaultScopes"))]
+        lists += [(f"spec.applications[{i}].permissions", e.get("permissions")) for i, e in _privileges(res)]
         for path, values in lists:
             for index, scope in _list(values):
                 if isinstance(scope, str) and not pattern.fullmatch(scope):
@@ -176,10 +172,9 @@ def scope_pattern(resources: Sequence[Resource], value: Any) -> Iterator[Violati
 
 def max_scopes_per_privilege(resources: Sequence[Resource], value: Any) -> Iterator[Violation]:
     """No privilege permits more scopes than the cap (no permissions = every scope of the application)."""
-    apps = {(r.realm, r.name): r for r in resources if r.kind == _APPLICATION}
+    # Client IDs are unique per realm across kinds, so a privilege's application is found by realm and name.
+    scopes_of = {(r.realm, r.name): r.spec.get("scopes") for r in resources if "applications" not in r.spec}
     for res in resources:
-        if res.kind != _AGENT:
-            continue
         for index, entry in _privileges(res):
             permissions = entry.get("permissions")
             if isinstance(permissions, list) and permissions:
@@ -188,8 +183,7 @@ def max_scopes_per_privilege(resources: Sequence[Resource], value: Any) -> Itera
                         f"privilege on '{entry.get('application')}' permits {len(permissions)} scopes, more than "
                         f"the maximum {value}")
                 continue
-            app = apps.get((res.realm, str(entry.get("application"))))
-            scopes = app.spec.get("scopes") if app is not None else None
+            scopes = scopes_of.get((res.realm, str(entry.get("application"))))
             if isinstance(scopes, list) and len(scopes) > value:
                 yield res, f"spec.applications[{index}]", (
                     f"privilege on '{entry.get('application')}' lists no permissions, so it permits every one of "

@@ -270,8 +270,5 @@ def make_plan(resources: Iterable[Any], snapshot: Snapshot, options: PlanOptions
 def _access_changes(resources: Sequence[Any], snapshot: Snapshot,
                     changes: Sequence[Change]) -> tuple[access.AccessChange, ...]:
     """The access difference: the tenant's access map now vs after the plan (agents it touches)."""
-    deleted_agents = [(c.realm, c.key) for c in changes if c.kind == aiagent.KIND and c.action == "delete"]
-    deleted_edges = [(c.realm, *c.key.split("/", 1)) for c in changes
-                     if c.kind == privilege.KIND and c.action == "delete" and "/" in c.key]
-    before, after = access.planned(resources, snapshot, deleted_agents, deleted_edges)  # type: ignore[arg-type]
-    return access.diff(before, after)
+    deletes = [(c.kind, c.realm, c.key) for c in changes if c.action == "delete"]
+    return access.plan_difference(resources, snapshot, deletes)
