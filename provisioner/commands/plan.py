@@ -12,7 +12,7 @@ import click
 from provisioner import api, redact
 from provisioner.commands import SECRETS_DIR_HELP
 from provisioner.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
-from provisioner.render import render, use_colour
+from provisioner.render import render, stream_json, use_colour
 
 
 def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -67,6 +67,8 @@ def show_plan(plan_dict: dict[str, Any], fmt: str, *, verbose: bool, no_color: b
     if fmt == "text":
         colour = use_colour(sys.stdout, no_color)
         echo(render(plan_dict, "text", colour=colour, header=not target_shown, verbose=verbose))
+    elif fmt == "json":  # streamed: a 10,000-object plan is never one string in memory
+        stream_json(plan_dict, echo)
     else:
         echo(render(plan_dict, fmt))
 
@@ -76,8 +78,13 @@ def print_target(label: str, fmt: str) -> None:
     echo(label + "\n", err=fmt != "text")
 
 
-def write_plan_file(path: str, text: str) -> None:
-    Path(path).write_text(redact.text(text), encoding="utf-8")
+def write_plan_file(path: str, plan: Any) -> None:
+    """Save the JSON plan (``Plan``, its dict, or its text), streamed through the redaction layer."""
+    if isinstance(plan, str):
+        Path(path).write_text(redact.text(plan), encoding="utf-8")
+        return
+    with open(path, "w", encoding="utf-8") as handle:
+        stream_json(plan if isinstance(plan, dict) else plan.to_dict(), lambda text: handle.write(redact.text(text)))
 
 
 @click.command(name="plan")
@@ -104,9 +111,10 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
         print_target(opened.label, fmt)
         plan, _ = api.plan_with_snapshot(stack, loaded.secrets, opened, realm=realm, prune=prune,
                                          max_deletes=max_deletes, check_secrets=check_secrets, parallelism=parallelism)
+    plan_dict = plan.to_dict()
     if out:
-        write_plan_file(out, plan.to_json())
-    show_plan(plan.to_dict(), fmt, verbose=verbose, no_color=no_color, target_shown=True)
+        write_plan_file(out, plan_dict)
+    show_plan(plan_dict, fmt, verbose=verbose, no_color=no_color, target_shown=True)
     if out and not quiet:
         echo(f"Saved the plan to {out}; run: provisioner apply --plan {out}\n", err=True)
     if plan.errors:

@@ -12,13 +12,15 @@ from .backend import Backend
 from .errors import CrestError, EmulatorError, Forbidden
 from .faults import Faults
 from .handlers import Ctx
-from .stats import Stats
-from .wire import AM, CONTROL, Request, Response, error_response
+from .stats import READ_METHODS, Stats
+from .store import NeedsWrite
+from .wire import AM, CONTROL, ENV, IDM, Request, Response, error_response
 
 log = logging.getLogger(__name__)
 
 SCOPES_NEEDED = {"am": ("fr:am:*",), "idm": ("fr:idm:*",), "env": ("fr:am:*", "fr:idm:*"), "any": ()}
 CSRF_EXEMPT = ("GET", "HEAD", "OPTIONS")
+CACHED_FAMILIES = (AM, IDM, ENV)  # the admin APIs; OAuth answers (tokens) are never reused
 REASONS = {429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
@@ -30,11 +32,16 @@ class App:
         self.faults = Faults()
         self._oauth: Any = None
         self._oauth_lock = threading.Lock()
+        #: rendered read answers: (method, path, query, API version, store generation, epoch) → Response
+        self._cache: dict[tuple[Any, ...], Response] = {}
+        self._cache_lock = threading.Lock()
+        self._cache_epoch = 0
 
     def reset(self) -> None:
         self.backend.reset()
         self.faults.clear()
         self.stats.clear()
+        self._invalidate()
 
     def oauth_service(self) -> Any:
         """The realm OAuth runtime, imported lazily (``None`` until ``oauth/service.py`` exists)."""
@@ -76,6 +83,61 @@ class App:
         return None if decision.action == "drop-after" else response
 
     def _run(self, route: routes.Route, params: dict[str, str], request: Request) -> Response:
+        if route.family == CONTROL:
+            try:
+                return self._run_locked(route, params, request)
+            finally:
+                self._invalidate()  # resets, seeds and config switches change what reads render
+        if request.method in READ_METHODS and route.family in CACHED_FAMILIES:
+            try:
+                return self._run_read(route, params, request)
+            except NeedsWrite:  # e.g. a lazily created default or an expired session removed
+                pass
+        return self._run_locked(route, params, request)
+
+    def _invalidate(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+            self._cache_epoch += 1
+
+    def _run_read(self, route: routes.Route, params: dict[str, str], request: Request) -> Response:
+        """A read: shared with other reads (no write lock), its answer cached per store generation.
+
+        Authorisation runs on every request; only the handler's rendered answer is reused, for the same
+        method, path, query and API version, until anything is written (or the control plane is used).
+        """
+        ctx = Ctx(self, request)
+        store = self.backend.store
+        try:
+            with store.read_transaction():
+                if route.auth is not None:
+                    self._authorize(ctx, route)
+                key = (request.method, request.path, request.query_string,
+                       request.headers.get("accept-api-version"), getattr(self.backend.config, "version", None),
+                       store.generation, self._cache_epoch)
+                with self._cache_lock:
+                    hit = self._cache.get(key)
+                if hit is not None:
+                    return hit
+                response = route.handler(ctx, **params)
+                if 200 <= response.status < 300 and response.raw is None:
+                    response = Response(response.status, response.body, dict(response.headers), response.family,
+                                        raw=response.encode())
+                    with self._cache_lock:
+                        if key[-2:] == (store.generation, self._cache_epoch):
+                            if len(self._cache) >= 256:
+                                self._cache.clear()
+                            self._cache[key] = response
+                return response
+        except EmulatorError as exc:
+            return error_response(exc, route.family)
+        except NeedsWrite:
+            raise
+        except Exception:  # a bug in the emulator: a CREST 500, never a dropped connection
+            log.exception("emulator handler failed: %s %s", request.method, request.path)
+            return error_response(CrestError("Internal Server Error", status=500), route.family)
+
+    def _run_locked(self, route: routes.Route, params: dict[str, str], request: Request) -> Response:
         ctx = Ctx(self, request)
         try:
             with self.backend.store.transaction():

@@ -97,6 +97,7 @@ class Config(Mapping[str, Any]):
         for name, value in (options or {}).items():
             self._initial[name] = self._coerce(name, value)
         self._values = dict(self._initial)
+        self.version = 0  # grows with every change (the emulator's read cache keys on it)
 
     def _coerce(self, name: str, value: Any) -> Any:
         if name not in self._defaults:
@@ -122,11 +123,13 @@ class Config(Mapping[str, Any]):
         coerced = {name: self._coerce(name, value) for name, value in changes.items()}
         with self._lock:
             self._values.update(coerced)
+            self.version += 1
         return coerced
 
     def reset(self) -> None:
         with self._lock:
             self._values = dict(self._initial)
+            self.version += 1
 
     def flag(self, name: str) -> bool:
         return bool(self[name])

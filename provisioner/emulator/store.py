@@ -4,8 +4,9 @@ Writes and lookups cost O(log n): ``seq`` has its own index (``MAX(seq)`` on eve
 the table), and the two unique IDM properties (``name``, ``userName``) have expression indexes for
 :meth:`Store.items_where`.
 
-One connection, one re-entrant lock: every request runs inside :meth:`Store.transaction`, which is
-one SQLite transaction (committed at the end, rolled back on error). ``path=None`` is in-memory.
+One connection. A request that may write runs inside :meth:`Store.transaction` (exclusive, one SQLite
+transaction, committed at the end, rolled back on error); a read runs inside
+:meth:`Store.read_transaction` (shared with other reads). ``path=None`` is in-memory.
 """
 from __future__ import annotations
 
@@ -31,13 +32,29 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 _PROP = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+class NeedsWrite(Exception):
+    """A write was attempted inside :meth:`Store.read_transaction` (nothing was written): the caller
+    runs the request again inside :meth:`Store.transaction`."""
+
+
 class Store:
-    """Transactional document store (thread-safe)."""
+    """Transactional document store (thread-safe): many readers at once, or one writer.
+
+    :meth:`transaction` is exclusive (one SQLite transaction, committed at the end, rolled back on error);
+    :meth:`read_transaction` is shared: reads run side by side and never wait for each other, only for
+    a writer. Any write inside a read transaction raises :class:`NeedsWrite` before it happens.
+    ``generation`` grows with every write: a cache key for whatever is rendered from the state.
+    """
 
     def __init__(self, path: str | None = None) -> None:
         self.path = path
-        self._lock = threading.RLock()
+        self._conn = threading.RLock()  # the one SQLite connection: each statement, briefly
+        self._rw = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writer: int | None = None  # the thread id of the writer
         self._depth = 0
+        self._local = threading.local()  # .mode: "r" inside a read transaction
+        self.generation = 0
         self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
         if path:
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -46,45 +63,101 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
-        """Serialise with other requests; commit on success, roll back on any exception."""
-        with self._lock:
-            outermost = self._depth == 0
+        """Serialise with every other request; commit on success, roll back on any exception.
+
+        Inside a read transaction of the same thread it stays a read (writes raise :class:`NeedsWrite`).
+        """
+        if getattr(self._local, "mode", None) == "r":
+            yield self
+            return
+        me = threading.get_ident()
+        with self._rw:
+            while self._readers or (self._writer is not None and self._writer != me):
+                self._rw.wait()
+            self._writer = me
+        outermost = self._depth == 0
+        try:
             if outermost:
-                self._db.execute("BEGIN IMMEDIATE")
+                with self._conn:
+                    self._db.execute("BEGIN IMMEDIATE")
             self._depth += 1
             try:
                 yield self
             except BaseException:
                 self._depth -= 1
                 if outermost:
-                    self._db.execute("ROLLBACK")
+                    with self._conn:
+                        self._db.execute("ROLLBACK")
                 raise
             self._depth -= 1
             if outermost:
-                self._db.execute("COMMIT")
+                with self._conn:
+                    self._db.execute("COMMIT")
+        finally:
+            if outermost:
+                with self._rw:
+                    self._writer = None
+                    self._rw.notify_all()
+
+    @contextmanager
+    def read_transaction(self) -> Iterator[Store]:
+        """A shared, read-only section: other readers run at the same time; writers wait for it."""
+        if getattr(self._local, "mode", None) == "r" or self._writer == threading.get_ident():
+            yield self
+            return
+        with self._rw:
+            while self._writer is not None:
+                self._rw.wait()
+            self._readers += 1
+        self._local.mode = "r"
+        try:
+            yield self
+        finally:
+            self._local.mode = None
+            with self._rw:
+                self._readers -= 1
+                if not self._readers:
+                    self._rw.notify_all()
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        if self._writer == threading.get_ident() or getattr(self._local, "mode", None) == "r":
+            with self._conn:
+                yield
+            return
+        with self.read_transaction(), self._conn:
+            yield
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        if getattr(self._local, "mode", None) == "r":
+            raise NeedsWrite()
+        with self.transaction(), self._conn:
+            self.generation += 1
+            yield
 
     # -- documents ---------------------------------------------------------------------------------
 
     def get(self, ns: str, id: str) -> Any:
-        with self._lock:
+        with self._reading():
             row = self._db.execute("SELECT doc FROM objects WHERE ns=? AND id=?", (ns, id)).fetchone()
         return json.loads(row[0]) if row else None
 
     def put(self, ns: str, id: str, doc: Any) -> None:
         text = json.dumps(doc, separators=(",", ":"))
-        with self._lock:
+        with self._writing():
             self._db.execute(
                 "INSERT INTO objects (ns, id, seq, doc) VALUES (?, ?, "
                 "(SELECT COALESCE(MAX(seq), 0) + 1 FROM objects), ?) "
                 "ON CONFLICT (ns, id) DO UPDATE SET doc = excluded.doc", (ns, id, text))
 
     def delete(self, ns: str, id: str) -> bool:
-        with self._lock:
+        with self._writing():
             return self._db.execute("DELETE FROM objects WHERE ns=? AND id=?", (ns, id)).rowcount > 0
 
     def items(self, ns: str) -> list[tuple[str, Any]]:
         """``(id, doc)`` pairs of a namespace in creation order."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute("SELECT id, doc FROM objects WHERE ns=? ORDER BY seq", (ns,)).fetchall()
         return [(row[0], json.loads(row[1])) for row in rows]
 
@@ -96,7 +169,7 @@ class Store:
         """
         if not _PROP.fullmatch(prop):
             raise ValueError(f"not a property name: {prop!r}")
-        with self._lock:
+        with self._reading():
             # Sorted here, not by SQL: ORDER BY seq makes SQLite walk the (ns, seq) index instead.
             rows = self._db.execute("SELECT id, doc, seq FROM objects "
                                     f"WHERE ns=? AND json_extract(doc, '$.{prop}') = ?", (ns, value)).fetchall()
@@ -109,34 +182,34 @@ class Store:
         documents); it saves decoding every document of a namespace.
         """
         needle = json.dumps(value)  # as put() encodes it (same escaping), quotes included
-        with self._lock:
+        with self._reading():
             rows = self._db.execute("SELECT id, doc FROM objects WHERE ns=? AND instr(doc, ?) > 0 ORDER BY seq",
                                     (ns, needle)).fetchall()
         return [(row[0], json.loads(row[1])) for row in rows]
 
     def namespaces(self) -> list[str]:
-        with self._lock:
+        with self._reading():
             return [r[0] for r in self._db.execute("SELECT DISTINCT ns FROM objects ORDER BY ns")]
 
     # -- meta --------------------------------------------------------------------------------------
 
     def meta(self, key: str, default: Any = None) -> Any:
-        with self._lock:
+        with self._reading():
             row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
 
     def set_meta(self, key: str, value: Any) -> None:
-        with self._lock:
+        with self._writing():
             self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
                              "SET value = excluded.value", (key, json.dumps(value)))
 
     def clear(self, keep_meta: tuple[str, ...] = ()) -> None:
         """Delete every document and every meta key not in ``keep_meta``."""
-        with self._lock:
+        with self._writing():
             self._db.execute("DELETE FROM objects")
             marks = ",".join("?" * len(keep_meta)) or "''"
             self._db.execute(f"DELETE FROM meta WHERE key NOT IN ({marks})", keep_meta)
 
     def close(self) -> None:
-        with self._lock:
+        with self._conn:
             self._db.close()

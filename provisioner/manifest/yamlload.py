@@ -298,7 +298,84 @@ class _Converter:
         return out
 
 
+_NO_KEY = object()
+
+
+def _composed_fast(loader: Any, limits: Limits) -> Iterator[yaml.Node]:
+    """PyYAML's composer, written as one loop over libyaml's events (same nodes, tags, marks, anchors and
+    caps; no per-node method chain). Anything unusual raises, and the caller falls back to PyYAML."""
+    get, resolve = loader.get_event, loader.resolve
+    events, nodes = yaml.events, yaml.nodes
+    scalar_node, sequence_node, mapping_node = nodes.ScalarNode, nodes.SequenceNode, nodes.MappingNode
+    if type(get()) is not events.StreamStartEvent:
+        raise _NotExact
+    aliases = 0
+    while True:
+        event = get()
+        kind = type(event)
+        if kind is events.StreamEndEvent:
+            return
+        if kind is not events.DocumentStartEvent:
+            raise _NotExact
+        anchors: dict[str, yaml.Node] = {}
+        stack: list[list[Any]] = []  # [collection node, pending mapping key]
+        root = None
+        while root is None:
+            event = get()
+            kind = type(event)
+            if kind is events.AliasEvent:
+                aliases += 1
+                if aliases > limits.max_aliases or event.anchor not in anchors:
+                    raise _NotExact
+                node = anchors[event.anchor]
+            elif kind is events.SequenceEndEvent or kind is events.MappingEndEvent:
+                node, pending = stack.pop()
+                if pending is not _NO_KEY:
+                    raise _NotExact
+                node.end_mark = event.end_mark
+            else:
+                if len(stack) > limits.max_depth or event.tag is not None:
+                    raise _NotExact
+                if kind is events.ScalarEvent:
+                    if event.value == "" and not event.style:
+                        raise _NotExact  # as _CComposingLoader.compose_scalar_node
+                    node = scalar_node(resolve(scalar_node, event.value, event.implicit), event.value,
+                                       event.start_mark, event.end_mark, style=event.style)
+                elif kind is events.SequenceStartEvent:
+                    node = sequence_node(resolve(sequence_node, None, event.implicit), [], event.start_mark, None,
+                                         flow_style=event.flow_style)
+                elif kind is events.MappingStartEvent:
+                    node = mapping_node(resolve(mapping_node, None, event.implicit), [], event.start_mark, None,
+                                        flow_style=event.flow_style)
+                else:
+                    raise _NotExact
+                if event.anchor is not None:
+                    if event.anchor in anchors:
+                        raise _NotExact
+                    anchors[event.anchor] = node
+                if kind is not events.ScalarEvent:
+                    stack.append([node, _NO_KEY])
+                    continue
+            if not stack:
+                root = node
+            else:
+                parent = stack[-1]
+                if type(parent[0]) is sequence_node:
+                    parent[0].value.append(node)
+                elif parent[1] is _NO_KEY:
+                    parent[1] = node
+                else:
+                    parent[0].value.append((parent[1], node))
+                    parent[1] = _NO_KEY
+        if type(get()) is not events.DocumentEndEvent:
+            raise _NotExact
+        yield root
+
+
 def _composed(loader: Any) -> Iterator[yaml.Node]:
+    if _CParser is not None and isinstance(loader, _CComposingLoader):
+        yield from _composed_fast(loader, loader._limits)
+        return
     while loader.check_node():
         node = loader.get_node()
         if node is not None:

@@ -1,0 +1,73 @@
+"""Reads share the store (no write lock) and reuse their rendered answer until something is written."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from provisioner.emulator.store import NeedsWrite, Store
+from tests.emulator.conftest import Emu
+
+
+def test_readers_run_side_by_side_and_a_writer_waits_for_them() -> None:
+    store = Store()
+    inside, release, second_reader_in, writer_done = (threading.Event() for _ in range(4))
+
+    def reader() -> None:
+        with store.read_transaction():
+            inside.set()
+            release.wait(5)
+
+    def second_reader() -> None:
+        with store.read_transaction():
+            assert store.get("ns", "x") is None
+            second_reader_in.set()
+
+    def writer() -> None:
+        with store.transaction():
+            store.put("ns", "x", {"v": 1})
+        writer_done.set()
+
+    first = threading.Thread(target=reader)
+    first.start()
+    assert inside.wait(5)
+    threading.Thread(target=second_reader).start()
+    assert second_reader_in.wait(5)  # not blocked by the first reader
+    threading.Thread(target=writer).start()
+    assert not writer_done.wait(0.2)  # the writer waits for the reader
+    release.set()
+    assert writer_done.wait(5)
+    first.join()
+    assert store.get("ns", "x") == {"v": 1}
+
+
+def test_a_write_inside_a_read_is_refused_before_it_happens() -> None:
+    store = Store()
+    before = store.generation
+    with store.read_transaction(), pytest.raises(NeedsWrite):
+        store.put("ns", "x", {"v": 1})
+    assert store.get("ns", "x") is None and store.generation == before
+    store.put("ns", "x", {"v": 2})
+    assert store.generation > before
+
+
+def test_a_cached_list_is_fresh_after_every_write(emu: Emu) -> None:
+    def listing() -> list[str]:
+        r = emu.request("GET", emu.agent("OAuth2Client"), params={"_queryFilter": "true"}, headers=emu.v("x"))
+        assert r.status_code == 200
+        return sorted(item["_id"] for item in r.json()["result"])
+
+    assert emu.put_agent("OAuth2Client", "app-one", {}).status_code == 201
+    assert listing() == listing() == ["app-one"]
+    assert emu.put_agent("OAuth2Client", "app-two", {}).status_code == 201
+    assert listing() == ["app-one", "app-two"]
+    emu.control("POST", "reset")
+    assert listing() == []
+
+
+def test_reads_that_write_still_work(emu: Emu) -> None:
+    # The realm's provider is created on first read (a write inside a GET): it runs as a write instead.
+    emu.control("POST", "reset")
+    r = emu.request("GET", emu.am("realm-config/services/oauth-oidc"), headers=emu.v("x"))
+    assert r.status_code == 200 and "advancedOAuth2Config" in r.json()
+    assert emu.request("GET", emu.am("realm-config/services/oauth-oidc"), headers=emu.v("x")).json() == r.json()
