@@ -1,6 +1,6 @@
 """Execute a plan: refuse stale or unsafe plans before any write, then run the changes level by level.
 
-A change is one or more steps, each in an apply level (:data:`~provisioner.apply.operations.STEPS`):
+A change is one or more steps, each in an apply level (its kind's ``KindSpec.steps``):
 AM clients and AM agents first, all in one level (they do not depend on each other), then the IDM
 application records and new agents' identity PATCHes, then privileges. Within a level, steps run in
 parallel on a bounded thread pool; the next level starts only after the previous one finished. A
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner import redact
-from provisioner.apply.operations import STEPS, ApplyContext, Operation, StaleObject
+from provisioner.apply.operations import ApplyContext, Operation, StaleObject, steps_of
 from provisioner.apply.stale import stale_changes
 from provisioner.errors import ProvisionerError
 from provisioner.kinds.images import capture
@@ -198,7 +198,7 @@ def step_levels(changes: Iterable[Change]) -> list[tuple[int, list[Step]]]:
     for change in changes:
         if change.action == "no-op":
             continue
-        steps = STEPS.get((change.kind, change.action))
+        steps = steps_of(change)
         if steps is None:
             groups.setdefault(1, []).append((change, _unknown, True))
             continue

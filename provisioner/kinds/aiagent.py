@@ -20,12 +20,14 @@ from dataclasses import replace
 from typing import Any
 
 from provisioner.kinds.application import resolve_users
-from provisioner.kinds.common import deterministic_id
-from provisioner.kinds.fields import Field, Target
+from provisioner.client.errors import PreconditionFailed
+from provisioner.kinds.common import deterministic_id, unwrap
+from provisioner.kinds.fields import Field, Target, idm_patch_ops
 from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD
 from provisioner.kinds.oauth2client import client_rev, idm_rev
-from provisioner.kinds.snapshot import RealmSnapshot
+from provisioner.kinds.snapshot import IDENTITY_FIELDS, RealmSnapshot
 from provisioner.kinds.spec import KindSpec
+from provisioner.kinds.write import ApplyContext, am_create, am_update, idm_patch
 
 KIND = "AIAgent"
 AM_KIND = "AIAgent"
@@ -122,6 +124,75 @@ def add_identity(doc: dict[str, Any], key: str, uid: str, desired: Mapping[str, 
     doc["aiAgentIdentityUid"] = {"inherited": False, "value": uid}
 
 
+def _echoed_identity(echo: Any) -> dict[str, Any] | None:
+    """The IDM identity from a create PUT's echo (``_id`` and IDM ``_rev`` included)."""
+    attrs = unwrap(echo.get("aiAgentIdentityAttributes")) if isinstance(echo, Mapping) else None
+    if not isinstance(attrs, dict) or not attrs.get("_id") or not attrs.get("_rev"):
+        return None
+    return attrs
+
+
+def refresh_identity(body: dict[str, Any], key: str, uid: str, desired: Mapping[str, Any],
+                     identity: Mapping[str, Any] | None) -> None:
+    """AM copies the identity attributes to IDM on a PUT: make them carry IDM's (or the desired) values."""
+    attrs = body.get("aiAgentIdentityAttributes")
+    if isinstance(attrs, dict):
+        body["aiAgentIdentityAttributes"] = identity_attributes(key, str(attrs.get("_id") or uid), desired, identity)
+
+
+def apply_am(ctx: ApplyContext, change: Any) -> None:
+    """First level. Create: the AM agent with its settings in one PUT (AM creates the IDM identity).
+    Update: the identity (IDM) then the client (AM)."""
+    realm, key, desired = change.realm, change.key, change.desired
+    uid = str(change.ids.identity)
+    if change.observed.get("am") is None:
+        echo = am_create(ctx, change, FIELDS, AM_KIND, {}, lambda body: add_identity(body, key, uid, desired))
+        uid = str(unwrap(echo.get("aiAgentIdentityUid")) or uid) if isinstance(echo, Mapping) else uid
+        with ctx.lock:
+            ctx.identities[(realm, key)] = uid
+            ctx.created_identities[(realm, key)] = _echoed_identity(echo)
+        return
+    identity = ctx.snapshot.realm(realm).identity_of(key)
+    idm_patch(ctx, change, f"{realm}_aiagent", FIELDS, identity, IDENTITY_FIELDS)
+    am_update(ctx, change, FIELDS, AM_KIND, lambda body: refresh_identity(body, key, uid, desired, identity))
+
+
+def apply_identity(ctx: ApplyContext, change: Any) -> None:
+    """Second level, creates only: PATCH what AM did not set on the new identity (owners).
+
+    The identity comes from the create PUT's echo, so no read is needed; without a usable echo, or
+    when the echoed revision has moved (412), it is read once.
+    """
+    if change.observed.get("am") is not None:
+        return
+    realm, key, desired = change.realm, change.key, change.desired
+    object_type = f"{realm}_aiagent"
+    with ctx.lock:
+        uid = ctx.identities.get((realm, key), str(change.ids.identity))
+        identity = ctx.created_identities.get((realm, key))
+    for attempt in (1, 2):
+        if identity is None:
+            identity = ctx.client.idm.get(object_type, uid, IDENTITY_FIELDS)
+        ops = idm_patch_ops(FIELDS, desired, identity, realm)
+        if not ops or identity is None:
+            return
+        try:
+            ctx.client.idm.patch(object_type, uid, ops, if_match=identity.get("_rev"))
+            return
+        except PreconditionFailed:
+            if attempt == 2:
+                raise
+            identity = None
+
+
+def apply_delete(ctx: ApplyContext, change: Any) -> None:
+    """Delete the AM agent, then its IDM identity when AM left it behind."""
+    ctx.client.am(change.realm).delete(AM_KIND, change.key)
+    identity = change.ids.identity
+    if identity and ctx.client.idm.get(f"{change.realm}_aiagent", str(identity), ("_id",)) is not None:
+        ctx.client.idm.delete(f"{change.realm}_aiagent", str(identity))
+
+
 def observed(snap: RealmSnapshot, key: str, ids: Any = None) -> dict[str, Any]:
     """The revisions a plan records for agent ``key`` (AM list ``_rev``, IDM identity ``_rev``)."""
     return {"am": client_rev(snap.agents.get(key)), "idm": idm_rev(snap.identity_of(key))}
@@ -149,4 +220,6 @@ def prune_deletes(snap: RealmSnapshot, realm: str, key: str, reason: str) -> lis
 SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, am_kind=AM_KIND, am_docs=lambda snap: snap.agents,
                 prunable=True, prune_deletes=prune_deletes, has_secret=True, feature="ai_agents",
                 observed=observed, references=references, export_folder="agents",
-                schema="aiagent.schema.json")
+                schema="aiagent.schema.json",
+                steps={"create": ((1, apply_am), (2, apply_identity)), "update": ((1, apply_am),),
+                       "delete": ((4, apply_delete),)})

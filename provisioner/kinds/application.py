@@ -25,8 +25,9 @@ from provisioner.kinds.common import deterministic_id, make_ref, ref_id
 from provisioner.kinds.fields import Field, Target
 from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD
 from provisioner.kinds.oauth2client import client_rev, idm_rev
-from provisioner.kinds.snapshot import RealmSnapshot
+from provisioner.kinds.snapshot import APP_FIELDS, RealmSnapshot
 from provisioner.kinds.spec import KindSpec
+from provisioner.kinds.write import ApplyContext, am_create, am_update, create_once, idm_patch
 
 KIND = "Application"
 AM_KIND = "OAuth2Client"
@@ -133,6 +134,37 @@ def template_version_op(ops: list[dict[str, Any]], desired: Mapping[str, Any]) -
     return ops
 
 
+def apply_am(ctx: ApplyContext, change: Any) -> None:
+    """First level: create or update the application's AM client."""
+    if change.observed.get("am") is None:
+        am_create(ctx, change, FIELDS, AM_KIND, template_defaults(change.desired))
+    else:
+        am_update(ctx, change, FIELDS, AM_KIND)
+
+
+def apply_idm(ctx: ApplyContext, change: Any) -> None:
+    """Second level (after every AM client): create or update the application's IDM record."""
+    realm, key, desired = change.realm, change.key, change.desired
+    object_type = f"{realm}_application"
+    if change.observed.get("idm") is None:
+        record_id = str(change.ids.record)
+        body = record_body(realm, key, desired, record_id)
+        idm = ctx.client.idm
+        create_once(lambda: idm.put(object_type, record_id, body, if_none_match=True),
+                    lambda: idm.get(object_type, record_id, ("_id", "ssoEntities")),
+                    lambda found: (found.get("ssoEntities") or {}).get("oidcId") == key, change.address)
+    else:
+        idm_patch(ctx, change, object_type, FIELDS, ctx.snapshot.realm(realm).apps.get(key), APP_FIELDS,
+                  lambda ops: template_version_op(ops, desired))
+
+
+def apply_delete(ctx: ApplyContext, change: Any) -> None:
+    """Delete the IDM record (when there is one), then the AM client."""
+    if change.ids.record:
+        ctx.client.idm.delete(f"{change.realm}_application", str(change.ids.record))
+    ctx.client.am(change.realm).delete(AM_KIND, change.key)
+
+
 def observed(snap: RealmSnapshot, key: str, ids: Any = None) -> dict[str, Any]:
     """The revisions a plan records for application ``key`` (AM list ``_rev``, IDM record ``_rev``)."""
     return {"am": client_rev(snap.clients.get(key)), "idm": idm_rev(snap.apps.get(key))}
@@ -170,4 +202,6 @@ def prune_deletes(snap: RealmSnapshot, realm: str, key: str, reason: str) -> lis
 
 SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, am_kind=AM_KIND, am_docs=lambda snap: snap.clients,
                 prunable=True, prune_deletes=prune_deletes, dangling=dangling, has_secret=True, observed=observed,
-                references=references, export_folder="applications", schema="application.schema.json")
+                references=references, export_folder="applications", schema="application.schema.json",
+                steps={"create": ((1, apply_am), (2, apply_idm)), "update": ((1, apply_am), (2, apply_idm)),
+                       "delete": ((5, apply_delete),)})

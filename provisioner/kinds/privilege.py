@@ -20,10 +20,11 @@ from typing import Any
 
 from provisioner.kinds.application import resolve_users
 from provisioner.kinds.common import deterministic_id, make_ref
-from provisioner.kinds.fields import Field, Target, encode
+from provisioner.kinds.fields import Field, Target, encode, idm_patch_ops
 from provisioner.kinds.oauth2client import idm_rev
-from provisioner.kinds.snapshot import RealmSnapshot
+from provisioner.kinds.snapshot import PRIVILEGE_FIELDS, RealmSnapshot
 from provisioner.kinds.spec import KindSpec
+from provisioner.kinds.write import ApplyContext, create_once, idm_patch
 
 KIND = "AgentPrivilege"
 RANK = 3
@@ -89,6 +90,29 @@ def create_body(realm: str, priv_id: str, agent_uuid: str, app_uuid: str, desire
     return body
 
 
+def apply_write(ctx: ApplyContext, change: Any) -> None:
+    """Create a privilege in one create-only PUT, or PATCH its differing fields."""
+    realm, desired, ids = change.realm, change.desired, change.ids
+    object_type = f"{realm}_aiagentprivilege"
+    idm = ctx.client.idm
+    if change.observed.get("idm") is None:
+        with ctx.lock:
+            agent_uuid = ctx.identities.get((realm, str(ids.agent_key)), str(ids.agent))
+        priv_id = str(ids.privilege)
+        body = create_body(realm, priv_id, agent_uuid, str(ids.resource), desired)
+        create_once(lambda: idm.put(object_type, priv_id, body, if_none_match=True),
+                    lambda: idm.get(object_type, priv_id, PRIVILEGE_FIELDS),
+                    lambda found: not idm_patch_ops(FIELDS, desired, found, realm), change.address)
+        return
+    current = ctx.snapshot.realm(realm).privilege(ids.privilege)
+    idm_patch(ctx, change, object_type, FIELDS, current, PRIVILEGE_FIELDS)
+
+
+def apply_delete(ctx: ApplyContext, change: Any) -> None:
+    rev = (change.observed.get("idm") or {}).get("rev")
+    ctx.client.idm.delete(f"{change.realm}_aiagentprivilege", str(change.ids.privilege), if_match=rev)
+
+
 def observed(snap: RealmSnapshot, key: str, ids: Any) -> dict[str, Any]:
     """The revision a plan records for a privilege: its IDM ``_rev`` (found by the planned id)."""
     return {"idm": idm_rev(snap.privilege(ids.privilege))}
@@ -102,4 +126,5 @@ def delete_change(realm: str, key: str, priv: Mapping[str, Any], reason: str) ->
                   observed={"idm": idm_rev(priv)}, ids=Ids(privilege=str(priv.get("_id"))), reason=reason)
 
 
-SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, manifest=False, observed=observed)
+SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, manifest=False, observed=observed,
+                steps={"create": ((3, apply_write),), "update": ((3, apply_write),), "delete": ((3, apply_delete),)})

@@ -17,7 +17,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from provisioner.kinds.common import get_path, set_path, string_set
+from provisioner.kinds.common import get_path, set_path, string_set, unwrap
 from provisioner.kinds.fields import Field, Target
 from provisioner.kinds.spec import KindSpec
 
@@ -96,10 +96,23 @@ def update_document(current: Mapping[str, Any], desired: Mapping[str, Any]) -> t
     return doc, changed
 
 
+def apply_update(ctx: Any, change: Any) -> None:
+    """Read-modify-write the realm's provider after checking its revision."""
+    from provisioner.kinds.write import check_rev
+
+    am = ctx.client.am(change.realm)
+    doc, rev = am.get_provider()
+    check_rev(change, "am", rev)
+    body, changed = update_document(unwrap(doc), change.desired)
+    if changed:
+        am.put_provider(body)
+
+
 def observed(snap: Any, key: str, ids: Any = None) -> dict[str, Any]:
     """The revision a plan records for the realm's provider."""
     return {"am": {"id": SERVICE_ID, "rev": snap.provider_rev}}
 
 
 SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, keyed_by_realm=True, observed=observed,
+                steps={"update": ((1, apply_update),)},
                 export_folder="providers", schema="oauth2provider.schema.json")
