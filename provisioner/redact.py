@@ -217,10 +217,6 @@ def text(message: object) -> str:
     return _BEARER.sub(lambda m: m.group(1) + MASK, out)
 
 
-def is_sensitive_key(key: str) -> bool:
-    return key.lower() in SENSITIVE_KEYS
-
-
 def data(value: Any, extra_keys: Iterable[str] = ()) -> Any:
     """Return a deep copy of ``value`` with sensitive keys masked and secret values redacted."""
     extra = {k.lower() for k in extra_keys}

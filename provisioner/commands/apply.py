@@ -189,10 +189,8 @@ def _rollback(result: Any, opened: Any, fmt: str, verbose: bool, quiet: bool, no
 def _verify(loaded: Any, opened: Any, realm: str | None) -> int:
     if loaded is None:
         raise UsageError("--verify needs the manifest PATHS")
-    try:
-        from provisioner.verify import render_table, run_verify
-    except ImportError as exc:  # the verify package is built separately
-        raise ProvisionerError(f"--verify is not available: {exc}") from None
+    from provisioner.verify import render_table, run_verify
+
     verdict = run_verify(loaded.stack, loaded.secrets, opened, realm=realm)
     echo(render_table(verdict) + "\n")
     return EXIT_OK if getattr(verdict, "ok", True) else EXIT_ERROR

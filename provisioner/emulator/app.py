@@ -44,13 +44,11 @@ class App:
         self._invalidate()
 
     def oauth_service(self) -> Any:
-        """The realm OAuth runtime, imported lazily (``None`` until ``oauth/service.py`` exists)."""
+        """The realm OAuth runtime, created on first use."""
         with self._oauth_lock:
             if self._oauth is None:
-                try:
-                    from .oauth.service import OAuthService
-                except ImportError:
-                    return None
+                from .oauth.service import OAuthService
+
                 self._oauth = OAuthService(self.backend.view, self.backend.auth.signing_jwk,
                                            self.backend.config, clock=self.backend.clock)
             return self._oauth

@@ -46,10 +46,8 @@ CHOICES: dict[str, tuple[Any, ...]] = {
 
 
 def _oauth_defaults() -> tuple[dict[str, Any], dict[str, tuple[Any, ...]]]:
-    try:
-        from .oauth import options
-    except ImportError:  # the OAuth runtime has not landed: its switches are free-form
-        return {}, {}
+    from .oauth import options
+
     return dict(options.DEFAULTS), dict(getattr(options, "CHOICES", {}))
 
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from provisioner.kinds.common import (SECRET_PROPERTY, STACK_PROPERTY, get_path, properties, set_path,
+from provisioner.kinds.common import (SECRET_PROPERTY, STACK_PROPERTY, get_path, properties, property_value, set_path,
                                       with_property, writable_client_doc)
 from provisioner.kinds.fields import Field, Target, differing_targets, encode
 
@@ -42,20 +42,12 @@ def client_defaults() -> dict[str, Any]:
 
 def secret_marker(doc: Mapping[str, Any] | None) -> str | None:
     """The secret-hash marker stored on an observed client, if any."""
-    prefix = SECRET_PROPERTY + "="
-    for entry in properties(doc):
-        if entry.startswith(prefix):
-            return entry[len(prefix):]
-    return None
+    return property_value(doc, SECRET_PROPERTY)
 
 
 def stack_of(doc: Mapping[str, Any] | None) -> str | None:
     """The stack that created an observed client (its ``provisioner.stack`` marker), if any."""
-    prefix = STACK_PROPERTY + "="
-    for entry in properties(doc):
-        if entry.startswith(prefix):
-            return entry[len(prefix):]
-    return None
+    return property_value(doc, STACK_PROPERTY)
 
 
 def apply_am_fields(doc: dict[str, Any], fields: tuple[Field, ...], desired: Mapping[str, Any], realm: str,
@@ -144,12 +136,6 @@ def idm_rev(doc: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {"id": str(doc.get("_id")), "rev": str(doc.get("_rev")) if doc.get("_rev") is not None else None}
 
 
-def has_token_exchange(grant_types: Any) -> bool:
-    from provisioner.grants import TOKEN_EXCHANGE
-
-    return isinstance(grant_types, (list, tuple)) and TOKEN_EXCHANGE in grant_types
-
-
 __all__ = ["CLIENT_FIELDS", "SECRET_FIELD", "OWNERS_TARGET", "client_defaults", "secret_marker", "stack_of",
            "apply_am_fields", "set_markers", "create_document", "update_document", "am_differs", "client_rev",
-           "idm_rev", "has_token_exchange", "get_path"]
+           "idm_rev", "get_path"]
