@@ -29,7 +29,13 @@ from typing import Any
 from provisioner import api, redact
 from provisioner.apply import ApplyOptions, ApplyResult, execute
 from provisioner.errors import ProvisionerError, UsageError
-from provisioner.kinds.images import created_deletes, restore_resources, restored_addresses, touched_user_ids
+from provisioner.kinds.images import (
+    IMAGE_KINDS,
+    created_deletes,
+    restore_resources,
+    restored_addresses,
+    touched_user_ids,
+)
 from provisioner.kinds.snapshot import Snapshot, read_snapshot
 from provisioner.manifest.model import Resource, SourceLocation
 from provisioner.plan import Plan, PlanOptions, make_plan
@@ -92,6 +98,10 @@ def read_run(path: str | os.PathLike[str]) -> JournalRun:
         missing = [k for k in ("address", "kind", "realm", "key", "action") if not isinstance(rec.get(k), str)]
         if missing:
             raise UsageError(f"{name}:{rec['_line']}: before record without {', '.join(missing)}")
+        if rec["kind"] not in IMAGE_KINDS:
+            raise UsageError(f"{name}:{rec['_line']}: before record of unknown kind {rec['kind']!r}")
+        if rec.get("image") is not None and not isinstance(rec.get("image"), dict):
+            raise UsageError(f"{name}:{rec['_line']}: before record's image must be an object or null")
     attempted = [str(r.get("address")) for r in records if r.get("event") == "attempt"]
     end = next((r for r in reversed(records) if r.get("event") == "end"), None)
     touched = set(attempted)
@@ -169,8 +179,12 @@ def plan_undo(journal: str | os.PathLike[str] | JournalRun, tenant: Any, *, max_
               parallelism: int = 4) -> UndoPlan:
     """Read the tenant and plan the undo of the run recorded in ``journal``."""
     run = journal if isinstance(journal, JournalRun) else read_run(journal)
-    resources = tuple(restore_resources(run.images, _resource(run)))
-    plan, _ = _build(run, tenant, resources, max_deletes, parallelism)
+    try:
+        resources = tuple(restore_resources(run.images, _resource(run)))
+        plan, _ = _build(run, tenant, resources, max_deletes, parallelism)
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a hand-edited or damaged journal
+        raise UsageError(f"{run.path}: a before record is malformed ({type(exc).__name__}: {exc}); "
+                         f"it cannot be undone") from None
     return UndoPlan(plan=plan, run=run, unrestorable=unrestorable(run), resources=resources)
 
 

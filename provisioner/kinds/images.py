@@ -22,6 +22,8 @@ from provisioner.kinds.oauth2client import OWNERS_TARGET, client_rev, idm_rev
 from provisioner.kinds.snapshot import RealmSnapshot, Snapshot
 
 _CLIENT_FIELDS = {application.KIND: application.FIELDS, aiagent.KIND: aiagent.FIELDS}
+#: The kinds a before-image can be of.
+IMAGE_KINDS = (provider.KIND, application.KIND, aiagent.KIND, privilege.KIND)
 _PRIVILEGE_FIELDS = {f.name: f.targets[0] for f in privilege.FIELDS}
 _SUBJECTS = _PRIVILEGE_FIELDS["subjects"]
 
@@ -281,5 +283,5 @@ def capture(changes: Iterable[Any], snapshot: Snapshot, client: Any, page_size: 
     return [before_image(c, snapshot, names.get(c.realm, {})) for c in changes]
 
 
-__all__ = ["before_image", "capture", "created_deletes", "privilege_entry", "restore_resources",
+__all__ = ["IMAGE_KINDS", "before_image", "capture", "created_deletes", "privilege_entry", "restore_resources",
            "restored_addresses", "touched_user_ids", "user_ids"]

@@ -252,3 +252,21 @@ def test_saved_undo_plan_is_refused_when_stale_then_applies(tenant: Tenant, cli,
     code, out, err = cli("apply", "--plan", tmp_path / "undo2.json", "--auto-approve")
     assert code == 0, out + err
     assert tenant_state(tenant.url) == prepared["before"]
+
+
+def test_undo_refuses_a_damaged_journal_with_where_and_why(tenant: Tenant, cli, tmp_path: Path) -> None:
+    start = {"event": "start", "stack": "s", "target": tenant.url, "changes": [{"address": "x", "action": "update"}]}
+    cases = [
+        ({"event": "before", "address": "X alpha/a", "kind": "Nope", "realm": "alpha", "key": "a",
+          "action": "update", "image": {}}, "before record of unknown kind 'Nope'"),
+        ({"event": "before", "address": "Application alpha/a", "kind": "Application", "realm": "alpha", "key": "a",
+          "action": "update", "image": [1]}, "image must be an object or null"),
+        ({"event": "before", "address": "AIAgent alpha/a", "kind": "AIAgent", "realm": "alpha", "key": "a",
+          "action": "update", "image": {"applications": 5}}, "a before record is malformed"),
+    ]
+    for number, (before, message) in enumerate(cases):
+        path = tmp_path / f"damaged-{number}.jsonl"
+        attempt = {"event": "attempt", "address": before["address"], "action": "update"}
+        path.write_text("\n".join(json.dumps(r) for r in (start, before, attempt)) + "\n")
+        code, out, err = cli("undo", path, "--tenant", tenant.url)
+        assert code == 1 and message in err and "Internal error" not in err, out + err
