@@ -10,13 +10,12 @@ import click
 from provisioner import api, redact
 from provisioner.commands.plan import echo
 from provisioner.errors import EXIT_OK, ProvisionerError, UsageError
-from provisioner.export import KINDS, ExportOptions, export_realm, parse_kinds, select
+from provisioner.export import ExportOptions, export_realm, parse_kinds, select
 from provisioner.export.build import GRANT_MODES
 from provisioner.export.mark import apply_marks, marks_needed
 from provisioner.export.write import SECRETS_FILE, check_overwrite, output_files, write_files
 
 _STACK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_PROVIDER, _APPLICATION, _AGENT = KINDS  # dependency order (export.build.KINDS)
 
 
 def _selection(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -114,19 +113,16 @@ def _export_frodo(tenant: str | None, env_file: str | None, options: ExportOptio
         selection = select(snap, options)
         for note in selection.notes:
             echo(f"note: {note}\n", err=True)
-        if _PROVIDER in options.kinds and _APPLICATION not in options.kinds:
-            echo("note: Frodo exports the realm's OAuth2 provider only inside OAuth2 clients (_provider); "
-                 "add Application to --kinds to include it\n", err=True)
+        if not selection.applications:
+            echo("note: Frodo keeps the realm's OAuth2 provider inside the OAuth2 clients of applications "
+                 "(_provider); with no application exported, the provider is not exported\n", err=True)
         now = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        documents = to_frodo(snap, selection, meta(opened.url, "provisioner", now, __version__),
-                             applications=_APPLICATION in options.kinds,
-                             agents=_AGENT in options.kinds)
+        documents = to_frodo(snap, selection, meta(opened.url, "provisioner", now, __version__))
         files = [OutputFile(name, dumps(doc)) for name, doc in sorted(documents.items())]
         check_overwrite(out, files, force)
         for path in write_files(out, [OutputFile(f.path, redact.text(f.text)) for f in files]):
             echo(f"wrote {path}\n")
-    count = len(selection.applications) * (_APPLICATION in options.kinds) + \
-        len(selection.agents) * (_AGENT in options.kinds)
+    count = len(selection.applications) + len(selection.agents)
     echo(f"Exported {count} object{'s' if count != 1 else ''} from realm {options.realm!r} to {out} in Frodo's "
          f"format (no secrets: the tenant never returns them).\n")
     return EXIT_OK

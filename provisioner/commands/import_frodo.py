@@ -12,6 +12,7 @@ from provisioner.export.build import GRANT_MODES, KINDS, build, select
 from provisioner.export.frodo import FrodoFormatError, read_files
 from provisioner.export.reverse import Note
 from provisioner.export.write import check_overwrite, output_files, write_files
+from provisioner.kinds import spec_of
 
 
 @click.command(name="import-frodo")
@@ -53,7 +54,7 @@ def command(files: tuple[str, ...], out_dir: str, realm: str, select_ids: tuple[
     chosen = tuple(sorted({p.strip() for v in select_ids for p in v.split(",") if p.strip()}))
     kinds = KINDS
     if imported.provider is None:
-        kinds = KINDS[1:]
+        kinds = tuple(k for k in KINDS if not getattr(spec_of(k), "keyed_by_realm", False))  # no provider
         imported.notes.append(Note("", "no _provider in the files (an export of agents or applications only): "
                                        "the realm's OAuth2 provider is not imported"))
     options = ExportOptions(realm=realm, kinds=kinds, select=chosen, provider_grant_types=grant_mode)

@@ -54,13 +54,13 @@ def _provider(snap: RealmSnapshot) -> dict[str, Any] | None:
     return doc
 
 
-def to_frodo(snap: RealmSnapshot, selection: Selection, meta_data: Mapping[str, Any],
-             applications: bool = True, agents: bool = True) -> dict[str, dict[str, Any]]:
-    """File name → Frodo export document for the selected applications and agents of ``snap``."""
+def to_frodo(snap: RealmSnapshot, selection: Selection, meta_data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """File name → Frodo export document for the selected applications and agents of ``snap`` (the
+    selection already honours ``--kinds``)."""
     realm = snap.realm
     files: dict[str, dict[str, Any]] = {}
     provider = _provider(snap)
-    if applications and selection.applications:
+    if selection.applications:
         managed: dict[str, Any] = {}
         clients: dict[str, Any] = {}
         for key in selection.applications:
@@ -72,7 +72,7 @@ def to_frodo(snap: RealmSnapshot, selection: Selection, meta_data: Mapping[str, 
             clients[key] = client
         files[f"{realm}.application.json"] = {"meta": dict(meta_data), "managedApplication": managed,
                                               "application": clients, "script": {}}
-    if agents and selection.agents:
+    if selection.agents:
         out: dict[str, Any] = {}
         for key in selection.agents:
             agent = copy.deepcopy(dict(snap.agents[key]))
