@@ -191,8 +191,17 @@ def plan_undo(journal: str | os.PathLike[str] | JournalRun, tenant: Any, *, max_
 def check_target(run: JournalRun, tenant: Any) -> None:
     """Refuse to undo a run on a tenant other than the one it wrote to."""
     url = getattr(tenant, "url", None)
+    if getattr(tenant, "emulator", None) is not None and is_loopback(run.target):
+        return  # `--tenant local`: the embedded emulator (same state folder) gets a new port every run
     if run.target and url and run.target != url:
         raise UsageError(f"the journal records a run against {run.target}, not {url}; nothing was written")
+
+
+def is_loopback(url: str | None) -> bool:
+    """A loopback URL (the local emulator, whose embedded form gets a new port every run)."""
+    from urllib.parse import urlsplit
+
+    return bool(url) and (urlsplit(str(url)).hostname or "") in ("127.0.0.1", "localhost", "::1")
 
 
 def apply_undo(undo: UndoPlan, tenant: Any, *, confirm: Callable[[Plan], bool] | None = None,
@@ -228,4 +237,5 @@ def apply_undo(undo: UndoPlan, tenant: Any, *, confirm: Callable[[Plan], bool] |
     return dataclasses.replace(result, journal=str(journal.path))
 
 
-__all__ = ["JournalRun", "UndoPlan", "apply_undo", "check_target", "plan_undo", "read_run", "unrestorable"]
+__all__ = ["JournalRun", "UndoPlan", "apply_undo", "check_target", "is_loopback", "plan_undo", "read_run",
+           "unrestorable"]

@@ -270,3 +270,17 @@ def test_undo_refuses_a_damaged_journal_with_where_and_why(tenant: Tenant, cli, 
         path.write_text("\n".join(json.dumps(r) for r in (start, before, attempt)) + "\n")
         code, out, err = cli("undo", path, "--tenant", tenant.url)
         assert code == 1 and message in err and "Internal error" not in err, out + err
+
+
+def test_undo_of_a_run_on_the_embedded_local_emulator(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The embedded emulator listens on a new port each run; its state folder is what identifies it.
+    from tests.core.conftest import BOT, DEMO_ENV
+
+    monkeypatch.chdir(tmp_path)
+    args = [BOT, "--tenant", "local", "--env-file", DEMO_ENV]
+    assert cli("apply", *args, "--auto-approve")[0] == 0
+    [run] = _journals(tmp_path / ".provisioner" / "journal")
+    code, out, err = cli("undo", run, "--tenant", "local", "--auto-approve")
+    assert code == 0 and "Undo complete: 4 done" in out, out + err
+    code, out, err = cli("plan", *args)
+    assert code == 0 and "Plan: 3 to create, 1 to update, 0 to delete." in out, out + err
