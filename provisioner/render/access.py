@@ -39,7 +39,8 @@ def render_text(access: dict[str, Any]) -> str:
         if own is None:
             lines.append("  own token: none (no client_credentials grant)")
         else:
-            lines.append(f"  own token (client_credentials): scopes {_list(own['scopes'])}")
+            scopes = _list(own["scopes"]) if own["scopes"] is not None else "unknown (not declared in the manifests)"
+            lines.append(f"  own token (client_credentials): scopes {scopes}")
         if not agent["exchanges"]:
             lines.append("  exchanges: none")
         for edge in agent["exchanges"]:
@@ -119,3 +120,11 @@ def plan_access_markdown(plan: dict[str, Any]) -> list[str]:
     lines = ["**Access changes** (what the agents may do after this change; approve these)", ""]
     lines += [f"- {change['text']}" for change in changes]
     return lines + [""]
+
+
+def plan_access_text(plan: dict[str, Any]) -> list[str]:
+    """The plan's access difference for the text plan (names without Markdown backticks)."""
+    changes = plan.get("access") or []
+    if not changes:
+        return []
+    return ["Access changes:"] + [f"  {change['text'].replace('`', '')}" for change in changes] + [""]

@@ -5,6 +5,7 @@ import os
 from typing import Any, TextIO
 
 from provisioner import redact
+from provisioner.render.access import plan_access_text
 from provisioner.render.values import BLOCKED_LABEL, SYMBOLS, field_line, summary_line, target_line
 
 _COLOURS = {"create": "\033[32m", "update": "\033[33m", "delete": "\033[31m", "blocked": "\033[35m",
@@ -37,6 +38,7 @@ def render_text(plan: dict[str, Any], *, colour: bool = False, header: bool = Tr
     diagnostics = sorted(plan.get("diagnostics") or [], key=lambda d: d.get("severity") != "error")
     for diag in (d for d in diagnostics if d.get("severity") == "error"):
         lines.append(paint("error", _diagnostic(diag)))
+    lines += plan_access_text(plan)
     for change in plan.get("changes") or []:
         action = change["action"]
         if action == "no-op" and not verbose:

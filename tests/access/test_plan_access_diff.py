@@ -30,6 +30,10 @@ def test_changed_permissions_are_named_above_the_field_diff(tenant: Tenant, cli,
     assert f"- agent `{AGENT}` loses `logs-search` on `{APP}`" in section
     assert section.count("\n- ") == 2  # the application's new scope alone grants nothing
 
+    code, text, _ = cli("plan", str(stack), "--tenant", tenant.url, "--env-file", str(stack / "demo.env"))
+    assert f"Access changes:\n  agent {AGENT} gains logs-delete on {APP}\n  agent {AGENT} loses logs-search on {APP}\n" \
+        "\n~ update " in text
+
     code, out, _ = cli("plan", str(stack), "--tenant", tenant.url, "--env-file", str(stack / "demo.env"),
                        "--format", "json")
     changes = json.loads(out)["access"]
