@@ -213,7 +213,10 @@ def probe_secret(client: Any, res: Any, doc: Mapping[str, Any], secret: str,
 
 
 def _target_info(tenant: Any) -> dict[str, Any]:
-    return {"url": getattr(tenant, "url", None), "label": getattr(tenant, "label", None)}
+    info = {"url": getattr(tenant, "url", None), "label": getattr(tenant, "label", None)}
+    if getattr(getattr(tenant, "target", None), "is_local", False) is True:
+        info["local"] = True  # the embedded emulator: a new loopback port every run, the same state folder
+    return info
 
 
 _LOADED = "_provisioner_loaded"  # a Plan's private note: what api.plan loaded to make it

@@ -57,6 +57,7 @@ class JournalRun:
     outcome: str | None
     images: tuple[Mapping[str, Any], ...]
     attempted: tuple[str, ...]
+    local: bool = False  # against the embedded emulator (``--tenant local``)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ def read_run(path: str | os.PathLike[str]) -> JournalRun:
     touched = set(attempted)
     return JournalRun(path=name, stack=str(start.get("stack") or ""), target=start.get("target"),
                       outcome=end.get("outcome") if end else None,
-                      images=tuple(r for r in befores if r["address"] in touched), attempted=tuple(attempted))
+                      images=tuple(r for r in befores if r["address"] in touched), attempted=tuple(attempted),
+                      local=start.get("local") is True)
 
 
 def _resource(run: JournalRun) -> Callable[[str, str, str, dict[str, Any], Mapping[str, Any]], Resource]:
@@ -191,17 +193,16 @@ def plan_undo(journal: str | os.PathLike[str] | JournalRun, tenant: Any, *, max_
 def check_target(run: JournalRun, tenant: Any) -> None:
     """Refuse to undo a run on a tenant other than the one it wrote to."""
     url = getattr(tenant, "url", None)
-    if getattr(tenant, "emulator", None) is not None and is_loopback(run.target):
-        return  # `--tenant local`: the embedded emulator (same state folder) gets a new port every run
+    local = getattr(getattr(tenant, "target", None), "is_local", False) is True
+    if run.local or local:
+        # The embedded emulator listens on a new port every run; its state folder is what identifies it.
+        if not (run.local and local):
+            where = "the local emulator" if run.local else run.target
+            here = "the local emulator" if local else url
+            raise UsageError(f"the journal records a run against {where}, not {here}; nothing was written")
+        return
     if run.target and url and run.target != url:
         raise UsageError(f"the journal records a run against {run.target}, not {url}; nothing was written")
-
-
-def is_loopback(url: str | None) -> bool:
-    """A loopback URL (the local emulator, whose embedded form gets a new port every run)."""
-    from urllib.parse import urlsplit
-
-    return bool(url) and (urlsplit(str(url)).hostname or "") in ("127.0.0.1", "localhost", "::1")
 
 
 def apply_undo(undo: UndoPlan, tenant: Any, *, confirm: Callable[[Plan], bool] | None = None,
@@ -237,5 +238,5 @@ def apply_undo(undo: UndoPlan, tenant: Any, *, confirm: Callable[[Plan], bool] |
     return dataclasses.replace(result, journal=str(journal.path))
 
 
-__all__ = ["JournalRun", "UndoPlan", "apply_undo", "check_target", "is_loopback", "plan_undo", "read_run",
+__all__ = ["JournalRun", "UndoPlan", "apply_undo", "check_target", "plan_undo", "read_run",
            "unrestorable"]

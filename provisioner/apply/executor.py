@@ -31,8 +31,8 @@ from provisioner import redact
 from provisioner.apply.operations import ApplyContext, Operation, StaleObject, steps_of
 from provisioner.apply.stale import stale_changes
 from provisioner.errors import ProvisionerError
-from provisioner.kinds.images import capture
 from provisioner.kinds import spec_of
+from provisioner.kinds.images import capture
 from provisioner.kinds.snapshot import ReadScope, Snapshot, read_snapshot
 from provisioner.plan.model import Change, Plan
 from provisioner.plan.prune import delete_count
@@ -142,7 +142,8 @@ def execute(plan: Plan, client: Any, secret: Callable[[str], str], options: Appl
     here, before any write, and checked against the plan's revisions.
     """
     run = _Run(options)
-    run.record("start", stack=plan.stack, target=(plan.target or {}).get("url"),
+    local = {"local": True} if (plan.target or {}).get("local") is True else {}
+    run.record("start", stack=plan.stack, target=(plan.target or {}).get("url"), **local,
                changes=[{"address": c.address, "action": c.action} for c in plan.changes if c.action != "no-op"])
     outcome: dict[str, ChangeResult] = {}
     try:

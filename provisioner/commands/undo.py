@@ -53,7 +53,7 @@ def run_undo(journal: Any, opened: Any, *, fmt: str, verbose: bool, quiet: bool,
 @click.argument("journal", type=click.Path())
 @click.option("--env-file", "env_file", metavar="FILE", type=click.Path(), help="Dotenv file for credentials.")
 @click.option("--tenant", "tenant", metavar="URL|local",
-              help="Tenant URL, or 'local' (default: the tenant the journal records, unless it is on loopback).")
+              help="Tenant URL, or 'local' (default: the tenant the journal records).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
               help="Plan output format.")
 @click.option("--out", "out", metavar="FILE", type=click.Path(),
@@ -76,8 +76,8 @@ def command(journal: str, env_file: str | None, tenant: str | None, fmt: str, ou
     Client secrets cannot be restored (the tenant never returns them): undo names them.
     """
     run = undo.read_run(journal)
-    if tenant is None and not os.environ.get("AIC_TENANT_URL") and not undo.is_loopback(run.target):
-        tenant = run.target or None  # a loopback URL was the local emulator's port of that run: resolve as usual
+    if tenant is None and not os.environ.get("AIC_TENANT_URL"):
+        tenant = "local" if run.local else (run.target or None)
     with api.tenant(tenant, env_file=env_file, parallelism=parallelism, verbose=verbose) as opened:
         print_target(opened.label, fmt)
         return run_undo(run, opened, fmt=fmt, verbose=verbose, quiet=quiet, no_color=no_color,
