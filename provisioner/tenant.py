@@ -14,8 +14,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from provisioner.errors import UsageError
+from provisioner.errors import ConfigurationError, UsageError
 from provisioner.client.auth import ServiceAccountAuth
+from provisioner.client.bounded import limits_from
 from provisioner.client.credentials import read_jwk_file, resolve_credentials
 from provisioner.client.retry import RetryPolicy
 from provisioner.client.session import TenantClient, TraceEvent, check_base_url
@@ -160,6 +161,10 @@ def open_tenant(
             auth = resolve_credentials(environ, dotenv).auth(url, cache=cache)
             label = f"Target: {url}"
         ca_bundle = environ.get(CA_BUNDLE) or (dotenv or {}).get(CA_BUNDLE)
+        try:
+            http_limits = limits_from({**(dotenv or {}), **environ})
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
         client = stack.enter_context(TenantClient(url, auth, pool_size=pool_size, verify=ca_bundle or True,
-                                                  retry=retry, trace=trace))
+                                                  retry=retry, trace=trace, http_limits=http_limits))
         yield Tenant(url=url, label=label, client=client, target=target, emulator=server)

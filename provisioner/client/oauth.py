@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from provisioner import redact
+from provisioner.client.bounded import BoundedAdapter, HttpLimits
 from provisioner.errors import ProvisionerError
 from provisioner.grants import CLIENT_CREDENTIALS, PASSWORD, TOKEN_EXCHANGE
 
@@ -102,6 +103,7 @@ class OAuthEndpoints:
         if realm is None:
             raise TypeError("OAuthEndpoints needs a realm")
         verify: Any = True
+        http_limits = None
         if isinstance(client_or_session, str):
             base_url = client_or_session
         elif isinstance(client_or_session, requests.Session):
@@ -112,14 +114,19 @@ class OAuthEndpoints:
             session = getattr(client_or_session, "session", None)
             verify = getattr(client_or_session, "verify", getattr(session, "verify", True))
             timeout = timeout or getattr(client_or_session, "timeout", None)
+            http_limits = getattr(client_or_session, "http_limits", None)
         if not base_url:
             raise TypeError("OAuthEndpoints needs a base URL")
         self.base_url = str(base_url).rstrip("/")
         self.realm = realm
         self.timeout: float | tuple[float, float] = timeout or _DEFAULT_TIMEOUT
+        self.http_limits = http_limits if isinstance(http_limits, HttpLimits) else HttpLimits()
         # A fresh session: no admin bearer token, no admin auth; keep the TLS verification choice.
         self.session = requests.Session()
         self.session.verify = verify if verify is not None else True
+        adapter = BoundedAdapter()  # lets the request deadline (client/bounded.py) end a stalled read
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
         if (urlsplit(self.base_url).hostname or "") in _LOOPBACK:
             self.session.trust_env = False  # no proxy or netrc for the local emulator
         self.path = f"/am/oauth2/realms/root/realms/{quote(realm, safe='')}"
@@ -221,8 +228,12 @@ class OAuthEndpoints:
                                            f"(use {BASIC} or {POST})")
 
     def _send(self, request: str, method: str, url: str, **kwargs: Any) -> requests.Response:
+        from provisioner.client.bounded import LimitExceeded, send
+
         try:
-            return self.session.request(method, url, timeout=self.timeout, **kwargs)
+            return send(self.session, method, url, limits=self.http_limits, timeout=self.timeout, **kwargs)
+        except LimitExceeded as exc:
+            raise OAuthError(request, status=None, error=None, error_description=str(exc)) from None
         except requests.RequestException as exc:  # no response: say what, not a traceback
             raise OAuthError(request, status=None, error=None,
                              error_description=f"{type(exc).__name__}: cannot reach {self.base_url}") from None

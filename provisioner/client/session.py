@@ -16,11 +16,13 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 
 from provisioner import redact
 from provisioner.errors import ConfigurationError
 from provisioner.client import paths
+from provisioner.client.bounded import (
+    DEADLINE_VARIABLE, MAX_BYTES_VARIABLE, BoundedAdapter, HttpLimits, LimitExceeded, send,
+)
 from provisioner.client.errors import from_response, transport_error
 from provisioner.client.response import Response
 from provisioner.client.retry import (
@@ -112,7 +114,8 @@ class TenantClient:
 
     ``timeout`` is ``(connect, read)`` seconds or one number; ``verify`` is ``True`` or a CA bundle path
     (verification cannot be turned off); ``trace`` receives a :class:`TraceEvent` per attempt;
-    ``clock`` (monotonic) and ``sleep`` are injectable; ``budget`` is the run's shared retry budget.
+    ``clock`` (monotonic) and ``sleep`` are injectable; ``budget`` is the run's shared retry budget;
+    ``http_limits`` bounds each attempt's total time and response size (:mod:`.bounded`).
     """
 
     def __init__(
@@ -128,6 +131,7 @@ class TenantClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         budget: RetryBudget | None = None,
+        http_limits: HttpLimits | None = None,
     ) -> None:
         self.base_url = check_base_url(base_url)
         if verify is False:
@@ -136,6 +140,7 @@ class TenantClient:
             raise ConfigurationError(f"CA bundle {verify!r} does not exist")
         self.auth = auth
         self.timeout = timeout
+        self.http_limits = http_limits or HttpLimits()
         self.verify = verify
         self.retry = retry or RetryPolicy()
         self.budget = budget or RetryBudget(self.retry.budget_seconds)
@@ -145,7 +150,7 @@ class TenantClient:
         self._session = requests.Session()
         if paths.is_loopback(urlsplit(self.base_url).hostname):
             self._session.trust_env = False  # no proxy, netrc or env CA for the local emulator
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, pool_size), max_retries=0, pool_block=True)
+        adapter = BoundedAdapter(pool_connections=1, pool_maxsize=max(1, pool_size), max_retries=0, pool_block=True)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._lock = threading.Lock()
@@ -240,18 +245,23 @@ class TenantClient:
         refreshed = False
         while True:
             attempt += 1
-            send = dict(base_headers)
-            send["X-ForgeRock-TransactionId"] = str(uuid.uuid4())
+            headers_sent = dict(base_headers)
+            headers_sent["X-ForgeRock-TransactionId"] = str(uuid.uuid4())
             authorization = None
             if authenticate:
                 authorization = self.auth.authorization(self)
-                send["Authorization"] = authorization
+                headers_sent["Authorization"] = authorization
             t0 = self.clock()
             try:
-                raw = self._session.request(
-                    method, url, params=params, json=json, data=data, headers=send,
-                    timeout=self.timeout, verify=self.verify, allow_redirects=False,
-                )
+                raw = send(self._session, method, url, limits=self.http_limits, params=params, json=json,
+                           data=data, headers=headers_sent, timeout=self.timeout, verify=self.verify,
+                           allow_redirects=False)
+            except LimitExceeded as exc:
+                # Not retried: a server that drips or floods would do it again.
+                self._emit(method, path, None, t0, attempt, str(exc), None)
+                knobs = f"{DEADLINE_VARIABLE} / {MAX_BYTES_VARIABLE} change the limits"
+                raise transport_error(method, path, f"{exc} (attempt {attempt}; {knobs})",
+                                      ambiguous=method not in ("GET", "HEAD", "OPTIONS")) from None
             except requests.exceptions.RequestException as exc:
                 kind, problem = _classify(exc)
                 decision = decide(method, attempt, error=kind, elapsed=self.clock() - started,
