@@ -9,7 +9,7 @@ from typing import Any
 
 from . import routes
 from .backend import Backend
-from .errors import CrestError, EmulatorError, Forbidden
+from .errors import BadRequest, CrestError, EmulatorError, Forbidden
 from .faults import Faults
 from .handlers import Ctx
 from .stats import READ_METHODS, Stats
@@ -22,6 +22,44 @@ SCOPES_NEEDED = {"am": ("fr:am:*",), "idm": ("fr:idm:*",), "env": ("fr:am:*", "f
 CSRF_EXEMPT = ("GET", "HEAD", "OPTIONS")
 CACHED_FAMILIES = (AM, IDM, ENV)  # the admin APIs; OAuth answers (tokens) are never reused
 REASONS = {429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _host_of(value: str) -> str:
+    """The host name in a ``Host`` header (``127.0.0.1:8080``, ``[::1]:8080``) or an origin URL."""
+    value = value.strip().lower()
+    if "://" in value:
+        value = value.split("://", 1)[1].split("/", 1)[0]
+    if value.startswith("["):
+        return value[1:value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def refusal(request: Request, control: bool) -> CrestError | None:
+    """Why a request must not be served, or None.
+
+    Every request must name a loopback ``Host`` (a web page that rebinds its DNS name to 127.0.0.1
+    reaches the emulator with its own name there). Control-plane requests must not come from a web
+    page at all: a foreign ``Origin`` or ``Sec-Fetch-Site`` is refused, and a body must be JSON (which
+    a page cannot send cross-origin without a CORS preflight that the emulator never grants).
+    """
+    host = request.headers.get("host")
+    if host is not None and _host_of(str(host)) not in _LOOPBACK_HOSTS:
+        return Forbidden("the emulator answers only requests addressed to a loopback host (Host header)")
+    if not control:
+        return None
+    origin = request.headers.get("origin")
+    if origin is not None and (str(origin).strip() == "null" or _host_of(str(origin)) not in _LOOPBACK_HOSTS):
+        return Forbidden("cross-origin requests to the emulator's control plane are refused")
+    if str(request.headers.get("sec-fetch-site") or "").lower() in ("cross-site", "same-site"):
+        return Forbidden("cross-origin requests to the emulator's control plane are refused")
+    content_type = str(request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if request.body.strip() and content_type != "application/json":
+        return BadRequest("the emulator's control plane takes JSON bodies only (Content-Type: application/json)",
+                          status=415)
+    return None
 
 
 class App:
@@ -56,6 +94,9 @@ class App:
     def handle(self, request: Request) -> Response | None:
         """The response, or ``None`` to drop the connection without answering."""
         family = routes.family_of(request.path)
+        refused = refusal(request, control=family == CONTROL)
+        if refused is not None:
+            return error_response(refused, family)
         try:
             route, params = routes.match(request.method, request.path)
         except EmulatorError as exc:

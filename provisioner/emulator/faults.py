@@ -17,6 +17,82 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+#: Longest accepted ``path`` pattern; request targets are matched on their first 2 KiB only.
+MAX_PATTERN = 200
+MAX_TARGET = 2048
+_REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
+_MAXREPEAT = __import__("re")._constants.MAXREPEAT  # type: ignore[attr-defined]
+
+
+def _unbounded(items: Any) -> int:
+    """How many unbounded repetitions (``*``, ``+``, ``{n,}``) a parsed pattern holds."""
+    count = 0
+    for op, arg in items:
+        name = str(op)
+        if name in _REPEATS:
+            count += (arg[1] == _MAXREPEAT) + _unbounded(arg[2])
+        elif name == "SUBPATTERN":
+            count += _unbounded(arg[-1])
+        elif name == "BRANCH":
+            count += sum(_unbounded(branch) for branch in arg[1])
+        elif name in ("ASSERT", "ASSERT_NOT"):
+            count += _unbounded(arg[1])
+    return count
+
+
+def _risky(items: Any, inside_repeat: bool) -> str | None:
+    """Why a parsed pattern could backtrack exponentially: a repetition (``+``, ``*``, ``{n,}``) that
+    contains another repetition or an alternation, as in ``(a+)+$`` or ``(a|a)*``; else None."""
+    for op, arg in items:
+        name = str(op)
+        if name in _REPEATS:
+            low, high, sub = arg
+            unbounded = high > 1
+            if inside_repeat and unbounded:
+                return "a repetition inside a repetition"
+            found = _risky(sub, inside_repeat or unbounded)
+            if found:
+                return found
+        elif name == "BRANCH":
+            if inside_repeat:
+                return "an alternation inside a repetition"
+            for branch in arg[1]:
+                found = _risky(branch, inside_repeat)
+                if found:
+                    return found
+        elif name == "SUBPATTERN":
+            found = _risky(arg[-1], inside_repeat)
+            if found:
+                return found
+        elif name in ("ASSERT", "ASSERT_NOT"):
+            found = _risky(arg[1], inside_repeat)
+            if found:
+                return found
+        elif name == "GROUPREF" or name == "GROUPREF_EXISTS":
+            return "a back-reference"
+    return None
+
+
+def compile_path(pattern: str) -> re.Pattern[str]:
+    """Compile a rule's ``path`` regex, refusing the shapes that backtrack exponentially (the
+    emulator matches every request against every rule: ``(a+)+$`` froze it)."""
+    from re import _parser  # type: ignore[attr-defined]  # the stdlib's own parser, to inspect the shape
+
+    if len(pattern) > MAX_PATTERN:
+        raise ValueError(f"path regex is longer than {MAX_PATTERN} characters")
+    try:
+        parsed = _parser.parse(pattern)
+    except re.error as exc:
+        raise ValueError(f"bad path regex: {exc}") from None
+    problem = _risky(list(parsed), False)
+    if not problem and _unbounded(list(parsed)) > 1:  # '.*a.*b' takes seconds on a 2 KiB path
+        problem = "more than one unbounded repetition (*, +)"
+    if problem:
+        raise ValueError(f"path regex {pattern!r} has {problem}, which can take exponential time; "
+                         "use a literal part of the path or a simpler pattern")
+    return re.compile(pattern)
+
+
 ACTIONS = ("status", "drop-before", "drop-after", "latency", "respond")
 
 
@@ -31,7 +107,7 @@ class Rule:
         method_wanted = self.spec.get("method")
         if method_wanted and method_wanted.upper() != method:
             return False
-        if not self.pattern.search(target):
+        if not self.pattern.search(target[:MAX_TARGET]):
             return False
         count = self.spec.get("count")
         if count is not None and self.fired >= int(count):
@@ -51,10 +127,7 @@ def validate(spec: Any) -> dict[str, Any]:
         raise ValueError("a fault rule must be an object")
     if not isinstance(spec.get("path"), str):
         raise ValueError("a fault rule needs a 'path' regex")
-    try:
-        re.compile(spec["path"])
-    except re.error as exc:
-        raise ValueError(f"bad path regex: {exc}") from None
+    compile_path(spec["path"])
     action = spec.get("action", "status")
     if action not in ACTIONS:
         raise ValueError(f"action must be one of {', '.join(ACTIONS)}")
@@ -84,7 +157,7 @@ class Faults:
         rules = []
         for spec in specs:
             spec = validate(spec)
-            rules.append(Rule(spec, re.compile(spec["path"]), random.Random(spec.get("seed"))))
+            rules.append(Rule(spec, compile_path(spec["path"]), random.Random(spec.get("seed"))))
         with self._lock:
             self._rules = rules
         return self.list()

@@ -84,7 +84,7 @@ class EmulatorServer:
                  options: dict[str, Any] | None = None) -> None:
         self.state = os.fspath(state) if state is not None else None
         if self.state is not None:
-            os.makedirs(self.state, exist_ok=True)
+            os.makedirs(self.state, mode=0o700, exist_ok=True)
         self.config = Config(options)
         self.store = Store(os.path.join(self.state, "emulator.db") if self.state else None)
         self.backend = Backend(self.store, self.config, tuple(realms), ai_agents)

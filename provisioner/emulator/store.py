@@ -11,6 +11,7 @@ transaction, committed at the end, rolled back on error); a read runs inside
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -30,6 +31,15 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 
 _PROP = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _private_file(path: str) -> None:
+    """Create ``path`` (and its WAL side files) readable by the owner only, or tighten it to 0600.
+    SQLite gives ``-wal`` and ``-shm`` files the main database file's mode."""
+    for name in (path, path + "-wal", path + "-shm", path + "-journal"):
+        if name == path or os.path.exists(name):
+            os.close(os.open(name, os.O_RDWR | os.O_CREAT, 0o600))
+            os.chmod(name, 0o600)
 
 
 class NeedsWrite(Exception):
@@ -55,6 +65,8 @@ class Store:
         self._depth = 0
         self._local = threading.local()  # .mode: "r" inside a read transaction
         self.generation = 0
+        if path:
+            _private_file(path)  # the store holds client secrets in clear: owner-only, like a key file
         self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
         if path:
             self._db.execute("PRAGMA journal_mode=WAL")
