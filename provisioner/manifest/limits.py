@@ -19,7 +19,7 @@ class Limits:
     max_aliases: int = 100                    # alias nodes (*name) per file
     max_nodes: int = 20_000                   # nodes per document after alias expansion
     max_rendered_bytes: int = 1024 * 1024     # template output per file
-    max_template_steps: int = 100_000         # template lines executed per file (each loop iteration counts)
+    max_template_steps: int = 500_000         # template lines executed per file (each loop iteration counts)
     max_template_seconds: float = 0.5         # rendering CPU time per file
     max_secret_bytes: int = 64 * 1024         # a fromFile secret
     min_secret_chars: int = 8                 # shorter secrets are refused (and hard to redact)

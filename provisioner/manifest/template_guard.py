@@ -9,6 +9,7 @@ at the template line.
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 import sys
 import time
@@ -179,7 +180,15 @@ class Budget:
         return self._line
 
     def _call(self, frame: Any, event: str, arg: Any) -> Any:
-        return self._line if frame.f_code.co_filename == TEMPLATE_NAME else None
+        if frame.f_code.co_filename != TEMPLATE_NAME:
+            return None  # filters and Jinja's runtime run untraced, at full speed
+        # Entering template code (a macro, a block) costs as much as the twenty-odd Python frames Jinja
+        # spends on it: recursion is stopped as early as a loop.
+        if not frame.f_code.co_flags & inspect.CO_GENERATOR:  # not the output generator resuming
+            self.count += 20
+        if self.count > self.steps:
+            raise TemplateBudgetExceeded(f"template exceeds {self.steps} steps (loops too long?)")
+        return self._line
 
     def __enter__(self) -> Budget:
         self.deadline = time.thread_time() + self.seconds
