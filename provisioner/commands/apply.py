@@ -40,9 +40,11 @@ JOURNAL_DIR = os.path.join(".provisioner", "journal")
 
 
 def _confirm(fmt: str, verbose: bool, no_color: bool, auto_approve: bool, quiet: bool,
-             on_approved: Any = None) -> Any:
+             on_approved: Any = None, after_plan: Any = None) -> Any:
     def confirm(plan: Plan) -> bool:
         show_plan(plan.to_dict(), fmt, verbose=verbose, no_color=no_color, target_shown=True)
+        if after_plan is not None:  # e.g. undo: what it cannot restore, before the question
+            after_plan()
         if not plan.has_writes or plan.errors or auto_approve:
             approved = True
         elif not sys.stdin.isatty():

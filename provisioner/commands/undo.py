@@ -39,8 +39,8 @@ def run_undo(journal: Any, opened: Any, *, fmt: str, verbose: bool, quiet: bool,
         return EXIT_ERROR if planned.plan.errors else EXIT_OK
     stop = threading.Event()
     with graceful_interrupt(stop) as arm:
-        show_unrestorable(planned.unrestorable)
-        confirm = _confirm(fmt, verbose, no_color, auto_approve, quiet, on_approved=arm)
+        confirm = _confirm(fmt, verbose, no_color, auto_approve, quiet, on_approved=arm,
+                           after_plan=lambda: show_unrestorable(planned.unrestorable))
         result = undo.apply_undo(planned, opened, confirm=confirm, progress=progress, stop=stop,
                                  journal_dir=JOURNAL_DIR, max_deletes=max_deletes, parallelism=parallelism)
     report(result, verb="Undo")
