@@ -84,7 +84,21 @@ def _recording_run(*args, **kwargs):
     return result
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--tenant-url", default=None, metavar="URL",
+        help="run the `contract` tests against this real tenant instead of the emulator (service-account "
+             "credentials from AIC_SERVICE_ACCOUNT_ID + AIC_SERVICE_ACCOUNT_JWK_FILE/_JWK, or AIC_ACCESS_TOKEN)")
+
+
+# The credentials of `--tenant-url`, read once before _clean_environment clears them for each test.
+CONTRACT_ENVIRON: dict[str, str] = {}
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    import os
+
+    CONTRACT_ENVIRON.update({k: v for k, v in os.environ.items() if k in _TOOL_VARIABLES})
     subprocess.run = _recording_run  # type: ignore[assignment]
     try:
         from click.testing import CliRunner

@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "am.list.pageSize": "ignore",               # row 11
     "am.clientIdPattern": "enforce",            # row 30
     "am.csrf": "enforce",
+    "am.tenantVersion": "2026-07",              # W12/R4: the newest tenant; 2026-05 lacks three defaults
     "idm.put.clearOmittedRelationships": True,  # row 12
     "idm.app.deleteCascade": False,             # row 13
     "idm.groups.nested": False,                 # row 20
@@ -41,6 +42,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "am.list.pageSize": ("ignore", "truncate"),
     "am.clientIdPattern": ("enforce", "ignore"),
     "am.csrf": ("enforce", "ignore"),
+    "am.tenantVersion": ("2026-07", "2026-05"),
     "feature.aiagents": ("enabled", "disabled"),
 }
 

@@ -13,7 +13,8 @@ NOT_AVAILABLE = {"code": 403, "reason": "Forbidden",
 
 
 def test_bare_aiagent_create_has_the_recorded_key_set_per_group(emu: Emu) -> None:
-    recorded = fixture("aiagent-get-full.json")
+    recorded = fixture("aiagent-get-full.json")  # recorded on the 2026-05 tenant
+    emu.control("PATCH", "config", {"am.tenantVersion": "2026-05"})
     r = emu.put_agent("AIAgent", "FrodoTestAIAgent2", {
         "aiAgentIdentityAttributes": {"inherited": False, "value": {
             "_id": "9abea037-4da5-4e5c-803f-bbbbbbbbbbbb", "oauth2ClientId": "FrodoTestAIAgent2",
@@ -47,6 +48,7 @@ def test_bare_aiagent_create_has_the_recorded_key_set_per_group(emu: Emu) -> Non
 
 
 def test_single_get_is_wrapped_and_list_is_plain_with_w9_keys(emu: Emu) -> None:
+    emu.control("PATCH", "config", {"am.tenantVersion": "2026-05"})  # the wrapped sample is from 2026-05
     emu.put_agent("OAuth2Client", "mcp-server", {"coreOAuth2ClientConfig": {
         "userpassword": "s3cret", "clientName": ["MCP Server"], "scopes": ["mcp:read"]}})
     single = emu.get_agent("OAuth2Client", "mcp-server")
@@ -69,7 +71,7 @@ def test_single_get_is_wrapped_and_list_is_plain_with_w9_keys(emu: Emu) -> None:
         "totalPagedResults": 1, "remainingPagedResults": -1}
     item = envelope["result"][0]
     assert item["coreOAuth2ClientConfig"]["scopes"] == ["mcp:read"]
-    assert item["coreOAuth2ClientConfig"]["userpassword"] is None
+    assert "userpassword" not in item["coreOAuth2ClientConfig"]  # it has a secret (R2)
     assert item["coreOAuth2ClientConfig"]["agentgroup"] is None
     assert item["coreOAuth2ClientConfig"]["secretLabelIdentifier"] is None
     for key in ("oidcClaimsClass", "customLoginUrlTemplate", "accessTokenModifierClass"):

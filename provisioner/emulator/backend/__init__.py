@@ -15,6 +15,7 @@ from ..config import Config
 from ..errors import BadRequest
 from ..store import Store
 from .am import AmBackend
+from .am_scripts import ScriptsBackend
 from .auth import AuthBackend
 from .idm import IdmBackend
 from .idm_render import ns
@@ -35,6 +36,7 @@ class Backend:
             self._bootstrap()
             self.auth = AuthBackend(self)
         self.am = AmBackend(self)
+        self.scripts = ScriptsBackend(self)
         self.idm = IdmBackend(self)
         self.view = TenantView(self)
 

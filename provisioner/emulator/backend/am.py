@@ -131,10 +131,21 @@ class AmBackend:
         return {"result": items, "resultCount": len(items), "pagedResultsCookie": None,
                 "totalPagedResultsPolicy": "EXACT", "totalPagedResults": len(items), "remainingPagedResults": -1}
 
+    def query_other_type(self, realm: str, kind: str, params: dict[str, str]) -> dict[str, Any]:
+        """Another agent type of ``getAllTypes`` (WebAgent, J2EEAgent, …): the emulator holds none (R5)."""
+        self._realm(realm)
+        if kind not in {t for t, _ in forms.ALL_TYPES}:
+            raise NotFound()
+        if "_queryFilter" not in params:
+            raise BadRequest("Query request must contain _queryFilter")
+        parse_filter(params["_queryFilter"])
+        return {"result": [], "resultCount": 0, "pagedResultsCookie": None, "totalPagedResultsPolicy": "EXACT",
+                "totalPagedResults": 0, "remainingPagedResults": -1}
+
     def template(self, realm: str, kind: str) -> dict[str, Any]:
         self._realm(realm)
         self._kind(kind)
-        return forms.defaults()
+        return forms.defaults(self.config["am.tenantVersion"])
 
     def all_types(self, realm: str) -> dict[str, Any]:
         self._realm(realm)
@@ -158,16 +169,21 @@ class AmBackend:
             raise RevisionMismatch()
         parsed = forms.parse_body(body, kind, self.config.flag("am.aiagent.topLevelSecret"))
         if existing is None:
-            config = {g: forms.deep_merge(d, parsed["groups"].get(g, {})) for g, d in forms.defaults().items()}
+            config = {g: forms.deep_merge(d, parsed["groups"].get(g, {}))
+                      for g, d in forms.defaults(self.config["am.tenantVersion"]).items()}
             for group, values in parsed["groups"].items():
                 config.setdefault(group, values)
-            record: dict[str, Any] = {"config": config, "secret": parsed["secret"]}
+            list_only = forms.list_only_defaults()
+            for group, names in parsed["listOnly"].items():
+                list_only[group] = sorted(set(list_only.get(group, [])) | set(names))
+            record: dict[str, Any] = {"config": config, "secret": parsed["secret"], "listOnly": list_only}
             if kind == "AIAgent":
                 record.update(self._create_identity(realm, client_id, parsed, config))
             status = 201
         else:
             record = {"config": parsed["groups"],
-                      "secret": parsed["secret"] if parsed["secret"] is not None else existing.get("secret")}
+                      "secret": parsed["secret"] if parsed["secret"] is not None else existing.get("secret"),
+                      "listOnly": parsed["listOnly"]}
             if kind == "AIAgent":
                 record.update(self._update_identity(realm, existing, parsed))
             status = 200

@@ -27,9 +27,17 @@ ALL_TYPES = (("WebAgent", "Web Agents"), ("J2EEAgent", "J2EE Agents"), ("2.2_Age
              ("SoftwarePublisher", "OAuth2 Software Publisher"),
              ("IdentityGatewayAgent", "Identity Gateway Agents"), ("TrustedJwtIssuer", "OAuth2 Trusted JWT Issuer"),
              ("AIAgent", "AI Agents"))
-# W9: list items carry these null keys that single GETs lack.
-LIST_EXTRAS = {PLAIN_GROUP: ("oidcClaimsClass", "customLoginUrlTemplate", "accessTokenModifierClass"),
-               CORE: ("agentgroup", "userpassword")}
+# W9/R1/R2: stored attributes that only list items show, as null while unset. A create stores them
+# unset; a PUT on an existing agent stores exactly the ones its body carries (null or ""), like every
+# other attribute. ``userpassword`` is not one of them: it shows as null on an OAuth2Client without a
+# secret, never on an AIAgent.
+LIST_ONLY = {PLAIN_GROUP: ("oidcClaimsClass", "customLoginUrlTemplate", "accessTokenModifierClass"),
+             CORE: ("agentgroup",)}
+# W12/R4: defaults the 2026-07 tenant added; ``am.tenantVersion=2026-05`` leaves them out.
+NEWER_DEFAULTS = {"2026-07": {"advancedOAuth2ClientConfig": ("tlsCaSecretLabelIdentifier",),
+                              PLAIN_GROUP: ("tlsClientCertificateChainValidationEnabled",
+                                            "useTokenIntrospectionClaimForJWT")}}
+TENANT_VERSIONS = ("2026-05", "2026-07")
 
 
 def rev_of(representation: dict[str, Any]) -> str:
@@ -56,13 +64,26 @@ def _defaults_text() -> str:
     return json.dumps({g: {k: unwrap(v) for k, v in recorded[g].items()} for g in GROUPS})
 
 
-def defaults() -> dict[str, dict[str, Any]]:
-    """The six groups with the §4.7 defaults (plain), from the recorded bare-create AIAgent."""
-    return json.loads(_defaults_text())
+def defaults(version: str = TENANT_VERSIONS[-1]) -> dict[str, dict[str, Any]]:
+    """The six groups with the §4.7 defaults (plain) of tenant ``version``, from the recorded
+    bare-create AIAgent of the newest tenant."""
+    groups: dict[str, dict[str, Any]] = json.loads(_defaults_text())
+    for newer, added in NEWER_DEFAULTS.items():
+        if version < newer:
+            for group, keys in added.items():
+                for key in keys:
+                    groups[group].pop(key, None)
+    return groups
+
+
+def list_only_defaults() -> dict[str, list[str]]:
+    """The list-only attributes a create stores unset."""
+    return {group: list(keys) for group, keys in LIST_ONLY.items()}
 
 
 def parse_body(body: Any, kind: str, top_level_secret: bool) -> dict[str, Any]:
-    """A PUT body as ``{"groups": {...plain...}, "secret": str|None, "identity": dict|None, "uid": str|None}``.
+    """A PUT body as ``{"groups": {...plain...}, "secret": str|None, "identity": dict|None, "uid": str|None,
+    "listOnly": {group: [unset list-only attributes the body carries]}}``.
 
     Wrapped, plain and mixed fields are accepted and ``inherited`` ignored; ``_id``, ``_rev``, ``_type``,
     ``_provider`` and ``*-encrypted`` keys are dropped; other unknown top-level keys are a 400."""
@@ -71,6 +92,7 @@ def parse_body(body: Any, kind: str, top_level_secret: bool) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object")
     groups: dict[str, dict[str, Any]] = {}
+    list_only: dict[str, list[str]] = {}
     secret: str | None = None
     identity: dict[str, Any] | None = None
     uid: str | None = None
@@ -86,9 +108,13 @@ def parse_body(body: Any, kind: str, top_level_secret: bool) -> dict[str, Any]:
             group = {k: unwrap(v) for k, v in value.items() if not k.endswith("-encrypted")}
             if key == CORE:
                 given = group.pop("userpassword", None)
-                if isinstance(given, str):
+                if isinstance(given, str) and given:
                     secret = given
-                group.pop("agentgroup", None)
+            for name in LIST_ONLY.get(key, ()):
+                if name in group and group[name] in (None, ""):
+                    del group[name]
+                    list_only.setdefault(key, []).append(name)
+            group.pop("agentgroup", None)  # agent groups are not offered in AIC (§4.3)
             groups[key] = group
         elif key == IDENTITY_ATTRS:
             attrs = unwrap(value)
@@ -98,7 +124,7 @@ def parse_body(body: Any, kind: str, top_level_secret: bool) -> dict[str, Any]:
             uid = value if isinstance(value, str) and value else None
         else:
             raise InvalidAttribute(detail={"validAttributes": valid})
-    return {"groups": groups, "secret": secret, "identity": identity, "uid": uid}
+    return {"groups": groups, "secret": secret, "identity": identity, "uid": uid, "listOnly": list_only}
 
 
 def deep_merge(base: Any, over: Any) -> Any:
@@ -148,18 +174,24 @@ def render_single(client_id: str, kind: str, record: dict[str, Any], *, owned: b
 
 def render_plain(client_id: str, kind: str, record: dict[str, Any], with_type: bool,
                  *, owned: bool = False) -> dict[str, Any]:
-    """Plain list/query item: unset → ``null``, the W9 extra null keys, plain identity fields.
+    """Plain list/query item: unset → ``null``, the stored list-only attributes as ``null`` (W9, R1, R2),
+    ``userpassword: null`` on an OAuth2Client without a secret, plain identity fields.
 
     ``owned``: the caller hands over ``record`` (freshly read, used for nothing else), so its values
     are taken without a deep copy (copying every list item was most of a list's cost).
     """
     dup: Any = (lambda value: value) if owned else copy.deepcopy
     out: dict[str, Any] = {"_id": client_id, "_rev": ""}
+    list_only = record.get("listOnly")
+    if list_only is None:  # stored before list-only attributes were tracked: as created
+        list_only = list_only_defaults()
     for group in GROUPS:
         if group in record["config"]:
             values = dup(record["config"][group])
-            for extra in LIST_EXTRAS.get(group, ()):
+            for extra in list_only.get(group, ()):
                 values.setdefault(extra, None)
+            if group == CORE and kind == "OAuth2Client" and not record.get("secret"):
+                values.setdefault("userpassword", None)
             out[group] = values
     if kind == "AIAgent":
         if record.get("identity") is not None:

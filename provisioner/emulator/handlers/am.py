@@ -78,6 +78,11 @@ def agent_delete(ctx: Ctx, realm: str, kind: str, client_id: str) -> Response:
     return Response(200, doc, etag(doc["_rev"]), AM)
 
 
+def agents_other_type_query(ctx: Ctx, realm: str, kind: str) -> Response:
+    """Any other agent type ``getAllTypes`` lists answers a (here always empty) list (R5)."""
+    return Response(200, ctx.backend.am.query_other_type(realm, kind, ctx.query), {}, AM)
+
+
 def agents_cross_query(ctx: Ctx, realm: str) -> Response:
     return Response(200, ctx.backend.am.query(realm, None, ctx.query), {}, AM)
 
@@ -104,3 +109,22 @@ def serverinfo(ctx: Ctx, info_id: str) -> Response:
             "realm": "/", "xuiUserSessionValidationEnabled": True, "fileBasedConfiguration": True,
             "userIdAttributes": [], "nodeDesignerXuiEnabled": True, "oauth2AIAgentsEnabled": enabled}
     return Response(200, body, {}, AM)
+
+
+def _script_location(ctx: Ctx, realm: str, script_id: str) -> str:
+    return ctx.url(script_id, prefix=f"/am/json/realms/root/realms/{realm}/scripts")
+
+
+def script_get(ctx: Ctx, realm: str, script_id: str) -> Response:
+    return Response(200, ctx.backend.scripts.get(realm, script_id), {}, AM)
+
+
+def script_put(ctx: Ctx, realm: str, script_id: str) -> Response:
+    actor = str((ctx.claims or {}).get("sub") or "unknown")
+    status, doc = ctx.backend.scripts.put(realm, script_id, ctx.request.json(), actor)
+    headers = {"Location": _script_location(ctx, realm, script_id)} if status == 201 else {}
+    return Response(status, doc, headers, AM)
+
+
+def script_delete(ctx: Ctx, realm: str, script_id: str) -> Response:
+    return Response(200, ctx.backend.scripts.delete(realm, script_id), {}, AM)

@@ -2,6 +2,10 @@
 ``/environment/aiagent``."""
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+
 from ..errors import BadRequest
 from ..wire import ENV, IDM, Response
 from . import Ctx, etag
@@ -67,9 +71,15 @@ def features(ctx: Ctx) -> Response:
     enabled = ctx.backend.ai_agents_enabled()
     items = [{"_id": "service-accounts", "installedVersion": "1", "availableVersions": ["1"]},
              {"_id": "aiagent", "installedVersion": "1" if enabled else None, "availableVersions": ["1"]}]
-    return Response(200, {"result": items, "resultCount": len(items), "pagedResultsCookie": None,
-                          "totalPagedResultsPolicy": "NONE", "totalPagedResults": -1,
-                          "remainingPagedResults": -1}, {}, IDM)
+    body = {"result": items}  # R6: no paging keys
+    return Response(200, body, {"ETag": weak_etag(body)}, IDM)
+
+
+def weak_etag(body: object) -> str:
+    """A weak validator of the serialised body (R6: ``W/"<length hex>-<hash>"``, as the tenant's)."""
+    raw = json.dumps(body, separators=(",", ":")).encode("utf-8")
+    digest = base64.b64encode(hashlib.sha1(raw).digest()).decode("ascii").rstrip("=")
+    return f'W/"{len(raw):x}-{digest}"'
 
 
 def enable_ai_agents(ctx: Ctx) -> Response:

@@ -1,0 +1,106 @@
+"""Replay the recorded exchanges with real tenants against the emulator (see ``replay.py``).
+
+Every recording must match on status and on body keys at every depth. The only tolerated
+differences are in ``VERSION_SKEW`` below: fields that today's tenant has and a 2023 recording lacks.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from provisioner.emulator import EmulatorServer
+
+from .replay import load_har, replay
+
+RECORDINGS = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "recordings"
+
+# (recording file glob, JSON path glob, problem, reason). Version skew only: a field or item that
+# today's tenant returns and an older (2023) tenant did not. Nothing from a 2026 recording belongs here.
+_EXPORT = "OAuth2ClientOps_*exportOAuth2Client*"
+VERSION_SKEW: tuple[tuple[str, str, str, str], ...] = (
+    (_EXPORT, "aiAgentsConfig", "extra", "the provider's AI agents section arrived with AI agents (2026)"),
+    (_EXPORT, "advancedOIDCConfig.minMaxAge", "extra", "provider setting added after 2023"),
+    (_EXPORT, "advancedOIDCConfig.jwtSigningKidHeaderMappings", "extra", "provider setting added after 2023"),
+    (_EXPORT, "advancedOAuth2Config.includeClientIdClaimInStatelessTokens", "extra",
+     "provider setting added after 2023"),
+    (_EXPORT, "advancedOAuth2Config.acceptAudienceParametersInTokenExchangeRequests", "extra",
+     "token-exchange audience switch added for AI agents (2026)"),
+    (_EXPORT, "advancedOAuth2Config.enableApplicationContext", "extra", "provider setting added after 2023"),
+    (_EXPORT, "clientDynamicRegistrationConfig.dynamicClientRegistrationScript", "extra",
+     "DCR script hook added after 2023"),
+    (_EXPORT, "deviceCodeConfig.realmAllowUnauthorisedAccessToUserCodeForm", "extra",
+     "device-flow setting added after 2023"),
+    *((created, path, "extra", reason)
+      for created in ("OAuth2ClientOps_*putOAuth2Client_*", "OAuth2ClientOps_*importOAuth2Client_*")
+      for path, reason in (
+          ("overrideOAuth2ClientConfig.enableApplicationContext", "client override added after 2023"),
+          ("overrideOAuth2ClientConfig.acceptAudienceParametersInTokenExchangeRequests",
+           "token-exchange audience override added for AI agents (2026)"),
+          ("advancedOAuth2ClientConfig.allowedResourceServerAudienceValues", "client default added after 2023 (§4.2)"),
+          ("advancedOAuth2ClientConfig.acceptedJwtIssuers", "client default added after 2023 (§4.2)"),
+          ("advancedOAuth2ClientConfig.introspectionPolicySets", "client default added after 2023 (§4.2)"),
+          ("advancedOAuth2ClientConfig.treeName", "client default added after 2023 (§4.2)"),
+          ("coreOAuth2ClientConfig.secretLabelIdentifier", "ESV-mapped client secret labels arrived after 2023"))),
+    ("OAuth2ClientOps_*putOAuth2Client_*", "overrideOAuth2ClientConfig.useForceAuthnForMaxAge", "extra",
+     "client override added after 2023-04 (the 2023-09 import already has it)"),
+    ("ServiceAccountOps_*", "result[[]_id=aiagent[]]", "extra item",
+     "the AI agents feature did not exist on 2023 tenants"),
+)
+
+
+def recordings() -> list[Path]:
+    if not RECORDINGS.is_dir():
+        return []
+    return sorted(RECORDINGS.glob("*.har"))
+
+
+needs_recordings = pytest.mark.skipif(
+    not RECORDINGS.is_dir(), reason=f"no recordings folder at {RECORDINGS} (the shared reference is not checked out)")
+
+
+@pytest.fixture(scope="module")
+def replay_server():
+    with EmulatorServer() as running:
+        yield running
+
+
+@needs_recordings
+def test_the_recordings_are_there_and_are_har() -> None:
+    files = recordings()
+    assert len(files) >= 19
+    for path in files:
+        entries = load_har(path)["log"]["entries"]
+        assert entries, path.name
+
+
+@needs_recordings
+@pytest.mark.parametrize("har", recordings(), ids=lambda p: p.name.split("__")[0] + "/" + p.name[-24:-4])
+def test_recording_replays_key_for_key(har: Path, replay_server: EmulatorServer) -> None:
+    result = replay(har, replay_server.url, replay_server.service_account, VERSION_SKEW)
+    assert result.exchanges > 0
+    assert not result.differences, "\n".join(str(d) for d in result.differences)
+
+
+@needs_recordings
+def test_the_allow_list_is_version_skew_from_2023_only_and_every_entry_is_used(
+        replay_server: EmulatorServer) -> None:
+    from fnmatch import fnmatchcase
+
+    from .replay import replay as run
+
+    dated = {path.name: load_har(path)["log"]["entries"][0]["startedDateTime"] for path in recordings()}
+    used: set[int] = set()
+    for index, (file_glob, path_glob, problem, reason) in enumerate(VERSION_SKEW):
+        matching = [name for name in dated if fnmatchcase(name, file_glob)]
+        assert matching, f"allow-list entry {index} names no recording"
+        assert all(dated[name] < "2024" for name in matching), f"entry {index} covers a recent recording"
+        assert problem in ("extra", "extra item"), "only fields the older tenant lacked are version skew"
+        assert reason and "\n" not in reason
+    # without the allow-list, each entry must account for at least one real difference
+    for name in sorted({n for f, _, _, _ in VERSION_SKEW for n in dated if fnmatchcase(n, f)}):
+        for diff in run(RECORDINGS / name, replay_server.url, replay_server.service_account).differences:
+            for index, (file_glob, path_glob, problem, _) in enumerate(VERSION_SKEW):
+                if fnmatchcase(name, file_glob) and fnmatchcase(diff.path, path_glob) and diff.problem == problem:
+                    used.add(index)
+    assert used == set(range(len(VERSION_SKEW))), f"stale allow-list entries: {set(range(len(VERSION_SKEW))) - used}"
