@@ -45,12 +45,13 @@ def load(paths: Sequence[str], env: str | None = None, env_file: str | None = No
 @contextmanager
 def tenant(target: str | None = None, *, environ: Mapping[str, str] | None = None, env_file: str | None = None,
            environment_tenant: str | None = None, parallelism: int = 4, verbose: bool = False,
-           retry: Any = None, paths: Sequence[str] = ()) -> Iterator[Any]:
+           retry: Any = None, paths: Sequence[str] = (), record: str | None = None) -> Iterator[Any]:
     """Open a tenant (``--tenant`` semantics: URL or ``local``) for :func:`plan` and :func:`apply`.
 
     ``retry``: a :class:`provisioner.client.retry.RetryPolicy` (attempts, backoff base/cap, budget);
     the default policy suits a real tenant, tests against the emulator pass a short one.
     ``paths``: the manifest paths; for ``local``, an ``emulator-seed.yaml`` beside them seeds the emulator.
+    ``record``: write every HTTP exchange to this HAR 1.2 file (secrets redacted) when the tenant closes.
     """
     from provisioner.tenant import open_tenant, resolve_target
 
@@ -60,7 +61,7 @@ def tenant(target: str | None = None, *, environ: Mapping[str, str] | None = Non
 
     seeds = stack_seed_files(list(paths)) if resolved.is_local else []
     with open_tenant(resolved, environ=env, dotenv=read_env_file(env_file), parallelism=parallelism,
-                     verbose_trace=verbose or None, retry=retry, seed_files=seeds) as opened:
+                     verbose_trace=verbose or None, retry=retry, seed_files=seeds, record=record) as opened:
         yield opened
 
 

@@ -83,6 +83,25 @@ def resolve_target(tenant_option: str | None, environment_tenant: str | None,
     return Target(None, "default")
 
 
+def check_record_path(record: str | os.PathLike[str]) -> str:
+    """``--record FILE.har``: a clear error before any request when the file cannot be written there."""
+    path = os.fspath(record)
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path) or not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+        raise UsageError(f"--record {path}: cannot write a HAR file there (the folder must exist and "
+                                 "be writable, and the path must not be a folder)")
+    return path
+
+
+def _record_to(stack: ExitStack, client: TenantClient, record: str | os.PathLike[str]) -> None:
+    from provisioner.client.har import HarRecorder
+
+    path = check_record_path(record)
+    recorder = HarRecorder()
+    client.add_response_hook(recorder.hook)
+    stack.callback(recorder.write, path)
+
+
 def _shown(target: Target) -> str:
     return "local" if target.url is None else target.url
 
@@ -117,14 +136,19 @@ def open_tenant(
     state_dir: str | os.PathLike[str] = ".provisioner",
     retry: RetryPolicy | None = None,
     seed_files: Sequence[str] = (),
+    record: str | os.PathLike[str] | None = None,
 ) -> Iterator[Tenant]:
     """Open ``target`` (a :class:`Target`, a URL or ``"local"``); closes the client and emulator on exit.
 
     ``verbose_trace``: ``True`` prints one redacted line per HTTP attempt to stderr, or pass a callback.
     ``seed_files``: for the local emulator only, seed files (users and groups) loaded before use.
+    ``record``: write every HTTP exchange of the run to this HAR file on exit, even a failed one
+    (:mod:`provisioner.client.har`, secrets redacted).
     """
     if isinstance(target, str):
         target = _normalise(target, "argument")
+    if record is not None:
+        check_record_path(record)  # before any request
     trace = _trace_callback(verbose_trace)
     pool_size = max(8, int(parallelism) + 2)
     with ExitStack() as stack:
@@ -167,4 +191,6 @@ def open_tenant(
             raise ConfigurationError(str(exc)) from None
         client = stack.enter_context(TenantClient(url, auth, pool_size=pool_size, verify=ca_bundle or True,
                                                   retry=retry, trace=trace, http_limits=http_limits))
+        if record is not None:
+            _record_to(stack, client, record)
         yield Tenant(url=url, label=label, client=client, target=target, emulator=server)

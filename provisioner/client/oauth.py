@@ -127,6 +127,9 @@ class OAuthEndpoints:
         adapter = BoundedAdapter()  # lets the request deadline (client/bounded.py) end a stalled read
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
+        shared = getattr(getattr(client_or_session, "_session", None), "hooks", None)
+        if shared:  # the client's response hooks (``--record``) see the token endpoints too
+            self.session.hooks["response"].extend(shared.get("response", []))
         if (urlsplit(self.base_url).hostname or "") in _LOOPBACK:
             self.session.trust_env = False  # no proxy or netrc for the local emulator
         self.path = f"/am/oauth2/realms/root/realms/{quote(realm, safe='')}"

@@ -191,6 +191,11 @@ class TenantClient:
 
         return OAuthEndpoints(self, realm)
 
+    def add_response_hook(self, hook: Callable[[requests.Response], Any]) -> None:
+        """Call ``hook`` with every response of this client's one session (``--record``); the hook must
+        not read the body (the client reads it, with its own limits)."""
+        self._session.hooks["response"].append(hook)
+
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def close(self) -> None:

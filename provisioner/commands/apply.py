@@ -119,7 +119,8 @@ def report(result: Any, verb: str = "Apply") -> None:
 def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenant: str | None, realm: str | None,
             stack_name: str | None, fmt: str, prune: bool, max_deletes: int, parallelism: int, verbose: bool,
             quiet: bool, no_color: bool, plan_file: str | None, auto_approve: bool, enable_features: bool,
-            run_verify: bool, rollback: bool, secrets_dirs: tuple[str, ...] = ()) -> int:
+            run_verify: bool, rollback: bool, secrets_dirs: tuple[str, ...] = (),
+            record: str | None = None) -> int:
     """Apply the manifests (PATHS) or a saved plan (--plan FILE) to the tenant.
 
     A saved plan is refused, before any write, when the tenant changed since it was made.
@@ -137,7 +138,7 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
         tenant = (saved.target or {}).get("url") or None
     progress = (lambda line: None) if quiet else (lambda line: echo(line + "\n"))
     with api.tenant(tenant, env_file=env_file, environment_tenant=env_tenant, parallelism=parallelism,
-                    verbose=verbose, paths=paths) as opened:
+                    verbose=verbose, paths=paths, record=record) as opened:
         print_target(opened.label, "text")
         if saved is not None and saved.target.get("url") and saved.target.get("url") != opened.url:
             raise UsageError(f"the plan was made for {saved.target.get('url')}, not {opened.url}; nothing was written")

@@ -56,9 +56,11 @@ def _confirm_marks(count: int, auto_approve: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["manifests", "frodo"]), default="manifests", show_default=True,
               help="manifests: provisioner YAML; frodo: Frodo's JSON export files (agents, applications).")
 @click.option("-v", "--verbose", is_flag=True, help="Trace HTTP requests.")
+@click.option("--record", "record", metavar="FILE.har", type=click.Path(dir_okay=False),
+              help="Write every HTTP exchange of the run to FILE.har (HAR 1.2, secrets redacted).")
 def command(tenant: str | None, env_file: str | None, realm: str, kinds: str | None, select: tuple[str, ...],
             stack: str | None, out_dir: str | None, force: bool, grant_mode: str, schema: str | None,
-            auto_approve: bool, parallelism: int, fmt: str, verbose: bool) -> int:
+            auto_approve: bool, parallelism: int, fmt: str, verbose: bool, record: str | None) -> int:
     """Read the realm's provider, applications, agents and privileges into minimal manifests.
 
     One file per object under DIR (providers/, applications/, agents/), only the fields that differ
@@ -72,9 +74,10 @@ def command(tenant: str | None, env_file: str | None, realm: str, kinds: str | N
     if fmt == "frodo":
         if stack is not None:
             raise UsageError("--stack cannot be used with --format frodo (it marks objects for manifests)")
-        return _export_frodo(tenant, env_file, options, out_dir or "frodo-export", force, parallelism, verbose)
+        return _export_frodo(tenant, env_file, options, out_dir or "frodo-export", force, parallelism, verbose,
+                             record)
     out = out_dir or stack or "exported"
-    with api.tenant(tenant, env_file=env_file, parallelism=parallelism, verbose=verbose) as opened:
+    with api.tenant(tenant, env_file=env_file, parallelism=parallelism, verbose=verbose, record=record) as opened:
         echo(opened.label + "\n")
         result, snap = export_realm(opened.client, options, parallelism)
         files = output_files(result, out, schema)
@@ -98,7 +101,7 @@ def command(tenant: str | None, env_file: str | None, realm: str, kinds: str | N
 
 
 def _export_frodo(tenant: str | None, env_file: str | None, options: ExportOptions, out: str, force: bool,
-                  parallelism: int, verbose: bool) -> int:
+                  parallelism: int, verbose: bool, record: str | None = None) -> int:
     """``--format frodo``: one Frodo export file per kind (``<realm>.application.json``, ``<realm>.agent.json``)."""
     import datetime
 
@@ -107,7 +110,7 @@ def _export_frodo(tenant: str | None, env_file: str | None, options: ExportOptio
     from provisioner.export.read import read_realm
     from provisioner.export.write import OutputFile
 
-    with api.tenant(tenant, env_file=env_file, parallelism=parallelism, verbose=verbose) as opened:
+    with api.tenant(tenant, env_file=env_file, parallelism=parallelism, verbose=verbose, record=record) as opened:
         echo(opened.label + "\n")
         snap = read_realm(opened.client, options.realm, parallelism)
         selection = select(snap, options)

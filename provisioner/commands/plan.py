@@ -36,6 +36,8 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-v", "--verbose", is_flag=True, help="Show unchanged objects and trace HTTP requests."),
         click.option("-q", "--quiet", is_flag=True, help="Print less."),
         click.option("--no-color", "no_color", is_flag=True, help="No ANSI colour (also NO_COLOR)."),
+        click.option("--record", "record", metavar="FILE.har", type=click.Path(dir_okay=False),
+                     help="Write every HTTP exchange of the run to FILE.har (HAR 1.2, secrets redacted)."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -96,7 +98,7 @@ def write_plan_file(path: str, plan: Any) -> None:
 def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenant: str | None, realm: str | None,
             stack_name: str | None, fmt: str, prune: bool, max_deletes: int, parallelism: int, verbose: bool,
             quiet: bool, no_color: bool, out: str | None, detailed_exitcode: bool, check_secrets: bool,
-            secrets_dirs: tuple[str, ...] = ()) -> int:
+            secrets_dirs: tuple[str, ...] = (), record: str | None = None) -> int:
     """Read the tenant and show what apply would change, field by field.
 
     PATHS are manifest files or directories. Nothing is written to the tenant.
@@ -107,7 +109,7 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
     stack = loaded.stack
     env_tenant = stack.environment.tenant if stack.environment else None
     with api.tenant(tenant, env_file=env_file, environment_tenant=env_tenant, parallelism=parallelism,
-                    verbose=verbose, paths=paths) as opened:
+                    verbose=verbose, paths=paths, record=record) as opened:
         print_target(opened.label, fmt)
         plan, _ = api.plan_with_snapshot(stack, loaded.secrets, opened, realm=realm, prune=prune,
                                          max_deletes=max_deletes, check_secrets=check_secrets, parallelism=parallelism)

@@ -49,12 +49,14 @@ def _write_junit(path: str, text: str) -> None:
 @click.option("--secrets-dir", "secrets_dirs", metavar="DIR", multiple=True, type=click.Path(file_okay=False),
               help=SECRETS_DIR_HELP)
 @click.option("--no-color", is_flag=True, help="No ANSI colours (also honours NO_COLOR).")
+@click.option("--record", "record", metavar="FILE.har", type=click.Path(dir_okay=False),
+              help="Write every HTTP exchange of the run to FILE.har (HAR 1.2, secrets redacted).")
 @click.option("--access", "access", is_flag=True,
               help="Also check the tenant's access map against the manifests' (provisioner access): every "
                    "declared edge as declared, and no edge the map lacks.")
 def command(paths: tuple[str, ...], env_name: str | None, env_file: str | None, tenant: str | None,
             realm: str | None, fmt: str, junit: str | None, allow_skipped: bool, no_color: bool,
-            access: bool = False, secrets_dirs: tuple[str, ...] = ()) -> int:
+            access: bool = False, secrets_dirs: tuple[str, ...] = (), record: str | None = None) -> int:
     """Prove the configured flows work, end to end.
 
     For every AIAgent with an application privilege: client-credentials token and tokeninfo, token
@@ -86,7 +88,7 @@ def command(paths: tuple[str, ...], env_name: str | None, env_file: str | None, 
     from provisioner.emulator.seedfile import stack_seed_files
 
     seeds = stack_seed_files(list(paths)) if target.is_local else []
-    with open_tenant(target, environ=environ, dotenv=dotenv, seed_files=seeds) as opened:
+    with open_tenant(target, environ=environ, dotenv=dotenv, seed_files=seeds, record=record) as opened:
         click.echo(redact.text(opened.label), err=(fmt == "json"))
         _echo_diagnostics(result.diagnostics)  # warnings, after the target line
         report = run_verify(stack, result.secrets, opened, realm=realm, environ=environ, allow_skipped=allow_skipped)

@@ -108,6 +108,7 @@ class Seeds:
     refs: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)    # (realm, kind, id)
     scripts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     identities: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)   # (realm, uid)
+    privileges: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)   # (realm, id)
 
 
 def _walk_refs(value: Any) -> Iterator[str]:
@@ -167,8 +168,11 @@ def infer_seeds(entries: list[dict[str, Any]]) -> Seeds:
             for item in got.get("result") or []:
                 if isinstance(item, dict) and isinstance(item.get("_id"), str):
                     _idm_sight(seeds, first_sight, found["realm"], found["kind"], item)
-        elif (found := IDM_ITEM.match(path)) and status == 200 and isinstance(got, dict):
-            _idm_sight(seeds, first_sight, found["realm"], found["kind"], got)
+        elif (found := IDM_ITEM.match(path)):
+            if status == 200 and isinstance(got, dict):
+                _idm_sight(seeds, first_sight, found["realm"], found["kind"], got)
+            else:  # created (201) or shown absent (404) by the recording: not seeded
+                first_sight(("idm", found["realm"], found["kind"], found["id"]))
         for ref in _walk_refs(got):
             found = REF.match(ref)
             if found and first_sight(("idm", found["realm"], found["kind"], found["id"])):
@@ -180,6 +184,9 @@ def _idm_sight(seeds: Seeds, first_sight: Any, realm: str, kind: str, item: dict
     if kind == "aiagent":
         if first_sight(("idm", realm, kind, item["_id"])):
             seeds.identities[(realm, item["_id"])] = item
+    elif kind == "aiagentprivilege":
+        if first_sight(("idm", realm, kind, item["_id"])):
+            seeds.privileges[(realm, item["_id"])] = item
     elif kind in ("user", "group", "application") and first_sight(("idm", realm, kind, item["_id"])):
         seeds.refs[(realm, kind, item["_id"])] = item
 
@@ -264,6 +271,15 @@ def seed(emulator: Emulator, seeds: Seeds) -> None:
             emulator.call("PATCH", f"/openidm/managed/{realm}_aiagent/{uid}",
                           [{"operation": "replace", "field": "/owners",
                             "value": [{"_ref": o["_ref"]} for o in owners if isinstance(o, dict) and "_ref" in o]}])
+    for (realm, oid), privilege in sorted(seeds.privileges.items()):
+        body = {k: v for k, v in privilege.items() if k not in IDM_READ_ONLY and k != "_id"}
+        for name in ("agent", "resource", "subjects", "subjectGroups"):
+            value = body.get(name)
+            if isinstance(value, dict):
+                body[name] = {"_ref": value["_ref"]}
+            elif isinstance(value, list):
+                body[name] = [{"_ref": v["_ref"]} for v in value if isinstance(v, dict) and "_ref" in v]
+        emulator.call("PUT", f"/openidm/managed/{realm}_aiagentprivilege/{oid}", body, expect=(201,))
     for (realm, oid), script in sorted(seeds.scripts.items()):
         body = {k: v for k, v in (script or {}).items() if k != "_id"}
         emulator.call("PUT", f"/am/json/realms/root/realms/{realm}/scripts/{oid}", body,

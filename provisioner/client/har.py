@@ -1,0 +1,163 @@
+"""``--record FILE.har``: every HTTP exchange of a run, as HAR 1.2, with every secret redacted.
+
+:class:`HarRecorder` hooks the client's one ``requests`` session (:meth:`TenantClient.add_response_hook`),
+so every request that got a response is recorded, whichever helper sent it (AM, IDM, tokens, verify).
+The hook only keeps a reference: bodies are taken when the file is written, from what the client
+read, so recording never changes how a response is read.
+
+Redaction, through :mod:`provisioner.redact` only: ``Authorization``, ``Cookie`` and ``Set-Cookie``
+values are masked outright; form bodies (token requests) mask their credential fields (secrets,
+assertions, tokens, codes, passwords) by name; JSON bodies go through :func:`redact.data` (sensitive
+keys and every registered secret in any encoding); and the finished document goes through
+:func:`redact.text` once more before it is written.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import requests
+
+from provisioner import redact
+
+MASKED_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
+FORM_SECRETS = ("client_assertion", "code", "code_verifier", "username")
+CREATOR = {"name": "provisioner", "version": "0.1.0", "comment": "provisioner --record"}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class HarRecorder:
+    """Collects the exchanges of one run (thread-safe) and writes them as one HAR 1.2 file."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: list[tuple[str, requests.Response]] = []
+
+    def hook(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        """A ``requests`` response hook: remember the exchange (its start time is now minus elapsed)."""
+        started = datetime.now(timezone.utc) - response.elapsed
+        stamp = started.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        with self._lock:
+            self._seen.append((stamp, response))
+        return response
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._seen)
+
+    def document(self) -> dict[str, Any]:
+        """The HAR document, redacted."""
+        with self._lock:
+            seen = list(self._seen)
+        entries = [_entry(stamp, response) for stamp, response in seen]
+        entries.sort(key=lambda entry: entry["startedDateTime"])
+        return {"log": {"version": "1.2", "creator": dict(CREATOR), "pages": [], "entries": entries}}
+
+    def write(self, path: str | os.PathLike[str]) -> int:
+        """Write the file (replacing it); returns the number of exchanges."""
+        doc = self.document()
+        text = redact.text(json.dumps(doc, indent=1, ensure_ascii=False))  # the last net, over everything
+        json.loads(text)  # masking never breaks the JSON (the mask has no quote or backslash)
+        target = os.fspath(path)
+        partial = target + ".partial"
+        with open(partial, "w", encoding="utf-8") as out:
+            out.write(text + "\n")
+        os.replace(partial, target)
+        return len(doc["log"]["entries"])
+
+
+def _headers(items: Any) -> list[dict[str, str]]:
+    out = []
+    for name, value in items:
+        shown = redact.MASK if name.lower() in MASKED_HEADERS else redact.text(str(value))
+        out.append({"name": str(name), "value": shown})
+    return out
+
+
+def _query(url: str) -> list[dict[str, str]]:
+    return [{"name": k, "value": redact.MASK if redact.is_sensitive_key(k) or k in FORM_SECRETS else redact.text(v)}
+            for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=True)]
+
+
+def _url(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.query:
+        return redact.text(url)
+    query = urlencode([(q["name"], q["value"]) for q in _query(url)])
+    return redact.text(parts._replace(query=query).geturl())
+
+
+def _text(raw: bytes | str | None) -> str:
+    if raw is None:
+        return ""
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+def _body(text: str, mime: str) -> str:
+    """A body with its secrets masked: JSON by key and value, forms by field name, text by value."""
+    if not text:
+        return ""
+    if "x-www-form-urlencoded" in mime:
+        pairs = [(k, redact.MASK if (redact.is_sensitive_key(k) or k in FORM_SECRETS) and v else v)
+                 for k, v in parse_qsl(text, keep_blank_values=True)]
+        return redact.text(urlencode(pairs))
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return redact.text(text)
+    return json.dumps(redact.data(parsed, extra_keys=("client_assertion",)), separators=(",", ":"))
+
+
+def _response_text(response: requests.Response) -> str:
+    content = getattr(response, "_content", False)  # what the client read; never read it here
+    return _text(content) if isinstance(content, (bytes, str)) else ""
+
+
+def _entry(stamp: str, response: requests.Response) -> dict[str, Any]:
+    request = response.request
+    request_mime = request.headers.get("Content-Type", "") if request is not None else ""
+    request_text = _body(_text(request.body if request is not None else None), request_mime)
+    response_mime = response.headers.get("Content-Type", "")
+    response_text = _body(_response_text(response), response_mime)
+    elapsed_ms = round(response.elapsed.total_seconds() * 1000, 1)
+    har_request: dict[str, Any] = {
+        "method": request.method if request is not None else "GET",
+        "url": _url(request.url or "") if request is not None else "",
+        "httpVersion": "HTTP/1.1",
+        "cookies": [],
+        "headers": _headers(request.headers.items()) if request is not None else [],
+        "queryString": _query(request.url or "") if request is not None else [],
+        "headersSize": -1,
+        "bodySize": len(request_text.encode("utf-8")),
+    }
+    if request_text:
+        har_request["postData"] = {"mimeType": request_mime, "text": request_text}
+    return {
+        "startedDateTime": stamp,
+        "time": elapsed_ms,
+        "request": har_request,
+        "response": {
+            "status": response.status_code,
+            "statusText": response.reason or "",
+            "httpVersion": "HTTP/1.1",
+            "cookies": [],
+            "headers": _headers(response.headers.items()),
+            "content": {"size": len(response_text.encode("utf-8")), "mimeType": response_mime,
+                        "text": response_text},
+            "redirectURL": response.headers.get("Location", "") if 300 <= response.status_code < 400 else "",
+            "headersSize": -1,
+            "bodySize": len(response_text.encode("utf-8")),
+        },
+        "cache": {},
+        "timings": {"send": 0, "wait": elapsed_ms, "receive": 0},
+    }
+
+
+__all__ = ["HarRecorder"]
