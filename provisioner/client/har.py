@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -30,7 +30,7 @@ CREATOR = {"name": "provisioner", "version": "0.1.0", "comment": "provisioner --
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class HarRecorder:
@@ -42,7 +42,7 @@ class HarRecorder:
 
     def hook(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
         """A ``requests`` response hook: remember the exchange (its start time is now minus elapsed)."""
-        started = datetime.now(timezone.utc) - response.elapsed
+        started = datetime.now(UTC) - response.elapsed
         stamp = started.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         with self._lock:
             self._seen.append((stamp, response))
