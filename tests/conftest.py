@@ -89,6 +89,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--tenant-url", default=None, metavar="URL",
         help="run the `contract` tests against this real tenant instead of the emulator (service-account "
              "credentials from AIC_SERVICE_ACCOUNT_ID + AIC_SERVICE_ACCOUNT_JWK_FILE/_JWK, or AIC_ACCESS_TOKEN)")
+    parser.addoption(
+        "--har", action="append", default=[], metavar="FILE.har",
+        help="also replay this HAR file (for example one written by --record against a real tenant) in "
+             "tests/emulator/test_replay.py; repeatable")
 
 
 # The credentials of `--tenant-url`, read once before _clean_environment clears them for each test.

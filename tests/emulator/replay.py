@@ -133,6 +133,7 @@ def infer_seeds(entries: list[dict[str, Any]]) -> Seeds:
     """Every object the recording shows as existing before it started (see the module docstring)."""
     seeds = Seeds()
     seen: set[tuple[str, ...]] = set()  # objects whose state before the recording is settled
+    referenced: list[tuple[str, str, str]] = []  # (realm, kind, id) of users, groups, applications
 
     def first_sight(key: tuple[str, ...]) -> bool:
         if key in seen:
@@ -146,10 +147,9 @@ def infer_seeds(entries: list[dict[str, Any]]) -> Seeds:
         path, _ = _path_query(request["url"])
         path = unquote(path)
         sent, got = body_of(request, "postData"), body_of(response, "content")
-        for ref in _walk_refs(sent):
-            found = REF.match(ref)
-            if found and first_sight(("idm", found["realm"], found["kind"], found["id"])):
-                seeds.refs[(found["realm"], found["kind"], found["id"])] = {}
+        for ref in (*_walk_refs(sent), *_walk_refs(got)):
+            if (found := REF.match(ref)):
+                referenced.append((found["realm"], found["kind"], found["id"]))
         if (found := AGENT_ITEM.match(path)) and found["kind"] not in ("",):
             key = (found["realm"], found["kind"], found["id"])
             if first_sight(("am",) + key) and status == 200 and isinstance(got, dict):
@@ -164,6 +164,8 @@ def infer_seeds(entries: list[dict[str, Any]]) -> Seeds:
             key2 = (found["realm"], found["id"])
             if first_sight(("script",) + key2) and status == 200 and method in ("PUT", "GET", "DELETE"):
                 seeds.scripts[key2] = sent if method == "PUT" and isinstance(sent, dict) else got
+        elif (found := IDM_QUERY.match(path)) and method == "POST" and status == 201 and isinstance(got, dict):
+            first_sight(("idm", found["realm"], found["kind"], str(got.get("_id"))))  # created by the recording
         elif (found := IDM_QUERY.match(path)) and method == "GET" and status == 200 and isinstance(got, dict):
             for item in got.get("result") or []:
                 if isinstance(item, dict) and isinstance(item.get("_id"), str):
@@ -173,10 +175,11 @@ def infer_seeds(entries: list[dict[str, Any]]) -> Seeds:
                 _idm_sight(seeds, first_sight, found["realm"], found["kind"], got)
             else:  # created (201) or shown absent (404) by the recording: not seeded
                 first_sight(("idm", found["realm"], found["kind"], found["id"]))
-        for ref in _walk_refs(got):
-            found = REF.match(ref)
-            if found and first_sight(("idm", found["realm"], found["kind"], found["id"])):
-                seeds.refs[(found["realm"], found["kind"], found["id"])] = {}
+    # An object only ever seen as a relationship target existed (parallel reads may show a reference
+    # before the object's own listing, which then gives the richer seed).
+    for key in referenced:
+        if first_sight(("idm", *key)):
+            seeds.refs[key] = {}
     return seeds
 
 

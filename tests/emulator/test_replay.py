@@ -5,13 +5,14 @@ differences are in ``VERSION_SKEW`` below: fields that today's tenant has and a 
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from provisioner.emulator import EmulatorServer
 
-from .replay import load_har, replay
+from .replay import infer_seeds, load_har, replay
 
 RECORDINGS = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "recordings"
 
@@ -65,6 +66,33 @@ def replay_server():
         yield running
 
 
+def _exchange(method: str, url: str, status: int, body: object, sent: object = None) -> dict[str, object]:
+    request: dict[str, object] = {"method": method, "url": "https://tenant.example" + url, "headers": []}
+    if sent is not None:
+        request["postData"] = {"mimeType": "application/json", "text": json.dumps(sent)}
+    return {"request": request, "response": {"status": status, "content": {"text": json.dumps(body)}}}
+
+
+def test_seeds_do_not_depend_on_the_order_of_parallel_reads() -> None:
+    app = {"_id": "app-1", "name": "Logs API", "templateName": "service", "ssoEntities": {"oidcId": "logs"}}
+    ref = {"_ref": "managed/alpha_application/app-1", "_refResourceId": "app-1"}
+    privilege = {"_id": "priv-1", "resource": ref, "subjects": [{"_ref": "managed/alpha_user/u-1"}]}
+    privileges = _exchange("GET", "/openidm/managed/alpha_aiagentprivilege?_queryFilter=true", 200,
+                           {"result": [privilege]})
+    apps = _exchange("GET", "/openidm/managed/alpha_application?_queryFilter=true", 200, {"result": [app]})
+    for entries in ([privileges, apps], [apps, privileges]):
+        seeds = infer_seeds(entries)
+        assert seeds.refs[("alpha", "application", "app-1")] == app
+        assert seeds.refs[("alpha", "user", "u-1")] == {}
+        assert seeds.privileges[("alpha", "priv-1")] == privilege
+    created = _exchange("PUT", "/openidm/managed/alpha_application/app-1", 201, app, app)
+    assert ("alpha", "application", "app-1") not in infer_seeds([created, privileges]).refs
+    missing = _exchange("GET", "/am/json/realms/root/realms/alpha/realm-config/agents/AIAgent/a1", 404, {})
+    listed = _exchange("GET", "/am/json/realms/root/realms/alpha/realm-config/agents/AIAgent?_queryFilter=true",
+                       200, {"result": [{"_id": "a1"}, {"_id": "a2"}]})
+    assert set(infer_seeds([missing, listed]).agents) == {("alpha", "AIAgent", "a2")}
+
+
 @needs_recordings
 def test_the_recordings_are_there_and_are_har() -> None:
     files = recordings()
@@ -104,3 +132,17 @@ def test_the_allow_list_is_version_skew_from_2023_only_and_every_entry_is_used(
                 if fnmatchcase(name, file_glob) and fnmatchcase(diff.path, path_glob) and diff.problem == problem:
                     used.add(index)
     assert used == set(range(len(VERSION_SKEW))), f"stale allow-list entries: {set(range(len(VERSION_SKEW))) - used}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "given_har" in metafunc.fixturenames:
+        files = [Path(name) for name in metafunc.config.getoption("--har")]
+        params = [pytest.param(p, id=p.name) for p in files] or \
+            [pytest.param(None, id="none", marks=pytest.mark.skip(reason="no --har FILE.har given to replay"))]
+        metafunc.parametrize("given_har", params)
+
+
+def test_given_har_replays_key_for_key(given_har: Path, replay_server: EmulatorServer) -> None:
+    """``pytest tests/emulator/test_replay.py --har FILE.har``: a recording of your own, key for key."""
+    result = replay(given_har, replay_server.url, replay_server.service_account, VERSION_SKEW)
+    assert not result.differences, "\n".join(str(d) for d in result.differences)
