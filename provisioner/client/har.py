@@ -82,9 +82,14 @@ def _headers(items: Any) -> list[dict[str, str]]:
     return out
 
 
+def _field(name: str, value: str) -> str:
+    """A form or query field's value: masked under a sensitive name (``redact.data``'s rule), else
+    with registered secrets masked."""
+    return str(redact.data({name: value}, extra_keys=FORM_SECRETS)[name])
+
+
 def _query(url: str) -> list[dict[str, str]]:
-    return [{"name": k, "value": redact.MASK if redact.is_sensitive_key(k) or k in FORM_SECRETS else redact.text(v)}
-            for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=True)]
+    return [{"name": k, "value": _field(k, v)} for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=True)]
 
 
 def _url(url: str) -> str:
@@ -106,9 +111,7 @@ def _body(text: str, mime: str) -> str:
     if not text:
         return ""
     if "x-www-form-urlencoded" in mime:
-        pairs = [(k, redact.MASK if (redact.is_sensitive_key(k) or k in FORM_SECRETS) and v else v)
-                 for k, v in parse_qsl(text, keep_blank_values=True)]
-        return redact.text(urlencode(pairs))
+        return redact.text(urlencode([(k, _field(k, v)) for k, v in parse_qsl(text, keep_blank_values=True)]))
     try:
         parsed = json.loads(text)
     except ValueError:
