@@ -69,9 +69,9 @@ def other_policies(paths: Sequence[str], selected_file: str | None, limits: Limi
     environment is selected.
     """
     out: list[Policy] = []
-    selected = os.path.normpath(selected_file) if selected_file else None
+    selected = os.path.realpath(selected_file) if selected_file else None
     for file in _environment_files(paths):
-        if file == selected:
+        if os.path.realpath(file) == selected:
             continue
         text, problems = read_text(file, limits, what="environment file")
         if text is None or problems:

@@ -100,6 +100,14 @@ def test_a_privilege_without_permissions_counts_every_scope_of_its_application(t
         "maximum 2"))]
 
 
+def test_an_environment_named_by_its_path_is_not_also_another_environment(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = _stack(tmp_path, "  maxAccessTokenLifetime: 3600\n")
+    monkeypatch.chdir(stack)
+    found = _found(Path("."), str(stack / "environments" / "prod.yaml"))  # relative stack, absolute environment
+    assert [(where, severity) for where, severity, _ in found] == [("app.yaml:7:24", "error")]
+
+
 def test_an_agent_with_client_credentials_and_no_subjects_is_not_on_behalf_of(tmp_path: Path) -> None:
     stack = _stack(tmp_path, "  requireSubjectsOnBehalfOf: true\n")
     (stack / "agent.yaml").write_text(AGENT.replace("grantTypes: [token_exchange]",
