@@ -49,7 +49,28 @@ class ContractTenant:
         path = self.agent_path(kind, client_id)
         assert client_id.startswith(self.prefix), "contract tests only create prefixed objects"
         self._cleanups.append(lambda: self.call("DELETE", path, version=version))
-        return self.call("PUT", path, version=version, json=body)
+        response = self.call("PUT", path, version=version, json=body)
+        uid = (response.body or {}).get("aiAgentIdentityUid") if isinstance(response.body, dict) else None
+        if isinstance(uid, dict) and isinstance(uid.get("value"), str):  # in case deletes do not cascade
+            self.cleanup_idm(f"{self.realm}_aiagent", uid["value"], first=True)
+        return response
+
+    def idm_path(self, rest: str) -> str:
+        return f"/openidm/{rest}"
+
+    def put_idm(self, type_name: str, oid: str, body: dict[str, object]) -> Response:
+        """Create an IDM object with a chosen id (``If-None-Match: *``) and register its deletion."""
+        self.cleanup_idm(type_name, oid)
+        return self.call("PUT", self.idm_path(f"managed/{type_name}/{oid}"), json=body,
+                         headers={"If-None-Match": "*"})
+
+    def cleanup_idm(self, type_name: str, oid: str, *, first: bool = False) -> None:
+        """Delete ``managed/type_name/oid`` at the end (``first``: before the AM deletes registered so far)."""
+        undo = lambda: self.call("DELETE", self.idm_path(f"managed/{type_name}/{oid}"))  # noqa: E731
+        if first:
+            self._cleanups.insert(0, undo)
+        else:
+            self._cleanups.append(undo)
 
     def cleanup(self) -> None:
         for undo in reversed(self._cleanups):

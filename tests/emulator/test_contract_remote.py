@@ -25,18 +25,22 @@ def test_contract_tests_run_against_a_tenant_url_and_clean_up(tmp_path: Path) ->
         key.write_text(json.dumps(account["jwk"]))
         key.chmod(0o600)
         requests.delete(tenant.url + "/_emulator/stats", timeout=10)
+        # a tenant whose agent deletes do not cascade: the tests must still remove the identities
+        requests.patch(tenant.url + "/_emulator/config", json={"am.aiagent.deleteCascade": False},
+                       timeout=10).raise_for_status()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AIC_", "FRODO_"))}
         env.update({"AIC_SERVICE_ACCOUNT_ID": account["id"], "AIC_SERVICE_ACCOUNT_JWK_FILE": str(key),
                     "PYTHONPATH": str(ROOT), "PROVISIONER_TOKEN_CACHE": "off"})
         try:
             run = subprocess.run(
                 [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "contract",
-                 "--tenant-url", tenant.url, "tests/emulator/test_contract_fidelity.py"],
+                 "--tenant-url", tenant.url, "tests/emulator/test_contract_fidelity.py",
+                 "tests/emulator/test_contract_api.py"],
                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         finally:
             key.unlink()
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-        assert "6 passed" in run.stdout
+        assert "10 passed" in run.stdout
         stats = requests.get(tenant.url + "/_emulator/stats", timeout=10).json()
         assert stats["writes"] >= 3  # the contract tests created (and deleted) their objects there
         headers = {"Authorization": "Bearer " + admin_token(tenant.url, account)}
@@ -45,6 +49,7 @@ def test_contract_tests_run_against_a_tenant_url_and_clean_up(tmp_path: Path) ->
                                    params={"_queryFilter": "true"}, timeout=10,
                                    headers={**headers, "Accept-API-Version": version}).json()
             assert [item["_id"] for item in listing["result"]] == [], kind  # every object was deleted
-        identities = requests.get(f"{tenant.url}/openidm/managed/alpha_aiagent", params={"_queryFilter": "true"},
-                                  headers=headers, timeout=10).json()
-        assert identities["result"] == []
+        for kind in ("aiagent", "application", "aiagentprivilege"):
+            left = requests.get(f"{tenant.url}/openidm/managed/alpha_{kind}", params={"_queryFilter": "true"},
+                                headers=headers, timeout=10).json()
+            assert left["result"] == [], kind
