@@ -1,12 +1,11 @@
 """Environment policies: each rule on its own, errors in its environment, warnings in the others."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from provisioner.cli import main
 from provisioner.manifest import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,29 +136,36 @@ def test_a_bad_policy_is_reported_where_it_is_written(tmp_path: Path, policy: st
     assert load([str(stack)], env="dev", environ={}, resolve_secrets=False).ok
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "provisioner", *args], capture_output=True, text=True, env=env, check=False,
-                          cwd=str(ROOT), timeout=60)
+def _cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
+    """The real CLI in-process, from the repository root (the paths users type)."""
+    monkeypatch.chdir(ROOT)
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
-def test_digital_assistant_prod_refuses_the_password_grant_and_dev_validates() -> None:
-    prod = _cli("validate", "manifests/digital-assistant", "--env", "prod", "--skip-secrets")
-    assert prod.returncode == 1, prod.stdout + prod.stderr
+def test_digital_assistant_prod_refuses_the_password_grant_and_dev_validates(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = _cli(capsys, monkeypatch, "validate", "manifests/digital-assistant", "--env", "prod",
+                          "--skip-secrets")
+    assert code == 1, out + err
     line = next(n for n, text in enumerate((ASSISTANT / "application.yaml").read_text().splitlines(), 1)
                 if "grantTypes: [password" in text)
     assert (f"manifests/digital-assistant/application.yaml:{line}:16: spec.grantTypes[0]: policy "
-            "'forbidGrantTypes' of environment 'prod'") in prod.stdout
-    assert "grant type 'password' is forbidden" in prod.stdout
-    dev = _cli("validate", "manifests/digital-assistant", "--env", "dev", "--skip-secrets")
-    assert dev.returncode == 0, dev.stdout + dev.stderr
-    assert f"application.yaml:{line}:16: spec.grantTypes[0]: warning: policy 'forbidGrantTypes'" in dev.stdout
+            "'forbidGrantTypes' of environment 'prod'") in out
+    assert "grant type 'password' is forbidden" in out
+    code, out, err = _cli(capsys, monkeypatch, "validate", "manifests/digital-assistant", "--env", "dev",
+                          "--skip-secrets")
+    assert code == 0, out + err
+    assert f"application.yaml:{line}:16: spec.grantTypes[0]: warning: policy 'forbidGrantTypes'" in out
 
 
-def test_plan_enforces_the_policy_before_reading_the_tenant() -> None:
+def test_plan_enforces_the_policy_before_reading_the_tenant(capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     # The tenant URL is a closed loopback port: plan must stop at the policy error, before any request.
-    plan = _cli("plan", "manifests/digital-assistant", "--env", "prod", "--tenant", "http://127.0.0.1:9",
-                "--env-file", "manifests/digital-assistant/demo.env")
-    assert plan.returncode == 1
-    assert "policy 'forbidGrantTypes' of environment 'prod'" in plan.stderr
-    assert "nothing was read or written" in plan.stderr
+    code, out, err = _cli(capsys, monkeypatch, "plan", "manifests/digital-assistant", "--env", "prod", "--tenant",
+                          "http://127.0.0.1:9", "--env-file", "manifests/digital-assistant/demo.env")
+    assert code == 1, out + err
+    assert "policy 'forbidGrantTypes' of environment 'prod'" in err
+    assert "nothing was read or written" in err
