@@ -21,13 +21,16 @@ from typing import Any
 
 from provisioner.kinds.application import resolve_users
 from provisioner.client.errors import PreconditionFailed
+from provisioner.grants import TOKEN_EXCHANGE
 from provisioner.kinds.common import deterministic_id, unwrap
 from provisioner.kinds.fields import Field, Target, idm_patch_ops
 from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD
 from provisioner.kinds.oauth2client import client_rev, idm_rev
 from provisioner.kinds.snapshot import IDENTITY_FIELDS, RealmSnapshot
+from provisioner.kinds.planning import PlanContext, plan_client
 from provisioner.kinds.spec import KindSpec
 from provisioner.kinds.write import ApplyContext, am_create, am_update, idm_patch
+from provisioner.plan.model import Change, Ids
 
 KIND = "AIAgent"
 AM_KIND = "AIAgent"
@@ -193,6 +196,52 @@ def apply_delete(ctx: ApplyContext, change: Any) -> None:
         ctx.client.idm.delete(f"{change.realm}_aiagent", str(identity))
 
 
+def _allowed_grants(ctx: PlanContext, realm: str) -> list[str]:
+    """The realm's grant types once the declared provider (if any) is applied."""
+    from provisioner.kinds import provider
+
+    declared = ctx.declared(provider.KIND, realm)
+    wanted = provider.desired_values(declared[0].spec) if declared else None
+    return provider.allowed_grants(ctx.snapshot.realm(realm).provider, wanted)
+
+
+def _application_targets(ctx: PlanContext, realm: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Per realm, built once: application client id → IDM record id (live, then planned), and the
+    addresses of declared applications (privileges depend on them)."""
+    from provisioner.kinds import application
+
+    memo_key = ("application-targets", realm)
+    if memo_key not in ctx.memo:
+        app_ids = {k: str(a["_id"]) for k, a in ctx.snapshot.realm(realm).apps.items()}
+        declared: dict[str, str] = {}
+        for key, change in ctx.planned(application.KIND, realm).items():
+            app_ids[key] = str(change.ids.record)
+            declared[key] = change.address
+        ctx.memo[memo_key] = (app_ids, declared)
+    return ctx.memo[memo_key]  # type: ignore[no-any-return]
+
+
+def plan(ctx: PlanContext, res: Any) -> list[Any]:
+    """The agent's change and its privileges' changes (declared, and undeclared ones deleted)."""
+    from provisioner.kinds import privilege
+
+    snap = ctx.snapshot.realm(res.realm)
+    desired, problems = desired_values(res.spec, snap.users)
+    ctx.problems(res, problems)
+    if not snap.ai_agents_enabled:
+        ctx.problem(res, "", f"the AI agents feature is disabled in this tenant (realm {res.realm!r}); {KIND} "
+                    f"{res.name!r} needs it. Run apply with --enable-features to enable it (can take up to 10 minutes)")
+        return []
+    if TOKEN_EXCHANGE in (desired.get("grantTypes") or []) and TOKEN_EXCHANGE not in _allowed_grants(ctx, res.realm):
+        ctx.problem(res, "spec.grantTypes", f"agent {res.name!r} uses token exchange, but the OAuth2 provider of realm "
+                    f"{res.realm!r} does not allow it (declare an OAuth2Provider with grantTypes.ensure: [token_exchange])")
+    identity = snap.identity_of(res.name)
+    ids = Ids(identity=str(identity["_id"]) if identity else identity_id(res.realm, res.name))
+    change = plan_client(ctx, res, SPEC, observe(snap, res.name), desired, ids)
+    app_ids, declared = _application_targets(ctx, res.realm)
+    return [change, *privilege.plan_entries(ctx, res, change, app_ids, declared)]
+
+
 def observed(snap: RealmSnapshot, key: str, ids: Any = None) -> dict[str, Any]:
     """The revisions a plan records for agent ``key`` (AM list ``_rev``, IDM identity ``_rev``)."""
     return {"am": client_rev(snap.agents.get(key)), "idm": idm_rev(snap.identity_of(key))}
@@ -205,7 +254,6 @@ def references(spec: Mapping[str, Any]) -> tuple[set[str], set[str]]:
 def prune_deletes(snap: RealmSnapshot, realm: str, key: str, reason: str) -> list[Any]:
     """The deletes of a pruned agent: its privileges, then the agent (AM agent and IDM identity)."""
     from provisioner.kinds import privilege
-    from provisioner.plan.model import Change, Ids
 
     identity = snap.identity_of(key)
     uid = str(identity["_id"]) if identity else None
@@ -222,4 +270,4 @@ SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, am_kind=AM_KIND, am_docs=la
                 observed=observed, references=references, export_folder="agents",
                 schema="aiagent.schema.json",
                 steps={"create": ((1, apply_am), (2, apply_identity)), "update": ((1, apply_am),),
-                       "delete": ((4, apply_delete),)})
+                       "delete": ((4, apply_delete),)}, plan=plan)

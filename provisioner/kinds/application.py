@@ -26,8 +26,10 @@ from provisioner.kinds.fields import Field, Target
 from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD
 from provisioner.kinds.oauth2client import client_rev, idm_rev
 from provisioner.kinds.snapshot import APP_FIELDS, RealmSnapshot
+from provisioner.kinds.planning import PlanContext, plan_client
 from provisioner.kinds.spec import KindSpec
 from provisioner.kinds.write import ApplyContext, am_create, am_update, create_once, idm_patch
+from provisioner.plan.model import Change, Ids
 
 KIND = "Application"
 AM_KIND = "OAuth2Client"
@@ -165,6 +167,21 @@ def apply_delete(ctx: ApplyContext, change: Any) -> None:
     ctx.client.am(change.realm).delete(AM_KIND, change.key)
 
 
+def plan(ctx: PlanContext, res: Any) -> list[Any]:
+    """The application's change; nothing for ``existing: true`` (an error when it does not exist)."""
+    snap = ctx.snapshot.realm(res.realm)
+    desired, problems = desired_values(res.spec, snap.users)
+    ctx.problems(res, problems)
+    if desired.get("existing"):
+        if res.name not in snap.clients and res.name not in snap.apps:
+            ctx.problem(res, "spec.existing", f"application {res.name!r} is declared existing: true but does not "
+                        f"exist in realm {res.realm!r}")
+        return []
+    record = snap.apps.get(res.name)
+    ids = Ids(record=str(record["_id"]) if record else record_id(res.realm, res.name))
+    return [plan_client(ctx, res, SPEC, observe(snap, res.name), desired, ids)]
+
+
 def observed(snap: RealmSnapshot, key: str, ids: Any = None) -> dict[str, Any]:
     """The revisions a plan records for application ``key`` (AM list ``_rev``, IDM record ``_rev``)."""
     return {"am": client_rev(snap.clients.get(key)), "idm": idm_rev(snap.apps.get(key))}
@@ -192,8 +209,6 @@ def references(spec: Mapping[str, Any]) -> tuple[set[str], set[str]]:
 
 def prune_deletes(snap: RealmSnapshot, realm: str, key: str, reason: str) -> list[Any]:
     """The delete of a pruned application (AM client and IDM record)."""
-    from provisioner.plan.model import Change, Ids
-
     record = snap.apps.get(key)
     return [Change(address=SPEC.address(realm, key), kind=KIND, realm=realm, key=key, action="delete",
                    observed=observed(snap, key), ids=Ids(record=str(record["_id"]) if record else None),
@@ -204,4 +219,4 @@ SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, am_kind=AM_KIND, am_docs=la
                 prunable=True, prune_deletes=prune_deletes, dangling=dangling, has_secret=True, observed=observed,
                 references=references, export_folder="applications", schema="application.schema.json",
                 steps={"create": ((1, apply_am), (2, apply_idm)), "update": ((1, apply_am), (2, apply_idm)),
-                       "delete": ((5, apply_delete),)})
+                       "delete": ((5, apply_delete),)}, plan=plan)

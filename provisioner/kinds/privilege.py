@@ -23,8 +23,10 @@ from provisioner.kinds.common import deterministic_id, make_ref
 from provisioner.kinds.fields import Field, Target, encode, idm_patch_ops
 from provisioner.kinds.oauth2client import idm_rev
 from provisioner.kinds.snapshot import PRIVILEGE_FIELDS, RealmSnapshot
+from provisioner.kinds.planning import PlanContext, field_changes, make_change
 from provisioner.kinds.spec import KindSpec
 from provisioner.kinds.write import ApplyContext, create_once, idm_patch
+from provisioner.plan.model import Change, Ids
 
 KIND = "AgentPrivilege"
 RANK = 3
@@ -113,6 +115,45 @@ def apply_delete(ctx: ApplyContext, change: Any) -> None:
     ctx.client.idm.delete(f"{change.realm}_aiagentprivilege", str(change.ids.privilege), if_match=rev)
 
 
+def plan_entries(ctx: PlanContext, res: Any, agent_change: Any, app_ids: Mapping[str, str],
+                 declared_apps: Mapping[str, str]) -> list[Any]:
+    """The changes of an agent's ``applications`` entries: one privilege each (the first when there
+    are duplicates, the others deleted), and deletes for privileges the agent no longer declares."""
+    realm, agent = res.realm, res.name
+    snap = ctx.snapshot.realm(realm)
+    observed_identity = snap.identity_of(agent)
+    existing_by_app = observe_all(snap, str(observed_identity["_id"]) if observed_identity else None, agent)
+    changes: list[Any] = []
+    for index, entry in enumerate(res.spec.get("applications") or []):
+        app = str(entry.get("application"))
+        path = f"spec.applications[{index}]"
+        desired, problems = desired_values(entry, snap.users, snap.groups, path)
+        ctx.problems(res, problems)
+        if app not in app_ids:
+            ctx.problem(res, f"{path}.application", f"application {app!r} is neither declared nor live in realm {realm!r}")
+            continue
+        key = key_of(agent, app)
+        existing = existing_by_app.pop(app, [])
+        wanted_id = privilege_id(realm, agent, app)
+        existing.sort(key=lambda p: (p.get("_id") != wanted_id, str(p.get("_id"))))
+        current = existing[0] if existing else None
+        depends = [agent_change.address] + ([declared_apps[app]] if app in declared_apps else [])
+        ids = Ids(privilege=str(current["_id"]) if current else wanted_id, agent=agent_change.ids.identity,
+                  resource=app_ids[app], agent_key=agent, application=app)
+        fields = field_changes(ctx, realm, FIELDS, desired, {"idm": current}, create=current is None)
+        action = "create" if current is None else ("update" if fields else "no-op")
+        changes.append(make_change(SPEC.address(realm, key), KIND, realm, key, action, fields,
+                                   {"idm": idm_rev(current)}, desired, depends_on=depends, ids=ids))
+        for extra in existing[1:]:
+            changes.append(delete_change(realm, key_of(agent, f"{app}~{extra.get('_id')}"), extra,
+                                         "duplicate privilege for the same application"))
+    for app, extras in sorted(existing_by_app.items()):
+        for extra in extras:
+            key = key_of(agent, app) if app not in ("?", "") else f"{agent}/{extra.get('_id')}"
+            changes.append(delete_change(realm, key, extra, f"not declared in agent {agent!r}'s applications"))
+    return changes
+
+
 def observed(snap: RealmSnapshot, key: str, ids: Any) -> dict[str, Any]:
     """The revision a plan records for a privilege: its IDM ``_rev`` (found by the planned id)."""
     return {"idm": idm_rev(snap.privilege(ids.privilege))}
@@ -120,8 +161,6 @@ def observed(snap: RealmSnapshot, key: str, ids: Any) -> dict[str, Any]:
 
 def delete_change(realm: str, key: str, priv: Mapping[str, Any], reason: str) -> Any:
     """The delete of one privilege as observed."""
-    from provisioner.plan.model import Change, Ids
-
     return Change(address=SPEC.address(realm, key), kind=KIND, realm=realm, key=key, action="delete",
                   observed={"idm": idm_rev(priv)}, ids=Ids(privilege=str(priv.get("_id"))), reason=reason)
 

@@ -108,11 +108,26 @@ def apply_update(ctx: Any, change: Any) -> None:
         am.put_provider(body)
 
 
+def plan(ctx: Any, res: Any) -> list[Any]:
+    """The provider's update (or no-op); an error when it could not be read."""
+    from provisioner.kinds.planning import make_change
+    from provisioner.plan.model import FieldChange
+
+    snap = ctx.snapshot.realm(res.realm)
+    desired = desired_values(res.spec)
+    if snap.provider is None:
+        ctx.problem(res, "", f"the OAuth2 provider of realm {res.realm!r} could not be read")
+        return []
+    fields = [FieldChange(name, before, after) for name, before, after in field_diffs(snap.provider, desired)]
+    return [make_change(SPEC.address(res.realm, res.realm), KIND, res.realm, res.realm,
+                        "update" if fields else "no-op", fields, observed(snap, res.realm), desired)]
+
+
 def observed(snap: Any, key: str, ids: Any = None) -> dict[str, Any]:
     """The revision a plan records for the realm's provider."""
     return {"am": {"id": SERVICE_ID, "rev": snap.provider_rev}}
 
 
 SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, keyed_by_realm=True, observed=observed,
-                steps={"update": ((1, apply_update),)},
+                steps={"update": ((1, apply_update),)}, plan=plan,
                 export_folder="providers", schema="oauth2provider.schema.json")

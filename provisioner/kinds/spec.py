@@ -45,6 +45,8 @@ class KindSpec:
     ``has_secret``: declares a ``clientSecret``. ``feature``: a tenant feature the kind needs
     (``"ai_agents"``). ``fields``: the field table (manifest field → remote paths). ``plain``: the spec
     keys copied as they are into ``desired``. ``steps``: apply steps per action, as ``(level, step)``.
+    ``plan(context, resource)``: the changes of one declared resource (a kind declared inside another,
+    like privileges inside their agent, is planned by its parent).
     ``export_folder`` / ``export_order``: where ``export`` writes documents of the kind, and the order
     of their spec keys. ``schema``: the JSON Schema file of its manifest documents.
     """
@@ -64,6 +66,7 @@ class KindSpec:
     observed: Observe | None = None
     references: References = no_references
     steps: Mapping[str, tuple[tuple[int, Step], ...]] = field(default_factory=dict)
+    plan: Callable[[Any, Any], list[Any]] | None = None
     export_folder: str | None = None
     export_order: tuple[str, ...] = ()
     schema: str | None = None

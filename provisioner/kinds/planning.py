@@ -1,0 +1,114 @@
+"""What every kind's planner shares (pure): the plan context, field-level differences, secrets.
+
+The planner (:func:`provisioner.plan.make_plan`) calls each kind's ``KindSpec.plan`` in rank order with
+one :class:`PlanContext`; a kind reads the changes already planned for the kinds before it (an agent's
+privileges need the application records planned first) through :meth:`PlanContext.planned`.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from provisioner.kinds.fields import Field, differing_targets, display
+from provisioner.kinds.oauth2client import client_rev, idm_rev
+from provisioner.kinds.snapshot import Snapshot
+from provisioner.plan.model import Change, FieldChange, Ids, PlanDiagnostic, SecretReference, _plain
+
+
+class PlanContext:
+    """One planning run: the snapshot, the declared resources, the secret verdicts, the changes planned
+    so far, the diagnostics, and user-id → userName lookups for display."""
+
+    def __init__(self, snapshot: Snapshot, resources: Sequence[Any], secret_status: Mapping[str, bool]) -> None:
+        self.snapshot = snapshot
+        self.resources = list(resources)
+        self.secret_status = secret_status
+        self.diagnostics: list[PlanDiagnostic] = []
+        self.changes: list[Change] = []
+        self.memo: dict[Any, Any] = {}
+        self._by_kind: dict[tuple[str, str], dict[str, Change]] = {}
+        self._user_names: dict[str, dict[str, str]] = {}
+
+    def add(self, change: Change) -> None:
+        self.changes.append(change)
+        self._by_kind.setdefault((change.kind, change.realm), {})[change.key] = change
+
+    def planned(self, kind: str, realm: str) -> Mapping[str, Change]:
+        """Key → change already planned for ``kind`` in ``realm``."""
+        return self._by_kind.get((kind, realm), {})
+
+    def declared(self, kind: str, realm: str) -> list[Any]:
+        """The declared resources of ``kind`` in ``realm``."""
+        return [r for r in self.resources if r.kind == kind and r.realm == realm]
+
+    def problem(self, resource: Any, path: str, message: str, severity: str = "error") -> None:
+        location = str(resource.locate(path)) if hasattr(resource, "locate") else ""
+        self.diagnostics.append(PlanDiagnostic(severity=severity, message=message, location=location,  # type: ignore[arg-type]
+                                               path=path))
+
+    def problems(self, resource: Any, problems: Iterable[tuple[str, str]]) -> None:
+        for path, message in problems:
+            self.problem(resource, path, message)
+
+    def names(self, realm: str, ids: Any) -> Any:
+        if not isinstance(ids, list):
+            return ids
+        if realm not in self._user_names:
+            self._user_names[realm] = {v: k for k, v in self.snapshot.realm(realm).users.items()}
+        reverse = self._user_names[realm]
+        return sorted(reverse.get(i, i) for i in ids)
+
+
+def field_changes(ctx: PlanContext, realm: str, fields: Sequence[Field], desired: Mapping[str, Any],
+                  docs: Mapping[str, Any], *, create: bool) -> list[FieldChange]:
+    """The managed fields whose remote value differs from ``desired`` (users shown by userName)."""
+    out: list[FieldChange] = []
+    for fld in fields:
+        if fld.sensitive or fld.name not in desired:
+            continue
+        diffs = differing_targets(fld, desired[fld.name], docs)
+        if not diffs:
+            continue
+        target, before, after = diffs[0]
+        before_shown, after_shown = display(target, before), display(target, after)
+        if target.compare == "refs" and target.collection.endswith("_user"):
+            before_shown, after_shown = ctx.names(realm, before_shown), ctx.names(realm, after_shown)
+        out.append(FieldChange(fld.name, None if create else before_shown, after_shown))
+    return out
+
+
+def secret_change(ctx: PlanContext, secret: SecretReference | None, addr: str, create: bool) -> list[FieldChange]:
+    if secret is None:
+        return []
+    if create:
+        return [FieldChange("clientSecret", None, None, sensitive=True)]
+    if ctx.secret_status.get(addr, False):
+        return []
+    return [FieldChange("clientSecret", "(sensitive)", "(sensitive, changed)", sensitive=True)]
+
+
+def make_change(address: str, kind: str, realm: str, key: str, action: str, fields: list[FieldChange],
+                observed: dict[str, Any], desired: dict[str, Any], reason: str = "", depends_on: Iterable[str] = (),
+                ids: Ids = Ids(), secret: SecretReference | None = None, send_secret: bool = False) -> Change:
+    return Change(address=address, kind=kind, realm=realm, key=key, action=action,  # type: ignore[arg-type]
+                  fields=tuple(fields), depends_on=tuple(sorted(set(depends_on))), observed=_plain(observed),
+                  desired=_plain(desired), reason=reason, ids=ids, secret=secret, send_secret=send_secret)
+
+
+def plan_client(ctx: PlanContext, res: Any, spec: Any, docs: Mapping[str, Any], desired: dict[str, Any],
+                ids: Ids) -> Change:
+    """The change of a client-like object (an AM half plus an IDM half, a ``clientSecret``)."""
+    addr = spec.address(res.realm, res.name)
+    observed = {"am": client_rev(docs["am"]), "idm": idm_rev(docs["idm"])}
+    create = docs["am"] is None
+    fields = field_changes(ctx, res.realm, spec.fields, desired, docs, create=create)
+    ref = res.spec.get("clientSecret")
+    secret = SecretReference.of(ref) if ref is not None else None
+    secret_fields = secret_change(ctx, secret, addr, create)
+    fields += secret_fields
+    action = "create" if create else ("update" if fields else "no-op")
+    reason = ""
+    if not create and docs["idm"] is None:
+        action, reason = "update", "the IDM record is missing and will be created"
+    return make_change(addr, spec.name, res.realm, res.name, action, fields, observed, desired, reason, ids=ids,
+                       secret=secret, send_secret=bool(secret_fields) and not create)
