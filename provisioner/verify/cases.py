@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.grants import CLIENT_CREDENTIALS, TOKEN_EXCHANGE, canonical
+from provisioner.kinds import aiagent, application
 
-APPLICATION = "Application"
-AI_AGENT = "AIAgent"
+APPLICATION = application.KIND
+AI_AGENT = aiagent.KIND
 DEFAULT_AUTH_METHOD = "client_secret_basic"
 SYNTHETIC_SCOPE = "provisioner-verify-unpermitted"
 SYNTHETIC_CLIENT = "provisioner-verify-no-privilege"

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from provisioner import redact
 from provisioner.client.oauth import OAuthEndpoints, OAuthError, TokenResponse
 from provisioner.errors import ProvisionerError
+from provisioner.kinds import aiagent
 from provisioner.verify import claims
 from provisioner.verify.cases import (
     AI_AGENT, APPLICATION, Agent, App, Privilege, VerifyUser, agent_of, application_of, permitted_scopes,
@@ -101,7 +102,7 @@ def _missing_agents(admin: Any, realm: str, agents: list[Agent]) -> set[str]:
     if admin is None or not agents:
         return set()
     try:
-        present = {str(doc.get("_id")) for doc in admin.am(realm).list("AIAgent")}
+        present = {str(doc.get("_id")) for doc in admin.am(realm).list(aiagent.AM_KIND)}
     except ProvisionerError:
         return set()  # cannot tell: the flows will say what they find
     return {a.client_id for a in agents if a.client_id not in present}

@@ -1,4 +1,4 @@
-"""Read what verify needs from the tenant's admin API: an existing application's OAuth2Client.
+"""Read what verify needs from the tenant's admin API: an existing application's AM client.
 
 Only for applications the manifests do not fully describe (``existing: true``, or a privilege on an
 application the stack does not declare): their scopes decide what an empty ``permissions`` means.
@@ -10,18 +10,12 @@ from dataclasses import replace
 from typing import Any
 
 from provisioner.errors import ProvisionerError
+from provisioner.kinds import application
+from provisioner.kinds.common import unwrap
 from provisioner.verify.cases import DEFAULT_AUTH_METHOD, App
 
 
-def _plain(value: Any) -> Any:
-    """Unwrap ``{"inherited": false, "value": v}`` (single-GET form, reference §4.3)."""
-    if isinstance(value, Mapping) and "inherited" in value:
-        return value.get("value")
-    return value
-
-
 def _strings(value: Any) -> tuple[str, ...]:
-    value = _plain(value)
     if not value:
         return ()
     if isinstance(value, str):
@@ -30,31 +24,28 @@ def _strings(value: Any) -> tuple[str, ...]:
 
 
 def app_from_client(app: App, body: Mapping[str, Any]) -> App:
-    """Fill an :class:`App` from an OAuth2Client document in either read shape (pure)."""
+    """Fill an :class:`App` from an application's AM client document in either read shape (pure)."""
+    body = unwrap(body)
     core = body.get("coreOAuth2ClientConfig") or {}
     advanced = body.get("advancedOAuth2ClientConfig") or {}
     return replace(
         app,
         scopes=_strings(core.get("scopes")),
         default_scopes=_strings(core.get("defaultScopes")),
-        auth_method=str(_plain(advanced.get("tokenEndpointAuthMethod")) or DEFAULT_AUTH_METHOD),
+        auth_method=str(advanced.get("tokenEndpointAuthMethod") or DEFAULT_AUTH_METHOD),
         grant_types=_strings(advanced.get("grantTypes")),
     )
 
 
 def read_application(admin: Any, realm: str, app: App) -> tuple[App, str]:
     """(app with its tenant scopes, "") or (app unchanged, why it could not be read)."""
-    if admin is None or not hasattr(admin, "request"):
+    if admin is None:
         return app, (f"application {app.client_id} is not described by the manifests and verify has no "
                      f"admin access to read it from the tenant")
-    from provisioner.client import paths  # the tenant client's one path helper
-
-    path = paths.am(realm, "realm-config", "agents", "OAuth2Client", app.client_id)
     try:
-        response = admin.request("GET", path)
+        found = admin.am(realm).get(application.AM_KIND, app.client_id)
     except ProvisionerError as exc:
         return app, f"cannot read application {app.client_id} from the tenant: {exc}"
-    body = getattr(response, "body", None)
-    if not isinstance(body, Mapping):
-        return app, f"cannot read application {app.client_id} from the tenant: unexpected response"
-    return app_from_client(app, body), ""
+    if found is None:
+        return app, f"cannot read application {app.client_id} from the tenant: it does not exist"
+    return app_from_client(app, found[0]), ""
