@@ -65,8 +65,11 @@ class ContractTenant:
                          headers={"If-None-Match": "*"})
 
     def cleanup_idm(self, type_name: str, oid: str, *, first: bool = False) -> None:
-        """Delete ``managed/type_name/oid`` at the end (``first``: before the AM deletes registered so far)."""
-        undo = lambda: self.call("DELETE", self.idm_path(f"managed/{type_name}/{oid}"))  # noqa: E731
+        """Delete ``managed/type_name/oid`` at the end (``first``: after everything registered so far, e.g. an
+        agent's identity after the agent)."""
+        def undo() -> Response:
+            return self.call("DELETE", self.idm_path(f"managed/{type_name}/{oid}"))
+
         if first:
             self._cleanups.insert(0, undo)
         else:
@@ -76,7 +79,7 @@ class ContractTenant:
         for undo in reversed(self._cleanups):
             try:
                 undo()
-            except Exception:  # noqa: BLE001 - clean up the rest; the test's own failure is what matters
+            except Exception:  # noqa: BLE001, S110 - clean up the rest; the test's own failure is what matters
                 pass
         self._cleanups.clear()
 

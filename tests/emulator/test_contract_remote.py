@@ -36,7 +36,7 @@ def test_contract_tests_run_against_a_tenant_url_and_clean_up(tmp_path: Path) ->
                 [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "contract",
                  "--tenant-url", tenant.url, "tests/emulator/test_contract_fidelity.py",
                  "tests/emulator/test_contract_api.py"],
-                cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+                cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
         finally:
             key.unlink()
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
