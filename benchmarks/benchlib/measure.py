@@ -81,19 +81,19 @@ def measure_inprocess(name: str, control: Control, fn: Callable[[], Any], *,
     if trace_memory:
         tracemalloc.start()
         tracemalloc.reset_peak()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         value = fn()
     except Exception as exc:  # a failing step is a result, not the end of the benchmark
         error = f"{type(exc).__name__}: {exc}"[:2000]
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = None
     if trace_memory:
         peak = tracemalloc.get_traced_memory()[1] / 1e6
         tracemalloc.stop()
     stats = summarize_stats(control.stats())
-    return StepResult(name, wall, stats, peak_mem_mb=peak, maxrss_mb=_self_maxrss_mb(),
-                      ok=not error, error=error), value
+    return StepResult(name, wall, stats, peak_mem_mb=peak, maxrss_mb=_self_maxrss_mb(), ok=not error, error=error,
+                      extra={"cpu_s": round(cpu, 3), "loadavg": round(os.getloadavg()[0], 2)}), value
 
 
 LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "launch.py")
@@ -113,8 +113,12 @@ def run_cli(args: list[str], env: dict[str, str], *, timeout: float = 3600) -> t
                 info = json.load(handle)
         except (OSError, ValueError):
             info = {"exit": proc.returncode, "wall_s": float("nan"), "maxrss_kb": 0}
+        _LAST_CPU[0] = info.get("cpu_s")
         return (int(info["exit"]), proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace"),
                 float(info["wall_s"]), info["maxrss_kb"] / 1024.0)
+
+
+_LAST_CPU: list[float | None] = [None]  # the last CLI run's user+sys CPU seconds (from launch.py)
 
 
 def measure_cli(name: str, control: Control, args: list[str], env: dict[str, str], *,
@@ -124,8 +128,11 @@ def measure_cli(name: str, control: Control, args: list[str], env: dict[str, str
     code, out, err, wall, rss = run_cli(args, env)
     stats = summarize_stats(control.stats())
     ok = code in ok_codes
+    cpu = _LAST_CPU[0]
     step = StepResult(name, wall, stats, maxrss_mb=rss, ok=ok,
-                      error="" if ok else f"exit {code}: {err.strip()[-2000:]}", extra={"exit_code": code})
+                      error="" if ok else f"exit {code}: {err.strip()[-2000:]}",
+                      extra={"exit_code": code, "cpu_s": None if cpu is None else round(cpu, 3),
+                             "loadavg": round(os.getloadavg()[0], 2)})
     return step, out
 
 

@@ -41,14 +41,14 @@ def print_tables(results: dict[str, Any], out: TextIO) -> None:
     if meta.get("cli_startup_s") is not None:
         out.write(f"CLI start-up (python -m provisioner --version): {meta['cli_startup_s']:.3f} s, "
                   f"{meta.get('cli_startup_rss_mb', 0):.0f} MB RSS\n")
-    header = (f"{'N':>5} {'mode':<9} {'scenario':<12} {'wall s':>8} {'reads':>6} {'writes':>6} "
+    header = (f"{'N':>5} {'mode':<9} {'scenario':<12} {'wall s':>8} {'cpu s':>7} {'reads':>6} {'writes':>6} "
               f"{'ideal s':>8} {'ratio':>6} {'idealAM1':>8} {'tracemalloc':>11} {'maxrss':>7}  levels / notes")
     for size, entry in sorted(results["sizes"].items(), key=lambda kv: int(kv[0])):
         load = entry.get("loadavg_before")
         if load:
             out.write(f"\nN={size}: load average before {load[0]:.2f}, after {entry.get('loadavg_after', [0])[0]:.2f}")
         out.write("\n" + header + "\n" + "-" * len(header) + "\n")
-        for mode in ("inprocess", "cli", "naive"):
+        for mode in ("cli", "inprocess", "naive"):
             for name, step in _steps(entry, mode):
                 ideal = step.get("ideal") or {}
                 note = levels_text(ideal.get("levels") or []) if ideal else ""
@@ -59,7 +59,8 @@ def print_tables(results: dict[str, Any], out: TextIO) -> None:
                 if not step.get("ok", True):
                     note = "FAILED: " + step.get("error", "")[:80]
                 mem = step.get("peak_mem_mb")
-                out.write(f"{size:>5} {mode:<9} {name:<12} {step['wall_s']:>8.3f} {_fmt(_req(step, 'reads')):>6} "
+                out.write(f"{size:>5} {mode:<9} {name:<12} {step['wall_s']:>8.3f} {_fmt(step.get('cpu_s'), '.2f'):>7} "
+                          f"{_fmt(_req(step, 'reads')):>6} "
                           f"{_fmt(_req(step, 'writes')):>6} {_fmt(ideal.get('ideal_s'), '.3f'):>8} "
                           f"{_fmt(step.get('ratio'), '.2f'):>6} {_fmt(ideal.get('ideal_serial_am_s'), '.3f'):>8} "
                           f"{_fmt(mem, '.1f'):>11} {_fmt(step.get('maxrss_mb'), '.0f'):>7}  {note}\n")
@@ -147,14 +148,16 @@ def markdown(results: dict[str, Any]) -> str:
     m = meta["machine"]
     lines = [f"Run `{' '.join(meta.get('argv', []))}` on {m['cpu']} × {m['nproc']}, Python {m['python']}, "
              f"latency {meta['latency_ms']} ms, parallelism {meta['parallelism']}.", ""]
-    lines.append("| N | mode | scenario | wall s | reads | writes | ideal s | ratio | tracemalloc MB | maxrss MB |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|")
+    lines.append("| N | mode | scenario | wall s | cpu s | load | reads | writes | ideal s | ratio | tracemalloc MB "
+                 "| maxrss MB |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for size, entry in sorted(results["sizes"].items(), key=lambda kv: int(kv[0])):
-        for mode in ("inprocess", "cli", "naive"):
+        for mode in ("cli", "inprocess", "naive"):
             for name, step in _steps(entry, mode):
                 ideal = step.get("ideal") or {}
                 wall = f"{step['wall_s']:.3f}" if step.get("ok", True) else "failed"
-                lines.append(f"| {size} | {mode} | {name} | {wall} | {_fmt(_req(step, 'reads'))} | "
+                lines.append(f"| {size} | {mode} | {name} | {wall} | {_fmt(step.get('cpu_s'), '.2f')} | "
+                             f"{_fmt(step.get('loadavg'), '.1f')} | {_fmt(_req(step, 'reads'))} | "
                              f"{_fmt(_req(step, 'writes'))} | {_fmt(ideal.get('ideal_s'), '.3f')} | "
                              f"{_fmt(step.get('ratio'), '.2f')} | {_fmt(step.get('peak_mem_mb'), '.1f')} | "
                              f"{_fmt(step.get('maxrss_mb'), '.0f')} |")
