@@ -29,8 +29,8 @@ from typing import Any
 from provisioner import api, redact
 from provisioner.apply import ApplyOptions, ApplyResult, execute
 from provisioner.errors import ProvisionerError, UsageError
+from provisioner.kinds import spec_of
 from provisioner.kinds.images import (
-    IMAGE_KINDS,
     created_deletes,
     restore_resources,
     restored_addresses,
@@ -99,7 +99,7 @@ def read_run(path: str | os.PathLike[str]) -> JournalRun:
         missing = [k for k in ("address", "kind", "realm", "key", "action") if not isinstance(rec.get(k), str)]
         if missing:
             raise UsageError(f"{name}:{rec['_line']}: before record without {', '.join(missing)}")
-        if rec["kind"] not in IMAGE_KINDS:
+        if spec_of(rec["kind"]) is None:
             raise UsageError(f"{name}:{rec['_line']}: before record of unknown kind {rec['kind']!r}")
         if rec.get("image") is not None and not isinstance(rec.get("image"), dict):
             raise UsageError(f"{name}:{rec['_line']}: before record's image must be an object or null")

@@ -172,6 +172,8 @@ def before_image(change: Any, snapshot: Snapshot, names: Names) -> dict[str, Any
             record["agent"] = change.key.split("/", 1)[0]
         else:
             record["agent"] = str(ids.get("agentKey") or change.key.split("/", 1)[0])
+    else:  # a kind this module does not know yet: nothing to restore it with, and undo says so
+        notes.append(f"undo cannot restore objects of kind {change.kind!r} yet")
     record["image"] = image
     if notes:
         record["notes"] = notes

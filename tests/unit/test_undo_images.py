@@ -98,3 +98,8 @@ def test_frodo_files_wrapped_values_provider_and_privileges() -> None:
     assert snap.provider == {"advancedOAuth2Config": {"grantTypes": ["password"]}} and snap.provider_rev == "7"
     assert snap.apps["app"]["_id"] == APP_UID and "_provider" not in snap.clients["app"]
     assert any("'script'" in str(n) for n in imported.notes)
+
+
+def test_a_kind_undo_does_not_know_is_named_not_silently_skipped() -> None:
+    record = before_image(_change("Widget", "w", "update", {"size": 3}), _snapshot(), {})
+    assert record["image"] is None and record["notes"] == ["undo cannot restore objects of kind 'Widget' yet"]
