@@ -9,7 +9,7 @@ import sys
 
 
 def run() -> int:
-    if sys.argv[1:] == ["--version"]:
+    if sys.argv[1:] in (["--version"], ["version"]):
         from provisioner import __version__
 
         sys.stdout.write(f"provisioner, version {__version__}\n")

@@ -287,8 +287,12 @@ def plan(stack_or_paths: Any, tenant: Any, *, env: str | None = None, env_file: 
 
 def plan_with_snapshot(stack: Any, secrets: Any, tenant: Any, *, realm: str | None = None, prune: bool = False,
                        max_deletes: int = 5, check_secrets: bool = False, parallelism: int = 4,
-                       known_markers: Mapping[str, str] | None = None) -> tuple[Plan, Snapshot]:
+                       known_markers: Mapping[str, str] | None = None,
+                       targets: Sequence[str] = ()) -> tuple[Plan, Snapshot]:
     """:func:`plan` for a loaded stack, also returning the snapshot it was made from.
+
+    ``targets``: ``--target`` addresses; the plan keeps those objects and what they need
+    (:func:`provisioner.plan.target.select`).
 
     ``known_markers``: address → secret marker this process wrote (apply's confirmation plan); an
     identical marker on the tenant counts as holding the secret without hashing again.
@@ -303,7 +307,26 @@ def plan_with_snapshot(stack: Any, secrets: Any, tenant: Any, *, realm: str | No
     options = PlanOptions(stack=stack.name, target=_target_info(tenant),
                           environment=stack.environment.name if getattr(stack, "environment", None) else None,
                           prune=prune, max_deletes=max_deletes, secret_status=status, realms=tuple(extra))
-    return make_plan(resources, snapshot, options), snapshot
+    made = make_plan(resources, snapshot, options)
+    if targets:
+        from provisioner.plan.target import select
+
+        made = select(made, targets)
+    return made, snapshot
+
+
+def destroy_plan(stack: Any, tenant: Any, *, realm: str | None = None, max_deletes: int = 5,
+                 parallelism: int = 4) -> Plan:
+    """A plan deleting every object the stack owns (carries its marker) in the realms it names: the
+    prune of a stack that declares nothing. Over ``max_deletes`` it carries an error instead."""
+    resources = resources_of(stack, realm)
+    env_realm = realm or (stack.environment.realm if getattr(stack, "environment", None) else None)
+    realms = sorted({r.realm for r in resources} | ({env_realm} if env_realm else set()))
+    snapshot = read_snapshot(tenant.client, [ReadScope(r) for r in realms], parallelism)
+    options = PlanOptions(stack=stack.name, target=_target_info(tenant),
+                          environment=stack.environment.name if getattr(stack, "environment", None) else None,
+                          prune=True, max_deletes=max_deletes, realms=tuple(realms))
+    return make_plan([], snapshot, options)
 
 
 def _saved_plan_secret_file(ref: SecretReference, environ: Mapping[str, str], dotenv: Mapping[str, str]) -> str:
@@ -374,13 +397,15 @@ def apply(plan_or_stack: Any, tenant: Any, *, paths: Sequence[str] | None = None
           stack_name: str | None = None, prune: bool = False, max_deletes: int = 5, parallelism: int = 4,
           enable_features: bool = False, progress: Progress | None = None, secrets: Any = None,
           confirm: Callable[[Plan], bool] | None = None, stop: threading.Event | None = None,
-          journal_dir: str | os.PathLike[str] | None = None, loaded: Any = None) -> ApplyResult:
+          journal_dir: str | os.PathLike[str] | None = None, loaded: Any = None,
+          targets: Sequence[str] = ()) -> ApplyResult:
     """Apply a :class:`Plan` (refused when stale) or plan-and-apply a stack/paths.
 
     ``paths`` (with a Plan) supplies the manifests for secret values and the post-apply re-plan; a
     Plan made by :func:`plan` from the same paths (and env, env_file, stack_name) in this process
     reuses what that plan loaded, unless a file changed since. ``loaded`` (with a Plan): a
-    ``LoadResult`` already loaded by the caller, used instead of ``paths``.
+    ``LoadResult`` already loaded by the caller, used instead of ``paths``. ``targets`` narrows the plan
+    (and the re-plan after the writes) to those addresses and their dependencies.
     ``confirm(plan)`` sees the plan before any write (also when it has no changes); returning False
     aborts with nothing written. Setting ``stop`` (e.g. on Ctrl-C) stops scheduling new writes; the
     writes in flight finish and the result says ``interrupted``. With ``journal_dir``, a run that has
@@ -391,6 +416,10 @@ def apply(plan_or_stack: Any, tenant: Any, *, paths: Sequence[str] | None = None
     stack = None
     if isinstance(plan_or_stack, Plan):
         the_plan: Plan | None = plan_or_stack
+        if targets:
+            from provisioner.plan.target import select
+
+            the_plan = select(plan_or_stack, targets)
         if loaded is not None:
             stack, secrets = _loaded(loaded)
         elif paths:
@@ -406,7 +435,7 @@ def apply(plan_or_stack: Any, tenant: Any, *, paths: Sequence[str] | None = None
     snapshot = None
     if the_plan is None:
         the_plan, snapshot = plan_with_snapshot(stack, secrets, tenant, realm=realm, prune=prune,
-                                                max_deletes=max_deletes, parallelism=parallelism)
+                                                max_deletes=max_deletes, parallelism=parallelism, targets=targets)
     if the_plan.errors:
         lines = "\n".join(f"  {d}" for d in the_plan.errors)
         raise ProvisionerError(f"the plan has errors; nothing was written:\n{lines}")
@@ -418,7 +447,7 @@ def apply(plan_or_stack: Any, tenant: Any, *, paths: Sequence[str] | None = None
     if stack is not None:
         def replan(written: Mapping[str, str] | None = None) -> Plan:
             return plan_with_snapshot(stack, secrets, tenant, realm=realm, prune=prune, max_deletes=max_deletes,
-                                      parallelism=parallelism, known_markers=written)[0]
+                                      parallelism=parallelism, known_markers=written, targets=targets)[0]
     options = ApplyOptions(stack=the_plan.stack, parallelism=parallelism, max_deletes=max_deletes, progress=progress,
                            stop=stop)
     if journal_dir is None or not the_plan.has_writes:

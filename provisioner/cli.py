@@ -15,8 +15,8 @@ import click
 from provisioner import __version__, redact
 from provisioner.errors import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, ProvisionerError
 
-_COMMANDS = ("validate", "schema", "plan", "apply", "undo", "verify", "export", "import-frodo", "access",
-             "emulator")
+_COMMANDS = ("validate", "schema", "plan", "apply", "undo", "destroy", "show", "verify", "export", "import-frodo",
+             "access", "emulator", "completion", "version")
 
 
 class _LazyGroup(click.Group):

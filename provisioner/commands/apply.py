@@ -1,6 +1,7 @@
 """``provisioner apply``: execute a plan (or plan first), with confirmation, progress and a result."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -12,45 +13,74 @@ from typing import Any
 import click
 
 from provisioner import api
-from provisioner.commands.plan import common_options, echo, load_or_report, print_target, show_plan
+from provisioner.commands.plan import (common_options, echo, load_or_report, print_target, read_input, show_plan,
+                                       target_option)
 from provisioner.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ProvisionerError, UsageError
 from provisioner.plan import Plan, PlanFormatError
+from provisioner.render import render
+
 
 #: A saved plan of 10,000 objects is a few MB; anything far larger is not one.
 MAX_PLAN_BYTES = 256 * 1024 * 1024
 
 
 def read_plan_file(path: str) -> Plan:
+    """A saved plan; ``-`` reads it from stdin."""
     from provisioner import safefile
 
     try:
-        return Plan.from_json(safefile.read_bytes(path, MAX_PLAN_BYTES, what="plan file").decode("utf-8"))
+        if path == "-":
+            text = read_input(path, "plan file")
+        else:
+            text = safefile.read_bytes(path, MAX_PLAN_BYTES, what="plan file").decode("utf-8")
     except safefile.FileRefused as exc:
         raise UsageError(str(exc)) from None
     except UnicodeDecodeError:
         raise UsageError(f"plan file {path} is not valid UTF-8") from None
     except OSError as exc:
         raise UsageError(f"cannot read plan file {path}: {exc.strerror}") from None
+    try:
+        return Plan.from_json(text)
     except PlanFormatError as exc:
-        raise UsageError(f"{path}: {exc}") from None
+        raise UsageError(f"{'<stdin>' if path == '-' else path}: {exc}") from None
 
 
 #: Where apply writes its journal (the working directory's state dir, like the token cache).
 JOURNAL_DIR = os.path.join(".provisioner", "journal")
 
 
+def tenant_name(opened: Any) -> str:
+    """How prompts name the tenant: its URL, or "the local emulator"."""
+    if getattr(getattr(opened, "target", None), "is_local", False):
+        return "the local emulator"
+    return str(getattr(opened, "url", "") or "the tenant")
+
+
 def _confirm(fmt: str, verbose: bool, no_color: bool, auto_approve: bool, quiet: bool,
-             on_approved: Any = None, after_plan: Any = None) -> Any:
+             on_approved: Any = None, after_plan: Any = None, tenant: str = "the tenant",
+             shown: list[Any] | None = None) -> Any:
+    """The confirmation step. With ``--format json`` the plan is not printed here (it goes into the one
+    JSON document at the end, through ``shown``); a prompt then shows the text plan on stderr.
+    ``after_plan`` runs after the plan is shown (e.g. undo: what it cannot restore, before the question)."""
     def confirm(plan: Plan) -> bool:
-        show_plan(plan.to_dict(), fmt, verbose=verbose, no_color=no_color, target_shown=True)
-        if after_plan is not None:  # e.g. undo: what it cannot restore, before the question
+        asking = plan.has_writes and not plan.errors and not auto_approve
+        if fmt == "json":
+            if shown is not None:
+                shown.append(plan)
+            if asking and sys.stdin.isatty():
+                echo(render(plan.to_dict(), "text", colour=False, header=False, verbose=verbose), err=True)
+        elif not (quiet and not asking and not plan.has_writes):
+            show_plan(plan.to_dict(), fmt, verbose=verbose, no_color=no_color, target_shown=True)
+        if after_plan is not None:
             after_plan()
-        if not plan.has_writes or plan.errors or auto_approve:
+        if not asking:
             approved = True
         elif not sys.stdin.isatty():
             raise UsageError("refusing to ask for confirmation without a terminal; pass --auto-approve")
         else:
-            approved = click.confirm("Apply these changes?", default=False)
+            count = sum(1 for c in plan.changes if c.action != "no-op")
+            approved = click.confirm(f"Apply these {count} change{'' if count == 1 else 's'} to {tenant}?",
+                                     default=False, err=fmt == "json")
         if approved and on_approved is not None:
             on_approved()
         return approved
@@ -85,7 +115,7 @@ def graceful_interrupt(stop: threading.Event) -> Iterator[Any]:
             signal.signal(signal.SIGINT, previous)
 
 
-def report(result: Any, verb: str = "Apply") -> None:
+def report(result: Any, verb: str = "Apply", summary_err: bool = False) -> None:
     """The end-of-run summary. When the run did not complete: what was done, what failed (with the
     cause), what was not attempted, what still differs, and where the journal is. ``verb`` names the
     run (``Apply``, ``Undo``)."""
@@ -104,7 +134,7 @@ def report(result: Any, verb: str = "Apply") -> None:
     if not result.ok or result.interrupted:
         echo(f"Run {verb.lower()} again to finish: it re-reads the tenant and continues from what is there.\n",
              err=True)
-    echo(result.summary().replace("Apply", verb, 1) + "\n")
+    echo(result.summary().replace("Apply", verb, 1) + "\n", err=summary_err)
 
 
 @click.command(name="apply")
@@ -116,30 +146,34 @@ def report(result: Any, verb: str = "Apply") -> None:
 @click.option("--verify", "run_verify", is_flag=True, help="Run verify after a successful apply.")
 @click.option("--rollback-on-failure", "rollback", is_flag=True,
               help="When a change fails, undo what this run wrote (see provisioner undo).")
+@target_option
 def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenant: str | None, realm: str | None,
             stack_name: str | None, fmt: str, prune: bool, max_deletes: int, parallelism: int, verbose: bool,
             quiet: bool, no_color: bool, plan_file: str | None, auto_approve: bool, enable_features: bool,
             run_verify: bool, rollback: bool, secrets_dirs: tuple[str, ...] = (),
-            record: str | None = None) -> int:
-    """Apply the manifests (PATHS) or a saved plan (--plan FILE) to the tenant.
+            record: str | None = None, targets: tuple[str, ...] = ()) -> int:
+    """Apply the manifests (PATHS) or a saved plan (--plan FILE, '-' for stdin) to the tenant.
 
-    A saved plan is refused, before any write, when the tenant changed since it was made.
+    A saved plan is refused, before any write, when the tenant changed since it was made. With
+    --format json, stdout is one JSON document ({"plan", "result", "verify"}); progress goes to stderr.
     """
     if not paths and not plan_file:
         raise UsageError("give manifest PATHS or --plan FILE")
     loaded = None
     if paths:
-        loaded = load_or_report(paths, env, env_file, stack_name, secrets_dirs)
+        loaded = load_or_report(paths, env, env_file, stack_name, secrets_dirs, quiet=quiet)
         if loaded is None:
             return EXIT_ERROR
     saved = read_plan_file(plan_file) if plan_file else None
     env_tenant = loaded.stack.environment.tenant if loaded and loaded.stack.environment else None
     if saved is not None and tenant is None and not os.environ.get("AIC_TENANT_URL"):
         tenant = (saved.target or {}).get("url") or None
-    progress = (lambda line: None) if quiet else (lambda line: echo(line + "\n"))
+    machine = fmt == "json"
+    progress = (lambda line: None) if quiet else (lambda line: echo(line + "\n", err=machine))
+    shown: list[Any] = []
     with api.tenant(tenant, env_file=env_file, environment_tenant=env_tenant, parallelism=parallelism,
                     verbose=verbose, paths=paths, record=record) as opened:
-        print_target(opened.label, "text")
+        print_target(opened.label, fmt)
         if saved is not None and saved.target.get("url") and saved.target.get("url") != opened.url:
             raise UsageError(f"the plan was made for {saved.target.get('url')}, not {opened.url}; nothing was written")
         subject: Any = saved if saved is not None else loaded
@@ -149,18 +183,24 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
             result = api.apply(subject, opened, loaded=loaded if saved is not None else None,
                                env=env, env_file=env_file, realm=realm, stack_name=stack_name, prune=prune,
                                max_deletes=max_deletes, parallelism=parallelism, enable_features=enable_features,
-                               progress=progress, stop=stop, journal_dir=JOURNAL_DIR,
-                               confirm=_confirm(fmt, verbose, no_color, auto_approve, quiet, on_approved=arm))
-        report(result)
+                               progress=progress, stop=stop, journal_dir=JOURNAL_DIR, targets=targets,
+                               confirm=_confirm(fmt, verbose, no_color, auto_approve, quiet, on_approved=arm,
+                                                tenant=tenant_name(opened), shown=shown))
+        report(result, summary_err=machine)
+        document: dict[str, Any] = {"plan": shown[0].to_dict() if shown else None, "result": result.to_dict()}
         if result.interrupted:
-            return EXIT_INTERRUPTED
-        if not result.ok:
+            code = EXIT_INTERRUPTED
+        elif not result.ok:
             if rollback and result.by_status("failed") and result.journal:
                 _rollback(result, opened, fmt, verbose, quiet, no_color, max_deletes, parallelism)
-            return EXIT_ERROR
-        if run_verify:
-            return _verify(loaded, opened, realm)
-    return EXIT_OK
+            code = EXIT_ERROR
+        elif run_verify:
+            code = _verify(loaded, opened, realm, document if machine else None)
+        else:
+            code = EXIT_OK
+    if machine:
+        echo(json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
+    return code
 
 
 def _rollback(result: Any, opened: Any, fmt: str, verbose: bool, quiet: bool, no_color: bool, max_deletes: int,
@@ -189,11 +229,15 @@ def _rollback(result: Any, opened: Any, fmt: str, verbose: bool, quiet: bool, no
         echo(f"Rollback incomplete; run provisioner undo {result.journal} to finish it.\n", err=True)
 
 
-def _verify(loaded: Any, opened: Any, realm: str | None) -> int:
+def _verify(loaded: Any, opened: Any, realm: str | None, document: dict[str, Any] | None = None) -> int:
+    """``--verify`` after apply: the table on stdout, or (``document``) the JSON report into the document."""
     if loaded is None:
         raise UsageError("--verify needs the manifest PATHS")
-    from provisioner.verify import render_table, run_verify
+    from provisioner.verify import render_json, render_table, run_verify
 
     verdict = run_verify(loaded.stack, loaded.secrets, opened, realm=realm)
-    echo(render_table(verdict) + "\n")
+    if document is not None:
+        document["verify"] = json.loads(render_json(verdict))
+    else:
+        echo(render_table(verdict) + "\n")
     return EXIT_OK if getattr(verdict, "ok", True) else EXIT_ERROR

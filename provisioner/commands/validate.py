@@ -33,15 +33,19 @@ def summary(result: LoadResult) -> dict[str, Any]:
     }
 
 
+def diagnostic_line(diag: Any) -> str:
+    """``file:line:col: path: message``, with ``warning: `` before the message of a warning (the one
+    format validate, plan and apply print diagnostics in)."""
+    text = str(diag)
+    if diag.severity == "warning":
+        head, sep, _ = text.rpartition(f": {diag.message}")
+        text = f"{head}: warning: {diag.message}" if sep else f"warning: {text}"
+    return text
+
+
 def render_text(result: LoadResult) -> str:
     """One diagnostic per line (``file:line:col: path: message``), then a summary line."""
-    lines = []
-    for diag in result.diagnostics:
-        text = str(diag)
-        if diag.severity == "warning":
-            head, sep, message = text.rpartition(f": {diag.message}")
-            text = f"{head}: warning: {diag.message}" if sep else text
-        lines.append(text)
+    lines = [diagnostic_line(diag) for diag in result.diagnostics]
     counts = summary(result)
     found = f"{_plural(counts['resources'], 'resource')} in {_plural(counts['files'], 'file')}"
     if result.ok:

@@ -61,6 +61,10 @@ def render_text(plan: dict[str, Any], *, colour: bool = False, header: bool = Tr
 
 
 def _diagnostic(diag: dict[str, Any]) -> str:
+    """Errors as ``error: file:line:col: path: message``; warnings in validate's format,
+    ``file:line:col: path: warning: message``."""
     where = f"{diag['location']}: " if diag.get("location") else ""
     path = f"{diag['path']}: " if diag.get("path") else ""
+    if diag.get("severity") == "warning":
+        return f"{where}{path}warning: {diag['message']}"
     return f"{diag['severity']}: {where}{path}{diag['message']}"
