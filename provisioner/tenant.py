@@ -8,7 +8,9 @@ JWT-bearer path as a real tenant.
 from __future__ import annotations
 
 import os
+import re
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -40,20 +42,39 @@ class Target:
 
     url: str | None
     source: str
+    #: A Frodo connection profile the value named (its service account signs in when no other is given).
+    profile: Any = None
 
     @property
     def is_local(self) -> bool:
         return self.url is None
 
 
-def _normalise(value: str, source: str) -> Target:
-    text = value.strip()
-    if text.lower() == LOCAL:
-        return Target(None, source)
+_HOST = re.compile(r"^(localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)(:\d+)?(/\S*)?$")
+
+
+def _origin(text: str) -> str:
     url = text.rstrip("/")
     if url.endswith("/am"):  # Frodo-style AM URLs: the tenant is the origin
         url = url[: -len("/am")]
-    return Target(check_base_url(url), source)
+    return url
+
+
+def _normalise(value: str, source: str, environ: Mapping[str, str] | None = None) -> Target:
+    """A tenant value as Frodo accepts it: ``local``, a URL (``/am`` dropped), a saved Frodo connection
+    profile named by a unique substring (``acme-dev``), or a host name without a scheme (https)."""
+    text = value.strip()
+    if text.lower() == LOCAL:
+        return Target(None, source)
+    if "://" not in text:
+        from provisioner.client.frodo import find_profile
+
+        looks_like_host = bool(_HOST.match(text))
+        profile = find_profile(text, environ if environ is not None else os.environ, required=not looks_like_host)
+        if profile is not None:
+            return Target(check_base_url(_origin(profile.url)), f"{source} (Frodo profile {profile.key})", profile)
+        text = "https://" + text  # Frodo accepts a host without the scheme
+    return Target(check_base_url(_origin(text)), source)
 
 
 def resolve_target(tenant_option: str | None, environment_tenant: str | None,
@@ -66,8 +87,8 @@ def resolve_target(tenant_option: str | None, environment_tenant: str | None,
     With ``ci`` and nothing configured, refuse instead of using the emulator.
     """
     if tenant_option and tenant_option.strip():
-        return _normalise(tenant_option, "--tenant")
-    found = [_normalise(value, source) for value, source in (
+        return _normalise(tenant_option, "--tenant", environ)
+    found = [_normalise(value, source, environ) for value, source in (
         (environ.get(TENANT_URL), TENANT_URL),
         (environment_tenant, "environment file"),
         (environ.get(FRODO_HOST), FRODO_HOST),
@@ -102,6 +123,28 @@ def _record_to(stack: ExitStack, client: TenantClient, record: str | os.PathLike
     stack.callback(recorder.write, path)
 
 
+def _credentials(environ: Mapping[str, str], dotenv: Mapping[str, str] | None, target: Target) -> Any:
+    """The environment's credentials; without any, the service account of the Frodo profile the tenant
+    value named (as Frodo signs in with a saved profile)."""
+    from provisioner.errors import ConfigurationError
+
+    try:
+        return resolve_credentials(environ, dotenv)
+    except ConfigurationError as exc:
+        profile = target.profile
+        if profile is None or "no tenant credentials" not in str(exc):
+            raise
+        if not (profile.sa_id and profile.jwk):
+            raise ConfigurationError(f"the {profile.source} has no service account (provisioner signs in with a "
+                                     "service account only; run frodo conn save with --sa-id and --sa-jwk-file, or "
+                                     "set AIC_SERVICE_ACCOUNT_ID and AIC_SERVICE_ACCOUNT_JWK_FILE)") from None
+        from provisioner.client.auth import load_private_jwk
+        from provisioner.client.credentials import Credentials
+
+        load_private_jwk(profile.jwk)  # registers the private parts, refuses a public or non-RSA key
+        return Credentials("service-account", profile.source, profile.sa_id, dict(profile.jwk))
+
+
 def _shown(target: Target) -> str:
     return "local" if target.url is None else target.url
 
@@ -117,9 +160,22 @@ class Tenant:
     emulator: Any = None
 
 
+_TRACE_LOCK = threading.Lock()
+
+
+def trace_line(event: object, stream: Any = None) -> None:
+    """Write one trace line whole: parallel requests finish on several threads, and ``print`` writes the
+    text and the newline separately, so their lines could interleave mid-line. One locked write each."""
+    stream = sys.stderr if stream is None else stream
+    line = str(event).replace("\n", " ") + "\n"
+    with _TRACE_LOCK:
+        stream.write(line)
+        stream.flush()
+
+
 def _trace_callback(verbose_trace: bool | Callable[[TraceEvent], None] | None) -> Callable[[TraceEvent], None] | None:
     if verbose_trace is True:
-        return lambda event: print(str(event), file=sys.stderr)
+        return trace_line
     if callable(verbose_trace):
         return verbose_trace
     return None
@@ -146,7 +202,7 @@ def open_tenant(
     (:mod:`provisioner.client.har`, secrets redacted).
     """
     if isinstance(target, str):
-        target = _normalise(target, "argument")
+        target = _normalise(target, "argument", environ)
     if record is not None:
         check_record_path(record)  # before any request
     trace = _trace_callback(verbose_trace)
@@ -182,7 +238,7 @@ def open_tenant(
             assert target.url is not None
             url = target.url
             cache = tokencache.for_environment(environ)  # per-user cache dir; memory only under CI
-            auth = resolve_credentials(environ, dotenv).auth(url, cache=cache)
+            auth = _credentials(environ, dotenv, target).auth(url, cache=cache)
             label = f"Target: {url}"
         ca_bundle = environ.get(CA_BUNDLE) or (dotenv or {}).get(CA_BUNDLE)
         try:

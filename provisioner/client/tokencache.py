@@ -47,7 +47,7 @@ def user_cache_dir(environ: Mapping[str, str]) -> Path:
     return home / ".cache" / "provisioner"
 
 
-def for_environment(environ: Mapping[str, str]) -> "TokenCache | MemoryTokenCache | None":
+def for_environment(environ: Mapping[str, str]) -> TokenCache | MemoryTokenCache | None:
     """The cache a run uses: off, a file named by the variable, memory only under CI, else the
     per-user cache directory."""
     value = (environ.get(ENV_VAR) or "").strip()

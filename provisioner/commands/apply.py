@@ -13,8 +13,15 @@ from typing import Any
 import click
 
 from provisioner import api
-from provisioner.commands.plan import (common_options, echo, load_or_report, print_target, read_input, show_plan,
-                                       target_option)
+from provisioner.commands.plan import (
+    common_options,
+    echo,
+    load_or_report,
+    print_target,
+    read_input,
+    show_plan,
+    target_option,
+)
 from provisioner.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, ProvisionerError, UsageError
 from provisioner.plan import Plan, PlanFormatError
 from provisioner.render import render
@@ -239,5 +246,7 @@ def _verify(loaded: Any, opened: Any, realm: str | None, document: dict[str, Any
     if document is not None:
         document["verify"] = json.loads(render_json(verdict))
     else:
-        echo(render_table(verdict) + "\n")
+        from provisioner.verify.render import table_width
+
+        echo(render_table(verdict, width=table_width()) + "\n")
     return EXIT_OK if getattr(verdict, "ok", True) else EXIT_ERROR

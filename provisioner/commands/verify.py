@@ -101,7 +101,9 @@ def command(paths: tuple[str, ...], env_name: str | None, env_file: str | None, 
     if fmt == "json":
         click.echo(render_json(report), nl=False)
     else:
-        click.echo(render_table(report, color=_color(no_color, environ)), nl=False)
+        from provisioner.verify.render import table_width
+
+        click.echo(render_table(report, color=_color(no_color, environ), width=table_width()), nl=False)
     if junit:
         _write_junit(junit, render_junit(report))
     return EXIT_OK if report.ok else EXIT_ERROR

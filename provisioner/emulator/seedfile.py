@@ -52,7 +52,8 @@ def _value(value: Any, where: str, base: str, environ: Mapping[str, str], dotenv
     return {k: _value(v, f"{where}.{k}", base, environ, dotenv) for k, v in value.items()}
 
 
-def read_seed_file(path: str, environ: Mapping[str, str], dotenv: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+def read_seed_file(path: str, environ: Mapping[str, str],
+                   dotenv: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """The seed bodies (one per realm document) of ``path``; a :class:`UsageError` saying where otherwise."""
     import yaml
 
@@ -107,9 +108,11 @@ def apply_seed(server: Any, bodies: list[dict[str, Any]], source: str = "seed fi
     """Upsert ``bodies`` into a running or created :class:`EmulatorServer` (no HTTP); counts of users and groups."""
     users = groups = 0
     for body in bodies:
+        from provisioner.emulator.errors import EmulatorError
+
         try:
             result = server.backend.seed(body)
-        except Exception as exc:  # the backend's BadRequest: an unknown realm or member
+        except EmulatorError as exc:  # BadRequest: an unknown realm or member
             raise UsageError(f"{source}: {getattr(exc, 'message', None) or exc}") from None
         users += len(result["users"])
         groups += len(result["groups"])

@@ -40,6 +40,21 @@ def environment_file(paths: Sequence[str], name: str) -> tuple[str | None, list[
     return None, looked
 
 
+def available_environments(paths: Sequence[str]) -> list[str]:
+    """The names ``--env`` accepts for ``paths``: every ``environments/*.yaml``/``*.yml`` next to them."""
+    names: set[str] = set()
+    for path in paths:
+        base = path if os.path.isdir(path) else os.path.dirname(path)
+        folder = os.path.join(base, ENVIRONMENTS_DIR)
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        stems = (os.path.splitext(e)[0] for e in entries if e.endswith((".yaml", ".yml")) and not e.startswith("."))
+        names.update(stem for stem in stems if _NAME.fullmatch(stem))
+    return sorted(names)
+
+
 def _verify_with_refs(verify: Any, base: str) -> dict[str, Any]:
     """``verify`` with each test user's password as a :class:`SecretRef`."""
     if not isinstance(verify, dict):
@@ -81,8 +96,11 @@ def load_environment(paths: Sequence[str], name: str, limits: Limits = DEFAULT_L
         if not looked:
             return None, None, [Diagnostic(where, "", f"invalid environment name {name!r}: use letters, "
                                                       "digits, '.', '-' and '_'")]
+        existing = available_environments(paths)
+        known = (f"; environments here: {', '.join(existing)}" if existing
+                 else "; there is no environments/ folder with *.yaml files next to the manifests")
         return None, None, [Diagnostic(where, "", f"environment '{name}' not found (looked for "
-                                                  f"{', '.join(looked)})")]
+                                                  f"{', '.join(looked)}){known}")]
     text, diagnostics = read_text(file, limits, what="environment file")
     if text is None:
         return None, None, diagnostics

@@ -31,25 +31,65 @@ def _split(name: str) -> tuple[str, str]:
     return (head, tail) if sep else ("", name)
 
 
-def render_table(report: VerifyReport, *, color: bool = False) -> str:
+def fit_widths(widths: list[int], budget: int, minimum: int = 10) -> list[int]:
+    """Shrink the widest columns first until they fit in ``budget`` characters (never below ``minimum``)."""
+    widths = list(widths)
+    while sum(widths) > budget:
+        widest = max(range(len(widths)), key=lambda i: widths[i])
+        if widths[widest] <= minimum:
+            break
+        widths[widest] -= 1
+    return widths
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    if len(text) <= width:
+        return [text]
+    indent = len(text) - len(text.lstrip(" "))
+    return textwrap.wrap(text, width, subsequent_indent=" " * (indent + 2), break_on_hyphens=False) or [text]
+
+
+def table_width(stream: object = None) -> int:
+    """The width to fit: the terminal's, else ``COLUMNS``, else 100 (logs, pipes)."""
+    import os
+    import shutil
+    import sys
+
+    stream = sys.stdout if stream is None else stream
+    if getattr(stream, "isatty", lambda: False)():
+        return max(40, shutil.get_terminal_size((100, 24)).columns)
+    columns = os.environ.get("COLUMNS", "")
+    return max(40, int(columns)) if columns.isdigit() else 100
+
+
+def render_table(report: VerifyReport, *, color: bool = False, width: int | None = None) -> str:
     """One block per agent, checks under their section (check, expected, actual, pass/fail/skip), the
-    diagnosis under each failed or skipped row, and a summary line."""
+    diagnosis under each failed or skipped row, and a summary line. With ``width``, cells wrap so that
+    no table line is longer (the status column stays whole; a diagnosis line is kept whole)."""
     lines: list[str] = []
     for group in report.groups:
         checks = report.by_group(group)
         rows = [("    " + _cell(_split(c.name)[1]), _cell(c.expected), _cell(c.actual), c.status) for c in checks]
         widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(_HEADERS)]
+        if width is not None:  # indent 2, three separators of 2, the status column
+            widths[:3] = fit_widths(widths[:3], width - 2 - 6 - widths[3])
         lines.append(f"AIAgent {group}")
         lines.append("  " + "  ".join(h.ljust(widths[i]) for i, h in enumerate(_HEADERS)).rstrip())
         section = None
         for check, row in zip(checks, rows):
             head = _split(check.name)[0]
             if head and head != section:
-                lines.append(f"  {head}")
+                lines.extend(_wrap(f"  {head}", width) if width is not None else [f"  {head}"])
             section = head
-            cells = [row[i].ljust(widths[i]) for i in range(3)]
-            lines.append("  " + "  ".join(cells) + "  " + _paint(check.status, check.status, color))
-            if check.message and check.status != PASS:
+            wrapped = [_wrap(row[i], widths[i]) if width is not None else [row[i]] for i in range(3)]
+            for n in range(max(len(w) for w in wrapped)):
+                cells = [(w[n] if n < len(w) else "").ljust(widths[i]) for i, w in enumerate(wrapped)]
+                status = _paint(check.status, check.status, color) if n == 0 else ""
+                lines.append(("  " + "  ".join(cells) + "  " + status).rstrip() if n else
+                             "  " + "  ".join(cells) + "  " + status)
+            if check.message and check.status != PASS:  # the diagnosis stays one line (grep-able)
                 lines.append(f"        ↳ {check.message}")
         lines.append("")
     if not report.checks:

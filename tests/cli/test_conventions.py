@@ -52,7 +52,8 @@ def addresses(plan: dict) -> set[str]:
 def test_version_command_matches_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = cli(capsys, "version")
     assert code == 0 and out.startswith("provisioner, version ")
-    flag = subprocess.run([sys.executable, "-m", "provisioner", "--version"], capture_output=True, text=True,
+    flag = subprocess.run(check=False, args=[sys.executable, "-m", "provisioner", "--version"], capture_output=True,
+                          text=True,
                           timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert flag.stdout == out
 
@@ -68,7 +69,8 @@ def test_completion_scripts(capsys: pytest.CaptureFixture[str], shell: str, mark
 def test_completion_answers_what_the_script_asks() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "_PROVISIONER_COMPLETE": "bash_complete",
            "COMP_WORDS": "provisioner des", "COMP_CWORD": "1"}
-    result = subprocess.run([sys.executable, "-m", "provisioner"], capture_output=True, text=True, timeout=60, env=env)
+    result = subprocess.run(check=False, args=[sys.executable, "-m", "provisioner"], capture_output=True, text=True,
+                            timeout=60, env=env)
     assert "plain,destroy" in result.stdout.split()
 
 
@@ -143,7 +145,8 @@ def test_apply_format_json_pipes_into_json_tool(work: Path) -> None:
     env.pop("CI", None)
     pipeline = (f"{sys.executable} -m provisioner apply {BOT} --tenant local --env-file {BOT}/demo.env "
                 f"--auto-approve --format json | {sys.executable} -m json.tool")
-    result = subprocess.run(["bash", "-o", "pipefail", "-c", pipeline], cwd=work, env=env, capture_output=True,
+    result = subprocess.run(check=False, args=["bash", "-o", "pipefail", "-c", pipeline], cwd=work, env=env,
+                            capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["result"]["ok"] is True
@@ -216,3 +219,60 @@ def test_one_error_is_singular(work: Path, capsys: pytest.CaptureFixture[str]) -
     (work / BOT / "agent.yaml").write_text((work / BOT / "agent.yaml").read_text().replace("scopes:", "scope:"))
     code, _, err = cli(capsys, "plan", BOT, *LOCAL)
     assert code == 1 and "(1 error)" in err and "1 errors" not in err
+
+
+# -- -v: one whole line per request, also in parallel ------------------------------------------------
+
+class _YieldingStream:
+    """A stream that gives up the GIL inside every write, as a slow terminal or pipe would."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        import time
+
+        for char in text:
+            self.parts.append(char)
+            time.sleep(0)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_trace_lines_of_parallel_requests_never_interleave() -> None:
+    import threading
+
+    from provisioner.tenant import trace_line
+
+    stream = _YieldingStream()
+
+    def worker(n: int) -> None:
+        for i in range(20):
+            trace_line(f"GET /openidm/managed/alpha_user/{n}-{i} -> 200 3ms attempt 1", stream)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lines = "".join(stream.parts).splitlines()
+    assert len(lines) == 160
+    assert all(line.startswith("GET /openidm/managed/alpha_user/") and line.endswith("attempt 1") for line in lines)
+
+
+def test_verbose_plan_traces_each_request_on_its_own_line(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(capsys, "plan", BOT, *LOCAL, "-v", "--parallelism", "8")
+    assert code == 0
+    traces = [line for line in err.splitlines() if " -> " in line]
+    assert len(traces) >= 5
+    assert all(line.split()[0] in ("GET", "POST", "PUT", "PATCH", "DELETE") and " attempt " in line for line in traces)
+
+
+def test_an_unknown_env_lists_the_environments_that_exist(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "validate", BOT, "--env", "qa", "--skip-secrets")
+    assert code == 1
+    assert "environment 'qa' not found" in out and "; environments here: dev, prod, staging" in out
+    code, out, _ = cli(capsys, "validate", f"{BOT}/agent.yaml", "--env", "qa", "--skip-secrets")
+    assert "environments here: dev, prod, staging" in out

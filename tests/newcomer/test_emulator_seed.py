@@ -72,9 +72,11 @@ def test_serve_seeds_and_prints_export_lines_and_writes_an_env_file(tmp_path: Pa
         exports = dict(shlex.split(line.removeprefix("export "))[0].split("=", 1) for line in lines)
         assert set(exports) == {"AIC_TENANT_URL", "AIC_SERVICE_ACCOUNT_ID", "AIC_SERVICE_ACCOUNT_JWK_FILE"}
         assert stat.S_IMODE(env_out.stat().st_mode) == 0o600
-        assert [ln for ln in env_out.read_text().splitlines() if ln.startswith("export ")] == [ln.strip() for ln in lines]
+        written = [ln for ln in env_out.read_text().splitlines() if ln.startswith("export ")]
+        assert written == [ln.strip() for ln in lines]
         # The CLI, pointed at it by those variables, plans the assistant without a missing group.
-        plan = subprocess.run([sys.executable, "-m", "provisioner", "plan", str(ASSISTANT), "--env", "dev",
+        plan = subprocess.run(check=False, args=[sys.executable, "-m", "provisioner", "plan", str(ASSISTANT),
+                                                 "--env", "dev",
                                "--tenant", exports["AIC_TENANT_URL"],
                                "--env-file", str(ASSISTANT / "demo.env"), "--format", "json"],
                               env={**environ, **exports, "PROVISIONER_TOKEN_CACHE": "off"},

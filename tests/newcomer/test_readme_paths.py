@@ -50,7 +50,8 @@ def newcomer(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "provisioner", *args], cwd=cwd, env=env, capture_output=True,
+    return subprocess.run(check=False, args=[sys.executable, "-m", "provisioner", *args], cwd=cwd, env=env,
+                          capture_output=True,
                           text=True, timeout=120, stdin=subprocess.DEVNULL)
 
 

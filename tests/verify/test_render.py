@@ -63,3 +63,38 @@ def test_all_pass_summary():
     ok = VerifyReport("u", "alpha", REPORT.checks[:1])
     assert ok.ok
     assert render_table(ok).splitlines()[-1] == "verify passed: 1 check: 1 passed, 0 failed, 0 skipped"
+
+
+LONG = VerifyReport("http://127.0.0.1:1", "alpha", (
+    Check("on-behalf-of demo-user → digital-assistant-web-app: aud", "digital-assistant-ai-agent",
+          "contains digital-assistant-ai-agent, digital-assistant-web-app",
+          "[digital-assistant-ai-agent, digital-assistant-web-app]", PASS),
+    Check("least privilege: unpermitted scope → digital-assistant-web-app", "digital-assistant-ai-agent",
+          "openid not granted", "issued a token with [openid, read-data, write-data] and more", FAIL,
+          "the privilege's permissions do not limit the scopes; check permissions on the privilege entry"),
+))
+
+
+def test_table_fits_the_width_by_wrapping_and_keeps_every_word():
+    natural = render_table(LONG)
+    assert max(len(line) for line in natural.splitlines()) > 120
+    for width in (80, 100):
+        text = render_table(LONG, width=width)
+        table = [line for line in text.splitlines() if "↳" not in line]  # a diagnosis stays one line
+        assert max(len(line) for line in table) <= width, text
+        words = lambda t: sorted("".join(t.split()))  # noqa: E731 — every character survives the wrapping
+        assert words(text.replace("check", "").replace("expected", "").replace("actual", "")) == words(
+            natural.replace("check", "").replace("expected", "").replace("actual", ""))
+        rows = [line for line in text.splitlines() if line.rstrip().endswith(("pass", "fail"))]
+        assert len(rows) == 2  # the status stays on the row's first line
+
+
+def test_table_width_without_a_terminal_is_columns_or_100(monkeypatch):
+    import io
+
+    from provisioner.verify.render import table_width
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert table_width(io.StringIO()) == 100
+    monkeypatch.setenv("COLUMNS", "80")
+    assert table_width(io.StringIO()) == 80
