@@ -80,15 +80,86 @@ def render_json(result: LoadResult) -> str:
 @click.option("--strict", is_flag=True, help="Treat lint warnings as errors.")
 @click.option("--skip-secrets", is_flag=True,
               help="Do not resolve secret references (for pipelines without secrets).")
+@click.option("--each-stack", is_flag=True,
+              help="PATHS hold stacks, one per folder: validate each alone, with each of its environments.")
 def command(paths: tuple[str, ...], env: str | None, env_file: str | None, output_format: str,
-            strict: bool, skip_secrets: bool, secrets_dirs: tuple[str, ...] = ()) -> int:
+            strict: bool, skip_secrets: bool, secrets_dirs: tuple[str, ...] = (), each_stack: bool = False) -> int:
     """Validate manifests offline: schema, semantic rules and lint.
 
     PATHS are manifest files or directories (every *.yaml/*.yml below, except environments/).
-    Exit status 0 when valid (warnings allowed unless --strict), 1 when not.
+    With --each-stack, every folder under PATHS that holds manifests is a stack of its own, validated
+    alone and with each of its environments/ (the layout the docs recommend, and the pre-commit
+    hook's default). Exit status 0 when valid (warnings allowed unless --strict), 1 when not.
     """
+    if each_stack:
+        return _each_stack(paths, env, env_file, output_format, strict, skip_secrets, secrets_dirs)
     result = load(list(paths), env=env, env_file=env_file, environ=os.environ, strict=strict,
                   resolve_secrets=not skip_secrets, secrets_dirs=secrets_dirs)
     output = render_json(result) if output_format == "json" else render_text(result)
     click.echo(redact.text(output))
     return EXIT_OK if result.ok else EXIT_ERROR
+
+
+def stack_folders(paths: tuple[str, ...] | list[str]) -> list[str]:
+    """The stacks under ``paths``: a folder with manifest files directly in it is one stack (its
+    sub-folders belong to it); otherwise each sub-folder is looked at the same way. Files are stacks."""
+    from provisioner.manifest.sources import ENVIRONMENTS_DIR, MANIFEST_SUFFIXES, NOT_MANIFESTS
+
+    found: list[str] = []
+
+    def visit(folder: str, depth: int) -> None:
+        try:
+            entries = sorted(os.listdir(folder))
+        except OSError:
+            found.append(folder)  # let the loader report it
+            return
+        if any(e.endswith(MANIFEST_SUFFIXES) and not e.startswith(".") and e not in NOT_MANIFESTS
+               and os.path.isfile(os.path.join(folder, e)) for e in entries):
+            found.append(folder)
+            return
+        subfolders = [os.path.join(folder, e) for e in entries if not e.startswith(".") and e != ENVIRONMENTS_DIR
+                      and os.path.isdir(os.path.join(folder, e)) and not os.path.islink(os.path.join(folder, e))]
+        if depth >= 4 or not subfolders:
+            found.append(folder)  # nothing to split: the loader says what is wrong
+            return
+        for sub in subfolders:
+            visit(sub, depth + 1)
+
+    for path in paths:
+        if os.path.isdir(path):
+            visit(path, 0)
+        else:
+            found.append(path)
+    return found
+
+
+def _each_stack(paths: tuple[str, ...], env: str | None, env_file: str | None, output_format: str, strict: bool,
+                skip_secrets: bool, secrets_dirs: tuple[str, ...] = ()) -> int:
+    from provisioner.manifest.environment import available_environments
+
+    runs = []
+    for stack in stack_folders(paths):
+        envs: list[str | None] = [env] if env else (list(available_environments([stack])) or [None])
+        for name in envs:
+            result = load([stack], env=name, env_file=env_file, environ=os.environ, strict=strict,
+                          resolve_secrets=not skip_secrets, secrets_dirs=secrets_dirs)
+            runs.append((stack, name, result))
+    ok = all(result.ok for _, _, result in runs)
+    if output_format == "json":
+        document = {"valid": ok, "stacks": [{"path": stack, "environment": name, "valid": result.ok,
+                                             "diagnostics": [d.to_json() for d in result.diagnostics],
+                                             "summary": summary(result)} for stack, name, result in runs]}
+        click.echo(redact.text(json.dumps(redact.data(document), sort_keys=True, indent=2, ensure_ascii=False)))
+        return EXIT_OK if ok else EXIT_ERROR
+    seen: set[str] = set()
+    lines: list[str] = []
+    for stack, name, result in runs:
+        for diag in result.diagnostics:  # the same finding under several environments is shown once
+            line = diagnostic_line(diag)
+            if line not in seen:
+                seen.add(line)
+                lines.append(line)
+        verdict = render_text(result).splitlines()[-1]
+        lines.append(f"{stack}" + (f" (--env {name})" if name else "") + f": {verdict}")
+    click.echo(redact.text("\n".join(lines)))
+    return EXIT_OK if ok else EXIT_ERROR

@@ -54,7 +54,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def test_hook_definition(hook: dict) -> None:
-    assert hook["entry"] == "provisioner validate --skip-secrets"
+    assert hook["entry"] == "provisioner validate --skip-secrets --each-stack"
     assert hook["language"] == "python"
     # Whole stacks, not single files: cross-file references (see test_single_file_would_dangle).
     assert hook["pass_filenames"] is False and hook["args"] == ["manifests"]
@@ -75,20 +75,16 @@ def documented_config() -> list[dict]:
     return repo["hooks"]
 
 
-def test_documented_per_stack_config_passes_on_the_example_stacks(hook: dict, repo: Path) -> None:
+def test_documented_config_passes_on_the_example_stacks(hook: dict, repo: Path) -> None:
+    """The documented configuration is the hook's defaults, on this repository's own layout."""
     entries = documented_config()
+    assert entries == [{"id": hook["id"]}]
+    proc = run_hook({**hook, **entries[0]}, repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     stacks = sorted(p.name for p in (repo / "manifests").iterdir() if p.is_dir())
-    assert sorted(e["args"][0] for e in entries) == [f"manifests/{s}" for s in stacks], \
-        "docs/pipelines.md should configure one hook entry per example stack"
-    import re
-
-    for entry in entries:
-        assert entry["id"] == hook["id"]
-        configured = {**hook, **entry}  # pre-commit: the user's keys override the hook's
-        selected = [f for f in staged_manifests(repo, hook) if re.search(configured["files"], f)]
-        assert selected and all(f.startswith(entry["args"][0] + "/") for f in selected)
-        proc = run_hook(configured, repo)
-        assert proc.returncode == 0, f"{entry['name']}:\n{proc.stdout}{proc.stderr}"
+    for stack in stacks:  # every stack, with every environment it has
+        for env in sorted(p.stem for p in (repo / "manifests" / stack / "environments").glob("*.yaml")):
+            assert f"manifests{os.sep}{stack} (--env {env}): " in proc.stdout, proc.stdout
 
 
 def test_default_args_pass_on_a_single_stack_repository(hook: dict, tmp_path: Path) -> None:
@@ -99,10 +95,20 @@ def test_default_args_pass_on_a_single_stack_repository(hook: dict, tmp_path: Pa
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_default_args_refuse_to_mix_several_stacks(hook: dict, repo: Path) -> None:
-    """Why the docs configure one entry per stack: manifests/ as a whole is not one stack."""
-    proc = run_hook(hook, repo)
+def test_without_each_stack_the_stacks_would_mix(hook: dict, repo: Path) -> None:
+    """Why the hook splits stacks: manifests/ as a whole is not one stack."""
+    proc = run_hook({**hook, "entry": hook["entry"].replace(" --each-stack", "")}, repo)
     assert proc.returncode == 1 and "duplicate OAuth2Provider for realm 'alpha'" in proc.stdout, proc.stdout
+
+
+def test_default_args_catch_a_problem_in_one_environment_of_one_stack(hook: dict, repo: Path) -> None:
+    prod = repo / "manifests" / "digital-assistant" / "environments" / "prod.yaml"
+    prod.write_text(prod.read_text().replace("webAppOrigin:", "webAppOrign:"))
+    proc = run_hook(hook, repo)
+    assert proc.returncode == 1
+    assert "undefined template variable 'webAppOrigin'" in proc.stdout
+    assert f"manifests{os.sep}digital-assistant (--env prod): 3 resources" not in proc.stdout  # it is invalid
+    assert f"manifests{os.sep}digital-assistant (--env dev): 3 resources in 3 files: valid" in proc.stdout
 
 
 def test_hook_fails_on_a_broken_manifest_with_its_location(hook: dict, tmp_path: Path) -> None:
