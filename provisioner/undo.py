@@ -168,7 +168,8 @@ def _build(run: JournalRun, tenant: Any, resources: Sequence[Resource], max_dele
     diagnostics = list(planned.diagnostics)
     deletes = prune_count(ordered)
     if deletes > max_deletes:
-        diagnostics.append(PlanDiagnostic("error", f"undo would delete {deletes} objects the run created, more "
+        noun = "object" if deletes == 1 else "objects"
+        diagnostics.append(PlanDiagnostic("error", f"undo would delete {deletes} {noun} the run created, more "
                                           f"than --max-deletes {max_deletes}; nothing will be written (raise "
                                           f"--max-deletes to allow it)"))
     plan = Plan(format_version=FORMAT_VERSION, stack=run.stack, target=_plain(options.target), environment=None,

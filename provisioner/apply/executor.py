@@ -122,7 +122,8 @@ def check_plan(plan: Plan, snapshot: Snapshot, options: ApplyOptions) -> None:
         raise ApplyRefused(f"the plan has errors; nothing was written:\n{lines}")
     deletes = delete_count(plan.changes)
     if deletes > options.max_deletes:
-        raise ApplyRefused(f"the plan deletes {deletes} objects, more than --max-deletes {options.max_deletes}; "
+        noun = "object" if deletes == 1 else "objects"
+        raise ApplyRefused(f"the plan deletes {deletes} {noun}, more than --max-deletes {options.max_deletes}; "
                            f"nothing was written (no delete was sent)")
     stale = stale_changes(plan, snapshot)
     if stale:

@@ -29,7 +29,7 @@ def _confirm_marks(count: int, auto_approve: bool) -> None:
     if not sys.stdin.isatty():
         raise UsageError("--stack writes to the tenant; refusing to ask for confirmation without a terminal; "
                          "pass --auto-approve")
-    if not click.confirm(f"Mark these {count} objects?", default=False):
+    if not click.confirm(f"Mark these {count} object{'' if count == 1 else 's'}?", default=False):
         raise ProvisionerError("Export cancelled; nothing was written.")
 
 
@@ -86,7 +86,8 @@ def command(tenant: str | None, env_file: str | None, realm: str, kinds: str | N
         for note in (*result.notes, *mark_notes):
             echo(f"note: {note}\n", err=True)
         if marks:
-            echo(f"Will mark {len(marks)} objects as owned by stack {stack!r} (customProperties "
+            noun = "object" if len(marks) == 1 else "objects"
+            echo(f"Will mark {len(marks)} {noun} as owned by stack {stack!r} (customProperties "
                  f"provisioner.stack={stack}):\n")
             for mark in marks:
                 echo(f"  {mark.address}\n")

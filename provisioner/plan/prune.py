@@ -80,8 +80,9 @@ def plan_prune(snapshot: Snapshot, realms: Iterable[str], declared: set[tuple[st
     if not prune:
         return [], tuple(_blocked(c, "pass --prune to delete it") for c in changes), diags
     if total > max_deletes:
-        why = f"not deleted: {total} deletes exceed --max-deletes {max_deletes}"
-        diags.append(PlanDiagnostic("error", f"this plan would delete {total} objects (privileges included), more "
+        deletes, exceed, objects = ("delete", "exceeds", "object") if total == 1 else ("deletes", "exceed", "objects")
+        why = f"not deleted: {total} {deletes} {exceed} --max-deletes {max_deletes}"
+        diags.append(PlanDiagnostic("error", f"this plan would delete {total} {objects} (privileges included), more "
                                     f"than --max-deletes {max_deletes}; nothing will be deleted (raise "
                                     f"--max-deletes to allow it)"))
         return [], tuple(_blocked(c, why) for c in changes), diags
