@@ -80,11 +80,21 @@ def test_documented_config_passes_on_the_example_stacks(hook: dict, repo: Path) 
     entries = documented_config()
     assert entries == [{"id": hook["id"]}]
     proc = run_hook({**hook, **entries[0]}, repo)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # No false alarm from mixing stacks or missing variables...
+    assert "duplicate OAuth2Provider" not in proc.stdout and "undefined template variable" not in proc.stdout
     stacks = sorted(p.name for p in (repo / "manifests").iterdir() if p.is_dir())
-    for stack in stacks:  # every stack, with every environment it has
+    for stack in stacks:  # ...every stack, with every environment it has...
         for env in sorted(p.stem for p in (repo / "manifests" / stack / "environments").glob("*.yaml")):
-            assert f"manifests{os.sep}{stack} (--env {env}): " in proc.stdout, proc.stdout
+            verdict = f"manifests{os.sep}{stack} (--env {env}): 3 resources in 3 files: "
+            assert verdict in proc.stdout, proc.stdout
+            # ...and the one real finding: digital-assistant's prod policy forbids the password grant its web
+            # application uses (the example demonstrates policies, tests/manifest/test_policy.py).
+            invalid = (stack, env) == ("digital-assistant", "prod")
+            assert (verdict + "invalid") in proc.stdout if invalid else (verdict + "valid") in proc.stdout
+    assert proc.returncode == 1
+    errors = [ln for ln in proc.stdout.splitlines() if ln.startswith("manifests") and ": warning: " not in ln
+              and " (--env " not in ln]
+    assert errors and all("policy 'forbidGrantTypes' of environment 'prod'" in ln for ln in errors), errors
 
 
 def test_default_args_pass_on_a_single_stack_repository(hook: dict, tmp_path: Path) -> None:
