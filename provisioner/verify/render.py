@@ -51,8 +51,9 @@ def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width, subsequent_indent=" " * (indent + 2), break_on_hyphens=False) or [text]
 
 
-def table_width(stream: object = None) -> int:
-    """The width to fit: the terminal's, else ``COLUMNS``, else 100 (logs, pipes)."""
+def table_width(stream: object = None) -> int | None:
+    """The width to fit: the terminal's; without a terminal ``COLUMNS`` when set, else none (a log or a
+    pipe keeps each row on one line, so that it can be searched)."""
     import os
     import shutil
     import sys
@@ -61,7 +62,7 @@ def table_width(stream: object = None) -> int:
     if getattr(stream, "isatty", lambda: False)():
         return max(40, shutil.get_terminal_size((100, 24)).columns)
     columns = os.environ.get("COLUMNS", "")
-    return max(40, int(columns)) if columns.isdigit() else 100
+    return max(40, int(columns)) if columns.isdigit() else None
 
 
 def render_table(report: VerifyReport, *, color: bool = False, width: int | None = None) -> str:

@@ -89,12 +89,12 @@ def test_table_fits_the_width_by_wrapping_and_keeps_every_word():
         assert len(rows) == 2  # the status stays on the row's first line
 
 
-def test_table_width_without_a_terminal_is_columns_or_100(monkeypatch):
+def test_table_width_without_a_terminal_is_columns_or_unlimited(monkeypatch):
     import io
 
     from provisioner.verify.render import table_width
 
     monkeypatch.delenv("COLUMNS", raising=False)
-    assert table_width(io.StringIO()) == 100
+    assert table_width(io.StringIO()) is None  # logs and pipes keep one row per line
     monkeypatch.setenv("COLUMNS", "80")
     assert table_width(io.StringIO()) == 80
