@@ -14,6 +14,7 @@ import os
 import secrets as secrets_module
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -220,7 +221,10 @@ def _target_info(tenant: Any) -> dict[str, Any]:
     return info
 
 
-_LOADED = "_provisioner_loaded"  # a Plan's private note: what api.plan loaded to make it
+#: What api.plan loaded to make each plan still alive in this process: id(plan) → (weak reference to
+#: the plan, the note). Kept beside the plan, not on it: a Plan is frozen and its fields are its JSON.
+_LOADED: dict[int, tuple[weakref.ref[Plan], tuple[Any, ...]]] = {}
+_LOADED_LOCK = threading.Lock()
 
 
 def _load_key(paths: Sequence[str], env: str | None, env_file: str | None, stack_name: str | None) -> tuple[Any, ...]:
@@ -248,14 +252,24 @@ def _fingerprint(stack: Any, env_file: str | None) -> tuple[Any, ...]:
 
 
 def _remember_load(the_plan: Plan, key: tuple[Any, ...], stack: Any, secrets: Any, env_file: str | None) -> None:
-    # A Plan is frozen and its fields are its JSON: the note is a plain attribute, never serialised.
-    object.__setattr__(the_plan, _LOADED, (key, stack, secrets, _fingerprint(stack, env_file)))
+    ident = id(the_plan)
+
+    def forget(_: Any) -> None:
+        with _LOADED_LOCK:
+            entry = _LOADED.get(ident)
+            if entry is not None and entry[0]() is None:
+                del _LOADED[ident]
+
+    with _LOADED_LOCK:
+        _LOADED[ident] = (weakref.ref(the_plan, forget), (key, stack, secrets, _fingerprint(stack, env_file)))
 
 
 def _reuse_load(the_plan: Plan, key: tuple[Any, ...], env_file: str | None) -> tuple[Any, Any] | None:
     """The stack and secrets api.plan loaded for ``the_plan`` with the same arguments, when no file
     changed since; None otherwise (the caller loads again)."""
-    note = getattr(the_plan, _LOADED, None)
+    with _LOADED_LOCK:
+        entry = _LOADED.get(id(the_plan))
+    note = entry[1] if entry is not None and entry[0]() is the_plan else None
     if note is None or note[0] != key:
         return None
     _, stack, secrets, fingerprint = note

@@ -9,14 +9,21 @@ from typing import Any
 import click
 
 from provisioner import api
-from provisioner.commands.apply import JOURNAL_DIR, graceful_interrupt, report, tenant_name
-from provisioner.commands.plan import echo, print_target, show_plan
+from provisioner.commands._common import (
+    JOURNAL_DIR,
+    diagnostic_line,
+    echo,
+    graceful_interrupt,
+    print_target,
+    report,
+    show_plan,
+    tenant_name,
+)
 from provisioner.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, UsageError
 
 
 def _load(paths: tuple[str, ...], env: str | None, env_file: str | None, stack_name: str | None) -> Any:
     """The stack (its name and realms); secrets are not needed to delete, so they are not read."""
-    from provisioner.commands.validate import diagnostic_line
     from provisioner.manifest import load
 
     result = load(list(paths), env=env, env_file=env_file, environ=os.environ, stack_name=stack_name,

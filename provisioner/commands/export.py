@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from provisioner import api, redact
-from provisioner.commands.plan import echo
+from provisioner.commands._common import echo
 from provisioner.errors import EXIT_OK, ProvisionerError, UsageError
 from provisioner.export import ExportOptions, export_realm, parse_kinds, select
 from provisioner.export.build import GRANT_MODES

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from provisioner.commands.plan import echo
+from provisioner.commands._common import echo
 from provisioner.errors import EXIT_OK, UsageError
 from provisioner.export import ExportOptions
 from provisioner.export.build import GRANT_MODES, KINDS, build, select

@@ -1,139 +1,19 @@
 """``provisioner plan``: read the tenant and print the field-level diff (text, JSON or Markdown)."""
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
-
 import click
 
-from provisioner import api, redact
-from provisioner.commands import SECRETS_DIR_HELP
-from provisioner.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, UsageError
-from provisioner.render import render, stream_json, use_colour
-
-
-def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The options plan and apply share."""
-    options = [
-        click.option("--env", "env", metavar="NAME", help="Load environments/NAME.yaml next to the manifests."),
-        click.option("--env-file", "env_file", metavar="FILE", type=click.Path(),
-                     help="Dotenv file for secret references and credentials."),
-        click.option("--secrets-dir", "secrets_dirs", metavar="DIR", multiple=True, type=click.Path(file_okay=False),
-                     help=SECRETS_DIR_HELP),
-        click.option("--tenant", "tenant", metavar="URL|local", help="Tenant URL, or 'local' for the emulator."),
-        click.option("--realm", "realm", metavar="R", help="Put every resource in realm R."),
-        click.option("--stack", "stack_name", metavar="NAME", help="Stack name (ownership marker for prune)."),
-        click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-                     show_default=True, help="Plan output format."),
-        click.option("--prune", is_flag=True, help="Delete objects this stack created that are no longer declared."),
-        click.option("--max-deletes", "max_deletes", type=click.IntRange(min=0), default=5, show_default=True,
-                     help="Refuse to delete more objects than this."),
-        click.option("--parallelism", type=click.IntRange(min=1, max=64), default=4, show_default=True,
-                     help="Concurrent requests."),
-        click.option("-v", "--verbose", is_flag=True, help="Show unchanged objects and trace HTTP requests."),
-        click.option("-q", "--quiet", is_flag=True, help="Print less."),
-        click.option("--no-color", "no_color", is_flag=True, help="No ANSI colour (also NO_COLOR)."),
-        click.option("--record", "record", metavar="FILE.har", type=click.Path(dir_okay=False),
-                     help="Write every HTTP exchange of the run to FILE.har (HAR 1.2, secrets redacted)."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
-
-
-def echo(text: str, *, err: bool = False) -> None:
-    """Every line that leaves the process goes through the redaction layer."""
-    click.echo(redact.text(text), err=err, nl=False)
-
-
-def target_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--target ADDRESS`` (repeatable), for plan and apply."""
-    return click.option("--target", "targets", multiple=True, metavar="ADDRESS",
-                        help="Only this object and what it needs (repeatable), e.g. 'AIAgent alpha/bot' or bot.")(fn)
-
-
-def read_input(path: str, what: str) -> str:
-    """The text of ``path``, or of stdin for ``-`` (a clear error naming the file otherwise)."""
-    if path == "-":
-        return sys.stdin.read()
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{what} {path} is not UTF-8 text") from None
-
-
-def _stdin_paths(paths: tuple[str, ...]) -> tuple[tuple[str, ...], Any]:
-    """``-`` among the manifest PATHS: stdin is saved to a private temporary folder as ``stdin.yaml``."""
-    if "-" not in paths:
-        return paths, None
-    import tempfile
-
-    folder = tempfile.TemporaryDirectory(prefix="provisioner-stdin-")
-    target = Path(folder.name) / "stdin.yaml"
-    target.write_text(sys.stdin.read(), encoding="utf-8")
-    return tuple(str(target) if p == "-" else p for p in paths), folder
-
-
-def load_or_report(paths: tuple[str, ...], env: str | None, env_file: str | None, stack_name: str | None,
-                   secrets_dirs: tuple[str, ...] = (), quiet: bool = False) -> Any:
-    """Load the manifests; print diagnostics to stderr (warnings not with ``quiet``); ``None`` when there
-    are errors (no network yet). ``-`` in ``paths`` reads a manifest from stdin."""
-    from provisioner.commands.validate import diagnostic_line
-
-    paths, stdin_folder = _stdin_paths(paths)
-    try:
-        result = api.load(list(paths), env=env, env_file=env_file, environ=os.environ, stack_name=stack_name,
-                          secrets_dirs=secrets_dirs)
-    finally:
-        if stdin_folder is not None:
-            stdin_folder.cleanup()
-    for diag in result.diagnostics:
-        if not (quiet and diag.severity == "warning"):
-            echo(diagnostic_line(diag) + "\n", err=True)
-    if not result.ok or result.stack is None:
-        count = len(result.errors)
-        echo(f"Error: the manifests are not valid ({count} error{'' if count == 1 else 's'}); nothing was read or "
-             "written.\n", err=True)
-        return None
-    return result
-
-
-def show_plan(plan_dict: dict[str, Any], fmt: str, *, verbose: bool, no_color: bool, target_shown: bool,
-              quiet: bool = False) -> None:
-    """Print a plan in ``fmt`` to stdout (text: coloured only on a TTY; ``quiet``: the changes and the
-    summary only, without the header lines and warnings)."""
-    if fmt == "text":
-        colour = use_colour(sys.stdout, no_color)
-        if quiet:
-            plan_dict = {**plan_dict, "stack": None, "environment": None,
-                         "diagnostics": [d for d in plan_dict.get("diagnostics") or [] if d.get("severity") == "error"]}
-        text = render(plan_dict, "text", colour=colour, header=not target_shown and not quiet, verbose=verbose)
-        echo(text.lstrip("\n") if quiet else text)
-    elif fmt == "json":  # streamed: a 10,000-object plan is never one string in memory
-        stream_json(plan_dict, echo)
-    else:
-        echo(render(plan_dict, fmt))
-
-
-def print_target(label: str, fmt: str, quiet: bool = False) -> None:
-    """The target goes first: on stdout for text, on stderr for machine formats (stdout stays parseable);
-    not at all with ``quiet``."""
-    if not quiet:
-        echo(label + "\n", err=fmt != "text")
-
-
-def write_plan_file(path: str, plan: Any) -> None:
-    """Save the JSON plan (``Plan``, its dict, or its text), streamed through the redaction layer."""
-    if isinstance(plan, str):
-        Path(path).write_text(redact.text(plan), encoding="utf-8")
-        return
-    with open(path, "w", encoding="utf-8") as handle:
-        stream_json(plan if isinstance(plan, dict) else plan.to_dict(), lambda text: handle.write(redact.text(text)))
+from provisioner import api
+from provisioner.commands._common import (
+    common_options,
+    echo,
+    load_or_report,
+    print_target,
+    show_plan,
+    target_option,
+    write_plan_file,
+)
+from provisioner.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 
 
 @click.command(name="plan")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from provisioner.commands._common import read_plan_file, show_plan
 from provisioner.errors import EXIT_OK
 
 
@@ -17,8 +18,6 @@ def command(plan_file: str, fmt: str, verbose: bool, no_color: bool) -> int:
 
     Nothing is read from the tenant: this is the plan as it was made, with its target.
     """
-    from provisioner.commands.apply import read_plan_file
-    from provisioner.commands.plan import show_plan
 
     plan = read_plan_file(plan_file)
     show_plan(plan.to_dict(), fmt, verbose=verbose, no_color=no_color, target_shown=False)

@@ -2,51 +2,11 @@
 from __future__ import annotations
 
 import os
-import threading
-from typing import Any
 
 import click
 
 from provisioner import api, undo
-from provisioner.commands.apply import JOURNAL_DIR, _confirm, graceful_interrupt, report
-from provisioner.commands.plan import echo, print_target, show_plan, write_plan_file
-from provisioner.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
-
-
-def show_unrestorable(lines: tuple[str, ...]) -> None:
-    """Name, on stderr, what undo cannot put back (secrets, users that no longer exist)."""
-    if lines:
-        echo("Undo cannot restore:\n", err=True)
-        for line in lines:
-            echo(f"  {line}\n", err=True)
-
-
-def run_undo(journal: Any, opened: Any, *, fmt: str, verbose: bool, quiet: bool, no_color: bool, auto_approve: bool,
-             max_deletes: int, parallelism: int, out: str | None = None, heading: str | None = None) -> int:
-    """Plan the undo of ``journal`` against ``opened``, show it, and apply it (unless ``out``): exit code."""
-    run = undo.read_run(journal) if not isinstance(journal, undo.JournalRun) else journal
-    undo.check_target(run, opened)
-    planned = undo.plan_undo(run, opened, max_deletes=max_deletes, parallelism=parallelism)
-    progress = (lambda line: None) if quiet else (lambda line: echo(line + "\n"))
-    if heading:
-        echo(heading + "\n")
-    if out:
-        write_plan_file(out, planned.plan.to_json())
-        show_plan(planned.plan.to_dict(), fmt, verbose=verbose, no_color=no_color, target_shown=True)
-        show_unrestorable(planned.unrestorable)
-        if not quiet:
-            echo(f"Saved the undo plan to {out}; run: provisioner apply --plan {out}\n", err=True)
-        return EXIT_ERROR if planned.plan.errors else EXIT_OK
-    stop = threading.Event()
-    with graceful_interrupt(stop) as arm:
-        confirm = _confirm(fmt, verbose, no_color, auto_approve, quiet, on_approved=arm,
-                           after_plan=lambda: show_unrestorable(planned.unrestorable))
-        result = undo.apply_undo(planned, opened, confirm=confirm, progress=progress, stop=stop,
-                                 journal_dir=JOURNAL_DIR, max_deletes=max_deletes, parallelism=parallelism)
-    report(result, verb="Undo")
-    if result.interrupted:
-        return EXIT_INTERRUPTED
-    return EXIT_OK if result.ok else EXIT_ERROR
+from provisioner.commands._common import print_target, run_undo
 
 
 @click.command(name="undo")

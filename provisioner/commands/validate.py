@@ -10,6 +10,7 @@ import click
 
 from provisioner import redact
 from provisioner.commands import SECRETS_DIR_HELP
+from provisioner.commands._common import diagnostic_line
 from provisioner.errors import EXIT_ERROR, EXIT_OK
 from provisioner.manifest import LoadResult, load
 
@@ -31,16 +32,6 @@ def summary(result: LoadResult) -> dict[str, Any]:
         "stack": stack.name if stack else None,
         "environment": stack.environment.name if stack and stack.environment else None,
     }
-
-
-def diagnostic_line(diag: Any) -> str:
-    """``file:line:col: path: message``, with ``warning: `` before the message of a warning (the one
-    format validate, plan and apply print diagnostics in)."""
-    text = str(diag)
-    if diag.severity == "warning":
-        head, sep, _ = text.rpartition(f": {diag.message}")
-        text = f"{head}: warning: {diag.message}" if sep else f"warning: {text}"
-    return text
 
 
 def render_text(result: LoadResult) -> str:

@@ -13,9 +13,10 @@ from provisioner.errors import EXIT_ERROR, EXIT_OK, UsageError, ValidationFailed
 
 
 def _color(no_color: bool, environ: Mapping[str, str]) -> bool:
-    if no_color or environ.get("NO_COLOR") is not None:
-        return False
-    return sys.stdout.isatty()
+    """The one colour rule (``render.use_colour``): a TTY, no ``--no-color``, ``NO_COLOR`` unset or empty."""
+    from provisioner.render import use_colour
+
+    return use_colour(sys.stdout, no_color, environ)
 
 
 def _echo_diagnostics(diagnostics: tuple[object, ...]) -> None:

@@ -299,3 +299,43 @@ def test_secret_reference_identity_is_the_file_not_the_spelling(tmp_path, monkey
     assert relative.key() != SecretReference("file", "secret.txt", "b").key()
     assert str(relative) == "{fromFile: secret.txt}" and relative.path == "a/secret.txt"
     assert SecretReference.of(SecretRef("env", "X")).to_dict() == {"source": "env", "name": "X", "base": ""}
+
+
+def test_verify_uses_the_one_colour_rule(monkeypatch):
+    import io
+    import sys
+
+    from provisioner.commands import verify
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdout", Tty())
+    assert verify._color(False, {}) is True
+    assert verify._color(False, {"NO_COLOR": ""}) is True  # set but empty: colour stays (no-color.org)
+    assert verify._color(False, {"NO_COLOR": "1"}) is False
+    assert verify._color(True, {}) is False
+
+
+def test_plan_load_note_lives_beside_the_frozen_plan(tmp_path):
+    import dataclasses
+    import gc
+
+    from provisioner import api
+    from provisioner.manifest.model import Stack
+
+    manifest = tmp_path / "app.yaml"
+    manifest.write_text("x: 1\n")
+    the_stack = Stack(name="s", resources=(), environment=None, sources=(str(manifest),))
+    plan = make_plan(stack(), empty_snapshot(), PlanOptions(stack="s"))
+    key = api._load_key([str(tmp_path)], None, None, None)
+    api._remember_load(plan, key, the_stack, "secrets", None)
+    assert set(vars(plan)) == {f.name for f in dataclasses.fields(plan)}  # nothing hidden on the plan
+    assert api._reuse_load(plan, key, None) == (the_stack, "secrets")
+    assert api._reuse_load(plan, api._load_key([str(tmp_path)], "dev", None, None), None) is None
+    manifest.write_text("x: 22\n")  # a file changed since: load again
+    assert api._reuse_load(plan, key, None) is None
+    del plan
+    gc.collect()
+    assert not api._LOADED  # forgotten with its plan
