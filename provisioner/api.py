@@ -58,9 +58,11 @@ def tenant(target: str | None = None, *, environ: Mapping[str, str] | None = Non
 
     env = dict(os.environ if environ is None else environ)
     resolved = resolve_target(target, environment_tenant, env, ci=bool(env.get("CI")))
-    from provisioner.emulator.seedfile import stack_seed_files
+    seeds: list[str] = []
+    if resolved.is_local:  # the emulator package is imported only for the local tenant
+        from provisioner.emulator.seedfile import stack_seed_files
 
-    seeds = stack_seed_files(list(paths)) if resolved.is_local else []
+        seeds = stack_seed_files(list(paths))
     with open_tenant(resolved, environ=env, dotenv=read_env_file(env_file), parallelism=parallelism,
                      verbose_trace=verbose or None, retry=retry, seed_files=seeds, record=record) as opened:
         yield opened

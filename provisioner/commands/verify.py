@@ -86,9 +86,11 @@ def command(paths: tuple[str, ...], env_name: str | None, env_file: str | None, 
     target = resolve_target(tenant, environment.tenant if environment else None, environ,
                             ci=bool(environ.get("CI")))
     dotenv = read_env_file(env_file)
-    from provisioner.emulator.seedfile import stack_seed_files
+    seeds: list[str] = []
+    if target.is_local:  # the emulator package is imported only for the local tenant
+        from provisioner.emulator.seedfile import stack_seed_files
 
-    seeds = stack_seed_files(list(paths)) if target.is_local else []
+        seeds = stack_seed_files(list(paths))
     with open_tenant(target, environ=environ, dotenv=dotenv, seed_files=seeds, record=record) as opened:
         click.echo(redact.text(opened.label), err=(fmt == "json"))
         _echo_diagnostics(result.diagnostics)  # warnings, after the target line
