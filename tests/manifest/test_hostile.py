@@ -44,9 +44,9 @@ def test_billion_laughs_through_the_cli_is_rejected_in_well_under_a_second(
         "  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + levels, encoding="utf-8")
     assert main(["validate", "--help"]) == 0  # the command is imported on first use: not what is timed here
     capsys.readouterr()
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: wall time on a loaded machine says nothing about the bound
     assert main(["validate", str(tmp_path / "bomb.yaml")]) == 1
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5
     assert "expands to more than 20000 nodes" in capsys.readouterr().out
 
 

@@ -87,9 +87,9 @@ def test_alias_cap_and_cycles() -> None:
 def test_billion_laughs_is_rejected_fast() -> None:
     bomb = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
         f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10))
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: wall time on a loaded machine says nothing about the bound
     docs, problems = parse_documents(bomb, "bomb.yaml")
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5
     assert docs == [] and "expands to more than" in problems[0].message
 
 
