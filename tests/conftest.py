@@ -5,8 +5,12 @@ every variable the tool reads is cleared before each test; tests set what they n
 """
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,7 +144,23 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         leakcheck.record(f"report:{report.nodeid}", report.longreprtext)
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+# Under pytest-xdist every worker records only what its own tests printed and wrote, and knows only
+# the secrets its own tests used. So each worker leaves both in a file for the controller, which scans
+# the union: a secret registered on one worker is still looked for in every other worker's output,
+# and a worker that ends without leaving its file fails the check instead of being skipped silently.
+_workers: list[str] = []
+_leak_dirs: list[Path] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    if not _leak_dirs:
+        _leak_dirs.append(Path(tempfile.mkdtemp(prefix="provisioner-leakcheck-")))
+    _workers.append(node.gateway.id)
+    node.workerinput["leakcheck_dir"] = str(_leak_dirs[0])
+
+
+def _collected() -> tuple[list[tuple[str, str]], set[str]]:
     from provisioner import redact
 
     secrets = leakcheck.secrets() | leakcheck.demo_env_secrets(ROOT) | redact.registered()
@@ -148,11 +168,42 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for base in _basetemp:
         records.extend(leakcheck.tool_files(base))
     records.extend(leakcheck.tool_files(ROOT / ".provisioner" / "journal"))
+    return records, secrets
+
+
+def _from_workers(records: list[tuple[str, str]], secrets: set[str]) -> list[str]:
+    """Add every worker's records and secrets; return the workers that left none."""
+    missing = []
+    for worker in _workers:
+        path = _leak_dirs[0] / f"{worker}.json"
+        try:
+            seen = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            missing.append(worker)
+            continue
+        records.extend((origin, text) for origin, text in seen["records"])
+        secrets.update(seen["secrets"])
+    shutil.rmtree(_leak_dirs[0], ignore_errors=True)
+    return missing
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    records, secrets = _collected()
+    workerinput = getattr(session.config, "workerinput", None)
+    if workerinput is not None:
+        path = Path(workerinput["leakcheck_dir"]) / f"{workerinput['workerid']}.json"
+        path.write_text(json.dumps({"records": records, "secrets": sorted(secrets)}), encoding="utf-8")
+        return
+    missing = _from_workers(records, secrets) if _workers else []
     hits = leakcheck.scan(records, secrets)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if hits:
+    if hits or missing:
         if reporter is not None:
-            reporter.write_line(f"SECRET LEAK CHECK FAILED: {len(hits)} leak(s)", red=True)
+            if missing:
+                reporter.write_line(f"SECRET LEAK CHECK FAILED: no outputs from worker(s) {', '.join(missing)}",
+                                    red=True)
+            if hits:
+                reporter.write_line(f"SECRET LEAK CHECK FAILED: {len(hits)} leak(s)", red=True)
             for origin, masked in hits[:50]:
                 reporter.write_line(f"  secret {masked} found in {origin}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -160,4 +211,5 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         reporter.write_line(
             f"secret leak check: {len(records)} outputs and files scanned for "
             f"{len([s for s in secrets if len(s) >= leakcheck.MIN_SECRET_LEN])} secret values, no leak"
+            + (f" (from {len(_workers)} workers)" if _workers else "")
         )
