@@ -60,33 +60,41 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
     machine = fmt == "json"
     progress = (lambda line: None) if quiet else (lambda line: echo(line + "\n", err=machine))
     shown: list[Any] = []
-    with api.tenant(tenant, env_file=env_file, environment_tenant=env_tenant, parallelism=parallelism,
-                    verbose=verbose, paths=paths, record=record) as opened:
-        print_target(opened.label, fmt)
-        if saved is not None and saved.target.get("url") and saved.target.get("url") != opened.url:
-            raise UsageError(f"the plan was made for {saved.target.get('url')}, not {opened.url}; nothing was written")
-        subject: Any = saved if saved is not None else loaded
-        stop = threading.Event()
-        with graceful_interrupt(stop) as arm:
-            # With --plan and PATHS, the manifests loaded above supply secrets and the re-plan.
-            result = api.apply(subject, opened, loaded=loaded if saved is not None else None,
-                               env=env, env_file=env_file, realm=realm, stack_name=stack_name, prune=prune,
-                               max_deletes=max_deletes, parallelism=parallelism, enable_features=enable_features,
-                               progress=progress, stop=stop, journal_dir=JOURNAL_DIR, targets=targets,
-                               confirm=confirm_with(fmt, verbose, no_color, auto_approve, quiet, on_approved=arm,
-                                                tenant=tenant_name(opened), shown=shown))
-        report(result, summary_err=machine)
-        document: dict[str, Any] = {"plan": shown[0].to_dict() if shown else None, "result": result.to_dict()}
-        if result.interrupted:
-            code = EXIT_INTERRUPTED
-        elif not result.ok:
-            if rollback and result.by_status("failed") and result.journal:
-                _rollback(result, opened, fmt, verbose, quiet, no_color, max_deletes, parallelism)
-            code = EXIT_ERROR
-        elif run_verify:
-            code = _verify(loaded, opened, realm, document if machine else None)
-        else:
-            code = EXIT_OK
+    document: dict[str, Any] = {}
+    try:
+        with api.tenant(tenant, env_file=env_file, environment_tenant=env_tenant, parallelism=parallelism,
+                        verbose=verbose, paths=paths, record=record) as opened:
+            print_target(opened.label, fmt)
+            if saved is not None and saved.target.get("url") and saved.target.get("url") != opened.url:
+                raise UsageError(f"the plan was made for {saved.target.get('url')}, not {opened.url}; nothing was "
+                                 "written")
+            subject: Any = saved if saved is not None else loaded
+            stop = threading.Event()
+            with graceful_interrupt(stop) as arm:
+                # With --plan and PATHS, the manifests loaded above supply secrets and the re-plan.
+                result = api.apply(subject, opened, loaded=loaded if saved is not None else None,
+                                   env=env, env_file=env_file, realm=realm, stack_name=stack_name, prune=prune,
+                                   max_deletes=max_deletes, parallelism=parallelism, enable_features=enable_features,
+                                   progress=progress, stop=stop, journal_dir=JOURNAL_DIR, targets=targets,
+                                   confirm=confirm_with(fmt, verbose, no_color, auto_approve, quiet, on_approved=arm,
+                                                    tenant=tenant_name(opened), shown=shown))
+            report(result, summary_err=machine)
+            document = {"plan": shown[0].to_dict() if shown else None, "result": result.to_dict()}
+            if result.interrupted:
+                code = EXIT_INTERRUPTED
+            elif not result.ok:
+                if rollback and result.by_status("failed") and result.journal:
+                    _rollback(result, opened, fmt, verbose, quiet, no_color, max_deletes, parallelism)
+                code = EXIT_ERROR
+            elif run_verify:
+                code = _verify(loaded, opened, realm, document if machine else None)
+            else:
+                code = EXIT_OK
+    except ProvisionerError as exc:
+        if machine:  # stdout stays one JSON document, also when the run stops with an error
+            echo(json.dumps({"plan": shown[0].to_dict() if shown else None, "result": None, "error": str(exc)},
+                            sort_keys=True, indent=2, ensure_ascii=False) + "\n")
+        raise
     if machine:
         echo(json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
     return code

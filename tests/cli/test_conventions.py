@@ -277,3 +277,12 @@ def test_an_unknown_env_lists_the_environments_that_exist(work: Path, capsys: py
     assert "environment 'qa' not found" in out and "; environments here: dev, prod, staging" in out
     code, out, _ = cli(capsys, "validate", f"{BOT}/agent.yaml", "--env", "qa", "--skip-secrets")
     assert "environments here: dev, prod, staging" in out
+
+
+def test_apply_format_json_stays_one_document_when_the_run_stops_with_an_error(
+        work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "apply", BOT, *LOCAL, "--auto-approve", "--format", "json", "--target", "nope")
+    assert code == 1
+    document = json.loads(out)
+    assert document["result"] is None and "--target 'nope' matches nothing" in document["error"]
+    assert "Error: --target 'nope'" in err
