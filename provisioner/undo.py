@@ -74,20 +74,24 @@ def read_run(path: str | os.PathLike[str]) -> JournalRun:
     """Read an apply journal; a clear error (file:line) for anything that is not one."""
     name = os.fspath(path)
     records: list[dict[str, Any]] = []
+    from provisioner import safefile
+
     try:
-        with open(name, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise UsageError(f"{name}:{number}: not a journal record ({exc.msg})") from None
-                if not isinstance(record, dict):
-                    raise UsageError(f"{name}:{number}: not a journal record (expected a JSON object)")
-                records.append({**record, "_line": number})
+        text = safefile.read_bytes(name, 256 * 1024 * 1024, what="journal").decode("utf-8", "replace")
+    except safefile.FileRefused as exc:
+        raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"cannot read journal {name}: {exc.strerror}") from None
+    for number, line in enumerate(text.split("\n"), 1):  # JSON lines: only \n ends one
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{name}:{number}: not a journal record ({exc.msg})") from None
+        if not isinstance(record, dict):
+            raise UsageError(f"{name}:{number}: not a journal record (expected a JSON object)")
+        records.append({**record, "_line": number})
     start = next((r for r in records if r.get("event") == "start"), None)
     if start is None:
         raise UsageError(f"{name}: not an apply journal (no start record)")

@@ -1,10 +1,10 @@
 """``provisioner import-frodo FILE… --out DIR``: turn Frodo export files into provisioner manifests."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import click
 
+from provisioner import safefile
 from provisioner.commands._common import echo
 from provisioner.errors import EXIT_OK, UsageError
 from provisioner.export import ExportOptions
@@ -43,7 +43,9 @@ def command(files: tuple[str, ...], out_dir: str, realm: str, select_ids: tuple[
     texts = []
     for name in files:
         try:
-            texts.append((name, Path(name).read_text(encoding="utf-8")))
+            texts.append((name, safefile.read_bytes(name, 64 * 1024 * 1024, what="export file").decode("utf-8")))
+        except safefile.FileRefused as exc:
+            raise UsageError(str(exc)) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read {name}: {getattr(exc, 'strerror', None) or exc}") from None
     try:

@@ -22,7 +22,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from provisioner import redact
+from provisioner import redact, safefile
 from provisioner.errors import UsageError
 
 #: The seed file ``--tenant local`` loads when it sits in a stack's manifest directory.
@@ -42,9 +42,14 @@ def _value(value: Any, where: str, base: str, environ: Mapping[str, str], dotenv
         return text
     if set(value) == {"fromFile"}:
         path = os.path.join(base, str(value["fromFile"]))
-        try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read().removesuffix("\n")
+        key_file = environ.get("AIC_SERVICE_ACCOUNT_JWK_FILE") or dotenv.get("AIC_SERVICE_ACCOUNT_JWK_FILE") or ""
+        try:  # the manifests' rules: inside the seed file's folder, a regular file of at most 64 KiB
+            real = safefile.confined(path, (base,), (key_file,))
+            text = safefile.read_bytes(real, 64 * 1024).decode("utf-8").removesuffix("\n")
+        except safefile.FileRefused as exc:
+            raise UsageError(f"{where}: {{fromFile: {value['fromFile']}}}: {exc}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"{where}: {{fromFile: {value['fromFile']}}} is not valid UTF-8") from None
         except OSError as exc:
             raise UsageError(f"{where}: cannot read {{fromFile: {value['fromFile']}}}: {exc.strerror}") from None
         redact.register(text)
@@ -59,10 +64,11 @@ def read_seed_file(path: str, environ: Mapping[str, str],
 
     dotenv = dotenv or {}
     try:
-        if os.path.getsize(path) > _MAX_BYTES:
-            raise UsageError(f"{path}: a seed file may hold at most 1 MiB")
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        text = safefile.read_bytes(path, _MAX_BYTES, what="seed file").decode("utf-8")
+    except safefile.FileRefused as exc:
+        raise UsageError(str(exc)) from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: the seed file is not valid UTF-8") from None
     except OSError as exc:
         raise UsageError(f"cannot read the seed file {path}: {exc.strerror}") from None
     try:

@@ -113,3 +113,25 @@ def test_a_manifest_that_is_a_fifo_does_not_hang(cli, tmp_path: Path) -> None:
 def test_apply_refuses_a_plan_file_that_is_a_device(cli) -> None:
     cli("apply", "--plan", "/dev/zero", "--tenant", "local", "--auto-approve").check(
         1, "Error: plan file /dev/zero is a character device, not a regular file")
+
+
+def test_emulator_seed_file_that_is_a_fifo_is_refused(cli, tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "seed.yaml")
+    cli("emulator", "serve", "--seed", str(tmp_path / "seed.yaml")).check(
+        1, f"Error: seed file {tmp_path}/seed.yaml is a FIFO (named pipe), not a regular file")
+
+
+def test_a_seed_files_fromfile_is_confined_to_its_folder(cli, tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("realm: alpha\nusers:\n  - userName: u1\n    password: {fromFile: /etc/passwd}\n", encoding="utf-8")
+    cli("emulator", "serve", "--seed", str(seed)).check(
+        1, "{fromFile: /etc/passwd}: /etc/passwd is outside the allowed directories")
+
+
+def test_undo_refuses_a_journal_that_is_a_device(cli) -> None:
+    cli("undo", "/dev/zero").check(1, "Error: journal /dev/zero is a character device, not a regular file")
+
+
+def test_import_frodo_refuses_a_device(cli, tmp_path: Path) -> None:
+    cli("import-frodo", "/dev/urandom", "--out", str(tmp_path / "out")).check(
+        1, "Error: export file /dev/urandom is a character device, not a regular file")
