@@ -32,7 +32,7 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
 MASK = "(sensitive)"
 
@@ -116,8 +116,11 @@ def forms(secret: str) -> frozenset[str]:
     escaped |= {_UNICODE_ESCAPE.sub(lambda m: "\\u" + m.group()[2:].upper(), e) for e in escaped}
     escaped |= {json.dumps(e)[1:-1] for e in escaped}     # a JSON string inside a JSON string
     out |= escaped
-    encoded = {quote(secret, safe=""), quote(secret, safe="/"), quote_plus(secret, safe=""),
-               quote(secret, safe="!'()*")}            # the last one: JavaScript's encodeURIComponent
+    plain = quote(secret, safe="")  # one encoding, the others derived (quote is the costly part)
+    javascript = plain                # encodeURIComponent leaves !'()* as they are
+    for char in "!'()*":
+        javascript = javascript.replace(f"%{ord(char):02X}", char)
+    encoded = {plain, plain.replace("%2F", "/"), plain.replace("%20", "+"), javascript}
     encoded |= {_PERCENT.sub(lambda m: m.group().lower(), e) for e in encoded}
     out |= encoded
     out |= {html.escape(secret, quote=True), html.escape(secret, quote=False)}
@@ -132,8 +135,14 @@ def _index(form: str) -> None:
     if len(form) < _LONG:
         _short.add(form)
         return
+    windows = _windows
     for offset in range(_W):
-        _windows.setdefault(form[offset:offset + _W], []).append((offset, form))
+        key = form[offset:offset + _W]
+        entries = windows.get(key)
+        if entries is None:
+            windows[key] = [(offset, form)]
+        else:
+            entries.append((offset, form))
 
 
 def register(*secrets: str | None) -> None:
