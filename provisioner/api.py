@@ -184,19 +184,8 @@ def secret_status(resources: Sequence[Any], snapshot: Snapshot, values: Mapping[
 
 
 def _probe_endpoints(client: Any, realms: set[str], workers: int) -> dict[str, Any]:
-    """One OAuth endpoint object per realm, its session pooled for ``workers`` concurrent probes."""
-    out: dict[str, Any] = {}
-    for realm in sorted(realms):
-        endpoints = client.oauth(realm)
-        session = getattr(endpoints, "session", None)
-        if session is not None and hasattr(session, "mount"):
-            from requests.adapters import HTTPAdapter
-
-            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, workers), max_retries=0, pool_block=True)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-        out[realm] = endpoints
-    return out
+    """One OAuth endpoint object per realm; the probes share the client's one pooled session."""
+    return {realm: client.oauth(realm) for realm in sorted(realms)}
 
 
 def probe_secret(client: Any, res: Any, doc: Mapping[str, Any], secret: str,

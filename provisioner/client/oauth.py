@@ -1,8 +1,9 @@
 """The realm's runtime OAuth2 endpoints: token, tokeninfo, introspect (reference §8).
 
 These calls act as the *runtime* clients (agents, applications, end users), never as the admin
-service account, so they go through their own ``requests`` session: the admin session carries the
-service-account bearer token, which must never be sent to a runtime token endpoint.
+service account: they go through the tenant client's one session and request path (retries, trace,
+``--record``, size and time limits, nested realms through :func:`provisioner.client.paths.oauth`) with
+``authenticate=False``, so the service-account bearer token is never sent to a runtime endpoint.
 
 Client authentication follows the client's ``tokenEndpointAuthMethod`` (§8.1):
 ``client_secret_basic`` → HTTP Basic, ``client_secret_post`` → ``client_id``/``client_secret`` in the
@@ -11,15 +12,17 @@ hands it out; errors name the request and never carry a secret or a token.
 """
 from __future__ import annotations
 
+import base64
+
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
-
-import requests
+from urllib.parse import quote
 
 from provisioner import redact
-from provisioner.client.bounded import BoundedAdapter, HttpLimits
+from provisioner.client import paths
+from provisioner.client.errors import TenantError
+from provisioner.client.response import Response
 from provisioner.errors import ProvisionerError
 from provisioner.grants import CLIENT_CREDENTIALS, PASSWORD, TOKEN_EXCHANGE
 
@@ -30,7 +33,6 @@ POST = "client_secret_post"
 AUTH_METHODS = (BASIC, POST)
 _SNIPPET = 200
 _DEFAULT_TIMEOUT = (5.0, 30.0)
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class OAuthError(ProvisionerError):
@@ -88,51 +90,34 @@ def split_scope(value: Any) -> tuple[str, ...]:
     return (str(value),)
 
 
+class _NoAdminAuth:
+    """The auth of a client made only for the runtime endpoints: it never has an admin token to send."""
+
+    def authorization(self, client: Any) -> str:
+        raise ProvisionerError("the runtime OAuth endpoints send no admin token")
+
+    def invalidate(self, authorization: str) -> bool:
+        return False
+
+
 class OAuthEndpoints:
     """``{base}/am/oauth2/realms/root/realms/<realm>/{access_token,tokeninfo,introspect}``.
 
-    Construct as ``OAuthEndpoints(tenant_client, realm)`` (anything with ``base_url`` and optionally
-    ``session``/``timeout``), ``OAuthEndpoints(session, base_url, realm)`` or
-    ``OAuthEndpoints(base_url, realm)``.
+    Construct as ``OAuthEndpoints(tenant_client, realm)`` (a :class:`~provisioner.client.session.TenantClient`:
+    its session, retries, trace and limits are used, never its admin token) or ``OAuthEndpoints(base_url,
+    realm)`` (a client of its own, without admin credentials; ``timeout`` and ``retry`` apply to it).
     """
 
-    def __init__(self, client_or_session: Any, base_url: str | None = None, realm: str | None = None,
-                 *, timeout: float | tuple[float, float] | None = None) -> None:
-        if realm is None:  # two-argument forms: (client, realm) or (url, realm)
-            realm, base_url = base_url, None
-        if realm is None:
-            raise TypeError("OAuthEndpoints needs a realm")
-        verify: Any = True
-        http_limits = None
-        if isinstance(client_or_session, str):
-            base_url = client_or_session
-        elif isinstance(client_or_session, requests.Session):
-            verify = client_or_session.verify
-        else:
-            base_url = base_url or getattr(client_or_session, "base_url", None) or getattr(
-                client_or_session, "url", None)
-            session = getattr(client_or_session, "session", None)
-            verify = getattr(client_or_session, "verify", getattr(session, "verify", True))
-            timeout = timeout or getattr(client_or_session, "timeout", None)
-            http_limits = getattr(client_or_session, "http_limits", None)
-        if not base_url:
-            raise TypeError("OAuthEndpoints needs a base URL")
-        self.base_url = str(base_url).rstrip("/")
+    def __init__(self, client_or_url: Any, realm: str, *, timeout: float | tuple[float, float] | None = None,
+                 retry: Any = None) -> None:
+        if isinstance(client_or_url, str):
+            from provisioner.client.session import TenantClient
+
+            client_or_url = TenantClient(client_or_url, _NoAdminAuth(), timeout=timeout or _DEFAULT_TIMEOUT,
+                                         retry=retry)
+        self.client = client_or_url
+        self.base_url = str(client_or_url.base_url).rstrip("/")
         self.realm = realm
-        self.timeout: float | tuple[float, float] = timeout or _DEFAULT_TIMEOUT
-        self.http_limits = http_limits if isinstance(http_limits, HttpLimits) else HttpLimits()
-        # A fresh session: no admin bearer token, no admin auth; keep the TLS verification choice.
-        self.session = requests.Session()
-        self.session.verify = verify if verify is not None else True
-        adapter = BoundedAdapter()  # lets the request deadline (client/bounded.py) end a stalled read
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
-        shared = getattr(getattr(client_or_session, "_session", None), "hooks", None)
-        if shared:  # the client's response hooks (``--record``) see the token endpoints too
-            self.session.hooks["response"].extend(shared.get("response", []))
-        if (urlsplit(self.base_url).hostname or "") in _LOOPBACK:
-            self.session.trust_env = False  # no proxy or netrc for the local emulator
-        self.path = f"/am/oauth2/realms/root/realms/{quote(realm, safe='')}"
 
     # -- grants -------------------------------------------------------------------------------
 
@@ -169,33 +154,33 @@ class OAuthEndpoints:
     def tokeninfo(self, token: str) -> dict[str, Any]:
         """``GET tokeninfo?access_token=`` (no client authentication): the claims, ``scope`` an array."""
         redact.register(token)
-        url = f"{self.base_url}{self.path}/tokeninfo"
-        request = f"GET {self.path}/tokeninfo"
-        response = self._send(request, "GET", url, params={"access_token": token})
+        path = paths.oauth(self.realm, "tokeninfo")
+        request = f"GET {path}"
+        response = self._send(request, "GET", path, params={"access_token": token})
         return self._json_or_raise(request, response)
 
     def introspect(self, client_id: str, secret: str, auth_method: str | None, token: str) -> dict[str, Any]:
         """``POST introspect`` with client authentication; ``{"active": false}`` is a normal answer."""
         redact.register(token)
         form = {"token": token}
-        headers, auth = self._client_auth(form, client_id, secret, auth_method)
-        url = f"{self.base_url}{self.path}/introspect"
-        request = f"POST {self.path}/introspect (as {client_id})"
-        response = self._send(request, "POST", url, data=form, headers=headers, auth=auth)
+        headers = self._client_auth(form, client_id, secret, auth_method)
+        path = paths.oauth(self.realm, "introspect")
+        request = f"POST {path} (as {client_id})"
+        response = self._send(request, "POST", path, data=form, headers=headers)
         return self._json_or_raise(request, response)
 
     # -- plumbing ---------------------------------------------------------------------------------
 
     def _token(self, form: dict[str, str], client_id: str, secret: str, auth_method: str | None,
                label: str) -> TokenResponse:
-        headers, auth = self._client_auth(form, client_id, secret, auth_method)
-        url = f"{self.base_url}{self.path}/access_token"
-        request = f"POST {self.path}/access_token ({label}, client {client_id})"
-        response = self._send(request, "POST", url, data=form, headers=headers, auth=auth)
+        headers = self._client_auth(form, client_id, secret, auth_method)
+        path = paths.oauth(self.realm, "access_token")
+        request = f"POST {path} ({label}, client {client_id})"
+        response = self._send(request, "POST", path, data=form, headers=headers)
         body = self._json_or_raise(request, response)
         token = body.get("access_token")
         if not isinstance(token, str) or not token:
-            raise OAuthError(request, status=response.status_code, error="invalid_response",
+            raise OAuthError(request, status=response.status, error="invalid_response",
                              error_description="the token response has no access_token")
         redact.register(token, body.get("refresh_token") if isinstance(body.get("refresh_token"), str) else None,
                         body.get("id_token") if isinstance(body.get("id_token"), str) else None)
@@ -211,56 +196,55 @@ class OAuthEndpoints:
 
     @staticmethod
     def _client_auth(form: dict[str, str], client_id: str, secret: str,
-                     auth_method: str | None) -> tuple[dict[str, str], tuple[str, str] | None]:
-        """Put the client credentials where ``auth_method`` says; returns (headers, basic auth)."""
+                     auth_method: str | None) -> dict[str, str]:
+        """Put the client credentials where ``auth_method`` says; returns the headers to send."""
         redact.register(secret)
         method = auth_method or BASIC
         headers = {"Accept": "application/json"}
         if method == POST:
             form["client_id"] = client_id
             form["client_secret"] = secret
-            return headers, None
+            return headers
         if method == BASIC:
             # RFC 6749 §2.3.1: form-urlencode id and secret before Basic encoding.
-            return headers, (quote(client_id, safe=""), quote(secret, safe=""))
+            pair = f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()
+            basic = base64.b64encode(pair).decode("ascii")
+            redact.register(basic)
+            headers["Authorization"] = f"Basic {basic}"
+            return headers
         if method == "none":
             form["client_id"] = client_id
-            return headers, None
+            return headers
         raise OAuthError(f"client authentication for {client_id}", status=None, error="unsupported_auth_method",
                          error_description=f"tokenEndpointAuthMethod {method} is not supported by verify "
                                            f"(use {BASIC} or {POST})")
 
-    def _send(self, request: str, method: str, url: str, **kwargs: Any) -> requests.Response:
-        from provisioner.client.bounded import LimitExceeded, send
-
+    def _send(self, request: str, method: str, path: str, **kwargs: Any) -> Response:
         try:
-            return send(self.session, method, url, limits=self.http_limits, timeout=self.timeout, **kwargs)
-        except LimitExceeded as exc:
-            raise OAuthError(request, status=None, error=None, error_description=str(exc)) from None
-        except requests.RequestException as exc:  # no response: say what, not a traceback
+            return self.client.request(method, path, api_version="", authenticate=False,  # type: ignore[no-any-return]
+                                       raise_errors=False, **kwargs)
+        except TenantError as exc:  # no response (after the client's retries): say what, not a traceback
+            problem = str(exc).partition(": ")[2] or str(exc)
             raise OAuthError(request, status=None, error=None,
-                             error_description=f"{type(exc).__name__}: cannot reach {self.base_url}") from None
+                             error_description=f"cannot reach {self.base_url}: {problem}") from None
 
     @staticmethod
-    def _json_or_raise(request: str, response: requests.Response) -> dict[str, Any]:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if 200 <= response.status_code < 300 and isinstance(body, dict):
+    def _json_or_raise(request: str, response: Response) -> dict[str, Any]:
+        body = response.body
+        if 200 <= response.status < 300 and isinstance(body, dict):
             return body
         if isinstance(body, Mapping) and isinstance(body.get("error"), str):
             description = body.get("error_description")
-            raise OAuthError(request, status=response.status_code, error=body["error"],
+            raise OAuthError(request, status=response.status, error=body["error"],
                              error_description=str(description) if description is not None else None)
         if isinstance(body, Mapping) and body.get("message"):  # a CREST body (e.g. 401 from a proxy)
-            raise OAuthError(request, status=response.status_code, error=None,
-                             error_description=str(body["message"]))
-        snippet = " ".join((response.text or "").split())[:_SNIPPET] or None
-        if 200 <= response.status_code < 300:
-            raise OAuthError(request, status=response.status_code, error="invalid_response",
+            raise OAuthError(request, status=response.status, error=None, error_description=str(body["message"]))
+        text = body if isinstance(body, str) else ("" if body is None else str(body))
+        snippet = " ".join(text.split())[:_SNIPPET] or None
+        if 200 <= response.status < 300:
+            raise OAuthError(request, status=response.status, error="invalid_response",
                              error_description="the response is not a JSON object")
-        raise OAuthError(request, status=response.status_code, error=None, error_description=snippet)
+        raise OAuthError(request, status=response.status, error=None, error_description=snippet)
 
 
 def _add_scope(form: dict[str, str], scope: Iterable[str] | None) -> None:

@@ -47,20 +47,44 @@ def test_endpoints_basic_auth_and_errors_name_the_request_without_secrets(tenant
 def test_endpoints_accept_the_tenant_client_form(tenant):
     with open_tenant(tenant.url, environ=os.environ) as opened:
         endpoints = OAuthEndpoints(opened.client, "alpha")
-        assert endpoints.base_url == tenant.url
-        # The admin bearer token is never sent to the runtime endpoints.
-        assert "Authorization" not in endpoints.session.headers
+        assert endpoints.base_url == tenant.url and endpoints.client is opened.client  # the one session
+        # The admin bearer token is never asked for, so never sent to the runtime endpoints.
+        asked = []
+        auth = opened.client.auth
+        original = auth.authorization
+        auth.authorization = lambda client: asked.append(1) or original(client)
+        try:
+            with pytest.raises(OAuthError) as caught:
+                endpoints.tokeninfo("not-a-token")
+            assert caught.value.error == "invalid_request"
+            secret = demo_env(BOT)["BOT_AGENT_SECRET"]
+            assert endpoints.client_credentials(AGENT, secret, "client_secret_post", ["monitor-system"]).access_token
+        finally:
+            auth.authorization = original
+        assert asked == []
+
+
+def test_endpoints_reach_nested_realms_and_trace_through_the_client(tenant):
+    from provisioner.client.session import TraceEvent
+
+    events: list[TraceEvent] = []
+    with open_tenant(tenant.url, environ=os.environ) as opened:
+        opened.client.trace = events.append
         with pytest.raises(OAuthError) as caught:
-            endpoints.tokeninfo("not-a-token")
-        assert caught.value.error == "invalid_request"
+            OAuthEndpoints(opened.client, "alpha/team").tokeninfo("not-a-token")
+    assert caught.value.request == "GET /am/oauth2/realms/root/realms/alpha/realms/team/tokeninfo"
+    assert [e.path for e in events] == ["/am/oauth2/realms/root/realms/alpha/realms/team/tokeninfo"]
 
 
 def test_unreachable_tenant_is_a_sentence():
-    endpoints = OAuthEndpoints("http://127.0.0.1:9", "alpha", timeout=2)
+    from provisioner.client.retry import RetryPolicy
+
+    endpoints = OAuthEndpoints("http://127.0.0.1:9", "alpha", timeout=2, retry=RetryPolicy(max_attempts=1))
     with pytest.raises(OAuthError) as caught:
         endpoints.tokeninfo("x")
     assert caught.value.status is None
-    assert str(caught.value).startswith("GET /am/oauth2/realms/root/realms/alpha/tokeninfo: no response: ConnectionError")
+    assert str(caught.value) == ("GET /am/oauth2/realms/root/realms/alpha/tokeninfo: no response: cannot reach "
+                                 "http://127.0.0.1:9: could not connect (attempt 1)")
 
 
 @pytest.mark.parametrize("form", ["tenant", "client", "url"])

@@ -45,5 +45,5 @@ def test_unreachable_tenant_fails_with_a_sentence_and_skips_the_rest():
     report = run_verify(stack, Secrets({SecretRef("env", "A"): "agent-secret-1"}), UNREACHABLE)
     first = report.checks[0]
     assert (first.name, first.status, first.actual) == ("client credentials: token", "fail", "no response")
-    assert first.message.startswith("client credentials token failed: ConnectionError: cannot reach")
+    assert first.message.startswith("client credentials token failed: cannot reach http://127.0.0.1:9: could not connect")
     assert report.failed == 1 and report.skipped == len(report.checks) - 1
