@@ -331,7 +331,11 @@ def destroy_plan(stack: Any, tenant: Any, *, realm: str | None = None, max_delet
     options = PlanOptions(stack=stack.name, target=_target_info(tenant),
                           environment=stack.environment.name if getattr(stack, "environment", None) else None,
                           prune=True, max_deletes=max_deletes, realms=tuple(realms))
-    return make_plan([], snapshot, options)
+    made = make_plan([], snapshot, options)
+    why = f"owned by stack {stack.name!r}: destroy"
+    return dataclasses.replace(made, changes=tuple(
+        dataclasses.replace(c, reason=why if c.kind != "AgentPrivilege" else f"its agent is destroyed ({why})")
+        if c.action == "delete" else c for c in made.changes))
 
 
 def _saved_plan_secret_file(ref: SecretReference, environ: Mapping[str, str], dotenv: Mapping[str, str]) -> str:
