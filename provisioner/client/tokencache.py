@@ -77,9 +77,11 @@ class TokenCache:
             return {}
         if stat.S_IMODE(mode) & 0o077:
             return {}  # someone else could have read or planted it: ignore it, it gets rewritten 0600
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        from provisioner import safefile
+
+        try:  # a FIFO or a device planted at the path is ignored, not waited on
+            data = json.loads(safefile.read_bytes(self.path, 4 * 1024 * 1024, what="token cache").decode("utf-8"))
+        except (OSError, ValueError, safefile.FileRefused):
             return {}
         return data if isinstance(data, dict) else {}
 

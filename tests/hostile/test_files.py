@@ -135,3 +135,14 @@ def test_undo_refuses_a_journal_that_is_a_device(cli) -> None:
 def test_import_frodo_refuses_a_device(cli, tmp_path: Path) -> None:
     cli("import-frodo", "/dev/urandom", "--out", str(tmp_path / "out")).check(
         1, "Error: export file /dev/urandom is a character device, not a regular file")
+
+
+def test_a_fifo_planted_as_the_token_cache_is_ignored(tmp_path: Path) -> None:
+    import time
+
+    from provisioner.client.tokencache import TokenCache
+
+    os.mkfifo(tmp_path / "token-cache.json", 0o600)
+    started = time.perf_counter()
+    assert TokenCache(str(tmp_path / "token-cache.json")).get("key", now=0.0, margin=0.0) is None
+    assert time.perf_counter() - started < 2.0
