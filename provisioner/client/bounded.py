@@ -4,7 +4,7 @@
 a 400 MB body is read into memory whole. :func:`send` streams the body instead, and stops when the
 whole exchange (connect, headers and body) has taken longer than the deadline or the body (after
 content decoding: a gzip bomb counts at its real size) grows past the cap. The deadline is kept by a
-watchdog timer that shuts the request's socket down, so a read blocked mid-header ends too; it needs
+watchdog (one thread for all requests) that shuts the request's socket down, so a read blocked mid-header ends too; it needs
 the session to use :class:`BoundedAdapter` (which records each request's connection).
 
 Both bounds are configurable: ``PROVISIONER_HTTP_DEADLINE`` (seconds, default 120) and
@@ -12,6 +12,8 @@ Both bounds are configurable: ``PROVISIONER_HTTP_DEADLINE`` (seconds, default 12
 """
 from __future__ import annotations
 
+import heapq
+import itertools
 import socket
 import threading
 import time
@@ -66,6 +68,7 @@ class _Watch:
         self.lock = threading.Lock()
         self.sock: socket.socket | None = None
         self.fired = False
+        self.done = False  # the request finished: the watchdog drops it
 
     def attach(self, sock: socket.socket | None) -> None:
         with self.lock:
@@ -85,6 +88,45 @@ class _Watch:
                 pass
 
 
+class _Watchdog:
+    """ONE thread that fires every request's watch at its deadline (a timer thread per request cost more
+    CPU than the rest of the request path): a heap of (deadline, seq, watch); finished requests are
+    marked done and dropped when they reach the top."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Watch]] = []
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, when: float, watch: _Watch) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (when, next(self._seq), watch))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="provisioner-http-deadline", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is watch:
+                self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    while self._heap and self._heap[0][2].done:
+                        heapq.heappop(self._heap)
+                    if not self._heap:
+                        self._cond.wait()
+                        continue
+                    when = self._heap[0][0]
+                    now = time.monotonic()
+                    if when <= now:
+                        watch = heapq.heappop(self._heap)[2]
+                        break
+                    self._cond.wait(when - now)
+            watch.fire()
+
+
+_WATCHDOG = _Watchdog()
 _current = threading.local()
 
 
@@ -137,14 +179,12 @@ def send(session: requests.Session, method: str, url: str, *, limits: HttpLimits
     otherwise (transport errors are ``requests`` exceptions, as usual)."""
     started = clock()
     watch = _Watch()
-    timer = threading.Timer(limits.deadline, watch.fire)
-    timer.daemon = True
     _current.watch = watch
-    timer.start()
+    _WATCHDOG.add(time.monotonic() + limits.deadline, watch)
     try:
         return _exchange(session, method, url, limits, timeout, clock, started, watch, kwargs)
     finally:
-        timer.cancel()
+        watch.done = True
         _current.watch = None
 
 
