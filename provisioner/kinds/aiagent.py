@@ -20,7 +20,6 @@ from dataclasses import replace
 from typing import Any
 
 from provisioner.kinds.application import resolve_users
-from provisioner.client.errors import PreconditionFailed
 from provisioner.grants import TOKEN_EXCHANGE
 from provisioner.kinds.common import deterministic_id, unwrap
 from provisioner.kinds.fields import Field, Target, idm_patch_ops
@@ -166,6 +165,8 @@ def apply_identity(ctx: ApplyContext, change: Any) -> None:
     The identity comes from the create PUT's echo, so no read is needed; without a usable echo, or
     when the echoed revision has moved (412), it is read once.
     """
+    from provisioner.client.errors import PreconditionFailed
+
     if change.observed.get("am") is not None:
         return
     realm, key, desired = change.realm, change.key, change.desired

@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from provisioner.client.errors import PreconditionFailed, TransportError
 from provisioner.errors import ProvisionerError
 from provisioner.kinds.fields import Field, idm_patch_ops
 from provisioner.kinds.oauth2client import am_differs, create_document, secret_marker, update_document
@@ -96,6 +95,8 @@ def create_once(put: Callable[[], Any], reread: Callable[[], Any], matches: Call
     a deterministic id, so it cannot overwrite anything (if the first one lands late, the second gets
     412, which is then resolved by re-reading and matching as well).
     """
+    from provisioner.client.errors import PreconditionFailed, TransportError  # kinds load without the client
+
     for attempt in (1, 2):
         try:
             return put()
@@ -177,6 +178,8 @@ def idm_patch(ctx: ApplyContext, change: Change, object_type: str, fields: Any, 
     def ops_for(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         ops = idm_patch_ops(fields, change.desired, doc, change.realm)
         return extra_ops(ops) if extra_ops else ops
+
+    from provisioner.client.errors import PreconditionFailed
 
     ops = ops_for(current)
     if not ops:

@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 from provisioner import grants, redact
+from provisioner.kinds import spec_of
 from provisioner.manifest.model import API_VERSION, KINDS, Diagnostic, Resource, SecretRef
 from provisioner.manifest.schema import KIND_SCHEMAS, describe_value, validate_document
 from provisioner.manifest.secrets import secret_ref
@@ -29,11 +30,11 @@ def _canonical_list(values: Any) -> Any:
 def normalize_spec(kind: str, spec: dict[str, Any], base: str) -> dict[str, Any]:
     """The spec with grant types as AM values and secret refs as :class:`SecretRef`."""
     out = dict(spec)
-    if kind == "OAuth2Provider":
-        if isinstance(out.get("grantTypes"), dict):
-            out["grantTypes"] = {mode: _canonical_list(v) for mode, v in out["grantTypes"].items()}
+    grants = out.get("grantTypes")
+    if isinstance(grants, dict):  # {ensure|exact: [...]} (the provider's modes)
+        out["grantTypes"] = {mode: _canonical_list(v) for mode, v in grants.items()}
     elif "grantTypes" in out:
-        out["grantTypes"] = _canonical_list(out["grantTypes"])
+        out["grantTypes"] = _canonical_list(grants)
     for name in _SECRET_FIELDS:
         if name in out:
             value = out[name]
@@ -85,7 +86,7 @@ def build_resource(doc: YamlDocument, default_realm: str) -> tuple[Resource | No
     metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     realm = metadata.get("realm") if isinstance(metadata.get("realm"), str) and metadata.get("realm") \
         else default_realm
-    name = realm if kind == "OAuth2Provider" else metadata.get("name")
+    name = realm if spec_of(kind).keyed_by_realm else metadata.get("name")  # type: ignore[union-attr]
     if not isinstance(name, str) or not name:
         return None, diagnostics
     spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}

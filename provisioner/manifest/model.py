@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from provisioner.errors import ConfigurationError
+from provisioner.kinds import MANIFEST_KINDS
 
-KINDS = ("OAuth2Provider", "Application", "AIAgent")
+#: The kinds a manifest document can declare, in dependency order (from the kind declarations).
+KINDS: tuple[str, ...] = MANIFEST_KINDS
 API_VERSION = "provisioner/v1"
 DEFAULT_REALM = "alpha"
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from provisioner import grants
+from provisioner.kinds import REGISTRY
 from provisioner.manifest.model import Diagnostic, Resource, Severity
 
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]+")
@@ -22,7 +23,8 @@ _DEPRECATED_GRANTS = {
     "implicit": "grant type 'implicit' is deprecated by the OAuth 2.0 Security Best Current Practice; "
                 "prefer authorization_code with PKCE",
 }
-_CLIENTS = ("Application", "AIAgent")
+#: Kinds whose name is a client ID (unique per realm across them): those with an AM client half.
+_CLIENTS = tuple(spec.name for spec in REGISTRY if spec.manifest and spec.am_kind)
 
 
 def _diag(res: Resource, path: str, message: str, severity: Severity = "error") -> Diagnostic:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # jsonschema is imported only for an invalid document's messa
     import jsonschema
     from referencing import Registry
 
+from provisioner.kinds import REGISTRY
 from provisioner.manifest.model import Diagnostic
 from provisioner.manifest.schema_check import Check, compile_schema
 from provisioner.manifest.yamlload import DocPath, YamlDocument, format_path
@@ -31,11 +32,8 @@ SCHEMA_FILES = (
     "environment.schema.json",
     "manifest.schema.json",
 )
-KIND_SCHEMAS = {
-    "OAuth2Provider": "oauth2provider.schema.json",
-    "Application": "application.schema.json",
-    "AIAgent": "aiagent.schema.json",
-}
+#: Kind → the JSON Schema of its documents (from the kind declarations).
+KIND_SCHEMAS = {spec.name: str(spec.schema) for spec in REGISTRY if spec.manifest and spec.schema}
 ENVIRONMENT_SCHEMA = "environment.schema.json"
 COMBINED_SCHEMA = "manifest.schema.json"
 
