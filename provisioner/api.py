@@ -334,7 +334,7 @@ def destroy_plan(stack: Any, tenant: Any, *, realm: str | None = None, max_delet
     made = make_plan([], snapshot, options)
     why = f"owned by stack {stack.name!r}: destroy"
     return dataclasses.replace(made, changes=tuple(
-        dataclasses.replace(c, reason=why if c.kind != "AgentPrivilege" else f"its agent is destroyed ({why})")
+        dataclasses.replace(c, reason=why if _declared_alone(c.kind) else f"its agent is destroyed ({why})")
         if c.action == "delete" else c for c in made.changes))
 
 
@@ -378,6 +378,12 @@ def ref_resolver(values: Mapping[tuple[str, str], str], environ: Mapping[str, st
         redact.register(value)
         return value
     return resolve
+
+
+def _declared_alone(kind: str) -> bool:
+    """A kind with its own documents (not one declared inside its parent, like an agent's privileges)."""
+    spec = spec_of(kind)
+    return spec is None or spec.manifest
 
 
 def _needs(kind: str, feature: str) -> bool:

@@ -235,7 +235,8 @@ def plan(ctx: PlanContext, res: Any) -> list[Any]:
         return []
     if TOKEN_EXCHANGE in (desired.get("grantTypes") or []) and TOKEN_EXCHANGE not in _allowed_grants(ctx, res.realm):
         ctx.problem(res, "spec.grantTypes", f"agent {res.name!r} uses token exchange, but the OAuth2 provider of realm "
-                    f"{res.realm!r} does not allow it (declare an OAuth2Provider with grantTypes.ensure: [token_exchange])")
+                    f"{res.realm!r} does not allow it (declare an OAuth2Provider with grantTypes.ensure: "
+                    f"[token_exchange])")
     identity = snap.identity_of(res.name)
     ids = Ids(identity=str(identity["_id"]) if identity else identity_id(res.realm, res.name))
     change = plan_client(ctx, res, SPEC, observe(snap, res.name), desired, ids)
@@ -271,4 +272,4 @@ SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, am_kind=AM_KIND, am_docs=la
                 observed=observed, references=references, export_folder="agents",
                 schema="aiagent.schema.json",
                 steps={"create": ((1, apply_am), (2, apply_identity)), "update": ((1, apply_am),),
-                       "delete": ((4, apply_delete),)}, plan=plan)
+                       "delete": ((4, apply_delete),)}, plan=plan, owns="AgentPrivilege")

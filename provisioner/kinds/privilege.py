@@ -130,7 +130,8 @@ def plan_entries(ctx: PlanContext, res: Any, agent_change: Any, app_ids: Mapping
         desired, problems = desired_values(entry, snap.users, snap.groups, path)
         ctx.problems(res, problems)
         if app not in app_ids:
-            ctx.problem(res, f"{path}.application", f"application {app!r} is neither declared nor live in realm {realm!r}")
+            ctx.problem(res, f"{path}.application",
+                        f"application {app!r} is neither declared nor live in realm {realm!r}")
             continue
         key = key_of(agent, app)
         existing = existing_by_app.pop(app, [])

@@ -67,6 +67,8 @@ class KindSpec:
     references: References = no_references
     steps: Mapping[str, tuple[tuple[int, Step], ...]] = field(default_factory=dict)
     plan: Callable[[Any, Any], list[Any]] | None = None
+    #: The kind declared inside this one (its objects are keyed ``<this key>/...``), if any.
+    owns: str | None = None
     export_folder: str | None = None
     export_order: tuple[str, ...] = ()
     schema: str | None = None

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 
 from provisioner.errors import UsageError
+from provisioner.kinds import REGISTRY, spec_of
 from provisioner.plan.model import Change, Plan, summarize
 
 
@@ -43,14 +44,19 @@ def resolve(targets: Sequence[str], items: Iterable[tuple[str, str, str, str]]) 
 
 def _needs(change: Change, by_address: dict[str, Change]) -> set[str]:
     out = set(change.depends_on)
-    if change.kind in ("Application", "AIAgent") and change.action != "delete":
-        provider = f"OAuth2Provider {change.realm}"
-        if provider in by_address:
-            out.add(provider)
-    if change.kind == "AIAgent":
+    spec = spec_of(change.kind)
+    if spec is None:
+        return out
+    if spec.am_kind and change.action != "delete":  # a client needs its realm's singletons (the provider)
+        for realm_spec in REGISTRY:
+            if realm_spec.keyed_by_realm and realm_spec.rank < spec.rank:
+                singleton = realm_spec.address(change.realm, change.realm)
+                if singleton in by_address:
+                    out.add(singleton)
+    if spec.owns:  # and a parent its children (an agent its privileges)
         prefix = f"{change.key}/"
         out |= {c.address for c in by_address.values()
-                if c.kind == "AgentPrivilege" and c.realm == change.realm and c.key.startswith(prefix)}
+                if c.kind == spec.owns and c.realm == change.realm and c.key.startswith(prefix)}
     return out
 
 
