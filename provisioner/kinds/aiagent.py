@@ -201,9 +201,12 @@ def _allowed_grants(ctx: PlanContext, realm: str) -> list[str]:
     """The realm's grant types once the declared provider (if any) is applied."""
     from provisioner.kinds import provider
 
-    declared = ctx.declared(provider.KIND, realm)
-    wanted = provider.desired_values(declared[0].spec) if declared else None
-    return provider.allowed_grants(ctx.snapshot.realm(realm).provider, wanted)
+    memo_key = ("allowed-grants", realm)  # per realm, once: declared() scans every resource
+    if memo_key not in ctx.memo:
+        declared = ctx.declared(provider.KIND, realm)
+        wanted = provider.desired_values(declared[0].spec) if declared else None
+        ctx.memo[memo_key] = provider.allowed_grants(ctx.snapshot.realm(realm).provider, wanted)
+    return list(ctx.memo[memo_key])
 
 
 def _application_targets(ctx: PlanContext, realm: str) -> tuple[dict[str, str], dict[str, str]]:
