@@ -143,6 +143,7 @@ def manifest_text(spec: StackSpec) -> str:
 
 def write_stack(spec: StackSpec, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / "provisioner.yaml").write_text("stack: soak\n", encoding="utf-8")
     path = directory / "stack.yaml"
     path.write_text(manifest_text(spec), encoding="utf-8")
     return path
@@ -255,6 +256,17 @@ def set_unmanaged(url: str, environ: Mapping[str, str], spec: StackSpec) -> None
             client.am(REALM).put("OAuth2Client", str(doc["_id"]), body)
 
 
+def _paths(doc: Mapping[str, Any]) -> set[str]:
+    return {f"{group}.{key}" for group, values in doc.items() if isinstance(values, dict) for key in values}
+
+
+#: Fields every client carries from its create on (the six groups' core defaults and the stack marker).
+_EXPECTED_PATHS = {"coreOAuth2ClientConfig.clientType", "coreOAuth2ClientConfig.status",
+                   "advancedOAuth2ClientConfig.responseTypes", "advancedOAuth2ClientConfig.customProperties",
+                   "signEncOAuth2ClientConfig.tokenEndpointAuthSigningAlgorithm",
+                   "coreOpenIDClientConfig.claims", "coreUmaClientConfig.claimsRedirectionUris"}
+
+
 def check_tenant(url: str, environ: Mapping[str, str], paths: Sequence[str], spec: StackSpec,
                  unmanaged: bool) -> list[str]:
     """Faults off: plan empty, one object per key and one privilege per (agent, app), unmanaged intact."""
@@ -287,6 +299,13 @@ def check_tenant(url: str, environ: Mapping[str, str], paths: Sequence[str], spe
                                     f"{privileges[(agent.name, grant.application)]} privileges")
         if sum(privileges.values()) != sum(len(a.grants) for a in spec.agents):
             problems.append(f"{sum(privileges.values())} privileges in total")
+        # No managed object lost a field: every AM client and agent still has every group and key that a
+        # fresh create gives it (a whole-object replace built from an incomplete read would drop them).
+        for kind in ("OAuth2Client", "AIAgent"):
+            for doc in _am_list(client, kind):
+                lost = sorted(_EXPECTED_PATHS - _paths(doc))
+                if lost:
+                    problems.append(f"{kind} {doc.get('_id')}: lost fields {', '.join(lost[:6])}")
         if unmanaged:
             for doc in _am_list(client, "OAuth2Client"):
                 if doc.get("_id") not in {a.name for a in spec.apps}:

@@ -21,7 +21,7 @@ from typing import Any
 
 from provisioner import redact
 from provisioner.apply import ApplyOptions, ApplyResult, execute
-from provisioner.errors import ConfigurationError, ProvisionerError, ValidationFailed
+from provisioner.errors import ConfigurationError, ProvisionerError, UsageError, ValidationFailed
 from provisioner.kinds import spec_of
 from provisioner.kinds.oauth2client import secret_marker
 from provisioner.kinds.secrets import verify_many
@@ -206,10 +206,47 @@ def probe_secret(client: Any, res: Any, doc: Mapping[str, Any], secret: str,
 
 
 def _target_info(tenant: Any) -> dict[str, Any]:
-    info = {"url": getattr(tenant, "url", None), "label": getattr(tenant, "label", None)}
-    if getattr(getattr(tenant, "target", None), "is_local", False) is True:
+    """The plan's ``target``: ``tenant`` is the stable identity (``local`` for the embedded emulator,
+    whose URL changes every run), ``url``/``label`` what this run talked to."""
+    target = getattr(tenant, "target", None)
+    url = getattr(tenant, "url", None)
+    local = bool(getattr(target, "is_local", False))
+    info = {"url": url, "label": getattr(tenant, "label", None), "tenant": "local" if local else url}
+    if local:
         info["local"] = True  # the embedded emulator: a new loopback port every run, the same state folder
     return info
+
+
+def require_stack(stack: Any) -> None:
+    """Plan and apply need a declared stack identity (never a folder name)."""
+    if not getattr(stack, "name", ""):
+        from provisioner.manifest.stackfile import NO_STACK
+
+        raise UsageError(NO_STACK)
+
+
+def check_plan_matches(the_plan: Plan, *, tenant: Any = None, stack: Any = None, realm: str | None = None) -> None:
+    """Refuse, before any write, a saved plan applied with another tenant, environment, stack or realm."""
+    target = the_plan.target or {}
+    problems = []
+    if tenant is not None:
+        now = _target_info(tenant)["tenant"]
+        planned = target.get("tenant") or target.get("url")
+        if planned and now and planned != now:
+            problems.append(f"tenant {planned}, not {now}")
+    if stack is not None:
+        environment = stack.environment.name if getattr(stack, "environment", None) else None
+        if environment != the_plan.environment:
+            problems.append(f"environment {the_plan.environment or '(none)'!r}, not {environment or '(none)'!r} "
+                            f"(--env)")
+        if getattr(stack, "name", None) and stack.name != the_plan.stack:
+            problems.append(f"stack {the_plan.stack!r}, not {stack.name!r}")
+    planned_realm = (the_plan.options or {}).get("realm")
+    if realm is not None and realm != planned_realm:
+        problems.append(f"realm {planned_realm or '(from the manifests)'!r}, not {realm!r} (--realm)")
+    if problems:
+        raise UsageError(f"the plan was made for {'; '.join(problems)}; nothing was written. Apply it with the "
+                         f"options it was made with, or plan again")
 
 
 #: What api.plan loaded to make each plan still alive in this process: id(plan) → (weak reference to
@@ -272,7 +309,7 @@ def _reuse_load(the_plan: Plan, key: tuple[Any, ...], env_file: str | None) -> t
 def plan(stack_or_paths: Any, tenant: Any, *, env: str | None = None, env_file: str | None = None,
          environ: Mapping[str, str] | None = None, realm: str | None = None, stack_name: str | None = None,
          prune: bool = False, max_deletes: int = 5, check_secrets: bool = False, parallelism: int = 4,
-         secrets: Any = None) -> Plan:
+         secrets: Any = None, take_over: bool = False) -> Plan:
     """Read the tenant and plan the stack (paths, a ``LoadResult`` or a ``Stack`` plus ``secrets``).
 
     When given paths, the plan remembers (in this process only) what was loaded, so that
@@ -282,7 +319,7 @@ def plan(stack_or_paths: Any, tenant: Any, *, env: str | None = None, env_file: 
                                     stack_name=stack_name)
     secrets = secrets if secrets is not None else loaded_secrets
     result, _ = plan_with_snapshot(stack, secrets, tenant, realm=realm, prune=prune, max_deletes=max_deletes,
-                                   check_secrets=check_secrets, parallelism=parallelism)
+                                   check_secrets=check_secrets, parallelism=parallelism, take_over=take_over)
     if isinstance(stack_or_paths, (str, os.PathLike, list, tuple)):
         paths = [os.fspath(stack_or_paths)] if isinstance(stack_or_paths, (str, os.PathLike)) else stack_or_paths
         _remember_load(result, _load_key([os.fspath(p) for p in paths], env, env_file, stack_name), stack, secrets,
@@ -293,15 +330,17 @@ def plan(stack_or_paths: Any, tenant: Any, *, env: str | None = None, env_file: 
 def plan_with_snapshot(stack: Any, secrets: Any, tenant: Any, *, realm: str | None = None, prune: bool = False,
                        max_deletes: int = 5, check_secrets: bool = False, parallelism: int = 4,
                        known_markers: Mapping[str, str] | None = None,
-                       targets: Sequence[str] = ()) -> tuple[Plan, Snapshot]:
+                       targets: Sequence[str] = (), take_over: bool = False) -> tuple[Plan, Snapshot]:
     """:func:`plan` for a loaded stack, also returning the snapshot it was made from.
 
     ``targets``: ``--target`` addresses; the plan keeps those objects and what they need
-    (:func:`provisioner.plan.target.select`).
+    (:func:`provisioner.plan.target.select`). ``take_over``: plan objects another stack owns as updates
+    that move them to this stack (without it, each is an error naming both stacks).
 
     ``known_markers``: address → secret marker this process wrote (apply's confirmation plan); an
     identical marker on the tenant counts as holding the secret without hashing again.
     """
+    require_stack(stack)
     resources = resources_of(stack, realm)
     env_realm = realm or (stack.environment.realm if getattr(stack, "environment", None) else None)
     extra = [env_realm] if env_realm else []
@@ -311,7 +350,8 @@ def plan_with_snapshot(stack: Any, secrets: Any, tenant: Any, *, realm: str | No
                            known_markers)
     options = PlanOptions(stack=stack.name, target=_target_info(tenant),
                           environment=stack.environment.name if getattr(stack, "environment", None) else None,
-                          prune=prune, max_deletes=max_deletes, secret_status=status, realms=tuple(extra))
+                          prune=prune, max_deletes=max_deletes, secret_status=status, realms=tuple(extra),
+                          take_over=take_over, realm=realm)
     made = make_plan(resources, snapshot, options)
     if targets:
         from provisioner.plan.target import select
@@ -324,6 +364,7 @@ def destroy_plan(stack: Any, tenant: Any, *, realm: str | None = None, max_delet
                  parallelism: int = 4) -> Plan:
     """A plan deleting every object the stack owns (carries its marker) in the realms it names: the
     prune of a stack that declares nothing. Over ``max_deletes`` it carries an error instead."""
+    require_stack(stack)
     resources = resources_of(stack, realm)
     env_realm = realm or (stack.environment.realm if getattr(stack, "environment", None) else None)
     realms = sorted({r.realm for r in resources} | ({env_realm} if env_realm else set()))
@@ -413,7 +454,7 @@ def apply(plan_or_stack: Any, tenant: Any, *, paths: Sequence[str] | None = None
           enable_features: bool = False, progress: Progress | None = None, secrets: Any = None,
           confirm: Callable[[Plan], bool] | None = None, stop: threading.Event | None = None,
           journal_dir: str | os.PathLike[str] | None = None, loaded: Any = None,
-          targets: Sequence[str] = ()) -> ApplyResult:
+          targets: Sequence[str] = (), take_over: bool = False) -> ApplyResult:
     """Apply a :class:`Plan` (refused when stale) or plan-and-apply a stack/paths.
 
     ``paths`` (with a Plan) supplies the manifests for secret values and the post-apply re-plan; a
@@ -445,12 +486,18 @@ def apply(plan_or_stack: Any, tenant: Any, *, paths: Sequence[str] | None = None
         the_plan = None
         stack, loaded = _loaded(plan_or_stack, env=env, env_file=env_file, environ=env_map, stack_name=stack_name)
         secrets = secrets if secrets is not None else loaded
+    if the_plan is not None:
+        # A saved plan is applied as made: the same tenant, environment, stack and realm, or nothing.
+        check_plan_matches(the_plan, tenant=tenant, stack=stack, realm=realm)
+    elif stack is not None:
+        require_stack(stack)
     if stack is not None and enable_features:
         ensure_features(stack, tenant, progress, realm=realm)
     snapshot = None
     if the_plan is None:
         the_plan, snapshot = plan_with_snapshot(stack, secrets, tenant, realm=realm, prune=prune,
-                                                max_deletes=max_deletes, parallelism=parallelism, targets=targets)
+                                                max_deletes=max_deletes, parallelism=parallelism, targets=targets,
+                                                take_over=take_over)
     if the_plan.errors:
         lines = "\n".join(f"  {d}" for d in the_plan.errors)
         raise ProvisionerError(f"the plan has errors; nothing was written:\n{lines}")
@@ -462,7 +509,8 @@ def apply(plan_or_stack: Any, tenant: Any, *, paths: Sequence[str] | None = None
     if stack is not None:
         def replan(written: Mapping[str, str] | None = None) -> Plan:
             return plan_with_snapshot(stack, secrets, tenant, realm=realm, prune=prune, max_deletes=max_deletes,
-                                      parallelism=parallelism, known_markers=written, targets=targets)[0]
+                                      parallelism=parallelism, known_markers=written, targets=targets,
+                                      take_over=take_over)[0]
     options = ApplyOptions(stack=the_plan.stack, parallelism=parallelism, max_deletes=max_deletes, progress=progress,
                            stop=stop)
     if journal_dir is None or not the_plan.has_writes:

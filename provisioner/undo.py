@@ -160,7 +160,8 @@ def _build(run: JournalRun, tenant: Any, resources: Sequence[Resource], max_dele
     realms = sorted({str(r["realm"]) for r in run.images})
     snapshot = _with_user_names(read_snapshot(tenant.client, api.read_scopes(resources, realms), parallelism),
                                 run, tenant)
-    options = PlanOptions(stack=_NO_STACK, target=api._target_info(tenant), max_deletes=max_deletes)
+    options = PlanOptions(stack=_NO_STACK, target=api._target_info(tenant), max_deletes=max_deletes,
+                          check_ownership=False)
     planned = make_plan(resources, snapshot, options)
     keep = restored_addresses(run.images)
     changes: dict[str, Change] = {c.address: c for c in planned.changes if c.address in keep}

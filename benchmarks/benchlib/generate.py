@@ -179,12 +179,13 @@ def write_stack(model: BenchModel, directory: Path, *, secret_env: Any = None) -
     ``secret_env``: None (no secrets), one variable name for every client, or a function from client
     id to variable name (a distinct secret per client, as real stacks have).
 
-    Rewriting in place (rather than into a new directory) keeps the stack's name, so that prune sees
-    the removed agents as objects of the same stack.
+    The stack's identity is declared in ``provisioner.yaml`` (``stack: bench``), so that prune sees the
+    removed agents as objects of the same stack.
     """
     directory.mkdir(parents=True, exist_ok=True)
     for old in directory.glob("*.yaml"):
         old.unlink()
+    (directory / "provisioner.yaml").write_text("stack: bench\n", encoding="utf-8")
     files = [directory / "provider.yaml"]
     _write_docs(files[0], [provider_doc(model)])
     for kind, items, render in (("applications", model.apps, app_doc), ("agents", model.agents, agent_doc)):

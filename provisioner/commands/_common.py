@@ -43,7 +43,11 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help=SECRETS_DIR_HELP),
         click.option("--tenant", "tenant", metavar="URL|local", help="Tenant URL, or 'local' for the emulator."),
         click.option("--realm", "realm", metavar="R", help="Put every resource in realm R."),
-        click.option("--stack", "stack_name", metavar="NAME", help="Stack name (ownership marker for prune)."),
+        click.option("--stack", "stack_name", metavar="NAME",
+                     help="The stack's identity (overrides the environment's stack: and provisioner.yaml): the "
+                          "ownership marker written on every object; prune deletes only objects carrying it."),
+        click.option("--take-over", "take_over", is_flag=True,
+                     help="Move objects another stack owns to this stack instead of refusing them."),
         click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
                      show_default=True, help="Plan output format."),
         click.option("--prune", is_flag=True, help="Delete objects this stack created that are no longer declared."),

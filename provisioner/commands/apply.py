@@ -37,9 +37,9 @@ from provisioner.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Provisione
               help="When a change fails, undo what this run wrote (see provisioner undo).")
 @target_option
 def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenant: str | None, realm: str | None,
-            stack_name: str | None, fmt: str, prune: bool, max_deletes: int, parallelism: int, verbose: bool,
-            quiet: bool, no_color: bool, plan_file: str | None, auto_approve: bool, enable_features: bool,
-            run_verify: bool, rollback: bool, secrets_dirs: tuple[str, ...] = (),
+            stack_name: str | None, take_over: bool, fmt: str, prune: bool, max_deletes: int, parallelism: int,
+            verbose: bool, quiet: bool, no_color: bool, plan_file: str | None, auto_approve: bool,
+            enable_features: bool, run_verify: bool, rollback: bool, secrets_dirs: tuple[str, ...] = (),
             record: str | None = None, targets: tuple[str, ...] = ()) -> int:
     """Apply the manifests (PATHS) or a saved plan (--plan FILE, '-' for stdin) to the tenant.
 
@@ -54,9 +54,15 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
         if loaded is None:
             return EXIT_ERROR
     saved = read_plan_file(plan_file) if plan_file else None
+    if loaded is not None and saved is None:
+        api.require_stack(loaded.stack)
     env_tenant = loaded.stack.environment.tenant if loaded and loaded.stack.environment else None
-    if saved is not None and tenant is None and not os.environ.get("AIC_TENANT_URL"):
-        tenant = (saved.target or {}).get("url") or None
+    if saved is not None:
+        if loaded is None and env and env != saved.environment:
+            raise UsageError(f"the plan was made for environment {saved.environment or '(none)'!r}, not {env!r} "
+                             f"(--env); nothing was written")
+        if tenant is None:
+            tenant = _saved_tenant(saved, env_tenant)
     machine = fmt == "json"
     progress = (lambda line: None) if quiet else (lambda line: echo(line + "\n", err=machine))
     shown: list[Any] = []
@@ -65,9 +71,6 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
         with api.tenant(tenant, env_file=env_file, environment_tenant=env_tenant, parallelism=parallelism,
                         verbose=verbose, paths=paths, record=record) as opened:
             print_target(opened.label, fmt)
-            if saved is not None and saved.target.get("url") and saved.target.get("url") != opened.url:
-                raise UsageError(f"the plan was made for {saved.target.get('url')}, not {opened.url}; nothing was "
-                                 "written")
             subject: Any = saved if saved is not None else loaded
             stop = threading.Event()
             with graceful_interrupt(stop) as arm:
@@ -76,6 +79,7 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
                                    env=env, env_file=env_file, realm=realm, stack_name=stack_name, prune=prune,
                                    max_deletes=max_deletes, parallelism=parallelism, enable_features=enable_features,
                                    progress=progress, stop=stop, journal_dir=JOURNAL_DIR, targets=targets,
+                                   take_over=take_over,
                                    confirm=confirm_with(fmt, verbose, no_color, auto_approve, quiet, on_approved=arm,
                                                     tenant=tenant_name(opened), shown=shown))
             report(result, summary_err=machine)
@@ -123,6 +127,26 @@ def _rollback(result: Any, opened: Any, fmt: str, verbose: bool, quiet: bool, no
         echo("Rolled back: the objects this apply touched are as they were before it (apply failed).\n")
     else:
         echo(f"Rollback incomplete; run provisioner undo {result.journal} to finish it.\n", err=True)
+
+
+def _saved_tenant(saved: Plan, env_tenant: str | None) -> str | None:
+    """The tenant a saved plan was made for (``local`` for the embedded emulator); any configured
+    source (AIC_TENANT_URL, the environment file, FRODO_HOST) must name the same one."""
+    from provisioner.tenant import resolve_target
+
+    planned = (saved.target or {}).get("tenant") or (saved.target or {}).get("url")
+    if not planned:
+        return None
+    try:
+        configured = resolve_target(None, env_tenant, os.environ, ci=False)
+    except UsageError:
+        configured = None
+    if configured is not None and configured.source != "default":
+        shown = "local" if configured.url is None else configured.url
+        if shown != planned:
+            raise UsageError(f"the plan was made for tenant {planned}, but {configured.source} says {shown}; "
+                             f"pass --tenant to choose; nothing was written")
+    return str(planned)
 
 
 def _verify(loaded: Any, opened: Any, realm: str | None, document: dict[str, Any] | None = None) -> int:

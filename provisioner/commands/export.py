@@ -80,7 +80,7 @@ def command(tenant: str | None, env_file: str | None, realm: str, kinds: str | N
     with api.tenant(tenant, env_file=env_file, parallelism=parallelism, verbose=verbose, record=record) as opened:
         echo(opened.label + "\n")
         result, snap = export_realm(opened.client, options, parallelism)
-        files = output_files(result, out, schema)
+        files = output_files(result, out, schema, stack)
         check_overwrite(out, files, force)
         marks, mark_notes = marks_needed(snap, result, stack) if stack else ([], [])
         for note in (*result.notes, *mark_notes):
@@ -139,6 +139,7 @@ def _summary(result: Any, out: str, stack: str | None) -> None:
         echo(f"Set these secret variables (the tenant never returns secrets; see {out}/{SECRETS_FILE}):\n")
         for name, key in result.secrets:
             echo(f"  {name}  ({key})\n")
-    stack_args = f" --stack {stack}" if stack else ""
+    # With --stack, provisioner.yaml declares the stack; without, plan needs one (never a folder name).
+    stack_args = "" if stack else " --stack NAME"
     echo(f"Next: provisioner plan {out}{stack_args} --detailed-exitcode (add --check-secrets until apply has "
          f"recorded the secrets)\n")

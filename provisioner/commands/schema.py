@@ -11,6 +11,7 @@ from provisioner.manifest.schema import KIND_SCHEMAS, bundled_schema, schema_doc
 
 _CHOICES = {kind.lower(): name for kind, name in KIND_SCHEMAS.items()}
 _CHOICES["environment"] = "environment.schema.json"
+_CHOICES["stack"] = "stack.schema.json"
 _CHOICES["definitions"] = "definitions.schema.json"
 
 

@@ -103,9 +103,17 @@ def schema_ref(schema: str, out_dir: str, relpath: str) -> str:
     return os.path.relpath(os.path.abspath(schema), folder).replace(os.sep, "/")
 
 
-def output_files(result: ExportResult, out_dir: str, schema: str | None) -> list[OutputFile]:
+def stack_file_text(stack: str) -> str:
+    """``provisioner.yaml``: the exported stack's identity (``--stack``), declared once."""
+    return ("# The stack's identity: the name written on every object it creates; prune deletes only objects\n"
+            f"# carrying it. The objects exported with --stack carry it already.\nstack: {stack}\n")
+
+
+def output_files(result: ExportResult, out_dir: str, schema: str | None,
+                 stack: str | None = None) -> list[OutputFile]:
     """Every file to write. Without a schema in a parent ``schemas/`` folder (and no ``--schema``),
-    the combined schema is written to ``schemas/manifest.schema.json`` in the output folder."""
+    the combined schema is written to ``schemas/manifest.schema.json`` in the output folder. With
+    ``stack`` (``--stack``), ``provisioner.yaml`` declares it."""
     files: list[OutputFile] = []
     if schema is None:
         schema = find_schema(out_dir)
@@ -119,6 +127,8 @@ def output_files(result: ExportResult, out_dir: str, schema: str | None) -> list
         files.append(OutputFile(doc.path, manifest_text(doc.document, schema_ref(schema, out_dir, doc.path))))
     if result.secrets:
         files.append(OutputFile(SECRETS_FILE, secrets_text(result)))
+    if stack:
+        files.append(OutputFile("provisioner.yaml", stack_file_text(stack)))
     return files
 
 

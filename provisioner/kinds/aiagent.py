@@ -26,7 +26,7 @@ from provisioner.kinds.fields import Field, Target, idm_patch_ops
 from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD
 from provisioner.kinds.oauth2client import client_rev, idm_rev
 from provisioner.kinds.snapshot import IDENTITY_FIELDS, RealmSnapshot
-from provisioner.kinds.planning import PlanContext, plan_client
+from provisioner.kinds.planning import PlanContext, grant_problems, plan_client
 from provisioner.kinds.spec import KindSpec
 from provisioner.kinds.write import ApplyContext, am_create, am_update, idm_patch
 from provisioner.plan.model import Change, Ids
@@ -197,7 +197,7 @@ def apply_delete(ctx: ApplyContext, change: Any) -> None:
         ctx.client.idm.delete(f"{change.realm}_aiagent", str(identity))
 
 
-def _allowed_grants(ctx: PlanContext, realm: str) -> list[str]:
+def allowed_grants(ctx: PlanContext, realm: str) -> list[str]:
     """The realm's grant types once the declared provider (if any) is applied."""
     from provisioner.kinds import provider
 
@@ -236,10 +236,12 @@ def plan(ctx: PlanContext, res: Any) -> list[Any]:
         ctx.problem(res, "", f"the AI agents feature is disabled in this tenant (realm {res.realm!r}); {KIND} "
                     f"{res.name!r} needs it. Run apply with --enable-features to enable it (can take up to 10 minutes)")
         return []
-    if TOKEN_EXCHANGE in (desired.get("grantTypes") or []) and TOKEN_EXCHANGE not in _allowed_grants(ctx, res.realm):
+    if TOKEN_EXCHANGE in (desired.get("grantTypes") or []) and TOKEN_EXCHANGE not in allowed_grants(ctx, res.realm):
         ctx.problem(res, "spec.grantTypes", f"agent {res.name!r} uses token exchange, but the OAuth2 provider of realm "
                     f"{res.realm!r} does not allow it (declare an OAuth2Provider with grantTypes.ensure: "
                     f"[token_exchange])")
+    else:
+        ctx.problems(res, grant_problems(ctx, res, desired, allowed_grants))
     identity = snap.identity_of(res.name)
     ids = Ids(identity=str(identity["_id"]) if identity else identity_id(res.realm, res.name))
     change = plan_client(ctx, res, SPEC, observe(snap, res.name), desired, ids)

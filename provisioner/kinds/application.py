@@ -26,7 +26,7 @@ from provisioner.kinds.fields import Field, Target
 from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD
 from provisioner.kinds.oauth2client import client_rev, idm_rev
 from provisioner.kinds.snapshot import APP_FIELDS, RealmSnapshot
-from provisioner.kinds.planning import PlanContext, plan_client
+from provisioner.kinds.planning import PlanContext, grant_problems, plan_client
 from provisioner.kinds.spec import KindSpec
 from provisioner.kinds.write import ApplyContext, am_create, am_update, create_once, idm_patch
 from provisioner.plan.model import Change, Ids
@@ -178,6 +178,9 @@ def plan(ctx: PlanContext, res: Any) -> list[Any]:
                         f"exist in realm {res.realm!r}")
         return []
     record = snap.apps.get(res.name)
+    # Preflight: the tenant's name UNIQUE policy would refuse this half way through an apply.
+    ctx.problems(res, name_conflicts(snap.apps, res.name, desired, creating=record is None))
+    ctx.problems(res, grant_problems(ctx, res, desired, _allowed_grants))
     ids = Ids(record=str(record["_id"]) if record else record_id(res.realm, res.name))
     return [plan_client(ctx, res, SPEC, observe(snap, res.name), desired, ids)]
 
@@ -220,3 +223,26 @@ SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, am_kind=AM_KIND, am_docs=la
                 references=references, export_folder="applications", schema="application.schema.json",
                 steps={"create": ((1, apply_am), (2, apply_idm)), "update": ((1, apply_am), (2, apply_idm)),
                        "delete": ((5, apply_delete),)}, plan=plan)
+
+
+def _allowed_grants(ctx: PlanContext, realm: str) -> list[str]:
+    """The realm's grant types once the declared provider (if any) is applied (once per realm, shared
+    with the agents' check)."""
+    from provisioner.kinds import aiagent
+
+    return aiagent.allowed_grants(ctx, realm)
+
+
+def name_conflicts(apps: Mapping[str, Mapping[str, Any]], key: str, desired: Mapping[str, Any],
+                   creating: bool) -> list[tuple[str, str]]:
+    """``(path, message)`` when the IDM ``name`` this plan writes is held by another application of the
+    tenant (``apps``: the snapshot's records by client id); the ``name`` UNIQUE policy would refuse it."""
+    if "displayName" not in desired and not creating:
+        return []  # the name is not managed: nothing written, nothing to collide
+    name = desired.get("displayName") or key
+    for other, record in apps.items():
+        if other != key and record.get("name") == name:
+            path = "spec.displayName" if "displayName" in desired else "metadata.name"
+            return [(path, f"application name {name!r} is already used by application {other!r} in the tenant "
+                           f"(application names are unique); choose another displayName")]
+    return []

@@ -96,14 +96,21 @@ def create_document(template: Mapping[str, Any], fields: tuple[Field, ...], desi
 
 
 def update_document(current: Mapping[str, Any], fields: tuple[Field, ...], desired: Mapping[str, Any],
-                    realm: str, *, secret: str | None = None, secret_hash: str | None = None) -> tuple[dict[str, Any], bool]:
+                    realm: str, *, secret: str | None = None, secret_hash: str | None = None,
+                    stack: str | None = None) -> tuple[dict[str, Any], bool]:
     """Read-modify-write: the server's document with only the managed paths changed.
 
     Returns ``(body, changed)``; ``secret`` (when given) is included and forces a write; ``secret_hash``
-    alone is set on the body but does not make it ``changed``.
+    alone is set on the body but does not make it ``changed``. ``stack``: this stack's marker is written
+    on the body; replacing another stack's marker (a take-over) forces a write, marking an object that
+    had none (adopted) does not.
     """
     doc = writable_client_doc(current)
     changed = apply_am_fields(doc, fields, desired, realm)
+    owner = stack_of(current)
+    if stack is not None and owner != stack:
+        set_markers(doc, stack=stack)
+        changed = changed or owner is not None
     if secret_hash is not None:  # with the secret, or alone to rewrite an older marker form (no forced write)
         set_markers(doc, secret_hash=secret_hash)
     if secret is not None:

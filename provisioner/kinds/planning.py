@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from provisioner.kinds.fields import Field, differing_targets, display
-from provisioner.kinds.oauth2client import client_rev, idm_rev
+from provisioner.kinds.oauth2client import client_rev, idm_rev, stack_of
 from provisioner.kinds.snapshot import Snapshot
 from provisioner.plan.model import Change, FieldChange, Ids, PlanDiagnostic, SecretReference, _plain
 
@@ -19,8 +19,13 @@ class PlanContext:
     """One planning run: the snapshot, the declared resources, the secret verdicts, the changes planned
     so far, the diagnostics, and user-id → userName lookups for display."""
 
-    def __init__(self, snapshot: Snapshot, resources: Sequence[Any], secret_status: Mapping[str, bool]) -> None:
+    def __init__(self, snapshot: Snapshot, resources: Sequence[Any], secret_status: Mapping[str, bool], *,
+                 stack: str = "", take_over: bool = False, check_ownership: bool = False) -> None:
         self.snapshot = snapshot
+        #: This stack's identity, and what to do with objects another stack owns (see :func:`ownership`).
+        self.stack = stack
+        self.take_over = take_over
+        self.check_ownership = check_ownership
         self.resources = list(resources)
         self.secret_status = secret_status
         self.diagnostics: list[PlanDiagnostic] = []
@@ -95,6 +100,38 @@ def make_change(address: str, kind: str, realm: str, key: str, action: str, fiel
                   desired=_plain(desired), reason=reason, ids=ids, secret=secret, send_secret=send_secret)
 
 
+def grant_problems(ctx: PlanContext, res: Any, desired: Mapping[str, Any],
+                   allowed: Any) -> list[tuple[str, str]]:
+    """A grant type the realm's OAuth2 provider does not allow (after this plan) is a plan error: every
+    token request with it would fail. ``allowed(ctx, realm)`` gives the provider's grants."""
+    if ctx.snapshot.realm(res.realm).provider is None:
+        return []  # the provider could not be read: that is reported on its own
+    permitted = set(allowed(ctx, res.realm))
+    missing = [g for g in desired.get("grantTypes") or [] if g not in permitted]
+    if not missing:
+        return []
+    return [("spec.grantTypes", f"{res.kind} {res.name!r} uses grant type(s) {', '.join(missing)} that the OAuth2 "
+                                f"provider of realm {res.realm!r} does not allow; add them to an OAuth2Provider's "
+                                f"grantTypes.ensure, or drop them")]
+
+
+#: The pseudo-field a take-over shows (``stack: "teamA" → "teamB"``); apply writes the marker.
+STACK_FIELD = "stack"
+
+
+def ownership(ctx: PlanContext, res: Any, addr: str, am_doc: Mapping[str, Any] | None) -> list[FieldChange]:
+    """An object whose ``provisioner.stack`` marker names another stack is an error naming both stacks;
+    with ``--take-over`` it is a change moving it to this stack."""
+    owner = stack_of(am_doc)
+    if owner is None or owner == ctx.stack or not ctx.check_ownership:
+        return []
+    if not ctx.take_over:
+        ctx.problem(res, "", f"{addr} belongs to stack {owner!r} (its provisioner.stack marker), not to this stack "
+                    f"{ctx.stack!r}; remove it from these manifests, or pass --take-over to move it to stack "
+                    f"{ctx.stack!r}")
+    return [FieldChange(STACK_FIELD, owner, ctx.stack)]
+
+
 def plan_client(ctx: PlanContext, res: Any, spec: Any, docs: Mapping[str, Any], desired: dict[str, Any],
                 ids: Ids) -> Change:
     """The change of a client-like object (an AM half plus an IDM half, a ``clientSecret``)."""
@@ -102,6 +139,7 @@ def plan_client(ctx: PlanContext, res: Any, spec: Any, docs: Mapping[str, Any], 
     observed = {"am": client_rev(docs["am"]), "idm": idm_rev(docs["idm"])}
     create = docs["am"] is None
     fields = field_changes(ctx, res.realm, spec.fields, desired, docs, create=create)
+    fields += ownership(ctx, res, addr, docs["am"])
     ref = res.spec.get("clientSecret")
     secret = SecretReference.of(ref) if ref is not None else None
     secret_fields = secret_change(ctx, secret, addr, create)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from provisioner.errors import ProvisionerError
+from provisioner.kinds.common import unwrap, writable_client_doc
 from provisioner.kinds.fields import Field, idm_patch_ops
 from provisioner.kinds.oauth2client import am_differs, create_document, secret_marker, update_document
 from provisioner.kinds.secrets import make_marker, needs_rewrite, verify_marker
@@ -74,7 +75,15 @@ def secret_for(ctx: ApplyContext, change: Change, current: Mapping[str, Any] | N
     """
     if change.secret is None:
         return None, None
-    value = ctx.secret(change.secret)
+    if current is not None and not change.send_secret:
+        # The plan sends no secret here: none is required. When it is at hand anyway, an older marker
+        # form is rewritten (below); when it is not, nothing is asked for.
+        try:
+            value = ctx.secret(change.secret)
+        except ProvisionerError:
+            return None, None
+    else:
+        value = ctx.secret(change.secret)
     old = secret_marker(current) if current is not None else None
     if current is not None and not change.send_secret and verify_marker(old, value):
         if not needs_rewrite(old, value):
@@ -143,18 +152,69 @@ def current_am(ctx: ApplyContext, realm: str, kind: str, key: str) -> dict[str, 
     return find_am(ctx.client, realm, kind, key)
 
 
+class IncompleteRead(StaleObject):
+    """A whole-object replace would drop fields the tenant holds: the read it was built from was not
+    complete. Nothing was written to the object; apply stops scheduling new writes, as for a conflict."""
+
+
+def field_paths(doc: Mapping[str, Any] | None) -> set[str]:
+    """The writable field paths of an AM client document: each top-level key and each key of a group
+    (``coreOAuth2ClientConfig.clientType``), without server keys, secrets or list-only null extras."""
+    if not doc:
+        return set()
+    plain = writable_client_doc(doc)
+    out: set[str] = set()
+    for key, value in plain.items():
+        if key.startswith("_"):
+            continue
+        out.add(key)
+        # The identity attributes are AM's copy of IDM's record, rewritten on purpose (aiagent.refresh).
+        if isinstance(value, Mapping) and key != "aiAgentIdentityAttributes":
+            out.update(f"{key}.{inner}" for inner in value if not str(inner).startswith("_"))
+    return out
+
+
+def guard_replace(address: str, body: Mapping[str, Any], *reads: Mapping[str, Any] | None) -> None:
+    """Refuse to PUT ``body`` when it lacks a field that any fresh read of the object had.
+
+    AM replaces the whole object on PUT: a body built from an incomplete read (a partial or malformed
+    answer, a read racing a create) would silently delete every field that read missed.
+    """
+    missing = set().union(*(field_paths(r) for r in reads)) - field_paths(body)
+    if missing:
+        groups = sorted(m for m in missing if "." not in m)  # whole groups first, then single fields
+        keys = sorted(m for m in missing if "." in m and m.split(".", 1)[0] not in groups)
+        listed = groups + keys
+        shown = ", ".join(listed[:12]) + (f" and {len(listed) - 12} more" if len(listed) > 12 else "")
+        raise IncompleteRead(f"refusing to replace {address}: the document built for the PUT lacks fields the "
+                             f"tenant holds ({shown}), so the read it came from was incomplete; nothing was "
+                             f"written to it. Run apply again.")
+
+
+def fresh_single(ctx: ApplyContext, realm: str, am_kind: str, key: str) -> dict[str, Any] | None:
+    """The object by a single GET (the complete, wrapped representation), unwrapped."""
+    got = ctx.client.am(realm).get(am_kind, key)
+    return unwrap(got[0]) if got is not None else None
+
+
 def am_update(ctx: ApplyContext, change: Change, fields: tuple[Field, ...], am_kind: str,
               refresh: Callable[[dict[str, Any]], None] | None = None) -> None:
-    """Update the AM half: check the revision, read-modify-write the managed fields, re-read to confirm."""
+    """Update the AM half: check the revision, read-modify-write the managed fields, re-read to confirm.
+
+    The body is built from the list read taken right before this level (its ``_rev`` is what the plan
+    compares); before the PUT a single GET of the object must agree that the body keeps every field
+    (:func:`guard_replace`), so a whole-object replace is never built from an incomplete read.
+    """
     current = current_am(ctx, change.realm, am_kind, change.key)
     check_rev(change, "am", current.get("_rev") if current else None)
     assert current is not None
     secret, marker = secret_for(ctx, change, current)
     body, changed = update_document(current, fields, change.desired, change.realm, secret=secret,
-                                    secret_hash=marker)
+                                    secret_hash=marker, stack=ctx.stack)
     if changed:
         if refresh:
             refresh(body)
+        guard_replace(change.address, body, current, fresh_single(ctx, change.realm, am_kind, change.key))
         ctx.client.am(change.realm).put(am_kind, change.key, body)
         after = find_am(ctx.client, change.realm, am_kind, change.key)
         if after is None or am_differs(after, fields, change.desired):

@@ -125,10 +125,11 @@ def load_environment(paths: Sequence[str], name: str, limits: Limits = DEFAULT_L
                                           f"'{reserved}' is a reserved variable name (always set by provisioner)"))
     realm = data.get("realm") if isinstance(data.get("realm"), str) else DEFAULT_REALM
     tenant = data.get("tenant") if isinstance(data.get("tenant"), str) else None
+    stack = data.get("stack") if isinstance(data.get("stack"), str) else None
     base = os.path.dirname(file)
     env_name = os.path.splitext(os.path.basename(file))[0]
     environment = Environment(name=env_name, tenant=tenant, realm=realm, vars=dict(variables),
                               verify=_verify_with_refs(data.get("verify"), base),
-                              location=doc.locations.get((), doc.start),
+                              location=doc.locations.get((), doc.start), stack=stack,
                               policy=dict(data["policy"]) if isinstance(data.get("policy"), dict) else {})
     return environment, doc, diagnostics

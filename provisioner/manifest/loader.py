@@ -26,12 +26,16 @@ from provisioner.manifest.model import (
 )
 from provisioner.manifest.secrets import SecretResolver, read_dotenv
 from provisioner.manifest.sources import discover, read_text
+from provisioner.manifest.stackfile import declared_name
 from provisioner.manifest.templating import raw_yaml_warnings, render
 from provisioner.manifest.yamlload import YamlDocument, parse_documents
 
 
 def default_stack_name(paths: Sequence[str]) -> str:
-    """The stack's default name: the first path's directory name (its parent, for a file)."""
+    """The first path's directory name (its parent, for a file).
+
+    Not a stack's identity (that is declared: :mod:`provisioner.manifest.stackfile`); kept for labels.
+    """
     if not paths:
         return "stack"
     first = os.path.abspath(paths[0])
@@ -157,10 +161,12 @@ def load(paths: Sequence[str], env: str | None = None, env_file: str | None = No
     if resolve_secrets:
         loader.resolve_secrets(resources, environment, env_doc, resolver)
 
+    name, problems = declared_name(paths, stack_name, environment, limits)
+    loader.diagnostics += problems
     diagnostics = _finish(loader.diagnostics, strict)
     stack = None
     if files or resources:
-        stack = Stack(name=stack_name or default_stack_name(paths), resources=tuple(resources),
+        stack = Stack(name=name, resources=tuple(resources),
                       environment=environment, sources=tuple(files))
     return LoadResult(diagnostics=diagnostics, stack=stack,
                       secrets=Secrets(resolver.values, resolved=resolve_secrets))

@@ -120,11 +120,16 @@ class Environment:
     location: SourceLocation | None = None
     #: The ``policy:`` rules (docs/policies.md), as written.
     policy: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    stack: str | None = None  # the environment's ``stack:`` (overrides provisioner.yaml)
 
 
 @dataclass(frozen=True)
 class Stack:
-    """Every resource loaded from the given paths, plus the environment they were loaded for."""
+    """Every resource loaded from the given paths, plus the environment they were loaded for.
+
+    ``name`` is the declared stack identity (``--stack``, the environment's ``stack:``, or
+    ``provisioner.yaml``), ``""`` when none was declared: plan and apply then refuse to run.
+    """
 
     name: str
     resources: tuple[Resource, ...]

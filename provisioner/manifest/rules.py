@@ -95,6 +95,25 @@ def check_duplicates(resources: list[Resource]) -> Iterator[Diagnostic]:
                              f"duplicate OAuth2Provider for realm '{realm}' (also declared at {others})")
 
 
+def check_unique_names(resources: list[Resource]) -> Iterator[Diagnostic]:
+    """Applications' IDM names (``displayName``, else the client ID) are unique per realm: the tenant's
+    ``name`` UNIQUE policy would refuse the second one half way through an apply."""
+    groups: dict[tuple[str, str], list[Resource]] = defaultdict(list)
+    for res in resources:
+        if res.kind == "Application" and not res.spec.get("existing"):
+            name = res.spec.get("displayName") or res.name
+            if isinstance(name, str):
+                groups[(res.realm, name)].append(res)
+    for (realm, name), members in sorted(groups.items()):
+        if len(members) < 2:
+            continue
+        for res in members:
+            others = ", ".join(f"{o.name} at {o.locate('spec.displayName')}" for o in members if o is not res)
+            path = "spec.displayName" if "spec.displayName" in res.field_locations else "metadata.name"
+            yield _diag(res, path, f"application name '{name}' is used by more than one application in realm "
+                                   f"'{realm}' (also {others}); the tenant requires unique application names")
+
+
 def _realm_location(res: Resource) -> Any:
     return res.field_locations.get("metadata.realm", res.location)
 
@@ -216,7 +235,7 @@ def check(resources: list[Resource], complete: bool = True) -> list[Diagnostic]:
 
     ``complete`` is False when some manifest could not be loaded at all (see check_privileges).
     """
-    found = [*check_client_ids(resources), *check_duplicates(resources),
+    found = [*check_client_ids(resources), *check_duplicates(resources), *check_unique_names(resources),
              *check_privileges(resources, complete), *check_grants(resources),
              *check_overrides(resources), *lint(resources)]
     return found

@@ -30,11 +30,13 @@ SCHEMA_FILES = (
     "application.schema.json",
     "aiagent.schema.json",
     "environment.schema.json",
+    "stack.schema.json",
     "manifest.schema.json",
 )
 #: Kind → the JSON Schema of its documents (from the kind declarations).
 KIND_SCHEMAS = {spec.name: str(spec.schema) for spec in REGISTRY if spec.manifest and spec.schema}
 ENVIRONMENT_SCHEMA = "environment.schema.json"
+STACK_SCHEMA = "stack.schema.json"
 COMBINED_SCHEMA = "manifest.schema.json"
 
 _CHECKOUT_DIR = Path(__file__).resolve().parents[2] / "schemas"

@@ -17,6 +17,8 @@ MANIFEST_SUFFIXES = (".yaml", ".yml")
 ENVIRONMENTS_DIR = "environments"
 #: Not manifests: the users and groups ``--tenant local`` seeds its emulator with (docs/emulator.md).
 NOT_MANIFESTS = ("emulator-seed.yaml", "emulator-seed.yml")
+#: The stack declaration at the top of a stack's folder (``stack: NAME``); not a manifest.
+STACK_FILE = "provisioner.yaml"
 
 
 def _walk(directory: str) -> list[str]:
@@ -31,6 +33,8 @@ def _walk(directory: str) -> list[str]:
         rel_root = os.path.relpath(root, directory)
         parts = () if rel_root == "." else tuple(rel_root.split(os.sep))
         for name in files:
+            if name == STACK_FILE and not parts:
+                continue
             if name.endswith(MANIFEST_SUFFIXES) and not name.startswith(".") and name not in NOT_MANIFESTS:
                 found.append((parts + (name,), os.path.normpath(os.path.join(directory, *parts, name))))
     return [path for _, path in sorted(found)]

@@ -33,12 +33,19 @@ class PlanOptions:
     max_deletes: int = 5
     secret_status: Mapping[str, bool] = field(default_factory=dict)
     realms: tuple[str, ...] = ()
+    #: Move objects another stack owns to this stack (``--take-over``) instead of refusing them.
+    take_over: bool = False
+    #: The realm every resource was forced into (``--realm``), recorded so apply can refuse another.
+    realm: str | None = None
+    #: Refuse objects another stack owns (off only for undo, which restores before-images whatever owns them).
+    check_ownership: bool = True
 
 
 def make_plan(resources: Iterable[Any], snapshot: Snapshot, options: PlanOptions) -> Plan:
     """Plan ``resources`` (manifest :class:`Resource` records) against ``snapshot``."""
     resources = sorted(resources, key=lambda r: (r.realm, r.kind, r.name))
-    ctx = PlanContext(snapshot, resources, options.secret_status)
+    ctx = PlanContext(snapshot, resources, options.secret_status, stack=options.stack,
+                      take_over=options.take_over, check_ownership=options.check_ownership)
     for spec in REGISTRY:  # rank order: a kind may read the changes planned for the kinds before it
         if spec.plan is None:
             continue
@@ -67,7 +74,8 @@ def make_plan(resources: Iterable[Any], snapshot: Snapshot, options: PlanOptions
     return Plan(format_version=FORMAT_VERSION, stack=options.stack, target=_plain(options.target),
                 environment=options.environment, changes=ordered, blocked=blocked, diagnostics=diagnostics,
                 summary=summarize(ordered, blocked),
-                options={"prune": options.prune, "max_deletes": options.max_deletes},
+                options={"prune": options.prune, "max_deletes": options.max_deletes, "realm": options.realm,
+                         "take_over": options.take_over},
                 access=tuple(a.to_dict() for a in access_changes))
 
 

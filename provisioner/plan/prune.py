@@ -104,4 +104,4 @@ def prune_count(changes: Iterable[Change]) -> int:
     return sum(1 for c in changes if c.action == "delete" and c.kind in prunable)
 
 
-__all__ = ["plan_prune", "prune_count", "delete_count"]
+__all__ = ["delete_count", "plan_prune", "prune_count"]

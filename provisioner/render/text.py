@@ -51,7 +51,8 @@ def render_text(plan: dict[str, Any], *, colour: bool = False, header: bool = Tr
         for fld in change.get("fields") or []:
             lines.append("    " + field_line(fld, action))
     for blocked in plan.get("blocked") or []:
-        lines.append(paint("blocked", f"{SYMBOLS['delete']} {BLOCKED_LABEL} {blocked['address']}  # {blocked['reason']}"))
+        title = f"{SYMBOLS['delete']} {BLOCKED_LABEL} {blocked['address']}  # {blocked['reason']}"
+        lines.append(paint("blocked", title))
     for diag in (d for d in diagnostics if d.get("severity") != "error"):
         lines.append(paint(diag["severity"], _diagnostic(diag)))
     if lines and lines[-1] != "":

@@ -115,6 +115,7 @@ def _write_stack(directory: Path, count: int) -> None:
                     f"  grantTypes: [client_credentials, token_exchange]\n"
                     f"  applications:\n    - application: app-{count}-{i}\n      permissions: [read]\n")
     (directory / "stack.yaml").write_text("---\n".join(docs))
+    (directory / "provisioner.yaml").write_text(f"stack: scale-{count}\n")
 
 
 def test_plan_reads_do_not_grow_with_objects(tenant: Tenant, cli, tmp_path: Path) -> None:

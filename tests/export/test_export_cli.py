@@ -84,19 +84,21 @@ def test_export_round_trip(populated: Tenant, cli, tmp_path: Path, monkeypatch: 
 
     set_secrets(monkeypatch)
     # The exported objects carry no secret marker: plan proves their secrets live -> no changes.
-    code, out, err = cli("plan", "adopted", "--tenant", populated.url, "--detailed-exitcode")
+    code, out, err = cli("plan", "adopted", "--tenant", populated.url, "--stack", "adopted", "--detailed-exitcode")
     assert code == 0, out + err
     assert "No changes. The tenant matches the manifests." in out
-    assert cli("plan", "adopted", "--tenant", populated.url, "--check-secrets", "--detailed-exitcode")[0] == 0
+    assert cli("plan", "adopted", "--tenant", populated.url, "--stack", "adopted", "--check-secrets",
+               "--detailed-exitcode")[0] == 0
     # ...and apply writes nothing at all.
     populated.reset_stats()
-    code, out, err = cli("apply", "adopted", "--tenant", populated.url, "--auto-approve")
+    code, out, err = cli("apply", "adopted", "--tenant", populated.url, "--stack", "adopted", "--auto-approve")
     assert code == 0, out + err
     assert populated.stats()["writes"] == 0
 
     # A wrong value for an adopted client's secret is caught by the same live proof.
     monkeypatch.setenv(secret_env_name(BOT), "not-the-secret-the-tenant-holds")
-    code, out, err = cli("plan", "adopted", "--tenant", populated.url, "--format", "json", "--detailed-exitcode")
+    code, out, err = cli("plan", "adopted", "--tenant", populated.url, "--stack", "adopted", "--format", "json",
+                         "--detailed-exitcode")
     assert code == 2, out + err
     changed = [c for c in json.loads(out)["changes"] if c["action"] != "no-op"]
     assert [(c["key"], [(f["path"], f["sensitive"]) for f in c["fields"]]) for c in changed] == [
@@ -124,7 +126,8 @@ def test_select_refers_to_other_applications_as_existing(populated: Tenant, cli,
     assert "  - application: web-server-logs-api-app\n    existing: true\n" in text
     assert cli("validate", "bot", "--skip-secrets")[0] == 0
     set_secrets(monkeypatch, BOT)
-    code, out, err = cli("plan", "bot", "--tenant", populated.url, "--check-secrets", "--detailed-exitcode")
+    code, out, err = cli("plan", "bot", "--tenant", populated.url, "--stack", "bot", "--check-secrets",
+                         "--detailed-exitcode")
     assert code == 0, out + err
 
 
@@ -162,7 +165,7 @@ def test_provider_grant_types_exact(populated: Tenant, cli, tmp_path: Path) -> N
     text = (tmp_path / "x/providers/alpha.yaml").read_text()
     assert ("exact: [authorization_code, ciba, client_credentials, device_code, implicit, jwt_bearer, password,"
             in text)
-    assert cli("plan", "x", "--tenant", populated.url, "--detailed-exitcode")[0] == 0
+    assert cli("plan", "x", "--tenant", populated.url, "--stack", "x", "--detailed-exitcode")[0] == 0
 
 
 def test_refuses_to_overwrite_without_force(populated: Tenant, cli, tmp_path: Path) -> None:

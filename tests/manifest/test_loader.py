@@ -97,7 +97,11 @@ def test_realm_defaults_to_alpha_and_stack_name_can_be_overridden(tmp_path: Path
     result = load([str(tmp_path / "app.yaml")], resolve_secrets=False, stack_name="orders")
     assert result.ok
     assert result.stack.name == "orders" and result.stack.resources[0].realm == "alpha"
-    assert load([str(tmp_path / "app.yaml")], resolve_secrets=False).stack.name == tmp_path.name
+    # Never the folder's name: without a declaration the stack has none (plan and apply refuse).
+    assert load([str(tmp_path / "app.yaml")], resolve_secrets=False).stack.name == ""
+    (tmp_path / "provisioner.yaml").write_text("stack: declared\n")
+    declared = load([str(tmp_path)], resolve_secrets=False)
+    assert declared.stack.name == "declared" and declared.stack.sources == (str(tmp_path / "app.yaml"),)
 
 
 def test_environments_folder_and_hidden_folders_are_not_manifests(tmp_path: Path) -> None:
@@ -149,8 +153,8 @@ def test_missing_paths_and_empty_directories(tmp_path: Path) -> None:
 
 def test_json_output_is_byte_identical_and_independent_of_listing_order(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    files = {f"{name}.yaml": APP.replace("orders-api", name).replace("{{ suffix }}", "x").replace(
-        "[orders.read]", "orders.read") for name in ("zeta", "alpha", "mid")}
+    files = {f"{name}.yaml": APP.replace("orders-api", name).replace("{{ suffix }}", name).replace(
+        "[orders.read]", "orders.read") for name in ("zeta", "alpha", "mid")}  # distinct names: unique per realm
     write(tmp_path / "one" / "stack", files)
     write(tmp_path / "two" / "stack", dict(reversed(list(files.items()))))  # created in the other order
     outputs = []

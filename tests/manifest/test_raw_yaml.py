@@ -40,6 +40,8 @@ def test_shipped_yaml_is_valid_and_schema_valid_without_rendering(path: Path) ->
     if path.name == "emulator-seed.yaml":  # the local emulator's users and groups, not a manifest
         return
     schema = "environment.schema.json" if path.parent.name == "environments" else "manifest.schema.json"
+    if path.name == "provisioner.yaml":  # a stack's identity declaration
+        schema = "stack.schema.json"
     first = text.splitlines()[0]
     assert first.startswith("# yaml-language-server: $schema=") and first.endswith(schema), first
     validator = _validator(schema)

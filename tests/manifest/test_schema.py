@@ -89,7 +89,8 @@ def example_documents() -> list[dict[str, Any]]:
     from provisioner.manifest.templating import render
 
     docs = []
-    for path in sorted(p for p in (ROOT / "manifests").glob("*/*.yaml") if p.name != "emulator-seed.yaml"):
+    for path in sorted(p for p in (ROOT / "manifests").glob("*/*.yaml")
+                       if p.name not in ("emulator-seed.yaml", "provisioner.yaml")):  # not manifests
         text, _ = render(path.read_text(encoding="utf-8"), str(path), {"webAppOrigin": "https://x.example"})
         docs += [d for d in yaml.safe_load_all(text) if d]
     return docs

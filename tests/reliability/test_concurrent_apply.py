@@ -48,7 +48,7 @@ def _race(tenant: Tenant, tmp_path: Path, capsys: Any) -> tuple[dict[str, Any], 
         try:
             with api.tenant(tenant.url, environ=environ) as opened:
                 barrier.wait(timeout=30)
-                results[side] = api.apply([str(paths[side])], opened, environ=environ, stack_name="race",
+                results[side] = api.apply([str(paths[side])], opened, environ=environ,
                                           progress=lambda line: print(f"[{side}] {line}"))
         except Exception as exc:  # reported by the assertions below
             results[side] = exc
@@ -89,7 +89,7 @@ def test_concurrent_updates_one_wins_other_reports_conflict(tenant: Tenant, tmp_
     environ = {**os.environ, **SECRETS}
     base = write_stack(BASE, tmp_path / "base")
     with api.tenant(tenant.url, environ=environ) as opened:
-        assert api.apply([str(base)], opened, environ=environ, stack_name="race").ok
+        assert api.apply([str(base)], opened, environ=environ).ok
     results, paths = _race(tenant, tmp_path, capsys)
     winner = _one_wins(results)
     spec = SIDE_A if winner == "A" else SIDE_B
@@ -112,6 +112,6 @@ def test_concurrent_creates_never_duplicate_and_every_loss_is_a_named_conflict(
     loser = next((side for side, r in results.items() if not r.ok), "B")
     rerun = api.tenant(tenant.url, environ=environ)
     with rerun as opened:
-        assert api.apply([str(paths[loser])], opened, environ=environ, stack_name="race").ok
+        assert api.apply([str(paths[loser])], opened, environ=environ).ok
     spec = SIDE_A if loser == "A" else SIDE_B
     assert check_tenant(tenant.url, environ, [str(paths[loser])], spec, unmanaged=False) == []

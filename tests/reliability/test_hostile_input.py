@@ -100,7 +100,7 @@ def _validate_and_plan(tenant: Tenant, cli: Any, path: Path) -> None:
     code, out, err = cli("validate", str(path))
     _no_crash(code, out, err)
     tenant.reset_stats()
-    plan_code, out, err = cli("plan", str(path), "--tenant", tenant.url)
+    plan_code, out, err = cli("plan", str(path), "--tenant", tenant.url, "--stack", "fuzz")
     _no_crash(plan_code, out, err)
     if code == 1:  # invalid: stopped before any network call
         assert plan_code == 1 and tenant.stats()["total"] == 0, out + err
@@ -138,7 +138,7 @@ def test_random_manifest_structures_never_crash(tenant: Tenant, cli: Any, tmp_pa
         _no_crash(code, out, err)
         seen["valid" if code == 0 else "invalid"] += 1
         tenant.reset_stats()
-        plan_code, out, err = cli("plan", str(path), "--tenant", tenant.url)
+        plan_code, out, err = cli("plan", str(path), "--tenant", tenant.url, "--stack", "fuzz")
         _no_crash(plan_code, out, err)
         if code == 1:
             assert plan_code == 1 and tenant.stats()["total"] == 0, out + err

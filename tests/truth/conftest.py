@@ -11,15 +11,15 @@ import requests
 
 from tests.core.conftest import BOT, DEMO_ENV, ROOT, Tenant, cli, emulator_options, tenant  # noqa: F401
 
-__all__ = ["BOT", "DEMO_ENV", "ROOT", "Tenant", "faults", "copy_stack"]
+__all__ = ["BOT", "DEMO_ENV", "ROOT", "Tenant", "copy_stack", "faults"]
 
 
-def faults(tenant: Tenant, *rules: dict[str, Any]) -> None:
+def faults(emulated: Tenant, *rules: dict[str, Any]) -> None:
     """Install emulator fault rules (``/_emulator/faults``); no rules clears them."""
     if rules:
-        response = requests.put(tenant.url + "/_emulator/faults", json=list(rules), timeout=10)
+        response = requests.put(emulated.url + "/_emulator/faults", json=list(rules), timeout=10)
     else:
-        response = requests.delete(tenant.url + "/_emulator/faults", timeout=10)
+        response = requests.delete(emulated.url + "/_emulator/faults", timeout=10)
     assert response.status_code < 300, response.text
 
 
