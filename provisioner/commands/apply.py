@@ -129,7 +129,7 @@ def _rollback(result: Any, opened: Any, fmt: str, verbose: bool, quiet: bool, no
         echo(f"Rollback incomplete; run provisioner undo {result.journal} to finish it.\n", err=True)
 
 
-def _saved_tenant(saved: Plan, env_tenant: str | None) -> str | None:
+def _saved_tenant(saved: Any, env_tenant: str | None) -> str | None:
     """The tenant a saved plan was made for (``local`` for the embedded emulator); any configured
     source (AIC_TENANT_URL, the environment file, FRODO_HOST) must name the same one."""
     from provisioner.tenant import resolve_target
