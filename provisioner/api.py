@@ -448,14 +448,39 @@ def ensure_features(stack: Any, tenant: Any, progress: Progress, *, timeout: flo
     progress("AI agents feature enabled.")
 
 
-def apply(plan_or_stack: Any, tenant: Any, *, paths: Sequence[str] | None = None, env: str | None = None,
-          env_file: str | None = None, environ: Mapping[str, str] | None = None, realm: str | None = None,
-          stack_name: str | None = None, prune: bool = False, max_deletes: int = 5, parallelism: int = 4,
-          enable_features: bool = False, progress: Progress | None = None, secrets: Any = None,
-          confirm: Callable[[Plan], bool] | None = None, stop: threading.Event | None = None,
-          journal_dir: str | os.PathLike[str] | None = None, loaded: Any = None,
-          targets: Sequence[str] = (), take_over: bool = False) -> ApplyResult:
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """The settings of one apply run (the CLI's options), typed and in one place.
+
+    ``env``/``env_file``/``environ``/``stack_name``: how manifests are loaded; ``realm``: put every
+    resource in this realm; ``prune``/``max_deletes``: deletes of undeclared owned objects and their cap;
+    ``parallelism``: concurrent requests; ``enable_features``: switch on the AI agents feature when
+    needed; ``journal_dir``: where the run's journal goes; ``targets``: addresses to narrow the plan to;
+    ``take_over``: plan objects another stack owns as updates.
+    """
+
+    env: str | None = None
+    env_file: str | None = None
+    environ: Mapping[str, str] | None = None
+    realm: str | None = None
+    stack_name: str | None = None
+    prune: bool = False
+    max_deletes: int = 5
+    parallelism: int = 4
+    enable_features: bool = False
+    journal_dir: str | os.PathLike[str] | None = None
+    targets: Sequence[str] = ()
+    take_over: bool = False
+
+
+def apply(plan_or_stack: Any, tenant: Any, options: RunOptions | None = None, *,
+          paths: Sequence[str] | None = None, loaded: Any = None, secrets: Any = None,
+          progress: Progress | None = None, confirm: Callable[[Plan], bool] | None = None,
+          stop: threading.Event | None = None, **settings: Any) -> ApplyResult:
     """Apply a :class:`Plan` (refused when stale) or plan-and-apply a stack/paths.
+
+    ``options`` (:class:`RunOptions`) carries the run's settings; they may also be given as keywords
+    (``max_deletes=0``), which build the ``RunOptions`` (an unknown keyword is a ``TypeError``).
 
     ``paths`` (with a Plan) supplies the manifests for secret values and the post-apply re-plan; a
     Plan made by :func:`plan` from the same paths (and env, env_file, stack_name) in this process
@@ -467,8 +492,11 @@ def apply(plan_or_stack: Any, tenant: Any, *, paths: Sequence[str] | None = None
     writes in flight finish and the result says ``interrupted``. With ``journal_dir``, a run that has
     changes writes ``apply-<run>.jsonl`` there (:mod:`provisioner.journal`); ``result.journal`` is its path.
     """
+    o = dataclasses.replace(options, **settings) if options is not None else RunOptions(**settings)
+    env, env_file, realm, stack_name, targets = o.env, o.env_file, o.realm, o.stack_name, o.targets
+    prune, max_deletes, parallelism, take_over = o.prune, o.max_deletes, o.parallelism, o.take_over
     progress = progress or (lambda line: None)
-    env_map = dict(os.environ if environ is None else environ)
+    env_map = dict(os.environ if o.environ is None else o.environ)
     stack = None
     if isinstance(plan_or_stack, Plan):
         the_plan: Plan | None = plan_or_stack
@@ -491,7 +519,7 @@ def apply(plan_or_stack: Any, tenant: Any, *, paths: Sequence[str] | None = None
         check_plan_matches(the_plan, tenant=tenant, stack=stack, realm=realm)
     elif stack is not None:
         require_stack(stack)
-    if stack is not None and enable_features:
+    if stack is not None and o.enable_features:
         ensure_features(stack, tenant, progress, realm=realm)
     snapshot = None
     if the_plan is None:
@@ -513,12 +541,12 @@ def apply(plan_or_stack: Any, tenant: Any, *, paths: Sequence[str] | None = None
                                       take_over=take_over)[0]
     options = ApplyOptions(stack=the_plan.stack, parallelism=parallelism, max_deletes=max_deletes, progress=progress,
                            stop=stop)
-    if journal_dir is None or not the_plan.has_writes:
+    if o.journal_dir is None or not the_plan.has_writes:
         return execute(the_plan, tenant.client, resolver, options, replan=replan, snapshot=snapshot)
     from provisioner.journal import Journal
 
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    with Journal(journal_dir, run_id=f"{stamp}-{os.getpid()}-{secrets_module.token_hex(3)}") as journal:
+    with Journal(o.journal_dir, run_id=f"{stamp}-{os.getpid()}-{secrets_module.token_hex(3)}") as journal:
         options.journal = journal
         result = execute(the_plan, tenant.client, resolver, options, replan=replan, snapshot=snapshot)
     return dataclasses.replace(result, journal=str(journal.path))

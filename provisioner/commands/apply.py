@@ -75,11 +75,12 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
             stop = threading.Event()
             with graceful_interrupt(stop) as arm:
                 # With --plan and PATHS, the manifests loaded above supply secrets and the re-plan.
-                result = api.apply(subject, opened, loaded=loaded if saved is not None else None,
-                                   env=env, env_file=env_file, realm=realm, stack_name=stack_name, prune=prune,
-                                   max_deletes=max_deletes, parallelism=parallelism, enable_features=enable_features,
-                                   progress=progress, stop=stop, journal_dir=JOURNAL_DIR, targets=targets,
-                                   take_over=take_over,
+                options = api.RunOptions(env=env, env_file=env_file, realm=realm, stack_name=stack_name,
+                                         prune=prune, max_deletes=max_deletes, parallelism=parallelism,
+                                         enable_features=enable_features, journal_dir=JOURNAL_DIR, targets=targets,
+                                         take_over=take_over)
+                result = api.apply(subject, opened, options, loaded=loaded if saved is not None else None,
+                                   progress=progress, stop=stop,
                                    confirm=confirm_with(fmt, verbose, no_color, auto_approve, quiet, on_approved=arm,
                                                     tenant=tenant_name(opened), shown=shown))
             report(result, summary_err=machine)

@@ -97,8 +97,8 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
                 if ok:
                     arm()
                 return ok
-            result = api.apply(plan, opened, max_deletes=max_deletes, parallelism=parallelism, progress=progress,
-                               stop=stop, journal_dir=JOURNAL_DIR, confirm=approved)
+            options = api.RunOptions(max_deletes=max_deletes, parallelism=parallelism, journal_dir=JOURNAL_DIR)
+            result = api.apply(plan, opened, options, progress=progress, stop=stop, confirm=approved)
         report(result, verb="Destroy", summary_err=fmt != "text")
     if result.interrupted:
         return EXIT_INTERRUPTED

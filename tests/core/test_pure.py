@@ -339,3 +339,14 @@ def test_plan_load_note_lives_beside_the_frozen_plan(tmp_path):
     del plan
     gc.collect()
     assert not api._LOADED  # forgotten with its plan
+
+
+def test_apply_settings_are_typed_run_options():
+    import dataclasses
+
+    from provisioner import api
+
+    with pytest.raises(TypeError):
+        api.apply(Plan.from_dict({"format_version": "2"}), tenant=None, max_delets=1)  # a typo is refused
+    options = dataclasses.replace(api.RunOptions(max_deletes=0, prune=True), parallelism=2)
+    assert (options.max_deletes, options.prune, options.parallelism, options.targets) == (0, True, 2, ())
