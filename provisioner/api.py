@@ -421,6 +421,23 @@ def ref_resolver(values: Mapping[tuple[str, str], str], environ: Mapping[str, st
     return resolve
 
 
+def _require_sent_secrets(the_plan: Plan, resolver: Callable[[SecretReference], str]) -> None:
+    """Every secret the plan sends (creates, and updates whose secret changed) resolves, or nothing is
+    written: a saved plan applied without its secrets stops before the first write, naming them all."""
+    missing = []
+    for change in the_plan.changes:
+        if change.secret is None or not (change.action == "create" or change.send_secret):
+            continue
+        try:
+            resolver(change.secret)
+        except ConfigurationError as exc:
+            missing.append(f"  {change.address}: {exc}")
+    if missing:
+        lines = "\n".join(missing)
+        raise ConfigurationError(f"the plan sends secrets that are not available; nothing was written:\n{lines}\n"
+                                 f"Set them in the environment, pass --env-file FILE, or pass the manifest PATHS.")
+
+
 def _declared_alone(kind: str) -> bool:
     """A kind with its own documents (not one declared inside its parent, like an agent's privileges)."""
     spec = spec_of(kind)
@@ -529,10 +546,11 @@ def apply(plan_or_stack: Any, tenant: Any, options: RunOptions | None = None, *,
     if the_plan.errors:
         lines = "\n".join(f"  {d}" for d in the_plan.errors)
         raise ProvisionerError(f"the plan has errors; nothing was written:\n{lines}")
-    if confirm is not None and not confirm(the_plan):
-        raise ProvisionerError("Apply cancelled; nothing was written.")
     values = secret_values(resources_of(stack, realm), secrets) if stack is not None else {}
     resolver = ref_resolver(values, env_map, read_env_file(env_file))
+    _require_sent_secrets(the_plan, resolver)
+    if confirm is not None and not confirm(the_plan):
+        raise ProvisionerError("Apply cancelled; nothing was written.")
     replan = None
     if stack is not None:
         def replan(written: Mapping[str, str] | None = None) -> Plan:

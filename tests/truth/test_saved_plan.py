@@ -66,3 +66,23 @@ def test_plan_for_one_environment_refuses_another(tenant: Tenant, cli, tmp_path:
                          "--auto-approve")
     assert code == 1 and "stack 'bot-traffic-analyzer', not 'another'" in out + err
     assert tenant.stats()["writes"] == 0
+
+
+def test_saved_plan_without_the_secrets_it_sends_writes_nothing(tenant: Tenant, cli, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh-tenant plan creates clients with secrets: applied in a shell without them, it must stop
+    before the provider update (no half-applied tenant), naming every missing secret."""
+    for name in ("LOGS_API_APP_SECRET", "BOT_AGENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    plan_file = tmp_path / "p.json"
+    assert cli("plan", str(BOT), "--tenant", tenant.url, "--env-file", str(DEMO_ENV), "--out", str(plan_file))[0] == 0
+    tenant.reset_stats()
+    code, out, err = cli("apply", "--plan", str(plan_file), "--auto-approve")
+    assert code == 1, out + err
+    assert "nothing was written" in out + err
+    assert "LOGS_API_APP_SECRET" in out + err and "BOT_AGENT_SECRET" in out + err
+    assert "Traceback" not in out + err
+    assert tenant.stats()["writes"] == 0
+    code, out, err = cli("apply", "--plan", str(plan_file), "--env-file", str(DEMO_ENV), "--auto-approve")
+    assert code == 0, out + err
+    assert "Apply complete: 4 done, 0 failed, 0 not attempted." in out
