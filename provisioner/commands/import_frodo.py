@@ -1,6 +1,7 @@
 """``provisioner import-frodo FILE… --out DIR``: turn Frodo export files into provisioner manifests."""
 from __future__ import annotations
 
+import re
 
 import click
 
@@ -15,6 +16,9 @@ from provisioner.export.write import check_overwrite, output_files, write_files
 from provisioner.kinds import spec_of
 
 
+_STACK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # schemas/stack.schema.json
+
+
 @click.command(name="import-frodo")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--out", "out_dir", metavar="DIR", required=True, type=click.Path(file_okay=False),
@@ -27,11 +31,14 @@ from provisioner.kinds import spec_of
 @click.option("--tenant", "tenant", metavar="URL|local",
               help="Read user names for owners and subjects from this tenant (otherwise they are left out).")
 @click.option("--env-file", "env_file", metavar="FILE", type=click.Path(), help="Dotenv file for credentials.")
+@click.option("--stack", "stack", metavar="NAME",
+              help="Declare the stack in DIR/provisioner.yaml (plan and apply need one; nothing is written to a tenant).")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 @click.option("--schema", "schema", metavar="PATH|URL",
               help="The $schema for the editor comment (as for export).")
 def command(files: tuple[str, ...], out_dir: str, realm: str, select_ids: tuple[str, ...], grant_mode: str,
-            tenant: str | None, env_file: str | None, force: bool, schema: str | None) -> int:
+            tenant: str | None, env_file: str | None, force: bool, schema: str | None,
+            stack: str | None = None) -> int:
     """Turn Frodo export files (frodo agent / app / oauth2 client exports) into manifests under DIR.
 
     Reads the "agent", "application" (OAuth2 clients, with their "_provider") and "managedApplication"
@@ -40,6 +47,8 @@ def command(files: tuple[str, ...], out_dir: str, realm: str, select_ids: tuple[
     Owners and privilege subjects are user ids in Frodo's files: with --tenant they are named, without
     it they are left out (a note says so). Nothing is written to a tenant.
     """
+    if stack is not None and not _STACK.match(stack):
+        raise UsageError(f"--stack: {stack!r} is not a valid stack name (letters, digits, '.', '_', '-')")
     texts = []
     for name in files:
         try:
@@ -63,7 +72,7 @@ def command(files: tuple[str, ...], out_dir: str, realm: str, select_ids: tuple[
     selection = select(snap, options)
     users = _user_names(imported.user_ids(), realm, tenant, env_file) if imported.user_ids() else {}
     result = build(snap, selection, users, options)
-    outputs = output_files(result, out_dir, schema)
+    outputs = output_files(result, out_dir, schema, stack, marked=False)
     check_overwrite(out_dir, outputs, force)
     for note in (*imported.notes, *result.notes):
         echo(f"note: {note}\n", err=True)
@@ -76,7 +85,8 @@ def command(files: tuple[str, ...], out_dir: str, realm: str, select_ids: tuple[
         echo("Set these secret variables (Frodo exports hold no secrets):\n")
         for variable, key in result.secrets:
             echo(f"  {variable}  ({key})\n")
-    echo(f"Next: provisioner plan {out_dir} --detailed-exitcode\n")
+    # Without --stack, plan needs one (never a folder name): the hint says so.
+    echo(f"Next: provisioner plan {out_dir}{'' if stack else ' --stack NAME'} --detailed-exitcode\n")
     return EXIT_OK
 
 

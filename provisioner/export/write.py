@@ -103,14 +103,17 @@ def schema_ref(schema: str, out_dir: str, relpath: str) -> str:
     return os.path.relpath(os.path.abspath(schema), folder).replace(os.sep, "/")
 
 
-def stack_file_text(stack: str) -> str:
-    """``provisioner.yaml``: the exported stack's identity (``--stack``), declared once."""
+def stack_file_text(stack: str, marked: bool = True) -> str:
+    """``provisioner.yaml``: the exported stack's identity (``--stack``), declared once. ``marked``:
+    export marked the objects already (import-frodo writes nothing to a tenant)."""
+    note = ("The objects exported with --stack carry it already." if marked
+            else "apply writes it on each object it creates or updates.")
     return ("# The stack's identity: the name written on every object it creates; prune deletes only objects\n"
-            f"# carrying it. The objects exported with --stack carry it already.\nstack: {stack}\n")
+            f"# carrying it. {note}\nstack: {stack}\n")
 
 
 def output_files(result: ExportResult, out_dir: str, schema: str | None,
-                 stack: str | None = None) -> list[OutputFile]:
+                 stack: str | None = None, marked: bool = True) -> list[OutputFile]:
     """Every file to write. Without a schema in a parent ``schemas/`` folder (and no ``--schema``),
     the combined schema is written to ``schemas/manifest.schema.json`` in the output folder. With
     ``stack`` (``--stack``), ``provisioner.yaml`` declares it."""
@@ -128,7 +131,7 @@ def output_files(result: ExportResult, out_dir: str, schema: str | None,
     if result.secrets:
         files.append(OutputFile(SECRETS_FILE, secrets_text(result)))
     if stack:
-        files.append(OutputFile("provisioner.yaml", stack_file_text(stack)))
+        files.append(OutputFile("provisioner.yaml", stack_file_text(stack, marked)))
     return files
 
 

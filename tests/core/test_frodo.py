@@ -128,3 +128,24 @@ def test_import_frodo_reports_bad_files_with_where_and_why(cli, tmp_path: Path, 
 def test_export_frodo_refuses_stack(cli, tmp_path: Path) -> None:
     code, _, err = cli("export", "--format", "frodo", "--stack", "s", "--tenant", "http://127.0.0.1:9")
     assert code == 1 and "--stack cannot be used with --format frodo" in err
+
+
+def test_import_frodo_next_command_runs_as_printed(tenant: Tenant, cli, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 'Next:' line is a command users paste: with --stack it works as printed (provisioner.yaml
+    declares the stack); without, it says --stack NAME instead of a plan that refuses for want of one."""
+    assert cli("apply", *bot_args(tenant), "--auto-approve")[0] == 0
+    assert cli("export", "--format", "frodo", "--tenant", tenant.url, "--out", tmp_path / "frodo")[0] == 0
+    files = sorted(str(p) for p in (tmp_path / "frodo").glob("*.json"))
+    code, out, err = cli("import-frodo", *files, "--out", tmp_path / "bare")
+    assert code == 0 and f"Next: provisioner plan {tmp_path / 'bare'} --stack NAME --detailed-exitcode" in out
+    code, out, err = cli("import-frodo", *files, "--out", tmp_path / "owned", "--stack", "bot-traffic-analyzer")
+    assert code == 0, out + err
+    assert "stack: bot-traffic-analyzer" in (tmp_path / "owned" / "provisioner.yaml").read_text()
+    words = out.split("Next: provisioner ", 1)[1].split()
+    assert words == ["plan", str(tmp_path / "owned"), "--detailed-exitcode"]
+    _bot_env(monkeypatch)
+    code, out, err = cli(*words, "--tenant", tenant.url)
+    assert code == 0 and "No changes." in out, out + err
+    code, out, err = cli("import-frodo", *files, "--out", tmp_path / "x", "--stack", "no spaces")
+    assert code == 1 and "not a valid stack name" in out + err
