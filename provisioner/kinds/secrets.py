@@ -23,7 +23,6 @@ import math
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 ALGORITHM = "pbkdf2-sha256"  # the slow form (kept under its old name: readers of older code import it)
@@ -141,6 +140,7 @@ def verify_many(items: Iterable[tuple[K, str | None, str]], workers: int = 8,
             out[key] = verify_marker(marker, secret)
     if slow:
         check: Callable[[tuple[K, str | None, str]], bool] = lambda t: verify_marker(t[1], t[2])
+        from concurrent.futures import ThreadPoolExecutor  # not at import: validate never needs it
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(slow)))) as pool:
             for t, ok in zip(slow, pool.map(check, slow)):
                 out[t[0]] = ok

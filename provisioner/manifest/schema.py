@@ -48,6 +48,8 @@ def schema_documents() -> dict[str, dict[str, Any]]:
     installed = Path(__file__).resolve().parents[1] / "_schemas"  # the wheel's package, on disk
     if installed.joinpath(SCHEMA_FILES[0]).is_file():
         return {name: json.loads(installed.joinpath(name).read_text(encoding="utf-8")) for name in SCHEMA_FILES}
+    if _CHECKOUT_DIR.joinpath(SCHEMA_FILES[0]).is_file():  # a source checkout: no importlib.resources either
+        return {name: json.loads(_CHECKOUT_DIR.joinpath(name).read_text(encoding="utf-8")) for name in SCHEMA_FILES}
     from importlib import resources  # anything else (e.g. a zipped install); imported only here: slow
 
     try:
