@@ -179,7 +179,10 @@ def plan(ctx: PlanContext, res: Any) -> list[Any]:
         return []
     record = snap.apps.get(res.name)
     # Preflight: the tenant's name UNIQUE policy would refuse this half way through an apply.
-    ctx.problems(res, name_conflicts(snap.apps, res.name, desired, creating=record is None))
+    by_name = ctx.memo.get(("application-names", res.realm))
+    if by_name is None:  # once per realm: a scan per application made the check quadratic
+        by_name = ctx.memo[("application-names", res.realm)] = names_index(snap.apps)
+    ctx.problems(res, name_conflicts(snap.apps, res.name, desired, creating=record is None, by_name=by_name))
     ctx.problems(res, grant_problems(ctx, res, desired, _allowed_grants))
     ids = Ids(record=str(record["_id"]) if record else record_id(res.realm, res.name))
     return [plan_client(ctx, res, SPEC, observe(snap, res.name), desired, ids)]
@@ -233,15 +236,28 @@ def _allowed_grants(ctx: PlanContext, realm: str) -> list[str]:
     return aiagent.allowed_grants(ctx, realm)
 
 
+def names_index(apps: Mapping[str, Mapping[str, Any]]) -> dict[Any, list[str]]:
+    """IDM ``name`` → the client ids of the tenant's applications holding it, in ``apps`` order."""
+    index: dict[Any, list[str]] = {}
+    for other, record in apps.items():
+        name = record.get("name")
+        if isinstance(name, str):
+            index.setdefault(name, []).append(other)
+    return index
+
+
 def name_conflicts(apps: Mapping[str, Mapping[str, Any]], key: str, desired: Mapping[str, Any],
-                   creating: bool) -> list[tuple[str, str]]:
+                   creating: bool, by_name: Mapping[Any, list[str]] | None = None) -> list[tuple[str, str]]:
     """``(path, message)`` when the IDM ``name`` this plan writes is held by another application of the
-    tenant (``apps``: the snapshot's records by client id); the ``name`` UNIQUE policy would refuse it."""
+    tenant (``apps``: the snapshot's records by client id); the ``name`` UNIQUE policy would refuse it.
+    ``by_name``: :func:`names_index` of ``apps``, when the caller checks many applications."""
     if "displayName" not in desired and not creating:
         return []  # the name is not managed: nothing written, nothing to collide
     name = desired.get("displayName") or key
-    for other, record in apps.items():
-        if other != key and record.get("name") == name:
+    holders = (by_name if by_name is not None else names_index(apps)).get(name, ()) if isinstance(name, str) \
+        else [other for other, record in apps.items() if record.get("name") == name]
+    for other in holders:
+        if other != key:
             path = "spec.displayName" if "displayName" in desired else "metadata.name"
             return [(path, f"application name {name!r} is already used by application {other!r} in the tenant "
                            f"(application names are unique); choose another displayName")]

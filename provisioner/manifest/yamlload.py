@@ -18,6 +18,7 @@ path: on any error, the file is parsed again with the pure-Python loader, so eve
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
+@functools.lru_cache(maxsize=1 << 14)  # the same paths recur in every document of a kind
 def format_path(path: DocPath) -> str:
     """Render a document path: ``spec.applications[0].permissions``."""
     out = ""
