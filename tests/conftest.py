@@ -31,6 +31,9 @@ _TOOL_VARIABLES = (
     "FRODO_HOST",
     "FRODO_SA_ID",
     "FRODO_SA_JWK",
+    # pytest-xdist workers inherit COLUMNS/LINES; the verify table fits them, so tests start without
+    "COLUMNS",
+    "LINES",
 )
 
 

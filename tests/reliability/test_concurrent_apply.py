@@ -1,4 +1,4 @@
-"""Two applies of conflicting manifests at once: one wins, the other stops with a conflict, nothing mixed.
+"""Two applies of conflicting manifests at once: at most one wins, a loser stops with a named conflict.
 
 Both runs use the same stack name and declare the same application and agent; one gives the agent
 scopes A (and permissions A on the application), the other scopes B. The emulator answers every
@@ -68,19 +68,21 @@ def _race(tenant: Tenant, tmp_path: Path, capsys: Any) -> tuple[dict[str, Any], 
     return results, paths
 
 
-def _one_wins(results: dict[str, Any]) -> str:
-    """Exactly one run completed; the other failed only with conflicts, each naming its object."""
+def _no_silent_loss(results: dict[str, Any]) -> str | None:
+    """At most one run completed; every run that did not failed only with conflicts, each naming its
+    object, and started no new level after its conflict. Both runs may lose: each can see the other's
+    write (one at its stale check, the other at its lost-update check) when their requests interleave
+    that way, which a loaded machine makes likely. Never may both believe they won."""
     assert not any(isinstance(r, Exception) for r in results.values()), results
     winners = [side for side, r in results.items() if r.ok]
-    assert len(winners) == 1, {side: r.to_dict() for side, r in results.items()}
-    loser = results["B" if winners[0] == "A" else "A"]
-    failed = loser.by_status("failed")
-    assert failed, loser.to_dict()
-    for item in failed:
-        assert item.error.startswith("conflict: ") and item.address in item.error, loser.to_dict()
-    # After its conflict the loser started no new level: the rest was not attempted.
-    assert all(r.status == "not attempted" for r in loser.results[loser.results.index(failed[-1]) + 1:])
-    return winners[0]
+    assert len(winners) <= 1, {side: r.to_dict() for side, r in results.items()}
+    for loser in (r for r in results.values() if not r.ok):
+        failed = loser.by_status("failed")
+        assert failed, loser.to_dict()
+        for item in failed:
+            assert item.error.startswith("conflict: ") and item.address in item.error, loser.to_dict()
+        assert all(r.status == "not attempted" for r in loser.results[loser.results.index(failed[-1]) + 1:])
+    return winners[0] if winners else None
 
 
 @pytest.mark.parametrize("round_", [1, 2])
@@ -91,7 +93,11 @@ def test_concurrent_updates_one_wins_other_reports_conflict(tenant: Tenant, tmp_
     with api.tenant(tenant.url, environ=environ) as opened:
         assert api.apply([str(base)], opened, environ=environ).ok
     results, paths = _race(tenant, tmp_path, capsys)
-    winner = _one_wins(results)
+    winner = _no_silent_loss(results)
+    if winner is None:  # both stopped on conflicts: running one of them again converges to it
+        winner = "A"
+        with api.tenant(tenant.url, environ=environ) as opened:
+            assert api.apply([str(paths[winner])], opened, environ=environ).ok
     spec = SIDE_A if winner == "A" else SIDE_B
     # The tenant holds the winner's manifest exactly: no change left, one object per key.
     assert check_tenant(tenant.url, environ, [str(paths[winner])], spec, unmanaged=False) == []
