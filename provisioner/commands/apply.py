@@ -48,10 +48,31 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
     """
     if not paths and not plan_file:
         raise UsageError("give manifest PATHS or --plan FILE")
+    machine = fmt == "json"
+    shown: list[Any] = []
+    try:
+        return _apply(paths, env, env_file, tenant, realm, stack_name, take_over, fmt, prune, max_deletes, parallelism,
+                      verbose, quiet, no_color, plan_file, auto_approve, enable_features, run_verify, rollback,
+                      secrets_dirs, record, targets, shown)
+    except ProvisionerError as exc:
+        if machine:  # stdout stays one JSON document, also when the run stops with an error
+            echo(json.dumps({"plan": shown[0].to_dict() if shown else None, "result": None, "error": str(exc)},
+                            sort_keys=True, indent=2, ensure_ascii=False) + "\n")
+        raise
+
+
+def _apply(paths: tuple[str, ...], env: str | None, env_file: str | None, tenant: str | None, realm: str | None,
+           stack_name: str | None, take_over: bool, fmt: str, prune: bool, max_deletes: int, parallelism: int,
+           verbose: bool, quiet: bool, no_color: bool, plan_file: str | None, auto_approve: bool,
+           enable_features: bool, run_verify: bool, rollback: bool, secrets_dirs: tuple[str, ...],
+           record: str | None, targets: tuple[str, ...], shown: list[Any]) -> int:
     loaded = None
     if paths:
         loaded = load_or_report(paths, env, env_file, stack_name, secrets_dirs, quiet=quiet)
         if loaded is None:
+            if fmt == "json":
+                echo(json.dumps({"plan": None, "result": None, "error": "the manifests are not valid (diagnostics on "
+                                 "stderr); nothing was read or written"}, sort_keys=True, indent=2) + "\n")
             return EXIT_ERROR
     saved = read_plan_file(plan_file) if plan_file else None
     if loaded is not None and saved is None:
@@ -65,41 +86,34 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
             tenant = _saved_tenant(saved, env_tenant)
     machine = fmt == "json"
     progress = (lambda line: None) if quiet else (lambda line: echo(line + "\n", err=machine))
-    shown: list[Any] = []
     document: dict[str, Any] = {}
-    try:
-        with api.tenant(tenant, env_file=env_file, environment_tenant=env_tenant, parallelism=parallelism,
-                        verbose=verbose, paths=paths, record=record) as opened:
-            print_target(opened.label, fmt)
-            subject: Any = saved if saved is not None else loaded
-            stop = threading.Event()
-            with graceful_interrupt(stop) as arm:
-                # With --plan and PATHS, the manifests loaded above supply secrets and the re-plan.
-                options = api.RunOptions(env=env, env_file=env_file, realm=realm, stack_name=stack_name,
-                                         prune=prune, max_deletes=max_deletes, parallelism=parallelism,
-                                         enable_features=enable_features, journal_dir=JOURNAL_DIR, targets=targets,
-                                         take_over=take_over)
-                result = api.apply(subject, opened, options, loaded=loaded if saved is not None else None,
-                                   progress=progress, stop=stop,
-                                   confirm=confirm_with(fmt, verbose, no_color, auto_approve, quiet, on_approved=arm,
-                                                    tenant=tenant_name(opened), shown=shown))
-            report(result, summary_err=machine)
-            document = {"plan": shown[0].to_dict() if shown else None, "result": result.to_dict()}
-            if result.interrupted:
-                code = EXIT_INTERRUPTED
-            elif not result.ok:
-                if rollback and result.by_status("failed") and result.journal:
-                    _rollback(result, opened, fmt, verbose, quiet, no_color, max_deletes, parallelism)
-                code = EXIT_ERROR
-            elif run_verify:
-                code = _verify(loaded, opened, realm, document if machine else None)
-            else:
-                code = EXIT_OK
-    except ProvisionerError as exc:
-        if machine:  # stdout stays one JSON document, also when the run stops with an error
-            echo(json.dumps({"plan": shown[0].to_dict() if shown else None, "result": None, "error": str(exc)},
-                            sort_keys=True, indent=2, ensure_ascii=False) + "\n")
-        raise
+    with api.tenant(tenant, env_file=env_file, environment_tenant=env_tenant, parallelism=parallelism,
+                    verbose=verbose, paths=paths, record=record) as opened:
+        print_target(opened.label, fmt)
+        subject: Any = saved if saved is not None else loaded
+        stop = threading.Event()
+        with graceful_interrupt(stop) as arm:
+            # With --plan and PATHS, the manifests loaded above supply secrets and the re-plan.
+            options = api.RunOptions(env=env, env_file=env_file, realm=realm, stack_name=stack_name,
+                                     prune=prune, max_deletes=max_deletes, parallelism=parallelism,
+                                     enable_features=enable_features, journal_dir=JOURNAL_DIR, targets=targets,
+                                     take_over=take_over)
+            result = api.apply(subject, opened, options, loaded=loaded if saved is not None else None,
+                               progress=progress, stop=stop,
+                               confirm=confirm_with(fmt, verbose, no_color, auto_approve, quiet, on_approved=arm,
+                                                tenant=tenant_name(opened), shown=shown))
+        report(result, summary_err=machine)
+        document = {"plan": shown[0].to_dict() if shown else None, "result": result.to_dict()}
+        if result.interrupted:
+            code = EXIT_INTERRUPTED
+        elif not result.ok:
+            if rollback and result.by_status("failed") and result.journal:
+                _rollback(result, opened, fmt, verbose, quiet, no_color, max_deletes, parallelism)
+            code = EXIT_ERROR
+        elif run_verify:
+            code = _verify(loaded, opened, realm, document if machine else None)
+        else:
+            code = EXIT_OK
     if machine:
         echo(json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
     return code

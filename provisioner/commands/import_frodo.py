@@ -15,7 +15,6 @@ from provisioner.export.reverse import Note
 from provisioner.export.write import check_overwrite, output_files, write_files
 from provisioner.kinds import spec_of
 
-
 _STACK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # schemas/stack.schema.json
 
 

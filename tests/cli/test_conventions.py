@@ -286,3 +286,25 @@ def test_apply_format_json_stays_one_document_when_the_run_stops_with_an_error(
     document = json.loads(out)
     assert document["result"] is None and "--target 'nope' matches nothing" in document["error"]
     assert "Error: --target 'nope'" in err
+
+
+def test_apply_format_json_is_one_document_for_errors_before_the_tenant(
+        work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Invalid manifests, an undeclared stack and an unreadable plan file stop apply before it opens the
+    tenant: stdout is still the one JSON document a pipeline parses, the diagnostics stay on stderr."""
+    agent = work / "manifests" / "bot-traffic-analyzer" / "agent.yaml"
+    agent.write_text(agent.read_text().replace("  scopes:", "  scope:", 1))
+    code, out, err = cli(capsys, "apply", BOT, *LOCAL, "--auto-approve", "--format", "json")
+    assert code == 1
+    assert json.loads(out) == {"plan": None, "result": None,
+                               "error": "the manifests are not valid (diagnostics on stderr); nothing was read or written"}
+    assert "agent.yaml:14:3: spec.scope: unknown field 'scope'" in err
+    (work / "manifests" / "bot-traffic-analyzer" / "provisioner.yaml").unlink()
+    agent.write_text(agent.read_text().replace("  scope:", "  scopes:", 1))
+    code, out, err = cli(capsys, "apply", BOT, *LOCAL, "--auto-approve", "--format", "json")
+    assert code == 1 and json.loads(out)["error"].startswith("no stack declared")
+    (work / "p.json").write_text("{")
+    code, out, err = cli(capsys, "apply", "--plan", "p.json", "--auto-approve", "--format", "json")
+    assert code == 1 and "plan file is not JSON" in json.loads(out)["error"]
+    code, out, err = cli(capsys, "apply", BOT, *LOCAL, "--auto-approve")  # text output unchanged
+    assert code == 1 and out == "" and "Error: no stack declared" in err
