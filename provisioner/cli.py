@@ -7,6 +7,7 @@ the redaction layer.
 """
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -55,8 +56,18 @@ def _register() -> None:
         cli.get_command(click.Context(cli), name)
 
 
+def _closed_streams_as_devnull() -> None:
+    """A closed stdin, stdout or stderr (``<&-`` in a job runner) is ``None`` in Python: treat it as
+    ``/dev/null`` (stdin: empty and no terminal, so prompts refuse and ``-`` reads nothing) instead of
+    failing with an internal error."""
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, mode, encoding="utf-8"))  # noqa: SIM115 (lives as long as the run)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises)."""
+    _closed_streams_as_devnull()
     try:
         result = cli.main(args=list(argv) if argv is not None else None, prog_name="provisioner",
                           standalone_mode=False)

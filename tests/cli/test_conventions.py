@@ -308,3 +308,18 @@ def test_apply_format_json_is_one_document_for_errors_before_the_tenant(
     assert code == 1 and "plan file is not JSON" in json.loads(out)["error"]
     code, out, err = cli(capsys, "apply", BOT, *LOCAL, "--auto-approve")  # text output unchanged
     assert code == 1 and out == "" and "Error: no stack declared" in err
+
+
+def test_closed_stdin_is_no_terminal_not_an_internal_error(work: Path) -> None:
+    """A job runner may start the CLI with stdin closed (``<&-``): Python's sys.stdin is then None. The
+    prompt refuses as without a terminal, ``-`` reads nothing; never an internal error (exit 3)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(work / "home"), "NO_COLOR": "1"}
+    env.pop("CI", None)
+    runs = {"apply": f"apply {BOT} --tenant local --env-file {BOT}/demo.env", "show": "show -"}
+    for name, args in runs.items():
+        result = subprocess.run(["bash", "-c", f"exec {sys.executable} -m provisioner {args} <&-"], cwd=work,
+                                env=env, capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 1, (name, result.stderr)
+        assert "Internal error" not in result.stderr and "Traceback" not in result.stderr, (name, result.stderr)
+        if name == "apply":
+            assert "refusing to ask for confirmation without a terminal" in result.stderr
