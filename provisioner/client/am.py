@@ -5,6 +5,8 @@ return the wrapped form with its ``ETag``; lists return plain items (reference Â
 """
 from __future__ import annotations
 
+import builtins
+
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -119,7 +121,7 @@ class AMApi:
             return None
         return dict(response.body or {}) if isinstance(response.body, Mapping) else {}
 
-    def agent_types(self) -> list[dict[str, Any]]:
+    def agent_types(self) -> builtins.list[dict[str, Any]]:  # `list` is a method of this class
         """``getAllTypes``: the agent types the realm offers (``AIAgent`` only when the feature is on)."""
         path = paths.am(self.realm, "realm-config", "agents")
         response = self.client.request("POST", path, params={"_action": "getAllTypes"}, json={}, idempotent=True)

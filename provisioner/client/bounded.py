@@ -220,7 +220,7 @@ def _exchange(session: requests.Session, method: str, url: str, limits: HttpLimi
                 raise LimitExceeded(f"the response is larger than {limits.max_bytes} bytes")
             chunks.append(chunk)
         raw._content = b"".join(chunks)
-        raw._content_consumed = True
+        raw._content_consumed = True  # type: ignore[attr-defined]
     except BaseException:
         raw.close()
         raise

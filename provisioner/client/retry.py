@@ -38,7 +38,7 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         """Full-jitter delay after failed attempt ``attempt`` (1-based): ``U(0, min(cap, base·2^(n-1)))``."""
         ceiling = min(self.cap, self.base * (2 ** max(attempt - 1, 0)))
-        return self.random() * ceiling
+        return float(self.random() * ceiling)
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ class TokenCache:
             if data.pop(key, None) is not None:
                 self._write(data)
 
-    def _write(self, data: dict[str, object]) -> None:
+    def _write(self, data: Mapping[str, object]) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             tmp = self.path.with_name(self.path.name + f".{os.getpid()}.{threading.get_ident()}.tmp")

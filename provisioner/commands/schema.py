@@ -43,9 +43,9 @@ def command(kind: str | None, out_dir: str | None) -> int:
     if kind is None:
         click.echo(_dump(bundled_schema()), nl=False)
         return EXIT_OK
-    name = _CHOICES.get(kind.lower())
-    if name is None:
+    chosen = _CHOICES.get(kind.lower())
+    if chosen is None:
         choices = ", ".join([*KIND_SCHEMAS, "environment", "definitions"])
         raise UsageError(f"unknown schema '{kind}' (expected one of: {choices})")
-    click.echo(_dump(schema_documents()[name]), nl=False)
+    click.echo(_dump(schema_documents()[chosen]), nl=False)
     return EXIT_OK

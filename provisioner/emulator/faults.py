@@ -21,7 +21,7 @@ from typing import Any
 MAX_PATTERN = 200
 MAX_TARGET = 2048
 _REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
-_MAXREPEAT = __import__("re")._constants.MAXREPEAT  # type: ignore[attr-defined]
+_MAXREPEAT = __import__("re")._constants.MAXREPEAT
 
 
 def _unbounded(items: Any) -> int:

@@ -12,7 +12,7 @@ from .errors import EmulatorError
 AM, IDM, ENV, OAUTH, CONTROL = "am", "idm", "env", "oauth", "control"
 
 
-class Headers(dict):  # type: ignore[type-arg]
+class Headers(dict):
     """Request headers with case-insensitive lookup (keys stored lower-case)."""
 
     def __init__(self, items: Any = ()) -> None:
@@ -26,7 +26,7 @@ class Headers(dict):  # type: ignore[type-arg]
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and super().__contains__(key.lower())
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         return super().get(key.lower(), default)
 
 

@@ -38,7 +38,7 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _Dumper.add_representer(str, _str)
 
 
-class _Block(dict):  # type: ignore[type-arg]
+class _Block(dict):
     """A mapping always written in block style (``metadata``, ``spec``)."""
 
 

@@ -84,8 +84,8 @@ def build_resource(doc: YamlDocument, default_realm: str) -> tuple[Resource | No
     diagnostics += validate_document(doc, KIND_SCHEMAS[kind])
     data = doc.data
     metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-    realm = metadata.get("realm") if isinstance(metadata.get("realm"), str) and metadata.get("realm") \
-        else default_realm
+    raw_realm = metadata.get("realm")
+    realm: str = raw_realm if isinstance(raw_realm, str) and raw_realm else default_realm
     name = realm if spec_of(kind).keyed_by_realm else metadata.get("name")  # type: ignore[union-attr]
     if not isinstance(name, str) or not name:
         return None, diagnostics

@@ -117,13 +117,15 @@ def load_environment(paths: Sequence[str], name: str, limits: Limits = DEFAULT_L
                                                       "vars, verify)")]
     diagnostics = validate_document(doc, ENVIRONMENT_SCHEMA)
     data = doc.data
-    variables = data.get("vars") if isinstance(data.get("vars"), dict) else {}
+    raw_vars = data.get("vars")
+    variables: dict[str, Any] = raw_vars if isinstance(raw_vars, dict) else {}
     for reserved in RESERVED_VARS:
         if reserved in variables:
             path = ("vars", reserved)
             diagnostics.append(Diagnostic(doc.locate(path, key=True), format_path(path),
                                           f"'{reserved}' is a reserved variable name (always set by provisioner)"))
-    realm = data.get("realm") if isinstance(data.get("realm"), str) else DEFAULT_REALM
+    raw_realm = data.get("realm")
+    realm: str = raw_realm if isinstance(raw_realm, str) else DEFAULT_REALM
     tenant = data.get("tenant") if isinstance(data.get("tenant"), str) else None
     stack = data.get("stack") if isinstance(data.get("stack"), str) else None
     base = os.path.dirname(file)

@@ -130,7 +130,7 @@ class _Compiler:
         method = getattr(self, "kw_" + keyword.lstrip("$"), None)
         if method is None:
             raise _Unsupported(keyword)
-        return method(value, schema, base)  # type: ignore[no-any-return]
+        return method(value, schema, base)
 
     # --- keywords (jsonschema/_keywords.py semantics) ---------------------------------------------
     def kw_ref(self, value: Any, schema: Any, base: str) -> Check:

@@ -96,13 +96,15 @@ class _Caps:
     _limits: Limits
     _depth: int
     _aliases: int
+    check_event: Any  # provided by the parser the caps are mixed with
+    peek_event: Any
 
     def _init_caps(self, limits: Limits) -> None:
         self._limits = limits
         self._depth = 0
         self._aliases = 0
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+    def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > self._limits.max_aliases:
@@ -126,13 +128,14 @@ class _ComposingLoader(_Caps, yaml.SafeLoader):
         self._init_caps(limits)
 
 
+_CParser: Any
 try:
     from yaml._yaml import CParser as _CParser
 except ImportError:  # PyYAML built without libyaml
     _CParser = None
 
 if _CParser is not None:
-    class _CComposingLoader(_Caps, yaml.composer.Composer, _CParser,  # type: ignore[misc,valid-type]
+    class _CComposingLoader(_Caps, yaml.composer.Composer, _CParser,
                             yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
         """libyaml's scanner and parser (events) under PyYAML's Python composer, with the caps."""
 
@@ -144,7 +147,7 @@ if _CParser is not None:
             self._init_caps(limits)
 
         def compose_scalar_node(self, anchor: Any) -> Any:
-            event = self.peek_event()
+            event: Any = self.peek_event()
             if event.value == "" and not event.style:  # plain: None here, "" from libyaml
                 # An empty plain scalar (``key:`` with nothing, ``[a: ]``): libyaml places its mark
                 # differently from PyYAML inside flow collections.
@@ -246,7 +249,7 @@ class _Converter:
         self._check_collection_tag(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
-        return self._mapping(node, path, depth)
+        return self._mapping(node, path, depth)  # type: ignore[arg-type]  # neither scalar nor sequence
 
     def _report(self, node: yaml.Node, path: DocPath, message: str) -> None:
         self.diagnostics.append(Diagnostic(location_of(self.file, node.start_mark), format_path(path), message))

@@ -53,12 +53,12 @@ def presented(form: Mapping[str, str], headers: Mapping[str, str]) -> Credential
             return None
         # RFC 6749 §2.3.1: id and secret are form-urlencoded before base64.
         return Credentials(unquote_plus(client_id), unquote_plus(secret), BASIC)
-    client_id = form.get("client_id")
-    if not client_id:
+    posted_id = form.get("client_id")
+    if not posted_id:
         return None
     if form.get("client_secret") is not None:
-        return Credentials(client_id, form["client_secret"], POST)
-    return Credentials(client_id, None, NONE)
+        return Credentials(posted_id, form["client_secret"], POST)
+    return Credentials(posted_id, None, NONE)
 
 
 def authenticate(view: TenantView, realm: str, form: Mapping[str, str], headers: Mapping[str, str],

@@ -88,7 +88,7 @@ class Switches:
         value = self._raw(name)
         if name in (INVALID_CLIENT_STATUS, TOKENINFO_ERROR_STATUS):
             try:
-                value = int(value)  # type: ignore[arg-type]
+                value = int(value)
             except (TypeError, ValueError):
                 return DEFAULTS[name]
         return value if value in CHOICES[name] else DEFAULTS[name]

@@ -147,7 +147,7 @@ class TokenIssuer:
         """Issue a token for ``grant``: a signed JWT, or an opaque string remembered in memory."""
         claims = self.claims(grant, realm, iss, stateless)
         if stateless:
-            value = jwt.encode(claims, self._private, algorithm="RS256",  # type: ignore[arg-type]
+            value = jwt.encode(claims, self._private, algorithm="RS256",
                                headers={"kid": self._kid} if self._kid else None)
         else:
             value = secrets.token_urlsafe(20)
@@ -178,7 +178,7 @@ class TokenIssuer:
             if jwt.get_unverified_header(value).get("kid") != self._kid:
                 return None
             # Expiry is checked against the injected clock by the caller, not PyJWT's wall clock.
-            return jwt.decode(value, self._public, algorithms=["RS256"],  # type: ignore[arg-type]
+            return jwt.decode(value, self._public, algorithms=["RS256"],
                               options={"verify_exp": False, "verify_nbf": False, "verify_iat": False,
                                        "verify_aud": False})
         except jwt.PyJWTError:
