@@ -187,7 +187,7 @@ class SizeRun:
             ("prune_plan", lambda: do_plan(prune=True, max_deletes=MAX_DELETES), before_prune),
             ("prune_apply", lambda: do_apply(state["plan"]), None),
         ]
-        for index, (name, fn, prepare) in enumerate(steps[: last + 1]):
+        for name, fn, prepare in steps[: last + 1]:
             if prepare:
                 prepare()
             step, value = measure_inprocess(name, self.control, fn,
@@ -295,7 +295,7 @@ class SizeRun:
         self.fresh_tenant()
         session = AdminSession(self.emu.url, self.emu.service_account)
         for name, fn in (("cold_apply", naive_apply), ("noop_plan", naive_read)):
-            step, _ = measure_inprocess(name, self.control, lambda: fn(session, self.model), trace_memory=False)
+            step, _ = measure_inprocess(name, self.control, lambda fn=fn: fn(session, self.model), trace_memory=False)
             results[name] = step.to_dict()
             if not step.ok:
                 results.setdefault("errors", []).append(f"{name}: {step.error}")

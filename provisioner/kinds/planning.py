@@ -94,10 +94,11 @@ def secret_change(ctx: PlanContext, secret: SecretReference | None, addr: str, c
 
 def make_change(address: str, kind: str, realm: str, key: str, action: str, fields: list[FieldChange],
                 observed: dict[str, Any], desired: dict[str, Any], reason: str = "", depends_on: Iterable[str] = (),
-                ids: Ids = Ids(), secret: SecretReference | None = None, send_secret: bool = False) -> Change:
+                ids: Ids | None = None, secret: SecretReference | None = None, send_secret: bool = False) -> Change:
     return Change(address=address, kind=kind, realm=realm, key=key, action=action,  # type: ignore[arg-type]
                   fields=tuple(fields), depends_on=tuple(sorted(set(depends_on))), observed=_plain(observed),
-                  desired=_plain(desired), reason=reason, ids=ids, secret=secret, send_secret=send_secret)
+                  desired=_plain(desired), reason=reason, ids=ids if ids is not None else Ids(), secret=secret,
+                  send_secret=send_secret)
 
 
 def grant_problems(ctx: PlanContext, res: Any, desired: Mapping[str, Any],

@@ -139,7 +139,9 @@ def verify_many(items: Iterable[tuple[K, str | None, str]], workers: int = 8,
         else:
             out[key] = verify_marker(marker, secret)
     if slow:
-        check: Callable[[tuple[K, str | None, str]], bool] = lambda t: verify_marker(t[1], t[2])
+        def check(t: tuple[K, str | None, str]) -> bool:
+            return verify_marker(t[1], t[2])
+
         from concurrent.futures import ThreadPoolExecutor  # not at import: validate never needs it
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(slow)))) as pool:
             for t, ok in zip(slow, pool.map(check, slow)):

@@ -15,7 +15,7 @@ from provisioner.client import (
     BadRequest, BearerAuth, RetryBudget, RetryPolicy, ServerError, ServiceAccountAuth, TenantClient,
     TraceEvent, TransportError, Unauthorized,
 )
-from provisioner.client.errors import RateLimited
+from provisioner.client.errors import RateLimited, TenantError
 from provisioner.emulator.oauth.keys import generate_rsa_jwk
 from provisioner.errors import ConfigurationError
 from tests.client.scripted import DROP, ScriptedServer, Seen
@@ -124,7 +124,7 @@ def test_shared_budget_stops_retries(server: ScriptedServer) -> None:
 def test_not_retried(server: ScriptedServer, method: str, status: int) -> None:
     server.routes[(method, CLIENT)] = [(status, {}, {"code": status})]
     client, sleeps = make(server)
-    with pytest.raises(Exception):
+    with pytest.raises(TenantError):
         client.request(method, CLIENT, json={})
     assert len(server.seen) == 1 and sleeps == []
 

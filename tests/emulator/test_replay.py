@@ -119,7 +119,7 @@ def test_the_allow_list_is_version_skew_from_2023_only_and_every_entry_is_used(
 
     dated = {path.name: load_har(path)["log"]["entries"][0]["startedDateTime"] for path in recordings()}
     used: set[int] = set()
-    for index, (file_glob, path_glob, problem, reason) in enumerate(VERSION_SKEW):
+    for index, (file_glob, _path_glob, problem, reason) in enumerate(VERSION_SKEW):
         matching = [name for name in dated if fnmatchcase(name, file_glob)]
         assert matching, f"allow-list entry {index} names no recording"
         assert all(dated[name] < "2024" for name in matching), f"entry {index} covers a recent recording"

@@ -42,8 +42,9 @@ def _agent(key: str, **am: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return doc, {"_id": f"id-{key}", "name": key, "oauth2ClientId": key}
 
 
-def _snap(apps: dict[str, tuple[dict, dict]] = {}, agents: dict[str, tuple[dict, dict]] = {},
+def _snap(apps: dict[str, tuple[dict, dict]] | None = None, agents: dict[str, tuple[dict, dict]] | None = None,
           privileges: tuple[dict, ...] = (), provider: dict | None = None) -> RealmSnapshot:
+    apps, agents = apps or {}, agents or {}
     return RealmSnapshot(realm="alpha", provider=provider,
                          clients={k: a for k, (a, _) in apps.items()}, apps={k: r for k, (_, r) in apps.items()},
                          agents={k: a for k, (a, _) in agents.items()},

@@ -284,7 +284,7 @@ class IdmBackend:
             if not props:
                 continue
             # Sources without the ref string are unchanged (_save would not write them).
-            for sid, source in self.store.items_containing(ns(realm, source_kind), me):
+            for _sid, source in self.store.items_containing(ns(realm, source_kind), me):
                 fields = {k: v for k, v in source.items() if k not in ("_id", "_rev")}
                 for prop in props:
                     value = fields.get(prop)

@@ -129,7 +129,7 @@ def schema(realm: str, kind: str) -> dict[str, Any]:
         props[name]["returnByDefault"] = name == "name" if kind == "application" else True
     for name, rel in tdef.rels.items():
         reverse = None
-        for other, odef in TYPES.items():
+        for odef in TYPES.values():
             for oname, orel in odef.rels.items():
                 if orel.reverse_of == (kind, name):
                     reverse = oname
