@@ -41,6 +41,7 @@ _SCALAR_TAGS = {
 # Timestamps and binary have no JSON form: keep the text as written.
 _TEXT_TAGS = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}
 _SEQ_TAG = "tag:yaml.org,2002:seq"
+_STR_TAG = "tag:yaml.org,2002:str"
 _MAP_TAG = "tag:yaml.org,2002:map"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -262,7 +263,7 @@ class _Converter:
         problem = bad_character(node.value)
         if problem:
             self._report(node, path, problem)
-        if node.tag in _TEXT_TAGS:
+        if node.tag in _TEXT_TAGS or node.tag == _STR_TAG:  # a str is its text (SafeConstructor's answer)
             return node.value
         if node.tag not in _SCALAR_TAGS:
             self._report(node, path, f"unsupported YAML tag '{_tag(node.tag)}'")
