@@ -82,10 +82,23 @@ def load_private_jwk(jwk: Mapping[str, Any]) -> Any:
         raise ConfigurationError(f"the service-account JWK must be an RSA key (kty RSA), not {jwk.get('kty')!r}")
     if "d" not in jwk:
         raise ConfigurationError("the service-account JWK is a public key; the private key (with \"d\") is needed")
+    cache_key = json.dumps(dict(jwk), sort_keys=True, default=str)
+    key = _LOADED_KEYS.get(cache_key)
+    if key is not None:
+        return key
     try:
-        return RSAAlgorithm.from_jwk(json.dumps(dict(jwk)))
+        key = RSAAlgorithm.from_jwk(json.dumps(dict(jwk)))
     except (ValueError, TypeError, KeyError) as exc:
         raise ConfigurationError(f"the service-account JWK is not a usable RSA private key: {type(exc).__name__}") from None
+    if len(_LOADED_KEYS) >= 8:
+        _LOADED_KEYS.clear()
+    _LOADED_KEYS[cache_key] = key
+    return key
+
+
+#: JWK (canonical JSON) → its RSA private key: a command checks the key when it reads the file and signs
+#: with it later; building the key object (with its consistency checks) costs ~0.1 s of CPU each time.
+_LOADED_KEYS: dict[str, Any] = {}
 
 
 class ServiceAccountAuth:
