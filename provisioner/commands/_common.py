@@ -6,6 +6,7 @@ No command module imports from another: they all import from here.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import threading
@@ -33,6 +34,18 @@ def diagnostic_line(diag: Any) -> str:
     return text
 
 
+_STACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # schemas/stack.schema.json
+
+
+def check_stack_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--stack NAME``: the same rule as ``stack:`` in provisioner.yaml (it becomes the ownership marker
+    written on every object, so a name the file would refuse is refused here too)."""
+    if value is not None and not _STACK_NAME.fullmatch(value):
+        raise click.BadParameter(f"{value!r} is not a valid stack name (a letter or digit, then letters, digits, "
+                                 f"'.', '_' or '-'; at most 64 characters)")
+    return value
+
+
 def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The options plan and apply share."""
     options = [
@@ -43,7 +56,7 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help=SECRETS_DIR_HELP),
         click.option("--tenant", "tenant", metavar="URL|local", help="Tenant URL, or 'local' for the emulator."),
         click.option("--realm", "realm", metavar="R", help="Put every resource in realm R."),
-        click.option("--stack", "stack_name", metavar="NAME",
+        click.option("--stack", "stack_name", metavar="NAME", callback=check_stack_name,
                      help="The stack's identity (overrides the environment's stack: and provisioner.yaml): the "
                           "ownership marker written on every object; prune deletes only objects carrying it."),
         click.option("--take-over", "take_over", is_flag=True,

@@ -11,6 +11,7 @@ import click
 from provisioner import api
 from provisioner.commands._common import (
     JOURNAL_DIR,
+    check_stack_name,
     diagnostic_line,
     echo,
     graceful_interrupt,
@@ -41,7 +42,8 @@ def _load(paths: tuple[str, ...], env: str | None, env_file: str | None, stack_n
 @click.option("--env-file", "env_file", metavar="FILE", type=click.Path(), help="Dotenv file for credentials.")
 @click.option("--tenant", "tenant", metavar="URL|local", help="Tenant URL, or 'local' for the emulator.")
 @click.option("--realm", "realm", metavar="R", help="The realm the stack lives in (default: the manifests').")
-@click.option("--stack", "stack_name", metavar="NAME", help="Stack name (default: the manifest directory's name).")
+@click.option("--stack", "stack_name", metavar="NAME", callback=check_stack_name,
+              help="The stack's identity (overrides the environment's stack: and provisioner.yaml).")
 @click.option("--max-deletes", "max_deletes", type=click.IntRange(min=0), default=5, show_default=True,
               help="Refuse to delete more objects than this (privileges included).")
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")

@@ -1,12 +1,10 @@
 """``provisioner import-frodo FILE… --out DIR``: turn Frodo export files into provisioner manifests."""
 from __future__ import annotations
 
-import re
-
 import click
 
 from provisioner import safefile
-from provisioner.commands._common import echo
+from provisioner.commands._common import check_stack_name, echo
 from provisioner.errors import EXIT_OK, UsageError
 from provisioner.export import ExportOptions
 from provisioner.export.build import GRANT_MODES, KINDS, build, select
@@ -14,8 +12,6 @@ from provisioner.export.frodo import FrodoFormatError, read_files
 from provisioner.export.reverse import Note
 from provisioner.export.write import check_overwrite, output_files, write_files
 from provisioner.kinds import spec_of
-
-_STACK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # schemas/stack.schema.json
 
 
 @click.command(name="import-frodo")
@@ -30,8 +26,9 @@ _STACK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # schemas/stack.schem
 @click.option("--tenant", "tenant", metavar="URL|local",
               help="Read user names for owners and subjects from this tenant (otherwise they are left out).")
 @click.option("--env-file", "env_file", metavar="FILE", type=click.Path(), help="Dotenv file for credentials.")
-@click.option("--stack", "stack", metavar="NAME",
-              help="Declare the stack in DIR/provisioner.yaml (plan and apply need one; nothing is written to a tenant).")
+@click.option("--stack", "stack", metavar="NAME", callback=check_stack_name,
+              help="Declare the stack in DIR/provisioner.yaml (plan and apply need one; nothing is written to a "
+                   "tenant).")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 @click.option("--schema", "schema", metavar="PATH|URL",
               help="The $schema for the editor comment (as for export).")
@@ -46,8 +43,6 @@ def command(files: tuple[str, ...], out_dir: str, realm: str, select_ids: tuple[
     Owners and privilege subjects are user ids in Frodo's files: with --tenant they are named, without
     it they are left out (a note says so). Nothing is written to a tenant.
     """
-    if stack is not None and not _STACK.match(stack):
-        raise UsageError(f"--stack: {stack!r} is not a valid stack name (letters, digits, '.', '_', '-')")
     texts = []
     for name in files:
         try:

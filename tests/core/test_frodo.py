@@ -149,3 +149,10 @@ def test_import_frodo_next_command_runs_as_printed(tenant: Tenant, cli, tmp_path
     assert code == 0 and "No changes." in out, out + err
     code, out, err = cli("import-frodo", *files, "--out", tmp_path / "x", "--stack", "no spaces")
     assert code == 1 and "not a valid stack name" in out + err
+    # The same rule for --stack on plan, apply and destroy: it becomes the marker written on every object.
+    for command in (["plan", *bot_args(tenant)], ["apply", *bot_args(tenant), "--auto-approve"],
+                    ["destroy", *bot_args(tenant)[:1], "--tenant", tenant.url, "--auto-approve"]):
+        tenant.reset_stats()
+        code, out, err = cli(*command, "--stack", "a b")
+        assert code == 1 and "Invalid value for '--stack': 'a b' is not a valid stack name" in out + err, command
+        assert tenant.stats()["writes"] == 0
