@@ -22,7 +22,7 @@ import hmac
 import math
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TypeVar
 
 ALGORITHM = "pbkdf2-sha256"  # the slow form (kept under its old name: readers of older code import it)
