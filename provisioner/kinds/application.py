@@ -18,7 +18,8 @@ clientSecret             AM ``coreOAuth2ClientConfig.userpassword`` (write-only;
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from provisioner.kinds.common import deterministic_id, make_ref, ref_id
@@ -221,11 +222,30 @@ def prune_deletes(snap: RealmSnapshot, realm: str, key: str, reason: str) -> lis
                    reason=reason)]
 
 
+def unique_names(resources: Sequence[Any], complete: bool) -> Iterator[tuple[Any, str, str, str]]:
+    """Applications' IDM names (``displayName``, else the client ID) are unique per realm: the tenant's
+    ``name`` UNIQUE policy would refuse the second one half way through an apply."""
+    groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for res in resources:
+        if res.kind == KIND and not res.spec.get("existing"):
+            name = res.spec.get("displayName") or res.name
+            if isinstance(name, str):
+                groups[(res.realm, name)].append(res)
+    for (realm, name), members in sorted(groups.items()):
+        if len(members) < 2:
+            continue
+        for res in members:
+            others = ", ".join(f"{o.name} at {o.locate('spec.displayName')}" for o in members if o is not res)
+            path = "spec.displayName" if "spec.displayName" in res.field_locations else "metadata.name"
+            yield res, path, (f"application name '{name}' is used by more than one application in realm "
+                              f"'{realm}' (also {others}); the tenant requires unique application names"), "error"
+
+
 SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, am_kind=AM_KIND, am_docs=lambda snap: snap.clients,
                 prunable=True, prune_deletes=prune_deletes, dangling=dangling, has_secret=True, observed=observed,
                 references=references, export_folder="applications", schema="application.schema.json",
                 steps={"create": ((1, apply_am), (2, apply_idm)), "update": ((1, apply_am), (2, apply_idm)),
-                       "delete": ((5, apply_delete),)}, plan=plan)
+                       "delete": ((5, apply_delete),)}, plan=plan, rules=(unique_names,))
 
 
 def _allowed_grants(ctx: PlanContext, realm: str) -> list[str]:

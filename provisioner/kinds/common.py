@@ -70,6 +70,11 @@ def string_set(value: Any) -> list[str]:
     return sorted({str(v) for v in value if not is_unset(v)})
 
 
+def indexed_strings(value: Any) -> list[tuple[int, str]]:
+    """(index, item) for the string items of a manifest list (indexes as written; not a list: none)."""
+    return [(i, v) for i, v in enumerate(value) if isinstance(v, str)] if isinstance(value, list) else []
+
+
 def get_path(doc: Mapping[str, Any] | None, path: Sequence[str]) -> Any:
     """The value at ``path`` in a nested mapping, or ``None`` when any step is missing."""
     node: Any = doc

@@ -14,10 +14,11 @@ acceptAudienceInTokenExchange  ``advancedOAuth2Config.acceptAudienceParametersIn
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from provisioner.kinds.common import get_path, set_path, string_set, unwrap
+from provisioner.grants import AM_VALUES, alias
+from provisioner.kinds.common import get_path, indexed_strings, set_path, string_set, unwrap
 from provisioner.kinds.fields import Field, Target
 from provisioner.kinds.spec import KindSpec
 
@@ -128,6 +129,37 @@ def observed(snap: Any, key: str, ids: Any = None) -> dict[str, Any]:
     return {"am": {"id": SERVICE_ID, "rev": snap.provider_rev}}
 
 
+def grant_rules(resources: Sequence[Any], complete: bool) -> Iterator[tuple[Any, str, str, str]]:
+    """A provider's grant types are not repeated (alias and URN); clients only use the grant types an
+    ``exact`` provider list allows in their realm."""
+    from provisioner.kinds import REGISTRY
+
+    clients = {spec.name for spec in REGISTRY if spec.manifest and spec.am_kind}
+    exact: dict[str, tuple[Any, list[str]]] = {}
+    for res in resources:
+        modes = res.spec.get("grantTypes") if res.kind == KIND else None
+        if isinstance(modes, dict) and isinstance(modes.get("exact"), list):
+            exact.setdefault(res.realm, (res, [v for _, v in indexed_strings(modes["exact"])]))
+    for res in resources:
+        if res.kind == KIND and isinstance(res.spec.get("grantTypes"), dict):
+            for mode, values in sorted(res.spec["grantTypes"].items()):
+                seen: set[str] = set()
+                for index, value in enumerate(values if isinstance(values, list) else []):
+                    if isinstance(value, str) and value in AM_VALUES:
+                        if value in seen:
+                            yield res, f"spec.grantTypes.{mode}[{index}]", (
+                                f"grant type '{alias(value)}' is listed twice (as an alias and as its URN)"
+                            ), "error"
+                        seen.add(value)
+        elif res.kind in clients and res.realm in exact:
+            provider, allowed = exact[res.realm]
+            for index, value in indexed_strings(res.spec.get("grantTypes")):
+                if value in AM_VALUES and value not in allowed:
+                    yield res, f"spec.grantTypes[{index}]", (
+                        f"grant type '{alias(value)}' is not allowed in realm '{res.realm}': the "
+                        f"OAuth2Provider at {provider.location} sets grantTypes.exact without it"), "error"
+
+
 SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, keyed_by_realm=True, observed=observed,
                 steps={"update": ((1, apply_update),)}, plan=plan,
-                export_folder="providers", schema="oauth2provider.schema.json")
+                export_folder="providers", schema="oauth2provider.schema.json", rules=(grant_rules,))

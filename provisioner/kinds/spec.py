@@ -7,7 +7,7 @@ See ``docs/architecture.md`` ("Adding a kind").
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,11 @@ Observe = Callable[[Any, str, Any], dict[str, Any]]
 References = Callable[[Mapping[str, Any]], tuple[set[str], set[str]]]
 #: One apply step: ``step(apply context, change)``.
 Step = Callable[[Any, Any], None]
+#: A manifest finding: ``(resource, document path, message, "error"|"warning")``.
+Finding = tuple[Any, str, str, str]
+#: A semantic rule of the kind: ``rule(every loaded resource, complete)`` → its findings. ``complete`` is
+#: False when some document could not be loaded (a reference may point into it).
+Rule = Callable[[Sequence[Any], bool], Iterable[Finding]]
 
 
 def max_rank() -> int:
@@ -49,6 +54,9 @@ class KindSpec:
     like privileges inside their agent, is planned by its parent).
     ``export_folder`` / ``export_order``: where ``export`` writes documents of the kind, and the order
     of their spec keys. ``schema``: the JSON Schema file of its manifest documents.
+    ``rules``: the offline semantic rules about this kind's documents (``manifest/rules.py`` runs them
+    over every loaded resource). ``agent_policies``: the agent-only environment policies
+    (``requireAgentOwners``, ``requireSubjectsOnBehalfOf``) apply to its documents.
     """
 
     name: str
@@ -72,6 +80,8 @@ class KindSpec:
     export_folder: str | None = None
     export_order: tuple[str, ...] = ()
     schema: str | None = None
+    rules: tuple[Rule, ...] = ()
+    agent_policies: bool = False
 
     @property
     def plain(self) -> tuple[str, ...]:

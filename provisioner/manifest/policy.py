@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner import grants
+from provisioner.kinds import REGISTRY
 from provisioner.manifest.limits import DEFAULT_LIMITS, Limits
 from provisioner.manifest.model import Diagnostic, Resource, SourceLocation
 from provisioner.manifest.schema import ENVIRONMENT_SCHEMA, validate_document
 from provisioner.manifest.sources import ENVIRONMENTS_DIR, read_text
 from provisioner.manifest.yamlload import YamlDocument, parse_documents
 
-#: The one kind the agent rules (owners, on-behalf-of subjects) are about; the other rules go by the
-#: fields a document writes (grantTypes, accessTokenLifetime, scopes, applications), whatever its kind.
-_AGENT = "AIAgent"
+#: The kinds the agent rules (owners, on-behalf-of subjects) are about (``KindSpec.agent_policies``); the
+#: other rules go by the fields a document writes (grantTypes, accessTokenLifetime, scopes, applications).
+_AGENTS = frozenset(spec.name for spec in REGISTRY if spec.agent_policies)
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def require_agent_owners(resources: Sequence[Resource], value: Any) -> Iterator[
     if value is not True:
         return
     for res in resources:
-        if res.kind == _AGENT and not res.spec.get("owners"):
+        if res.kind in _AGENTS and not res.spec.get("owners"):
             path = "spec.owners" if "owners" in res.spec else "metadata.name"
             yield res, path, f"agent '{res.name}' has no owner (spec.owners)"
 
@@ -145,7 +146,7 @@ def require_subjects_on_behalf_of(resources: Sequence[Resource], value: Any) -> 
     if value is not True:
         return
     for res in resources:
-        if res.kind != _AGENT or not _on_behalf_of(res):
+        if res.kind not in _AGENTS or not _on_behalf_of(res):
             continue
         for index, entry in _privileges(res):
             if not entry.get("subjects") and not entry.get("subjectGroups"):
