@@ -392,7 +392,9 @@ def _saved_plan_secret_file(ref: SecretReference, environ: Mapping[str, str], do
     except safefile.FileRefused as exc:
         raise ConfigurationError(f"secret {ref}: {exc}") from None
     except FileNotFoundError:
-        return ""
+        raise ConfigurationError(f"secret {ref} is not available: {ref.path} does not exist (a saved plan reads "
+                                 f"fromFile relative to the working directory it was made in: run apply there, or "
+                                 f"pass the manifest PATHS)") from None
     except OSError as exc:
         raise ConfigurationError(f"secret {ref}: cannot read {ref.path}: {exc.strerror or type(exc).__name__}") from None
     try:

@@ -86,3 +86,28 @@ def test_saved_plan_without_the_secrets_it_sends_writes_nothing(tenant: Tenant, 
     code, out, err = cli("apply", "--plan", str(plan_file), "--env-file", str(DEMO_ENV), "--auto-approve")
     assert code == 0, out + err
     assert "Apply complete: 4 done, 0 failed, 0 not attempted." in out
+
+
+def test_saved_plan_from_file_secret_missing_is_named_and_nothing_is_written(
+        tenant: Tenant, cli, tmp_path: Path, bot_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fromFile references in a saved plan are relative to where it was made: applied from another
+    folder, the error says which file is missing and why, before any write."""
+    (bot_copy / "agent-secret.txt").write_text("qa-file-secret-for-the-agent-7f3a\n")
+    agent = bot_copy / "agent.yaml"
+    agent.write_text(agent.read_text().replace("{fromEnv: BOT_AGENT_SECRET}", "{fromFile: agent-secret.txt}"))
+    monkeypatch.chdir(tmp_path)
+    plan_file = tmp_path / "p.json"
+    code, out, err = cli("plan", "stacks/bot", "--tenant", tenant.url, "--env-file", str(DEMO_ENV),
+                         "--out", str(plan_file))
+    assert code == 0, out + err
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    tenant.reset_stats()
+    code, out, err = cli("apply", "--plan", str(plan_file), "--env-file", str(DEMO_ENV), "--auto-approve")
+    assert code == 1, out + err
+    assert "secret {fromFile: agent-secret.txt} is not available: stacks/bot/agent-secret.txt does not exist" in out + err
+    assert tenant.stats()["writes"] == 0
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli("apply", "--plan", str(plan_file), "--env-file", str(DEMO_ENV), "--auto-approve")
+    assert code == 0 and "Apply complete: 4 done" in out, out + err
