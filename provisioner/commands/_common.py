@@ -5,6 +5,7 @@ No command module imports from another: they all import from here.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -297,16 +298,21 @@ def show_unrestorable(lines: tuple[str, ...]) -> None:
 
 
 def run_undo(journal: Any, opened: Any, *, fmt: str, verbose: bool, quiet: bool, no_color: bool, auto_approve: bool,
-             max_deletes: int, parallelism: int, out: str | None = None, heading: str | None = None) -> int:
-    """Plan the undo of ``journal`` against ``opened``, show it, and apply it (unless ``out``): exit code."""
+             max_deletes: int, parallelism: int, out: str | None = None, heading: str | None = None,
+             document: dict[str, Any] | None = None) -> int:
+    """Plan the undo of ``journal`` against ``opened``, show it, and apply it (unless ``out``): exit code.
+
+    With ``--format json`` stdout is one JSON document, ``{"plan", "result"}`` (progress and summary on
+    stderr), or, given ``document`` (apply's rollback), that record goes into it as ``rollback``."""
     from provisioner import undo
 
     run = undo.read_run(journal) if not isinstance(journal, undo.JournalRun) else journal
     undo.check_target(run, opened)
     planned = undo.plan_undo(run, opened, max_deletes=max_deletes, parallelism=parallelism)
-    progress = (lambda line: None) if quiet else (lambda line: echo(line + "\n"))
+    machine = fmt == "json"
+    progress = (lambda line: None) if quiet else (lambda line: echo(line + "\n", err=machine))
     if heading:
-        echo(heading + "\n")
+        echo(heading + "\n", err=machine)
     if out:
         write_plan_file(out, planned.plan.to_json())
         show_plan(planned.plan.to_dict(), fmt, verbose=verbose, no_color=no_color, target_shown=True)
@@ -316,11 +322,18 @@ def run_undo(journal: Any, opened: Any, *, fmt: str, verbose: bool, quiet: bool,
         return EXIT_ERROR if planned.plan.errors else EXIT_OK
     stop = threading.Event()
     with graceful_interrupt(stop) as arm:
+        shown: list[Any] = []
         confirm = confirm_with(fmt, verbose, no_color, auto_approve, quiet, on_approved=arm,
-                           after_plan=lambda: show_unrestorable(planned.unrestorable))
+                               after_plan=lambda: show_unrestorable(planned.unrestorable), shown=shown)
         result = undo.apply_undo(planned, opened, confirm=confirm, progress=progress, stop=stop,
                                  journal_dir=JOURNAL_DIR, max_deletes=max_deletes, parallelism=parallelism)
-    report(result, verb="Undo")
+    report(result, verb="Undo", summary_err=machine)
+    if machine:
+        payload = {"plan": shown[0].to_dict() if shown else None, "result": result.to_dict()}
+        if document is not None:
+            document["rollback"] = payload
+        else:
+            echo(json.dumps(payload, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.ok else EXIT_ERROR

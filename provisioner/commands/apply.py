@@ -108,7 +108,8 @@ def _apply(paths: tuple[str, ...], env: str | None, env_file: str | None, tenant
             code = EXIT_INTERRUPTED
         elif not result.ok:
             if rollback and result.by_status("failed") and result.journal:
-                _rollback(result, opened, fmt, verbose, quiet, no_color, max_deletes, parallelism)
+                _rollback(result, opened, fmt, verbose, quiet, no_color, max_deletes, parallelism,
+                          document if machine else None)
             code = EXIT_ERROR
         elif run_verify:
             code = _verify(loaded, opened, realm, document if machine else None)
@@ -120,7 +121,7 @@ def _apply(paths: tuple[str, ...], env: str | None, env_file: str | None, tenant
 
 
 def _rollback(result: Any, opened: Any, fmt: str, verbose: bool, quiet: bool, no_color: bool, max_deletes: int,
-              parallelism: int) -> None:
+              parallelism: int, document: dict[str, Any] | None = None) -> None:
     """``--rollback-on-failure``: undo the failed run from its journal, without asking (the flag is the
     consent), with the same checks as ``provisioner undo``; reports its own outcome after the apply's."""
 
@@ -133,13 +134,15 @@ def _rollback(result: Any, opened: Any, fmt: str, verbose: bool, quiet: bool, no
     try:
         code = run_undo(result.journal, opened, fmt=fmt, verbose=verbose, quiet=quiet, no_color=no_color,
                         auto_approve=True, max_deletes=max_deletes, parallelism=parallelism,
-                        heading=f"Rolling back: undoing what this apply wrote (journal {result.journal})")
+                        heading=f"Rolling back: undoing what this apply wrote (journal {result.journal})",
+                        document=document)
     except ProvisionerError as exc:
         echo(f"Rollback failed: {exc}\nThe tenant is as the apply left it; see the journal and run "
              f"provisioner undo {result.journal}\n", err=True)
         return
     if code == EXIT_OK:
-        echo("Rolled back: the objects this apply touched are as they were before it (apply failed).\n")
+        echo("Rolled back: the objects this apply touched are as they were before it (apply failed).\n",
+             err=document is not None)
     else:
         echo(f"Rollback incomplete; run provisioner undo {result.journal} to finish it.\n", err=True)
 

@@ -284,3 +284,28 @@ def test_undo_of_a_run_on_the_embedded_local_emulator(cli, tmp_path: Path, monke
     assert code == 0 and "Undo complete: 4 done" in out, out + err
     code, out, err = cli("plan", *args)
     assert code == 0 and "Plan: 3 to create, 1 to update, 0 to delete." in out, out + err
+
+
+def test_undo_and_rollback_format_json_print_one_document(tenant: Tenant, cli, tmp_path: Path) -> None:
+    """``undo --format json`` and ``apply --format json --rollback-on-failure``: stdout is exactly one
+    JSON document (progress and summaries on stderr), as apply's --format json promises."""
+    from tests.core.conftest import bot_args
+
+    before = tenant_state(tenant.url)
+    rule = {"path": "managed/alpha_application/", "method": "PUT", "action": "status", "status": 500,
+            "retryAfter": 0, "count": 5}
+    assert requests.put(tenant.url + "/_emulator/faults", json=[rule], timeout=10).status_code == 200
+    code, out, err = cli("apply", *bot_args(tenant), "--auto-approve", "--rollback-on-failure", "--format", "json")
+    assert code == 1, out + err
+    document = json.loads(out)
+    assert document["result"]["ok"] is False and document["rollback"]["result"]["ok"] is True
+    assert "Rolled back:" in err and "Undo complete" in err
+    assert tenant_state(tenant.url) == before
+    assert requests.delete(tenant.url + "/_emulator/faults", timeout=10).status_code < 300
+    assert cli("apply", *bot_args(tenant), "--auto-approve")[0] == 0
+    code, out, err = cli("undo", _journals(tmp_path / ".provisioner" / "journal")[-1], "--tenant", tenant.url, "--auto-approve", "--format", "json")
+    assert code == 0, out + err
+    document = json.loads(out)
+    assert document["result"]["ok"] is True and len(document["plan"]["changes"]) >= 3
+    assert "Undo complete" in err
+    assert tenant_state(tenant.url) == before
