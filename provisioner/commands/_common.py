@@ -222,7 +222,7 @@ def confirm_with(fmt: str, verbose: bool, no_color: bool, auto_approve: bool, qu
             if asking and sys.stdin.isatty():
                 echo(render(plan.to_dict(), "text", colour=False, header=False, verbose=verbose), err=True)
         elif not (quiet and not asking and not plan.has_writes):
-            show_plan(plan.to_dict(), fmt, verbose=verbose, no_color=no_color, target_shown=True)
+            show_plan(plan.to_dict(), fmt, verbose=verbose, no_color=no_color, target_shown=True, quiet=quiet)
         if after_plan is not None:
             after_plan()
         if not asking:

@@ -89,7 +89,7 @@ def _apply(paths: tuple[str, ...], env: str | None, env_file: str | None, tenant
     document: dict[str, Any] = {}
     with api.tenant(tenant, env_file=env_file, environment_tenant=env_tenant, parallelism=parallelism,
                     verbose=verbose, paths=paths, record=record) as opened:
-        print_target(opened.label, fmt)
+        print_target(opened.label, fmt, quiet)
         subject: Any = saved if saved is not None else loaded
         stop = threading.Event()
         with graceful_interrupt(stop) as arm:

@@ -39,6 +39,6 @@ def command(journal: str, env_file: str | None, tenant: str | None, fmt: str, ou
     if tenant is None and not os.environ.get("AIC_TENANT_URL"):
         tenant = "local" if run.local else (run.target or None)
     with api.tenant(tenant, env_file=env_file, parallelism=parallelism, verbose=verbose) as opened:
-        print_target(opened.label, fmt)
+        print_target(opened.label, fmt, quiet)
         return run_undo(run, opened, fmt=fmt, verbose=verbose, quiet=quiet, no_color=no_color,
                         auto_approve=auto_approve, max_deletes=max_deletes, parallelism=parallelism, out=out)

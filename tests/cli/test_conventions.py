@@ -206,6 +206,15 @@ def test_quiet_plan_prints_only_changes_and_summary(work: Path, capsys: pytest.C
     assert "warning" not in err
 
 
+def test_quiet_apply_prints_the_plan_as_quiet_plan_does(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "apply", BOT, *LOCAL, "--auto-approve", "-q")
+    assert code == 0, out + err
+    lines = (out + err).splitlines()
+    assert not any(line.startswith(("Target:", "Stack:", "Environment:")) for line in lines), out + err
+    assert any(line.startswith(("+ ", "~ ")) for line in out.splitlines()) and "Plan: 3 to create" in out
+    assert "Apply complete: 4 done" in out
+
+
 def test_validate_and_plan_print_a_warning_the_same_way(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     stack = ["manifests/digital-assistant", "--env", "dev", "--env-file", "manifests/digital-assistant/demo.env"]
     _, out, _ = cli(capsys, "validate", *stack)
