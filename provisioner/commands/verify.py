@@ -20,8 +20,11 @@ def _color(no_color: bool, environ: Mapping[str, str]) -> bool:
 
 
 def _echo_diagnostics(diagnostics: tuple[object, ...]) -> None:
+    """Diagnostics in validate's and plan's one format (``file:line:col: path: warning: message``)."""
+    from provisioner.commands._common import diagnostic_line
+
     for diagnostic in diagnostics:
-        click.echo(redact.text(f"{getattr(diagnostic, 'severity', 'error')}: {diagnostic}"), err=True)
+        click.echo(redact.text(diagnostic_line(diagnostic)), err=True)
 
 
 def _write_junit(path: str, text: str) -> None:

@@ -223,6 +223,14 @@ def test_validate_and_plan_print_a_warning_the_same_way(work: Path, capsys: pyte
                                            "warning: grant type 'password'")
     _, _, err = cli(capsys, "plan", *stack, "--tenant", "local")
     assert warned[0] in err.splitlines()
+    _, _, err = cli(capsys, "verify", *stack, "--tenant", "local")
+    assert warned[0] in err.splitlines()
+    (work / "manifests/digital-assistant/application.yaml").write_text(
+        (work / "manifests/digital-assistant/application.yaml").read_text().replace("scopes:", "scope:", 1))
+    _, out, _ = cli(capsys, "validate", *stack)
+    [error] = [line for line in out.splitlines() if "unknown field" in line]
+    code, _, err = cli(capsys, "verify", *stack, "--tenant", "local")
+    assert code == 1 and error in err.splitlines()
 
 
 def test_one_error_is_singular(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
