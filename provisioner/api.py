@@ -150,7 +150,7 @@ def secret_status(resources: Sequence[Any], snapshot: Snapshot, values: Mapping[
         ref = res.spec.get("clientSecret")
         key = SecretReference.of(ref).key() if ref is not None else None
         spec = spec_of(res.kind)
-        if key not in values or spec is None or not spec.has_secret or spec.am_docs is None:
+        if key is None or key not in values or spec is None or not spec.has_secret or spec.am_docs is None:
             continue
         doc = spec.am_docs(snapshot.realm(res.realm)).get(res.name)
         if doc is None:
@@ -262,14 +262,14 @@ def _load_key(paths: Sequence[str], env: str | None, env_file: str | None, stack
 
 def _fingerprint(stack: Any, env_file: str | None) -> tuple[Any, ...]:
     """Size and mtime of every file a load read (manifests, environment file, dotenv)."""
-    files = list(getattr(stack, "sources", ()) or ())
+    files: list[str] = list(getattr(stack, "sources", ()) or ())
     environment = getattr(stack, "environment", None)
     location = getattr(environment, "location", None)
     if location is not None:
         files.append(location.file)
     if env_file:
         files.append(env_file)
-    out = []
+    out: list[tuple[str, int | None, int | None]] = []
     for name in files:
         try:
             info = os.stat(name)
@@ -559,14 +559,14 @@ def apply(plan_or_stack: Any, tenant: Any, options: RunOptions | None = None, *,
             return plan_with_snapshot(stack, secrets, tenant, realm=realm, prune=prune, max_deletes=max_deletes,
                                       parallelism=parallelism, known_markers=written, targets=targets,
                                       take_over=take_over)[0]
-    options = ApplyOptions(stack=the_plan.stack, parallelism=parallelism, max_deletes=max_deletes, progress=progress,
-                           stop=stop)
+    run = ApplyOptions(stack=the_plan.stack, parallelism=parallelism, max_deletes=max_deletes, progress=progress,
+                       stop=stop)
     if o.journal_dir is None or not the_plan.has_writes:
-        return execute(the_plan, tenant.client, resolver, options, replan=replan, snapshot=snapshot)
+        return execute(the_plan, tenant.client, resolver, run, replan=replan, snapshot=snapshot)
     from provisioner.journal import Journal
 
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     with Journal(o.journal_dir, run_id=f"{stamp}-{os.getpid()}-{secrets_module.token_hex(3)}") as journal:
-        options.journal = journal
-        result = execute(the_plan, tenant.client, resolver, options, replan=replan, snapshot=snapshot)
+        run.journal = journal
+        result = execute(the_plan, tenant.client, resolver, run, replan=replan, snapshot=snapshot)
     return dataclasses.replace(result, journal=str(journal.path))

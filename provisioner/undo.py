@@ -39,7 +39,7 @@ from provisioner.kinds.images import (
 from provisioner.kinds.snapshot import Snapshot, read_snapshot
 from provisioner.manifest.model import Resource, SourceLocation
 from provisioner.plan import Plan, PlanOptions, make_plan
-from provisioner.plan.model import FORMAT_VERSION, Change, Ids, PlanDiagnostic, _plain, summarize
+from provisioner.plan.model import FORMAT_VERSION, Change, Ids, PlanDiagnostic, SecretReference, _plain, summarize
 from provisioner.plan.order import sort_changes
 from provisioner.plan.prune import prune_count
 
@@ -228,8 +228,8 @@ def apply_undo(undo: UndoPlan, tenant: Any, *, confirm: Callable[[Plan], bool] |
     def replan(markers: Mapping[str, str] | None = None) -> Plan:
         return _build(undo.run, tenant, undo.resources, max_deletes, parallelism)[0]
 
-    def no_secret(ref: str) -> str:
-        raise ProvisionerError(f"undo cannot send secret {redact.text(ref)}")
+    def no_secret(ref: SecretReference) -> str:
+        raise ProvisionerError(f"undo cannot send secret {redact.text(str(ref))}")
 
     options = ApplyOptions(stack=plan.stack or "default", parallelism=parallelism, max_deletes=max_deletes,
                            progress=progress or (lambda line: None), stop=stop)

@@ -34,7 +34,7 @@ from provisioner.errors import ProvisionerError
 from provisioner.kinds import spec_of
 from provisioner.kinds.images import capture
 from provisioner.kinds.snapshot import ReadScope, Snapshot, read_snapshot
-from provisioner.plan.model import Change, Plan
+from provisioner.plan.model import Change, Plan, SecretReference
 from provisioner.plan.prune import delete_count
 
 Progress = Callable[[str], None]
@@ -132,9 +132,9 @@ def check_plan(plan: Plan, snapshot: Snapshot, options: ApplyOptions) -> None:
                            f"Changed objects:\n{lines}\nRun plan again.")
 
 
-def execute(plan: Plan, client: Any, secret: Callable[[str], str], options: ApplyOptions,
+def execute(plan: Plan, client: Any, secret: Callable[[SecretReference], str], options: ApplyOptions,
             replan: Callable[[dict[str, str]], Plan] | None = None, snapshot: Snapshot | None = None) -> ApplyResult:
-    """Run ``plan`` against ``client``. ``secret`` resolves a reference string to its value.
+    """Run ``plan`` against ``client``. ``secret`` resolves a secret reference to its value.
 
     ``replan(markers)`` plans again after the writes; ``markers`` maps each change address to the secret
     marker this run wrote, so an identical marker on the tenant is confirmed without hashing.
@@ -173,9 +173,9 @@ def execute(plan: Plan, client: Any, secret: Callable[[str], str], options: Appl
             _reread_am(ctx, [c for c, _, _ in runnable], use_snapshot=fresh and number == 0,
                        parallelism=options.parallelism)
             with ThreadPoolExecutor(max_workers=max(1, options.parallelism)) as pool:
-                for change, result in pool.map(lambda item: (item[0], run.step(ctx, *item)), runnable):
-                    if result is not None:
-                        outcome[change.address] = result
+                for change, done in pool.map(lambda item: (item[0], run.step(ctx, *item)), runnable):
+                    if done is not None:
+                        outcome[change.address] = done
         ordered = tuple(outcome[c.address] for c in plan.changes if c.address in outcome)
         interrupted = run.interrupted()
         remaining: tuple[str, ...] = ()

@@ -94,7 +94,7 @@ def resolve_users(entries: Any, users: Mapping[str, str], path: str) -> tuple[li
     problems: list[tuple[str, str]] = []
     for index, entry in enumerate(entries or []):
         name = entry.get("userName") if isinstance(entry, Mapping) else entry
-        if name in users:
+        if isinstance(name, str) and name in users:
             ids.add(users[name])
         else:
             problems.append((f"{path}[{index}]", f"user {name!r} does not exist in the tenant"))

@@ -168,7 +168,7 @@ def writable_client_doc(observed: Mapping[str, Any]) -> dict[str, Any]:
     Drops ``_id``/``_rev``/``_provider``, ``*-encrypted`` keys, the null-only list extras (W9) and the
     IDM ``_rev`` echoed inside ``aiAgentIdentityAttributes``; everything else is kept as read.
     """
-    doc = copy.deepcopy(unwrap(dict(observed)))
+    doc: dict[str, Any] = copy.deepcopy(unwrap(dict(observed)))
     for key in _SERVER_KEYS:
         doc.pop(key, None)
     for key in [k for k in doc if k.endswith("-encrypted")]:

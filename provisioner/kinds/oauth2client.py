@@ -38,7 +38,8 @@ def _defaults_text() -> str:
 
 def client_defaults() -> dict[str, Any]:
     """A fresh copy of the six default groups (plain form, reference §4.7)."""
-    return json.loads(_defaults_text())
+    defaults: dict[str, Any] = json.loads(_defaults_text())
+    return defaults
 
 
 def secret_marker(doc: Mapping[str, Any] | None) -> str | None:

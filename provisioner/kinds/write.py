@@ -139,9 +139,10 @@ def am_create(ctx: ApplyContext, change: Change, fields: tuple[Field, ...], am_k
     if extra:
         extra(body)
     am = ctx.client.am(change.realm)
-    return create_once(lambda: am.put(am_kind, change.key, body, create_only=True)[0],
-                   lambda: find_am(ctx.client, change.realm, am_kind, change.key),
-                   lambda found: not am_differs(found, fields, desired), change.address)
+    created: dict[str, Any] = create_once(lambda: am.put(am_kind, change.key, body, create_only=True)[0],
+                                          lambda: find_am(ctx.client, change.realm, am_kind, change.key),
+                                          lambda found: not am_differs(found, fields, desired), change.address)
+    return created
 
 
 def current_am(ctx: ApplyContext, realm: str, kind: str, key: str) -> dict[str, Any] | None:

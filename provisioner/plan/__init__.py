@@ -6,10 +6,14 @@ here would make the two packages import each other.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner.plan.model import (FORMAT_VERSION, Blocked, Change, FieldChange, Plan, PlanDiagnostic,
                                     PlanFormatError)
+
+if TYPE_CHECKING:
+    from provisioner.plan.diff import PlanOptions, make_plan
+    from provisioner.plan.order import address, level
 
 
 def __getattr__(name: str) -> Any:

@@ -52,7 +52,7 @@ class SecretReference:
     @classmethod
     def of(cls, ref: Any) -> SecretReference:
         """From a manifest ``SecretRef`` (anything with ``source``, ``name`` and ``base``)."""
-        source = "file" if ref.source == "file" else "env"
+        source: Literal["env", "file"] = "file" if ref.source == "file" else "env"
         return cls(source=source, name=str(ref.name), base=str(getattr(ref, "base", "") or "") if source == "file"
                    else "")
 
@@ -230,7 +230,7 @@ class PlanDiagnostic:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PlanDiagnostic:
-        severity = "warning" if data.get("severity") == "warning" else "error"
+        severity: Literal["error", "warning"] = "warning" if data.get("severity") == "warning" else "error"
         return cls(severity=severity, message=str(data.get("message", "")),
                    location=str(data.get("location") or ""), path=str(data.get("path") or ""))
 
