@@ -39,7 +39,8 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
         if diag.severity == "error":
             _echo(f"{diag}\n", err=True)
     if not result.ok or result.stack is None:
-        _echo(f"Error: the manifests are not valid ({len(result.errors)} errors); no access map.\n", err=True)
+        count = len(result.errors)
+        _echo(f"Error: the manifests are not valid ({count} error{'' if count == 1 else 's'}); no access map.\n", err=True)
         return EXIT_ERROR
     stack = result.stack
     if tenant is None:

@@ -235,8 +235,9 @@ def test_validate_and_plan_print_a_warning_the_same_way(work: Path, capsys: pyte
 
 def test_one_error_is_singular(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (work / BOT / "agent.yaml").write_text((work / BOT / "agent.yaml").read_text().replace("scopes:", "scope:"))
-    code, _, err = cli(capsys, "plan", BOT, *LOCAL)
-    assert code == 1 and "(1 error)" in err and "1 errors" not in err
+    for command in (["plan", BOT, *LOCAL], ["apply", BOT, *LOCAL], ["access", BOT], ["validate", BOT, *LOCAL[2:]]):
+        code, out, err = cli(capsys, *command)
+        assert code == 1 and "1 error" in out + err and "1 errors" not in out + err, command
 
 
 # -- -v: one whole line per request, also in parallel ------------------------------------------------
