@@ -23,13 +23,12 @@ from typing import Any
 from provisioner.grants import TOKEN_EXCHANGE
 from provisioner.kinds import application
 from provisioner.kinds.application import resolve_users
-from provisioner.kinds.common import deterministic_id, indexed_strings, unwrap
+from provisioner.kinds.common import deterministic_id, get_path, indexed_strings, unwrap
 from provisioner.kinds.fields import Field, Target, idm_patch_ops
-from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD
-from provisioner.kinds.oauth2client import client_rev, idm_rev
-from provisioner.kinds.snapshot import IDENTITY_FIELDS, RealmSnapshot
+from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD, client_rev, idm_rev
 from provisioner.kinds.planning import PlanContext, grant_problems, plan_client
-from provisioner.kinds.spec import KindSpec
+from provisioner.kinds.snapshot import IDENTITY_FIELDS, PAGE_SIZE, RealmSnapshot, by_id
+from provisioner.kinds.spec import KindSpec, SnapshotRead
 from provisioner.kinds.write import ApplyContext, am_create, am_update, idm_patch
 from provisioner.plan.model import Change, Ids
 
@@ -353,10 +352,24 @@ def admin_scopes(resources: Sequence[Any], complete: bool) -> Iterator[Finding]:
                         "scopes"), "warning"
 
 
+def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
+    """The realm snapshot's agents and identities by id, and whether AI agents are enabled (both types
+    answered and the provider does not switch them off)."""
+    provider, _ = results.get("provider") or (None, None)
+    flag = get_path(unwrap(provider) if provider is not None else None, ("aiAgentsConfig", "aiAgentsEnabled"))
+    enabled = results.get("agents") is not None and results.get("identities") is not None and flag is not False
+    return {"agents": by_id(results.get("agents")), "identities": by_id(results.get("identities")),
+            "ai_agents_enabled": enabled}
+
+
 SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, am_kind=AM_KIND, am_docs=lambda snap: snap.agents,
                 prunable=True, prune_deletes=prune_deletes, has_secret=True, feature="ai_agents",
                 observed=observed, references=references, export_folder="agents",
                 schema="aiagent.schema.json",
                 steps={"create": ((1, apply_am), (2, apply_identity)), "update": ((1, apply_am),),
                        "delete": ((4, apply_delete),)}, plan=plan, owns="AgentPrivilege",
-                rules=(privilege_rules, admin_scopes), agent_policies=True)
+                rules=(privilege_rules, admin_scopes), agent_policies=True,
+                reads=(SnapshotRead("agents", lambda client, realm: client.am(realm).list(AM_KIND), optional=True),
+                       SnapshotRead("identities", lambda client, realm: client.idm.query(
+                           f"{realm}_aiagent", "true", IDENTITY_FIELDS, PAGE_SIZE), optional=True)),
+                assemble=assemble)

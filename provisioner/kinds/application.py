@@ -22,13 +22,12 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from provisioner.kinds.common import deterministic_id, make_ref, ref_id
+from provisioner.kinds.common import deterministic_id, get_path, make_ref, ref_id
 from provisioner.kinds.fields import Field, Target
-from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD
-from provisioner.kinds.oauth2client import client_rev, idm_rev
-from provisioner.kinds.snapshot import APP_FIELDS, RealmSnapshot
+from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD, client_rev, idm_rev
 from provisioner.kinds.planning import PlanContext, grant_problems, plan_client
-from provisioner.kinds.spec import KindSpec
+from provisioner.kinds.snapshot import APP_FIELDS, PAGE_SIZE, RealmSnapshot, by_id
+from provisioner.kinds.spec import KindSpec, SnapshotRead
 from provisioner.kinds.write import ApplyContext, am_create, am_update, create_once, idm_patch
 from provisioner.plan.model import Change, Ids
 
@@ -241,11 +240,26 @@ def unique_names(resources: Sequence[Any], complete: bool) -> Iterator[tuple[Any
                               f"'{realm}' (also {others}); the tenant requires unique application names"), "error"
 
 
+def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
+    """The realm snapshot's AM clients by id and IDM applications by client id (``ssoEntities.oidcId``;
+    the lowest ``_id`` wins)."""
+    apps: dict[str, Mapping[str, Any]] = {}
+    for app in sorted(results.get("apps") or [], key=lambda a: str(a.get("_id"))):
+        oidc = get_path(app, ("ssoEntities", "oidcId"))
+        if isinstance(oidc, str) and oidc and oidc not in apps:
+            apps[oidc] = app
+    return {"clients": by_id(results.get("clients")), "apps": apps}
+
+
 SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, am_kind=AM_KIND, am_docs=lambda snap: snap.clients,
                 prunable=True, prune_deletes=prune_deletes, dangling=dangling, has_secret=True, observed=observed,
                 references=references, export_folder="applications", schema="application.schema.json",
                 steps={"create": ((1, apply_am), (2, apply_idm)), "update": ((1, apply_am), (2, apply_idm)),
-                       "delete": ((5, apply_delete),)}, plan=plan, rules=(unique_names,))
+                       "delete": ((5, apply_delete),)}, plan=plan, rules=(unique_names,),
+                reads=(SnapshotRead("clients", lambda client, realm: client.am(realm).list(AM_KIND)),
+                       SnapshotRead("apps", lambda client, realm: client.idm.query(
+                           f"{realm}_application", "true", APP_FIELDS, PAGE_SIZE))),
+                assemble=assemble)
 
 
 def _allowed_grants(ctx: PlanContext, realm: str) -> list[str]:

@@ -22,9 +22,9 @@ from provisioner.kinds.application import resolve_users
 from provisioner.kinds.common import deterministic_id, make_ref
 from provisioner.kinds.fields import Field, Target, encode, idm_patch_ops
 from provisioner.kinds.oauth2client import idm_rev
-from provisioner.kinds.snapshot import PRIVILEGE_FIELDS, RealmSnapshot
 from provisioner.kinds.planning import PlanContext, field_changes, make_change
-from provisioner.kinds.spec import KindSpec
+from provisioner.kinds.snapshot import PAGE_SIZE, PRIVILEGE_FIELDS, RealmSnapshot
+from provisioner.kinds.spec import KindSpec, SnapshotRead
 from provisioner.kinds.write import ApplyContext, create_once, idm_patch
 from provisioner.plan.model import Change, Ids
 
@@ -166,5 +166,13 @@ def delete_change(realm: str, key: str, priv: Mapping[str, Any], reason: str) ->
                   observed={"idm": idm_rev(priv)}, ids=Ids(privilege=str(priv.get("_id"))), reason=reason)
 
 
+def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
+    """The realm snapshot's privileges, by ``_id``."""
+    return {"privileges": tuple(sorted(results.get("privileges") or [], key=lambda p: str(p.get("_id"))))}
+
+
 SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, manifest=False, observed=observed,
-                steps={"create": ((3, apply_write),), "update": ((3, apply_write),), "delete": ((3, apply_delete),)})
+                steps={"create": ((3, apply_write),), "update": ((3, apply_write),), "delete": ((3, apply_delete),)},
+                reads=(SnapshotRead("privileges", lambda client, realm: client.idm.query(
+                    f"{realm}_aiagentprivilege", "true", PRIVILEGE_FIELDS, PAGE_SIZE), optional=True),),
+                assemble=assemble)

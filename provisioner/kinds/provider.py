@@ -20,7 +20,7 @@ from typing import Any
 from provisioner.grants import AM_VALUES, alias
 from provisioner.kinds.common import get_path, indexed_strings, set_path, string_set, unwrap
 from provisioner.kinds.fields import Field, Target
-from provisioner.kinds.spec import KindSpec
+from provisioner.kinds.spec import KindSpec, SnapshotRead
 
 KIND = "OAuth2Provider"
 RANK = 0
@@ -160,6 +160,14 @@ def grant_rules(resources: Sequence[Any], complete: bool) -> Iterator[tuple[Any,
                         f"OAuth2Provider at {provider.location} sets grantTypes.exact without it"), "error"
 
 
+def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
+    """The realm snapshot's provider (unwrapped) and its revision, from the ``provider`` read."""
+    provider, provider_rev = results.get("provider") or (None, None)
+    return {"provider": unwrap(provider) if provider is not None else None, "provider_rev": provider_rev}
+
+
 SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, keyed_by_realm=True, observed=observed,
                 steps={"update": ((1, apply_update),)}, plan=plan,
-                export_folder="providers", schema="oauth2provider.schema.json", rules=(grant_rules,))
+                export_folder="providers", schema="oauth2provider.schema.json", rules=(grant_rules,),
+                reads=(SnapshotRead("provider", lambda client, realm: client.am(realm).get_provider()),),
+                assemble=assemble)

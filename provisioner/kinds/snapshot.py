@@ -1,15 +1,15 @@
 """Read everything a plan needs with few requests: the requests grow with kinds, not objects.
 
-Per realm: the provider (GET), the ``OAuth2Client`` and ``AIAgent`` lists, the IDM application,
-agent-identity and privilege queries, one user query for every referenced ``userName`` and one group
-query. The reads are independent and run in a thread pool. The result, :class:`Snapshot`, is plain
+Per realm: the reads each kind declares (``KindSpec.reads``: the provider, the ``OAuth2Client`` and
+``AIAgent`` lists, the IDM application, agent-identity and privilege queries), one user query for every
+referenced ``userName`` and one group query. The reads are independent and run in a thread pool. The result, :class:`Snapshot`, is plain
 data; planning over it is pure.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from provisioner.kinds.common import get_path, ref_id, unwrap
@@ -144,29 +144,27 @@ def _is_not_found(exc: Exception) -> bool:
 
 
 def read_realm_tasks(client: Any, scope: ReadScope) -> dict[str, Callable[[], Any]]:
-    """The independent reads for one realm, by name (each a zero-argument callable)."""
+    """The independent reads for one realm, by name (each a zero-argument callable): every kind's
+    ``KindSpec.reads``, then the users and groups the manifests name."""
+    from provisioner.kinds import REGISTRY
+
     realm = scope.realm
-    am = client.am(realm)
     idm = client.idm
 
-    def optional(fn: Callable[[], Any]) -> Callable[[], Any]:
+    def optional(fn: Callable[[Any, str], Any]) -> Callable[[], Any]:
         def run() -> Any:
             try:
-                return fn()
+                return fn(client, realm)
             except Exception as exc:  # the AI-agent types are absent while the feature is off
                 if _is_not_found(exc):
                     return None
                 raise
         return run
 
-    tasks: dict[str, Callable[[], Any]] = {
-        "provider": am.get_provider,
-        "clients": lambda: am.list("OAuth2Client"),
-        "agents": optional(lambda: am.list("AIAgent")),
-        "apps": lambda: idm.query(f"{realm}_application", "true", APP_FIELDS, PAGE_SIZE),
-        "identities": optional(lambda: idm.query(f"{realm}_aiagent", "true", IDENTITY_FIELDS, PAGE_SIZE)),
-        "privileges": optional(lambda: idm.query(f"{realm}_aiagentprivilege", "true", PRIVILEGE_FIELDS, PAGE_SIZE)),
-    }
+    tasks: dict[str, Callable[[], Any]] = {}
+    for spec in REGISTRY:
+        for read in spec.reads:
+            tasks[read.name] = optional(read.read) if read.optional else partial(read.read, client, realm)
     if scope.user_names:
         tasks["users"] = lambda: idm.query(f"{realm}_user", or_filter("userName", scope.user_names),
                                            ("_id", "userName"), PAGE_SIZE)
@@ -176,26 +174,22 @@ def read_realm_tasks(client: Any, scope: ReadScope) -> dict[str, Callable[[], An
 
 
 def build_realm(realm: str, results: Mapping[str, Any]) -> RealmSnapshot:
-    """Assemble a :class:`RealmSnapshot` from the raw read results (pure)."""
-    provider, provider_rev = results.get("provider") or (None, None)
-    provider = unwrap(provider) if provider is not None else None
-    clients = {str(c["_id"]): c for c in results.get("clients") or [] if c.get("_id")}
-    agents_raw = results.get("agents")
-    agents = {str(a["_id"]): a for a in agents_raw or [] if a.get("_id")}
-    apps: dict[str, Mapping[str, Any]] = {}
-    for app in sorted(results.get("apps") or [], key=lambda a: str(a.get("_id"))):
-        oidc = get_path(app, ("ssoEntities", "oidcId"))
-        if isinstance(oidc, str) and oidc and oidc not in apps:
-            apps[oidc] = app
-    identities = {str(i["_id"]): i for i in results.get("identities") or [] if i.get("_id")}
-    privileges = tuple(sorted(results.get("privileges") or [], key=lambda p: str(p.get("_id"))))
+    """Assemble a :class:`RealmSnapshot` from the raw read results (pure): each kind's ``assemble``, then
+    the users and groups."""
+    from provisioner.kinds import REGISTRY
+
+    values: dict[str, Any] = {}
+    for spec in REGISTRY:
+        if spec.assemble is not None:
+            values.update(spec.assemble(results))
     users = {str(u["userName"]): str(u["_id"]) for u in results.get("users") or [] if u.get("userName")}
     groups = frozenset(str(g["_id"]) for g in results.get("groups") or [] if g.get("_id"))
-    flag = get_path(provider, ("aiAgentsConfig", "aiAgentsEnabled"))
-    enabled = agents_raw is not None and results.get("identities") is not None and flag is not False
-    return RealmSnapshot(realm=realm, provider=provider, provider_rev=provider_rev, clients=clients,
-                         agents=agents, apps=apps, identities=identities, privileges=privileges,
-                         users=users, groups=groups, ai_agents_enabled=enabled)
+    return RealmSnapshot(realm=realm, users=users, groups=groups, **values)
+
+
+def by_id(items: Iterable[Mapping[str, Any]] | None) -> dict[str, Mapping[str, Any]]:
+    """Listed objects by ``_id`` (those without one left out)."""
+    return {str(item["_id"]): item for item in items or [] if item.get("_id")}
 
 
 def read_snapshot(client: Any, scopes: Iterable[ReadScope], parallelism: int = 4) -> Snapshot:

@@ -26,6 +26,17 @@ Finding = tuple[Any, str, str, str]
 Rule = Callable[[Sequence[Any], bool], Iterable[Finding]]
 
 
+@dataclass(frozen=True)
+class SnapshotRead:
+    """One read of a kind's objects in a realm: ``read(tenant client, realm)`` → the raw answer, kept in the
+    realm's read results under ``name``. ``optional``: the type may be absent (a not-found answer reads as
+    None), as the AI-agent types are while the feature is off."""
+
+    name: str
+    read: Callable[[Any, str], Any]
+    optional: bool = False
+
+
 def max_rank() -> int:
     from provisioner.kinds import REGISTRY
 
@@ -54,6 +65,8 @@ class KindSpec:
     like privileges inside their agent, is planned by its parent).
     ``export_folder`` / ``export_order``: where ``export`` writes documents of the kind, and the order
     of their spec keys. ``schema``: the JSON Schema file of its manifest documents.
+    ``reads`` / ``assemble``: the kind's snapshot reads (one request each per realm, run in parallel) and
+    the :class:`~provisioner.kinds.snapshot.RealmSnapshot` fields it builds from the realm's read results.
     ``rules``: the offline semantic rules about this kind's documents (``manifest/rules.py`` runs them
     over every loaded resource). ``agent_policies``: the agent-only environment policies
     (``requireAgentOwners``, ``requireSubjectsOnBehalfOf``) apply to its documents.
@@ -80,6 +93,8 @@ class KindSpec:
     export_folder: str | None = None
     export_order: tuple[str, ...] = ()
     schema: str | None = None
+    reads: tuple[SnapshotRead, ...] = ()
+    assemble: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
     rules: tuple[Rule, ...] = ()
     agent_policies: bool = False
 
