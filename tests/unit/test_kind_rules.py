@@ -52,3 +52,26 @@ def test_agent_policies_follow_the_capability(tmp_path: Path, monkeypatch: pytes
     assert [r.name for r, _, _ in policy.require_agent_owners(resources, True)] == ["bot"]
     monkeypatch.setattr(policy, "_AGENTS", frozenset())
     assert list(policy.require_agent_owners(resources, True)) == []
+
+
+def test_snapshot_reads_are_the_kinds_declared_reads() -> None:
+    from provisioner.kinds.snapshot import ReadScope, build_realm, read_realm_tasks
+
+    class Client:  # the reads are only listed here, never called
+        idm = None
+
+        def am(self, realm: str) -> None:
+            return None
+
+    declared = [read.name for spec in kinds.REGISTRY for read in spec.reads]
+    assert declared == ["provider", "clients", "apps", "agents", "identities", "privileges"]
+    assert list(read_realm_tasks(Client(), ReadScope("alpha"))) == declared
+    assert list(read_realm_tasks(Client(), ReadScope("alpha", frozenset({"u"}), frozenset({"g"})))) == [
+        *declared, "users", "groups"]
+    realm = build_realm("alpha", {"provider": ({"aiAgentsConfig": {"aiAgentsEnabled": False}}, "7"),
+                                  "clients": [{"_id": "c"}], "agents": [], "identities": [],
+                                  "apps": [{"_id": "2", "ssoEntities": {"oidcId": "c"}},
+                                           {"_id": "1", "ssoEntities": {"oidcId": "c"}}]})
+    assert (realm.provider_rev, list(realm.clients), realm.apps["c"]["_id"]) == ("7", ["c"], "1")
+    assert realm.ai_agents_enabled is False
+    assert build_realm("alpha", {"agents": [], "identities": []}).ai_agents_enabled is True
