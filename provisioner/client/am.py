@@ -49,7 +49,13 @@ class AMApi:
     def get_provider(self) -> tuple[dict[str, Any], str | None]:
         """``(document, rev)`` of the realm's ``oauth-oidc`` service (never wrapped)."""
         path = paths.am(self.realm, *PROVIDER)
-        response = self.client.request("GET", path)
+        try:
+            response = self.client.request("GET", path)
+        except NotFound as exc:  # every realm has one: a 404 is a realm name the tenant does not know
+            raise NotFound(f"{exc}: realm {self.realm!r} has no OAuth2 provider; check the realm name (--realm, "
+                           f"metadata.realm or the environment file's realm:)", status=exc.status, code=exc.code,
+                           reason=exc.reason, method=exc.method, path=exc.path, detail=exc.detail,
+                           server_message=exc.server_message) from None
         doc = json_object("GET", path, response)
         rev = doc.get("_rev") if isinstance(doc.get("_rev"), str) else unquote_etag(response.etag)
         return doc, rev

@@ -341,3 +341,10 @@ def test_closed_stdin_is_no_terminal_not_an_internal_error(work: Path) -> None:
         assert "Internal error" not in result.stderr and "Traceback" not in result.stderr, (name, result.stderr)
         if name == "apply":
             assert "refusing to ask for confirmation without a terminal" in result.stderr
+
+
+def test_a_realm_the_tenant_does_not_know_is_named(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for command in (["plan", BOT, *LOCAL, "--realm", "nosuch"], ["export", "--tenant", "local", "--realm", "nosuch"]):
+        code, out, err = cli(capsys, *command)
+        assert code == 1, command
+        assert "realm 'nosuch' has no OAuth2 provider; check the realm name" in err and "Traceback" not in err
