@@ -374,9 +374,14 @@ def destroy_plan(stack: Any, tenant: Any, *, realm: str | None = None, max_delet
                           prune=True, max_deletes=max_deletes, realms=tuple(realms))
     made = make_plan([], snapshot, options)
     why = f"owned by stack {stack.name!r}: destroy"
+    def reason(kind: str) -> str:
+        return why if _declared_alone(kind) else f"its agent is destroyed ({why})"
+
+    # Over the cap the deletes are held back (blocked): their reason says destroy too, then the cap.
     return dataclasses.replace(made, changes=tuple(
-        dataclasses.replace(c, reason=why if _declared_alone(c.kind) else f"its agent is destroyed ({why})")
-        if c.action == "delete" else c for c in made.changes))
+        dataclasses.replace(c, reason=reason(c.kind)) if c.action == "delete" else c for c in made.changes),
+        blocked=tuple(dataclasses.replace(b, reason=f"{reason(b.kind)}; {b.reason.rsplit('; ', 1)[-1]}")
+                      for b in made.blocked))
 
 
 def _saved_plan_secret_file(ref: SecretReference, environ: Mapping[str, str], dotenv: Mapping[str, str]) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from provisioner import redact
 from provisioner.render.access import plan_access_markdown
-from provisioner.render.values import BLOCKED_LABEL, SYMBOLS, field_line, summary_line, target_line
+from provisioner.render.values import SYMBOLS, blocked_label, field_line, summary_line, target_line
 
 
 def render_markdown(plan: dict[str, Any]) -> str:
@@ -44,7 +44,7 @@ def render_markdown(plan: dict[str, Any]) -> str:
         lines.append("")
     for blocked in plan.get("blocked") or []:
         lines.append("<details>")
-        lines.append(f"<summary><code>{SYMBOLS['delete']} {BLOCKED_LABEL} {html.escape(blocked['address'])}</code>"
+        lines.append(f"<summary><code>{SYMBOLS['delete']} {blocked_label(blocked)} {html.escape(blocked['address'])}</code>"
                      "</summary>")
         lines.append("")
         lines.append(f"_{blocked['reason']}_")

@@ -6,7 +6,7 @@ from typing import Any, TextIO
 
 from provisioner import redact
 from provisioner.render.access import plan_access_text
-from provisioner.render.values import BLOCKED_LABEL, SYMBOLS, field_line, summary_line, target_line
+from provisioner.render.values import SYMBOLS, blocked_label, field_line, summary_line, target_line
 
 _COLOURS = {"create": "\033[32m", "update": "\033[33m", "delete": "\033[31m", "blocked": "\033[35m",
             "error": "\033[31m", "warning": "\033[33m"}
@@ -51,7 +51,7 @@ def render_text(plan: dict[str, Any], *, colour: bool = False, header: bool = Tr
         for fld in change.get("fields") or []:
             lines.append("    " + field_line(fld, action))
     for blocked in plan.get("blocked") or []:
-        title = f"{SYMBOLS['delete']} {BLOCKED_LABEL} {blocked['address']}  # {blocked['reason']}"
+        title = f"{SYMBOLS['delete']} {blocked_label(blocked)} {blocked['address']}  # {blocked['reason']}"
         lines.append(paint("blocked", title))
     for diag in (d for d in diagnostics if d.get("severity") != "error"):
         lines.append(paint(diag["severity"], _diagnostic(diag)))

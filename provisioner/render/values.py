@@ -73,4 +73,9 @@ def summary_line(plan: dict[str, Any]) -> str:
 BLOCKED_LABEL = "delete (needs --prune)"
 
 
+def blocked_label(blocked: dict[str, Any]) -> str:
+    """What holds a delete back: ``--prune`` not given, or (with it, and in destroy) the --max-deletes cap."""
+    return "delete (over --max-deletes)" if "--max-deletes" in str(blocked.get("reason")) else BLOCKED_LABEL
+
+
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "no-op": " "}

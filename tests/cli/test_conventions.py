@@ -160,6 +160,9 @@ def test_destroy_deletes_what_the_stack_owns_within_the_cap(work: Path, capsys: 
     assert code == 1 and "pass --auto-approve" in err
     code, out, _ = cli(capsys, "destroy", BOT, "--tenant", "local", "--auto-approve", "--max-deletes", "2")
     assert code == 1 and "more than --max-deletes 2" in out
+    # Held back by the cap, not by a missing --prune, and owned by the stack (destroy), not "no longer declared".
+    assert f"- delete (over --max-deletes) {AGENT}  # owned by stack 'bot-traffic-analyzer': destroy; not deleted" in out
+    assert "needs --prune" not in out and "no longer declared" not in out
     code, out, err = cli(capsys, "destroy", BOT, "--tenant", "local", "--auto-approve")
     assert code == 0, err
     assert f"- delete {AGENT}" in out and "Destroy complete: 3 done, 0 failed" in out
