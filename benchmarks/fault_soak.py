@@ -11,6 +11,7 @@ counters and stats), the histogram of attempts needed, and failures (which must 
 
 The same functions drive ``tests/reliability/test_fault_convergence.py`` (few examples, seeded).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,6 +56,7 @@ UNMANAGED_PROPERTY = "owner-team=reliability"
 
 # -- stacks --------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class AppSpec:
     name: str
@@ -91,30 +93,58 @@ def secret_env(name: str) -> str:
 
 def random_stack(rng: random.Random) -> StackSpec:
     """A random stack from ``rng`` (the soak's generator; the tests draw the same shape with hypothesis)."""
-    apps = tuple(AppSpec(f"soak-app-{i}", tuple(sorted(rng.sample(APP_SCOPES, rng.randint(1, 4)))),
-                         f"app {i} v{rng.randint(1, 9)}") for i in range(rng.randint(1, 4)))
+    apps = tuple(
+        AppSpec(
+            f"soak-app-{i}", tuple(sorted(rng.sample(APP_SCOPES, rng.randint(1, 4)))), f"app {i} v{rng.randint(1, 9)}"
+        )
+        for i in range(rng.randint(1, 4))
+    )
     agents = []
     for j in range(rng.randint(1, 4)):
         chosen = rng.sample(apps, rng.randint(1, len(apps)))
-        grants = tuple(Grant(a.name, tuple(sorted(rng.sample(a.scopes, rng.randint(0, len(a.scopes))))))
-                       for a in sorted(chosen, key=lambda a: a.name))
-        agents.append(AgentSpec(f"soak-agent-{j}", tuple(sorted(rng.sample(AGENT_SCOPES, rng.randint(1, 3)))),
-                                f"agent {j} v{rng.randint(1, 9)}", grants))
+        grants = tuple(
+            Grant(a.name, tuple(sorted(rng.sample(a.scopes, rng.randint(0, len(a.scopes))))))
+            for a in sorted(chosen, key=lambda a: a.name)
+        )
+        agents.append(
+            AgentSpec(
+                f"soak-agent-{j}",
+                tuple(sorted(rng.sample(AGENT_SCOPES, rng.randint(1, 3)))),
+                f"agent {j} v{rng.randint(1, 9)}",
+                grants,
+            )
+        )
     return StackSpec(apps, tuple(agents))
 
 
 def mutate(spec: StackSpec, rng: random.Random) -> StackSpec:
     """The same objects with new scopes, descriptions and permissions (same applications per agent)."""
-    apps = tuple(AppSpec(a.name, tuple(sorted(rng.sample(APP_SCOPES, rng.randint(1, 4)))), a.description + "'")
-                 for a in spec.apps)
+    apps = tuple(
+        AppSpec(a.name, tuple(sorted(rng.sample(APP_SCOPES, rng.randint(1, 4)))), a.description + "'")
+        for a in spec.apps
+    )
     by_name = {a.name: a for a in apps}
-    agents = tuple(AgentSpec(g.name, tuple(sorted(rng.sample(AGENT_SCOPES, rng.randint(1, 3)))),
-                             g.description + "'",
-                             tuple(Grant(x.application, tuple(sorted(rng.sample(
-                                 by_name[x.application].scopes,
-                                 rng.randint(0, len(by_name[x.application].scopes))))))
-                                   for x in g.grants))
-                   for g in spec.agents)
+    agents = tuple(
+        AgentSpec(
+            g.name,
+            tuple(sorted(rng.sample(AGENT_SCOPES, rng.randint(1, 3)))),
+            g.description + "'",
+            tuple(
+                Grant(
+                    x.application,
+                    tuple(
+                        sorted(
+                            rng.sample(
+                                by_name[x.application].scopes, rng.randint(0, len(by_name[x.application].scopes))
+                            )
+                        )
+                    ),
+                )
+                for x in g.grants
+            ),
+        )
+        for g in spec.agents
+    )
     return StackSpec(apps, agents)
 
 
@@ -124,20 +154,27 @@ def _list(values: Sequence[str]) -> str:
 
 def manifest_text(spec: StackSpec) -> str:
     """The stack as one multi-document manifest (secrets as ``{fromEnv: ...}`` references)."""
-    docs = [f"apiVersion: provisioner/v1\nkind: OAuth2Provider\nmetadata: {{realm: {REALM}}}\n"
-            f"spec:\n  grantTypes: {{ensure: [client_credentials, token_exchange]}}\n"]
+    docs = [
+        f"apiVersion: provisioner/v1\nkind: OAuth2Provider\nmetadata: {{realm: {REALM}}}\n"
+        f"spec:\n  grantTypes: {{ensure: [client_credentials, token_exchange]}}\n"
+    ]
     for app in spec.apps:
-        docs.append(f"apiVersion: provisioner/v1\nkind: Application\nmetadata: {{name: {app.name}, realm: {REALM}}}\n"
-                    f"spec:\n  displayName: {app.name}\n  description: \"{app.description}\"\n  template: service\n"
-                    f"  clientSecret: {{fromEnv: {secret_env(app.name)}}}\n  scopes: {_list(app.scopes)}\n")
+        docs.append(
+            f"apiVersion: provisioner/v1\nkind: Application\nmetadata: {{name: {app.name}, realm: {REALM}}}\n"
+            f'spec:\n  displayName: {app.name}\n  description: "{app.description}"\n  template: service\n'
+            f"  clientSecret: {{fromEnv: {secret_env(app.name)}}}\n  scopes: {_list(app.scopes)}\n"
+        )
     for agent in spec.agents:
-        grants = "".join(f"    - application: {g.application}\n      permissions: {_list(g.permissions)}\n"
-                         for g in agent.grants)
-        docs.append(f"apiVersion: provisioner/v1\nkind: AIAgent\nmetadata: {{name: {agent.name}, realm: {REALM}}}\n"
-                    f"spec:\n  displayName: {agent.name}\n  description: \"{agent.description}\"\n"
-                    f"  clientSecret: {{fromEnv: {secret_env(agent.name)}}}\n  scopes: {_list(agent.scopes)}\n"
-                    f"  grantTypes: [client_credentials, token_exchange]\n"
-                    f"  tokenEndpointAuthMethod: client_secret_post\n  applications:\n{grants}")
+        grants = "".join(
+            f"    - application: {g.application}\n      permissions: {_list(g.permissions)}\n" for g in agent.grants
+        )
+        docs.append(
+            f"apiVersion: provisioner/v1\nkind: AIAgent\nmetadata: {{name: {agent.name}, realm: {REALM}}}\n"
+            f'spec:\n  displayName: {agent.name}\n  description: "{agent.description}"\n'
+            f"  clientSecret: {{fromEnv: {secret_env(agent.name)}}}\n  scopes: {_list(agent.scopes)}\n"
+            f"  grantTypes: [client_credentials, token_exchange]\n"
+            f"  tokenEndpointAuthMethod: client_secret_post\n  applications:\n{grants}"
+        )
     return "---\n".join(docs)
 
 
@@ -155,6 +192,7 @@ def secret_values(spec: StackSpec, rng: random.Random) -> dict[str, str]:
 
 # -- faults ------------------------------------------------------------------------------------------
 
+
 def fault_rules(rate: float, seed: int) -> list[dict[str, Any]]:
     """Rules that fail ``rate`` of the admin API requests, spread evenly over :data:`FAULT_KINDS`.
 
@@ -162,8 +200,10 @@ def fault_rules(rate: float, seed: int) -> list[dict[str, Any]]:
     not fire, so its probability is conditional: ``share / (1 - i * share)``.
     """
     share = rate / len(FAULT_KINDS)
-    return [{"path": API_PATHS, "probability": min(1.0, share / (1 - i * share)), "seed": seed * 10 + i, **kind}
-            for i, kind in enumerate(FAULT_KINDS)]
+    return [
+        {"path": API_PATHS, "probability": min(1.0, share / (1 - i * share)), "seed": seed * 10 + i, **kind}
+        for i, kind in enumerate(FAULT_KINDS)
+    ]
 
 
 class Emulator:
@@ -201,6 +241,7 @@ class Emulator:
 
 # -- the loop ----------------------------------------------------------------------------------------
 
+
 @dataclass
 class Outcome:
     """One stack's result: attempts per phase, faults fired and requests seen, problems found."""
@@ -212,9 +253,16 @@ class Outcome:
     errors: list[str] = field(default_factory=list)
 
 
-def apply_until_ok(url: str, paths: Sequence[str], environ: Mapping[str, str], *, max_attempts: int,
-                   retry: RetryPolicy = FAST_RETRY, progress: Callable[[str], None] = lambda line: None,
-                   journal_dir: str | None = None) -> tuple[int | None, list[str]]:
+def apply_until_ok(
+    url: str,
+    paths: Sequence[str],
+    environ: Mapping[str, str],
+    *,
+    max_attempts: int,
+    retry: RetryPolicy = FAST_RETRY,
+    progress: Callable[[str], None] = lambda line: None,
+    journal_dir: str | None = None,
+) -> tuple[int | None, list[str]]:
     """Apply until a run succeeds: ``(attempts, errors of the failed runs)``; attempts ``None`` = gave up.
 
     One client for all attempts (signing in is not what is under test, and the token endpoint is not
@@ -224,8 +272,7 @@ def apply_until_ok(url: str, paths: Sequence[str], environ: Mapping[str, str], *
     with api.tenant(url, environ=environ, retry=retry) as opened:
         for attempt in range(1, max_attempts + 1):
             try:
-                result = api.apply(list(paths), opened, environ=environ, progress=progress,
-                                   journal_dir=journal_dir)
+                result = api.apply(list(paths), opened, environ=environ, progress=progress, journal_dir=journal_dir)
             except ProvisionerError as exc:  # reads gave up, or the plan was refused: try again
                 errors.append(f"attempt {attempt}: {str(exc).splitlines()[0]}")
                 continue
@@ -236,8 +283,12 @@ def apply_until_ok(url: str, paths: Sequence[str], environ: Mapping[str, str], *
 
 
 def _am_list(client: Any, kind: str) -> list[dict[str, Any]]:
-    body = client.request("GET", f"/am/json/realms/root/realms/{REALM}/realm-config/agents/{kind}",
-                          params={"_queryFilter": "true"}).body or {}
+    body = (
+        client.request(
+            "GET", f"/am/json/realms/root/realms/{REALM}/realm-config/agents/{kind}", params={"_queryFilter": "true"}
+        ).body
+        or {}
+    )
     return list(body.get("result") or [])
 
 
@@ -261,32 +312,45 @@ def _paths(doc: Mapping[str, Any]) -> set[str]:
 
 
 #: Fields every client carries from its create on (the six groups' core defaults and the stack marker).
-_EXPECTED_PATHS = {"coreOAuth2ClientConfig.clientType", "coreOAuth2ClientConfig.status",
-                   "advancedOAuth2ClientConfig.responseTypes", "advancedOAuth2ClientConfig.customProperties",
-                   "signEncOAuth2ClientConfig.tokenEndpointAuthSigningAlgorithm",
-                   "coreOpenIDClientConfig.claims", "coreUmaClientConfig.claimsRedirectionUris"}
+_EXPECTED_PATHS = {
+    "coreOAuth2ClientConfig.clientType",
+    "coreOAuth2ClientConfig.status",
+    "advancedOAuth2ClientConfig.responseTypes",
+    "advancedOAuth2ClientConfig.customProperties",
+    "signEncOAuth2ClientConfig.tokenEndpointAuthSigningAlgorithm",
+    "coreOpenIDClientConfig.claims",
+    "coreUmaClientConfig.claimsRedirectionUris",
+}
 
 
-def check_tenant(url: str, environ: Mapping[str, str], paths: Sequence[str], spec: StackSpec,
-                 unmanaged: bool) -> list[str]:
+def check_tenant(
+    url: str, environ: Mapping[str, str], paths: Sequence[str], spec: StackSpec, unmanaged: bool
+) -> list[str]:
     """Faults off: plan empty, one object per key and one privilege per (agent, app), unmanaged intact."""
     problems: list[str] = []
     with api.tenant(url, environ=environ) as opened:
         plan = api.plan(list(paths), opened, environ=environ)
         if plan.has_changes or plan.errors:
-            problems.append("plan not empty: " + ", ".join(f"{c.action} {c.address}" for c in plan.changes
-                                                           if c.action != "no-op"))
+            problems.append(
+                "plan not empty: " + ", ".join(f"{c.action} {c.address}" for c in plan.changes if c.action != "no-op")
+            )
         client = opened.client
         clients = Counter(str(d.get("_id")) for d in _am_list(client, "OAuth2Client"))
         agents = Counter(str(d.get("_id")) for d in _am_list(client, "AIAgent"))
-        records = Counter(str((r.get("ssoEntities") or {}).get("oidcId"))
-                          for r in client.idm.query(f"{REALM}_application", "true", ("_id", "ssoEntities")))
-        identities = Counter(str(r.get("oauth2ClientId"))
-                             for r in client.idm.query(f"{REALM}_aiagent", "true", ("_id", "oauth2ClientId")))
-        privileges = Counter((str(p.get("agentOAuth2ClientId")), str((p.get("resourceData") or {}).get("ssoEntities",
-                              {}).get("oidcId")))
-                             for p in client.idm.query(f"{REALM}_aiagentprivilege", "true",
-                                                       ("_id", "agentOAuth2ClientId", "resourceData")))
+        records = Counter(
+            str((r.get("ssoEntities") or {}).get("oidcId"))
+            for r in client.idm.query(f"{REALM}_application", "true", ("_id", "ssoEntities"))
+        )
+        identities = Counter(
+            str(r.get("oauth2ClientId"))
+            for r in client.idm.query(f"{REALM}_aiagent", "true", ("_id", "oauth2ClientId"))
+        )
+        privileges = Counter(
+            (str(p.get("agentOAuth2ClientId")), str((p.get("resourceData") or {}).get("ssoEntities", {}).get("oidcId")))
+            for p in client.idm.query(
+                f"{REALM}_aiagentprivilege", "true", ("_id", "agentOAuth2ClientId", "resourceData")
+            )
+        )
         for app in spec.apps:
             if clients[app.name] != 1 or records[app.name] != 1:
                 problems.append(f"{app.name}: {clients[app.name]} AM clients, {records[app.name]} IDM apps")
@@ -295,8 +359,9 @@ def check_tenant(url: str, environ: Mapping[str, str], paths: Sequence[str], spe
                 problems.append(f"{agent.name}: {agents[agent.name]} AM agents, {identities[agent.name]} identities")
             for grant in agent.grants:
                 if privileges[(agent.name, grant.application)] != 1:
-                    problems.append(f"{agent.name}->{grant.application}: "
-                                    f"{privileges[(agent.name, grant.application)]} privileges")
+                    problems.append(
+                        f"{agent.name}->{grant.application}: {privileges[(agent.name, grant.application)]} privileges"
+                    )
         if sum(privileges.values()) != sum(len(a.grants) for a in spec.agents):
             problems.append(f"{sum(privileges.values())} privileges in total")
         # No managed object lost a field: every AM client and agent still has every group and key that a
@@ -317,9 +382,19 @@ def check_tenant(url: str, environ: Mapping[str, str], paths: Sequence[str], spe
     return problems
 
 
-def run_stack(url: str, workdir: Path, spec: StackSpec, changed: StackSpec, environ: Mapping[str, str], *,
-              fault_rate: float, seed: int, max_attempts: int,
-              progress: Callable[[str], None] = lambda line: None, journal_dir: str | None = None) -> Outcome:
+def run_stack(
+    url: str,
+    workdir: Path,
+    spec: StackSpec,
+    changed: StackSpec,
+    environ: Mapping[str, str],
+    *,
+    fault_rate: float,
+    seed: int,
+    max_attempts: int,
+    progress: Callable[[str], None] = lambda line: None,
+    journal_dir: str | None = None,
+) -> Outcome:
     """Both phases for one stack against a freshly reset emulator."""
     emulator = Emulator(url)
     emulator.reset()
@@ -331,8 +406,9 @@ def run_stack(url: str, workdir: Path, spec: StackSpec, changed: StackSpec, envi
             set_unmanaged(url, environ, spec)
         emulator.faults(fault_rules(fault_rate, seed * 2 + phase))
         before = emulator.stats()["total"]
-        attempts, errors = apply_until_ok(url, paths, environ, max_attempts=max_attempts, progress=progress,
-                                          journal_dir=journal_dir)
+        attempts, errors = apply_until_ok(
+            url, paths, environ, max_attempts=max_attempts, progress=progress, journal_dir=journal_dir
+        )
         outcome.requests += emulator.stats()["total"] - before
         outcome.faults += emulator.fired()
         emulator.clear_faults()
@@ -373,11 +449,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         for i in range(args.iterations):
             spec = random_stack(rng)
             changed = mutate(spec, rng)
-            environ = {**os.environ, "AIC_SERVICE_ACCOUNT_ID": server.service_account["id"],
-                       "AIC_SERVICE_ACCOUNT_JWK_FILE": str(keyfile), **secret_values(spec, rng)}
-            outcome = run_stack(server.url, Path(tmp) / f"it{i}", spec, changed, environ,
-                                fault_rate=args.fault_rate, seed=args.seed * 100_003 + i,
-                                max_attempts=args.max_attempts)
+            environ = {
+                **os.environ,
+                "AIC_SERVICE_ACCOUNT_ID": server.service_account["id"],
+                "AIC_SERVICE_ACCOUNT_JWK_FILE": str(keyfile),
+                **secret_values(spec, rng),
+            }
+            outcome = run_stack(
+                server.url,
+                Path(tmp) / f"it{i}",
+                spec,
+                changed,
+                environ,
+                fault_rate=args.fault_rate,
+                seed=args.seed * 100_003 + i,
+                max_attempts=args.max_attempts,
+            )
             histogram.update(outcome.attempts)
             faults += outcome.faults
             total_requests += outcome.requests
@@ -388,11 +475,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for error in outcome.errors:
                     print(f"iteration {i}: {error}", file=sys.stderr)
     injected = sum(faults.values())
-    print(f"runs: {args.iterations} stacks, {sum(histogram.values())} apply phases "
-          f"(seed {args.seed}, fault rate {args.fault_rate:.2f}, {time.monotonic() - started:.0f}s)")
-    print(f"requests: {total_requests} admin API requests, faults injected: {injected} "
-          f"({injected / max(1, total_requests):.1%}): "
-          + ", ".join(f"{k} {v}" for k, v in sorted(faults.items())))
+    print(
+        f"runs: {args.iterations} stacks, {sum(histogram.values())} apply phases "
+        f"(seed {args.seed}, fault rate {args.fault_rate:.2f}, {time.monotonic() - started:.0f}s)"
+    )
+    print(
+        f"requests: {total_requests} admin API requests, faults injected: {injected} "
+        f"({injected / max(1, total_requests):.1%}): " + ", ".join(f"{k} {v}" for k, v in sorted(faults.items()))
+    )
     print("attempts needed: " + ", ".join(f"{k}: {v}" for k, v in sorted(histogram.items())))
     print(f"failures: {failures}")
     return 1 if failures else 0

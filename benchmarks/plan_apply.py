@@ -5,6 +5,7 @@
 
 See docs/performance.md for what is measured and how the ideal time is counted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,7 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-            "platform": platform.platform()}
+    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "platform": platform.platform()}
 
 
 def _csv(text: str) -> list[str]:
@@ -51,23 +51,42 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--parallelism", type=int, default=8)
     p.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"subset of {','.join(SCENARIOS)}")
     p.add_argument("--modes", default=",".join(MODES), help="inprocess (library API), cli (whole process), naive")
-    p.add_argument("--naive-max-size", type=int, default=250,
-                   help="skip the naive baseline above this N (it is sequential and slow)")
+    p.add_argument(
+        "--naive-max-size",
+        type=int,
+        default=250,
+        help="skip the naive baseline above this N (it is sequential and slow)",
+    )
     p.add_argument("--cli-max-size", type=int, default=100_000)
     p.add_argument("--emulator", choices=("subprocess", "inprocess"), default="subprocess")
-    p.add_argument("--memory", choices=("separate", "inline", "off"), default="separate",
-                   help="in-process peak memory: separate (timed pass untraced, then a second pass under "
-                        "tracemalloc), inline (time under tracemalloc), off")
-    p.add_argument("--secrets", choices=SECRET_MODES, default="distinct",
-                   help="distinct (default): every application and agent its own generated secret, as real "
-                        "stacks have; shared: one value {fromEnv: BENCH_SECRET} for all; none")
-    p.add_argument("--secret", dest="secrets", action="store_const", const="distinct",
-                   help="same as --secrets distinct (the default)")
+    p.add_argument(
+        "--memory",
+        choices=("separate", "inline", "off"),
+        default="separate",
+        help="in-process peak memory: separate (timed pass untraced, then a second pass under "
+        "tracemalloc), inline (time under tracemalloc), off",
+    )
+    p.add_argument(
+        "--secrets",
+        choices=SECRET_MODES,
+        default="distinct",
+        help="distinct (default): every application and agent its own generated secret, as real "
+        "stacks have; shared: one value {fromEnv: BENCH_SECRET} for all; none",
+    )
+    p.add_argument(
+        "--secret",
+        dest="secrets",
+        action="store_const",
+        const="distinct",
+        help="same as --secrets distinct (the default)",
+    )
     p.add_argument("--no-secret", dest="secrets", action="store_const", const="none", help="--secrets none")
     p.add_argument("--page-size", type=int, default=1000, help="IDM page size assumed by the ideal")
     p.add_argument("--json", dest="json_path", help="write the results here (e.g. benchmarks/results/latest.json)")
     p.add_argument("--markdown", help="also write the tables as Markdown to this file")
-    p.add_argument("--from-json", help="do not run: print the tables (and --markdown) of earlier --json files (comma-separated)")
+    p.add_argument(
+        "--from-json", help="do not run: print the tables (and --markdown) of earlier --json files (comma-separated)"
+    )
     p.add_argument("--quick", action="store_true", help="smoke run: N=3, latency 0, every scenario and mode")
     args = p.parse_args(argv)
     if args.quick:
@@ -82,28 +101,50 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    opts = Options(parallelism=args.parallelism, latency_ms=args.latency_ms, scenarios=args.scenario_list,
-                   memory=args.memory, secrets=args.secrets, page_size=args.page_size)
-    results: dict[str, Any] = {"meta": {
-        "latency_ms": args.latency_ms, "memory": args.memory, "secrets": args.secrets, "parallelism": args.parallelism,
-        "emulator": args.emulator,
-        "sizes": args.size_list, "scenarios": list(args.scenario_list), "modes": list(args.mode_list),
-        "machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "argv": sys.argv[1:]},
-        "sizes": {}}
+    opts = Options(
+        parallelism=args.parallelism,
+        latency_ms=args.latency_ms,
+        scenarios=args.scenario_list,
+        memory=args.memory,
+        secrets=args.secrets,
+        page_size=args.page_size,
+    )
+    results: dict[str, Any] = {
+        "meta": {
+            "latency_ms": args.latency_ms,
+            "memory": args.memory,
+            "secrets": args.secrets,
+            "parallelism": args.parallelism,
+            "emulator": args.emulator,
+            "sizes": args.size_list,
+            "scenarios": list(args.scenario_list),
+            "modes": list(args.mode_list),
+            "machine": machine(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "argv": sys.argv[1:],
+        },
+        "sizes": {},
+    }
     if "cli" in args.mode_list:
         code, _, _, wall, rss = run_cli(["--version"], env=dict(os.environ))
         results["meta"]["cli_startup_s"] = round(wall, 4) if code == 0 else None
         results["meta"]["cli_startup_rss_mb"] = round(rss, 1)
-    with tempfile.TemporaryDirectory(prefix="bench-stacks-") as tmp, \
-            start_emulator(args.latency_ms, mode=args.emulator) as emu:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-stacks-") as tmp,
+        start_emulator(args.latency_ms, mode=args.emulator) as emu,
+    ):
         for size in args.size_list:
             runner = SizeRun(size, emu, Path(tmp), opts)
-            entry: dict[str, Any] = {"counts": runner.model.counts(), "pruned_agents": len(runner.victims),
-                                     "loadavg_before": list(os.getloadavg())}
+            entry: dict[str, Any] = {
+                "counts": runner.model.counts(),
+                "pruned_agents": len(runner.victims),
+                "loadavg_before": list(os.getloadavg()),
+            }
             results["sizes"][str(size)] = entry
             for mode in args.mode_list:
-                if mode == "naive" and (size > args.naive_max_size
-                                        or not set(NAIVE_SCENARIOS) & set(args.scenario_list)):
+                if mode == "naive" and (
+                    size > args.naive_max_size or not set(NAIVE_SCENARIOS) & set(args.scenario_list)
+                ):
                     continue
                 if mode == "cli" and size > args.cli_max_size:
                     continue
@@ -139,8 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
         print(f"\nwrote {path}")
-    failed = any((e.get(m) or {}).get("errors") for e in results["sizes"].values() for m in MODES
-                 if isinstance(e.get(m), dict))
+    failed = any(
+        (e.get(m) or {}).get("errors") for e in results["sizes"].values() for m in MODES if isinstance(e.get(m), dict)
+    )
     return 1 if failed else 0
 
 

@@ -3,6 +3,7 @@
 ``--version`` alone is answered here, before click and the commands are imported (start-up is most of
 its cost); everything else goes to :func:`provisioner.cli.main`.
 """
+
 from __future__ import annotations
 
 import sys

@@ -7,6 +7,7 @@
 
 ``tenant`` is an open :class:`provisioner.tenant.Tenant` (or anything with ``.client`` and ``.url``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,20 +34,42 @@ from provisioner.plan.order import address
 Progress = Callable[[str], None]
 
 
-def load(paths: Sequence[str], env: str | None = None, env_file: str | None = None,
-         environ: Mapping[str, str] | None = None, strict: bool = False, stack_name: str | None = None,
-         secrets_dirs: Sequence[str] = ()) -> Any:
+def load(
+    paths: Sequence[str],
+    env: str | None = None,
+    env_file: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    strict: bool = False,
+    stack_name: str | None = None,
+    secrets_dirs: Sequence[str] = (),
+) -> Any:
     """Load and validate manifests (:func:`provisioner.manifest.load`); returns a ``LoadResult``."""
     from provisioner.manifest import load as _load
 
-    return _load(list(paths), env=env, env_file=env_file, environ=os.environ if environ is None else environ,
-                 strict=strict, stack_name=stack_name, secrets_dirs=secrets_dirs)
+    return _load(
+        list(paths),
+        env=env,
+        env_file=env_file,
+        environ=os.environ if environ is None else environ,
+        strict=strict,
+        stack_name=stack_name,
+        secrets_dirs=secrets_dirs,
+    )
 
 
 @contextmanager
-def tenant(target: str | None = None, *, environ: Mapping[str, str] | None = None, env_file: str | None = None,
-           environment_tenant: str | None = None, parallelism: int = 4, verbose: bool = False,
-           retry: Any = None, paths: Sequence[str] = (), record: str | None = None) -> Iterator[Any]:
+def tenant(
+    target: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    env_file: str | None = None,
+    environment_tenant: str | None = None,
+    parallelism: int = 4,
+    verbose: bool = False,
+    retry: Any = None,
+    paths: Sequence[str] = (),
+    record: str | None = None,
+) -> Iterator[Any]:
     """Open a tenant (``--tenant`` semantics: URL or ``local``) for :func:`plan` and :func:`apply`.
 
     ``retry``: a :class:`provisioner.client.retry.RetryPolicy` (attempts, backoff base/cap, budget);
@@ -63,8 +86,16 @@ def tenant(target: str | None = None, *, environ: Mapping[str, str] | None = Non
         from provisioner.emulator.seedfile import stack_seed_files
 
         seeds = stack_seed_files(list(paths))
-    with open_tenant(resolved, environ=env, dotenv=read_env_file(env_file), parallelism=parallelism,
-                     verbose_trace=verbose or None, retry=retry, seed_files=seeds, record=record) as opened:
+    with open_tenant(
+        resolved,
+        environ=env,
+        dotenv=read_env_file(env_file),
+        parallelism=parallelism,
+        verbose_trace=verbose or None,
+        retry=retry,
+        seed_files=seeds,
+        record=record,
+    ) as opened:
         yield opened
 
 
@@ -100,8 +131,9 @@ def resources_of(stack: Any, realm: str | None = None) -> list[Any]:
     """The stack's resources, moved to ``realm`` when one is forced (``--realm``)."""
     resources = list(stack.resources)
     if realm:
-        resources = [dataclasses.replace(r, realm=realm, name=realm if _keyed_by_realm(r.kind) else r.name)
-                     for r in resources]
+        resources = [
+            dataclasses.replace(r, realm=realm, name=realm if _keyed_by_realm(r.kind) else r.name) for r in resources
+        ]
     return resources
 
 
@@ -135,9 +167,15 @@ def secret_values(resources: Sequence[Any], secrets: Any) -> dict[tuple[str, str
     return out
 
 
-def secret_status(resources: Sequence[Any], snapshot: Snapshot, values: Mapping[tuple[str, str], str],
-                  client: Any = None, check: bool = False, workers: int = 8,
-                  known_markers: Mapping[str, str] | None = None) -> dict[str, bool]:
+def secret_status(
+    resources: Sequence[Any],
+    snapshot: Snapshot,
+    values: Mapping[tuple[str, str], str],
+    client: Any = None,
+    check: bool = False,
+    workers: int = 8,
+    known_markers: Mapping[str, str] | None = None,
+) -> dict[str, bool]:
     """Address → whether the tenant holds the declared secret.
 
     The hash marker answers for objects provisioner wrote; objects without one, and every object with
@@ -188,8 +226,7 @@ def _probe_endpoints(client: Any, realms: set[str], workers: int) -> dict[str, A
     return {realm: client.oauth(realm) for realm in sorted(realms)}
 
 
-def probe_secret(client: Any, res: Any, doc: Mapping[str, Any], secret: str,
-                 endpoints: Any = None) -> bool | None:
+def probe_secret(client: Any, res: Any, doc: Mapping[str, Any], secret: str, endpoints: Any = None) -> bool | None:
     """Authenticate at the realm's introspect endpoint with ``secret``: True/False, None when unknown.
 
     ``endpoints``: the realm's ``client.oauth(realm)`` to reuse (its session keeps connections open).
@@ -237,16 +274,19 @@ def check_plan_matches(the_plan: Plan, *, tenant: Any = None, stack: Any = None,
     if stack is not None:
         environment = stack.environment.name if getattr(stack, "environment", None) else None
         if environment != the_plan.environment:
-            problems.append(f"environment {the_plan.environment or '(none)'!r}, not {environment or '(none)'!r} "
-                            f"(--env)")
+            problems.append(
+                f"environment {the_plan.environment or '(none)'!r}, not {environment or '(none)'!r} (--env)"
+            )
         if getattr(stack, "name", None) and stack.name != the_plan.stack:
             problems.append(f"stack {the_plan.stack!r}, not {stack.name!r}")
     planned_realm = (the_plan.options or {}).get("realm")
     if realm is not None and realm != planned_realm:
         problems.append(f"realm {planned_realm or '(from the manifests)'!r}, not {realm!r} (--realm)")
     if problems:
-        raise UsageError(f"the plan was made for {'; '.join(problems)}; nothing was written. Apply it with the "
-                         f"options it was made with, or plan again")
+        raise UsageError(
+            f"the plan was made for {'; '.join(problems)}; nothing was written. Apply it with the "
+            f"options it was made with, or plan again"
+        )
 
 
 #: What api.plan loaded to make each plan still alive in this process: id(plan) → (weak reference to
@@ -256,8 +296,7 @@ _LOADED_LOCK = threading.Lock()
 
 
 def _load_key(paths: Sequence[str], env: str | None, env_file: str | None, stack_name: str | None) -> tuple[Any, ...]:
-    return (tuple(os.path.abspath(p) for p in paths), env, os.path.abspath(env_file) if env_file else None,
-            stack_name)
+    return (tuple(os.path.abspath(p) for p in paths), env, os.path.abspath(env_file) if env_file else None, stack_name)
 
 
 def _fingerprint(stack: Any, env_file: str | None) -> tuple[Any, ...]:
@@ -306,31 +345,62 @@ def _reuse_load(the_plan: Plan, key: tuple[Any, ...], env_file: str | None) -> t
     return stack, secrets
 
 
-def plan(stack_or_paths: Any, tenant: Any, *, env: str | None = None, env_file: str | None = None,
-         environ: Mapping[str, str] | None = None, realm: str | None = None, stack_name: str | None = None,
-         prune: bool = False, max_deletes: int = 5, check_secrets: bool = False, parallelism: int = 4,
-         secrets: Any = None, take_over: bool = False) -> Plan:
+def plan(
+    stack_or_paths: Any,
+    tenant: Any,
+    *,
+    env: str | None = None,
+    env_file: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    realm: str | None = None,
+    stack_name: str | None = None,
+    prune: bool = False,
+    max_deletes: int = 5,
+    check_secrets: bool = False,
+    parallelism: int = 4,
+    secrets: Any = None,
+    take_over: bool = False,
+) -> Plan:
     """Read the tenant and plan the stack (paths, a ``LoadResult`` or a ``Stack`` plus ``secrets``).
 
     When given paths, the plan remembers (in this process only) what was loaded, so that
     ``apply(plan, paths=<the same paths>)`` does not load and validate the manifests again.
     """
-    stack, loaded_secrets = _loaded(stack_or_paths, env=env, env_file=env_file, environ=environ,
-                                    stack_name=stack_name)
+    stack, loaded_secrets = _loaded(stack_or_paths, env=env, env_file=env_file, environ=environ, stack_name=stack_name)
     secrets = secrets if secrets is not None else loaded_secrets
-    result, _ = plan_with_snapshot(stack, secrets, tenant, realm=realm, prune=prune, max_deletes=max_deletes,
-                                   check_secrets=check_secrets, parallelism=parallelism, take_over=take_over)
+    result, _ = plan_with_snapshot(
+        stack,
+        secrets,
+        tenant,
+        realm=realm,
+        prune=prune,
+        max_deletes=max_deletes,
+        check_secrets=check_secrets,
+        parallelism=parallelism,
+        take_over=take_over,
+    )
     if isinstance(stack_or_paths, (str, os.PathLike, list, tuple)):
         paths = [os.fspath(stack_or_paths)] if isinstance(stack_or_paths, (str, os.PathLike)) else stack_or_paths
-        _remember_load(result, _load_key([os.fspath(p) for p in paths], env, env_file, stack_name), stack, secrets,
-                       env_file)
+        _remember_load(
+            result, _load_key([os.fspath(p) for p in paths], env, env_file, stack_name), stack, secrets, env_file
+        )
     return result
 
 
-def plan_with_snapshot(stack: Any, secrets: Any, tenant: Any, *, realm: str | None = None, prune: bool = False,
-                       max_deletes: int = 5, check_secrets: bool = False, parallelism: int = 4,
-                       known_markers: Mapping[str, str] | None = None,
-                       targets: Sequence[str] = (), take_over: bool = False) -> tuple[Plan, Snapshot]:
+def plan_with_snapshot(
+    stack: Any,
+    secrets: Any,
+    tenant: Any,
+    *,
+    realm: str | None = None,
+    prune: bool = False,
+    max_deletes: int = 5,
+    check_secrets: bool = False,
+    parallelism: int = 4,
+    known_markers: Mapping[str, str] | None = None,
+    targets: Sequence[str] = (),
+    take_over: bool = False,
+) -> tuple[Plan, Snapshot]:
     """:func:`plan` for a loaded stack, also returning the snapshot it was made from.
 
     ``targets``: ``--target`` addresses; the plan keeps those objects and what they need
@@ -346,12 +416,20 @@ def plan_with_snapshot(stack: Any, secrets: Any, tenant: Any, *, realm: str | No
     extra = [env_realm] if env_realm else []
     snapshot = read_snapshot(tenant.client, read_scopes(resources, extra), parallelism)
     values = secret_values(resources, secrets)
-    status = secret_status(resources, snapshot, values, tenant.client, check_secrets, max(4, parallelism),
-                           known_markers)
-    options = PlanOptions(stack=stack.name, target=_target_info(tenant),
-                          environment=stack.environment.name if getattr(stack, "environment", None) else None,
-                          prune=prune, max_deletes=max_deletes, secret_status=status, realms=tuple(extra),
-                          take_over=take_over, realm=realm)
+    status = secret_status(
+        resources, snapshot, values, tenant.client, check_secrets, max(4, parallelism), known_markers
+    )
+    options = PlanOptions(
+        stack=stack.name,
+        target=_target_info(tenant),
+        environment=stack.environment.name if getattr(stack, "environment", None) else None,
+        prune=prune,
+        max_deletes=max_deletes,
+        secret_status=status,
+        realms=tuple(extra),
+        take_over=take_over,
+        realm=realm,
+    )
     made = make_plan(resources, snapshot, options)
     if targets:
         from provisioner.plan.target import select
@@ -360,8 +438,9 @@ def plan_with_snapshot(stack: Any, secrets: Any, tenant: Any, *, realm: str | No
     return made, snapshot
 
 
-def destroy_plan(stack: Any, tenant: Any, *, realm: str | None = None, max_deletes: int = 5,
-                 parallelism: int = 4) -> Plan:
+def destroy_plan(
+    stack: Any, tenant: Any, *, realm: str | None = None, max_deletes: int = 5, parallelism: int = 4
+) -> Plan:
     """A plan deleting every object the stack owns (carries its marker) in the realms it names: the
     prune of a stack that declares nothing. Over ``max_deletes`` it carries an error instead."""
     require_stack(stack)
@@ -369,19 +448,30 @@ def destroy_plan(stack: Any, tenant: Any, *, realm: str | None = None, max_delet
     env_realm = realm or (stack.environment.realm if getattr(stack, "environment", None) else None)
     realms = sorted({r.realm for r in resources} | ({env_realm} if env_realm else set()))
     snapshot = read_snapshot(tenant.client, [ReadScope(r) for r in realms], parallelism)
-    options = PlanOptions(stack=stack.name, target=_target_info(tenant),
-                          environment=stack.environment.name if getattr(stack, "environment", None) else None,
-                          prune=True, max_deletes=max_deletes, realms=tuple(realms))
+    options = PlanOptions(
+        stack=stack.name,
+        target=_target_info(tenant),
+        environment=stack.environment.name if getattr(stack, "environment", None) else None,
+        prune=True,
+        max_deletes=max_deletes,
+        realms=tuple(realms),
+    )
     made = make_plan([], snapshot, options)
     why = f"owned by stack {stack.name!r}: destroy"
+
     def reason(kind: str) -> str:
         return why if _declared_alone(kind) else f"its agent is destroyed ({why})"
 
     # Over the cap the deletes are held back (blocked): their reason says destroy too, then the cap.
-    return dataclasses.replace(made, changes=tuple(
-        dataclasses.replace(c, reason=reason(c.kind)) if c.action == "delete" else c for c in made.changes),
-        blocked=tuple(dataclasses.replace(b, reason=f"{reason(b.kind)}; {b.reason.rsplit('; ', 1)[-1]}")
-                      for b in made.blocked))
+    return dataclasses.replace(
+        made,
+        changes=tuple(
+            dataclasses.replace(c, reason=reason(c.kind)) if c.action == "delete" else c for c in made.changes
+        ),
+        blocked=tuple(
+            dataclasses.replace(b, reason=f"{reason(b.kind)}; {b.reason.rsplit('; ', 1)[-1]}") for b in made.blocked
+        ),
+    )
 
 
 def _saved_plan_secret_file(ref: SecretReference, environ: Mapping[str, str], dotenv: Mapping[str, str]) -> str:
@@ -397,11 +487,15 @@ def _saved_plan_secret_file(ref: SecretReference, environ: Mapping[str, str], do
     except safefile.FileRefused as exc:
         raise ConfigurationError(f"secret {ref}: {exc}") from None
     except FileNotFoundError:
-        raise ConfigurationError(f"secret {ref} is not available: {ref.path} does not exist (a saved plan reads "
-                                 f"fromFile relative to the working directory it was made in: run apply there, or "
-                                 f"pass the manifest PATHS)") from None
+        raise ConfigurationError(
+            f"secret {ref} is not available: {ref.path} does not exist (a saved plan reads "
+            f"fromFile relative to the working directory it was made in: run apply there, or "
+            f"pass the manifest PATHS)"
+        ) from None
     except OSError as exc:
-        raise ConfigurationError(f"secret {ref}: cannot read {ref.path}: {exc.strerror or type(exc).__name__}") from None
+        raise ConfigurationError(
+            f"secret {ref}: cannot read {ref.path}: {exc.strerror or type(exc).__name__}"
+        ) from None
     try:
         value = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -409,10 +503,12 @@ def _saved_plan_secret_file(ref: SecretReference, environ: Mapping[str, str], do
     return value[:-2] if value.endswith("\r\n") else value[:-1] if value.endswith("\n") else value
 
 
-def ref_resolver(values: Mapping[tuple[str, str], str], environ: Mapping[str, str],
-                 dotenv: Mapping[str, str]) -> Callable[[SecretReference], str]:
+def ref_resolver(
+    values: Mapping[tuple[str, str], str], environ: Mapping[str, str], dotenv: Mapping[str, str]
+) -> Callable[[SecretReference], str]:
     """Resolve a plan's secret reference: the loaded manifests' values first, then the environment
     (``fromEnv``) or the file in the folder the reference was declared in (``fromFile``)."""
+
     def resolve(ref: SecretReference) -> str:
         if ref.key() in values:
             return values[ref.key()]
@@ -425,6 +521,7 @@ def ref_resolver(values: Mapping[tuple[str, str], str], environ: Mapping[str, st
             raise ConfigurationError(f"secret {ref} is not available (pass the manifests or set it)")
         redact.register(value)
         return value
+
     return resolve
 
 
@@ -441,8 +538,10 @@ def _require_sent_secrets(the_plan: Plan, resolver: Callable[[SecretReference], 
             missing.append(f"  {change.address}: {exc}")
     if missing:
         lines = "\n".join(missing)
-        raise ConfigurationError(f"the plan sends secrets that are not available; nothing was written:\n{lines}\n"
-                                 f"Set them in the environment, pass --env-file FILE, or pass the manifest PATHS.")
+        raise ConfigurationError(
+            f"the plan sends secrets that are not available; nothing was written:\n{lines}\n"
+            f"Set them in the environment, pass --env-file FILE, or pass the manifest PATHS."
+        )
 
 
 def _declared_alone(kind: str) -> bool:
@@ -456,8 +555,15 @@ def _needs(kind: str, feature: str) -> bool:
     return spec is not None and spec.feature == feature
 
 
-def ensure_features(stack: Any, tenant: Any, progress: Progress, *, timeout: float = 900.0,
-                    interval: float = 30.0, realm: str | None = None) -> None:
+def ensure_features(
+    stack: Any,
+    tenant: Any,
+    progress: Progress,
+    *,
+    timeout: float = 900.0,
+    interval: float = 30.0,
+    realm: str | None = None,
+) -> None:
     """Enable the AI agents feature when the stack declares agents and a realm has it off; wait (bounded)."""
     realms = sorted({r.realm for r in resources_of(stack, realm) if _needs(r.kind, "ai_agents")})
     env = tenant.client.environment
@@ -467,8 +573,12 @@ def ensure_features(stack: Any, tenant: Any, progress: Progress, *, timeout: flo
     progress(f"Enabling the AI agents feature (realms: {', '.join(off)}); this can take up to 10 minutes...")
     env.enable_ai_agents()
     for name in off:
-        env.wait_until_enabled(name, timeout=timeout, interval=interval,
-                               on_wait=lambda waited, status: progress(f"  still waiting ({waited:.0f}s)"))
+        env.wait_until_enabled(
+            name,
+            timeout=timeout,
+            interval=interval,
+            on_wait=lambda waited, status: progress(f"  still waiting ({waited:.0f}s)"),
+        )
     progress("AI agents feature enabled.")
 
 
@@ -497,10 +607,19 @@ class RunOptions:
     take_over: bool = False
 
 
-def apply(plan_or_stack: Any, tenant: Any, options: RunOptions | None = None, *,
-          paths: Sequence[str] | None = None, loaded: Any = None, secrets: Any = None,
-          progress: Progress | None = None, confirm: Callable[[Plan], bool] | None = None,
-          stop: threading.Event | None = None, **settings: Any) -> ApplyResult:
+def apply(
+    plan_or_stack: Any,
+    tenant: Any,
+    options: RunOptions | None = None,
+    *,
+    paths: Sequence[str] | None = None,
+    loaded: Any = None,
+    secrets: Any = None,
+    progress: Progress | None = None,
+    confirm: Callable[[Plan], bool] | None = None,
+    stop: threading.Event | None = None,
+    **settings: Any,
+) -> ApplyResult:
     """Apply a :class:`Plan` (refused when stale) or plan-and-apply a stack/paths.
 
     ``options`` (:class:`RunOptions`) carries the run's settings; they may also be given as keywords
@@ -532,8 +651,9 @@ def apply(plan_or_stack: Any, tenant: Any, options: RunOptions | None = None, *,
             stack, secrets = _loaded(loaded)
         elif paths:
             reused = _reuse_load(plan_or_stack, _load_key(list(paths), env, env_file, stack_name), env_file)
-            stack, secrets = reused or _loaded(list(paths), env=env, env_file=env_file, environ=env_map,
-                                               stack_name=stack_name)
+            stack, secrets = reused or _loaded(
+                list(paths), env=env, env_file=env_file, environ=env_map, stack_name=stack_name
+            )
     else:
         the_plan = None
         stack, loaded = _loaded(plan_or_stack, env=env, env_file=env_file, environ=env_map, stack_name=stack_name)
@@ -547,9 +667,17 @@ def apply(plan_or_stack: Any, tenant: Any, options: RunOptions | None = None, *,
         ensure_features(stack, tenant, progress, realm=realm)
     snapshot = None
     if the_plan is None:
-        the_plan, snapshot = plan_with_snapshot(stack, secrets, tenant, realm=realm, prune=prune,
-                                                max_deletes=max_deletes, parallelism=parallelism, targets=targets,
-                                                take_over=take_over)
+        the_plan, snapshot = plan_with_snapshot(
+            stack,
+            secrets,
+            tenant,
+            realm=realm,
+            prune=prune,
+            max_deletes=max_deletes,
+            parallelism=parallelism,
+            targets=targets,
+            take_over=take_over,
+        )
     if the_plan.errors:
         lines = "\n".join(f"  {d}" for d in the_plan.errors)
         raise ProvisionerError(f"the plan has errors; nothing was written:\n{lines}")
@@ -560,12 +688,24 @@ def apply(plan_or_stack: Any, tenant: Any, options: RunOptions | None = None, *,
         raise ProvisionerError("Apply cancelled; nothing was written.")
     replan = None
     if stack is not None:
+
         def replan(written: Mapping[str, str] | None = None) -> Plan:
-            return plan_with_snapshot(stack, secrets, tenant, realm=realm, prune=prune, max_deletes=max_deletes,
-                                      parallelism=parallelism, known_markers=written, targets=targets,
-                                      take_over=take_over)[0]
-    run = ApplyOptions(stack=the_plan.stack, parallelism=parallelism, max_deletes=max_deletes, progress=progress,
-                       stop=stop)
+            return plan_with_snapshot(
+                stack,
+                secrets,
+                tenant,
+                realm=realm,
+                prune=prune,
+                max_deletes=max_deletes,
+                parallelism=parallelism,
+                known_markers=written,
+                targets=targets,
+                take_over=take_over,
+            )[0]
+
+    run = ApplyOptions(
+        stack=the_plan.stack, parallelism=parallelism, max_deletes=max_deletes, progress=progress, stop=stop
+    )
     if o.journal_dir is None or not the_plan.has_writes:
         return execute(the_plan, tenant.client, resolver, run, replan=replan, snapshot=snapshot)
     from provisioner.journal import Journal

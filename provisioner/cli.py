@@ -5,6 +5,7 @@ inputs and calls one function. Expected failures are ``ProvisionerError`` (exit 
 says otherwise); anything else is a bug (exit 3); Ctrl-C exits 130. Every message passes through
 the redaction layer.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,22 @@ import click
 from provisioner import __version__, redact
 from provisioner.errors import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, ProvisionerError
 
-_COMMANDS = ("validate", "schema", "plan", "apply", "undo", "destroy", "show", "verify", "export", "import-frodo",
-             "access", "emulator", "completion", "version")
+_COMMANDS = (
+    "validate",
+    "schema",
+    "plan",
+    "apply",
+    "undo",
+    "destroy",
+    "show",
+    "verify",
+    "export",
+    "import-frodo",
+    "access",
+    "emulator",
+    "completion",
+    "version",
+)
 
 
 class _LazyGroup(click.Group):
@@ -69,8 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises)."""
     _closed_streams_as_devnull()
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, prog_name="provisioner",
-                          standalone_mode=False)
+        result = cli.main(args=list(argv) if argv is not None else None, prog_name="provisioner", standalone_mode=False)
     except ProvisionerError as exc:
         if str(exc):
             click.echo(redact.text(f"Error: {exc}"), err=True)

@@ -3,12 +3,13 @@
 Every expected failure is a ``ProvisionerError``; the CLI's single error boundary turns it into a
 message on stderr and its ``exit_code``. Anything else is a bug (exit 3).
 """
+
 from __future__ import annotations
 
 EXIT_OK = 0
-EXIT_ERROR = 1          # user error, invalid input, failed apply/verify, tenant error
-EXIT_CHANGES = 2        # plan --detailed-exitcode: changes present
-EXIT_BUG = 3            # unexpected exception (a bug in provisioner)
+EXIT_ERROR = 1  # user error, invalid input, failed apply/verify, tenant error
+EXIT_CHANGES = 2  # plan --detailed-exitcode: changes present
+EXIT_BUG = 3  # unexpected exception (a bug in provisioner)
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
 

@@ -1,4 +1,5 @@
 """Grant-type strings: the AM values and the short aliases manifests may use."""
+
 from __future__ import annotations
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"

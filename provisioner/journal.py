@@ -8,6 +8,7 @@ interrupted or failed run did, and ``provisioner undo`` plan the way back; it is
 re-plans from the tenant and converges. Every record passes through the redaction layer: no secret
 values, no tokens.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,9 @@ from provisioner import redact
 class Journal:
     """Append-only JSON-lines journal; thread-safe; each line flushed and fsynced."""
 
-    def __init__(self, directory: str | os.PathLike[str], *, clock: Callable[[], float] = time.time,
-                 run_id: str | None = None) -> None:
+    def __init__(
+        self, directory: str | os.PathLike[str], *, clock: Callable[[], float] = time.time, run_id: str | None = None
+    ) -> None:
         self.directory = Path(directory)
         self._clock = clock
         self._lock = threading.Lock()

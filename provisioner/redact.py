@@ -23,6 +23,7 @@ rebuilt), and :func:`text` looks up one 4-character
 window every 4 characters (any form of at least 7 characters covers such an aligned window; shorter
 forms are few and searched directly).
 """
+
 from __future__ import annotations
 
 import base64
@@ -94,8 +95,8 @@ def _base64_forms(raw: bytes) -> set[str]:
     found: set[str] = set()
     for shift in range(3):
         encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii")
-        start = 4 if shift else 0                   # the first group mixes in the unknown prefix
-        end = (shift + len(raw)) // 3 * 4           # the last partial group mixes in the unknown suffix
+        start = 4 if shift else 0  # the first group mixes in the unknown prefix
+        end = (shift + len(raw)) // 3 * 4  # the last partial group mixes in the unknown suffix
         parts = {encoded[start:end]}
         if not shift:
             parts |= {encoded, encoded.rstrip("=")}
@@ -114,10 +115,10 @@ def forms(secret: str) -> frozenset[str]:
     escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
     escaped |= {e.replace("/", "\\/") for e in escaped}
     escaped |= {_UNICODE_ESCAPE.sub(lambda m: "\\u" + m.group()[2:].upper(), e) for e in escaped}
-    escaped |= {json.dumps(e)[1:-1] for e in escaped}     # a JSON string inside a JSON string
+    escaped |= {json.dumps(e)[1:-1] for e in escaped}  # a JSON string inside a JSON string
     out |= escaped
     plain = quote(secret, safe="")  # one encoding, the others derived (quote is the costly part)
-    javascript = plain                # encodeURIComponent leaves !'()* as they are
+    javascript = plain  # encodeURIComponent leaves !'()* as they are
     for char in "!'()*":
         javascript = javascript.replace(f"%{ord(char):02X}", char)
     encoded = {plain, plain.replace("%2F", "/"), plain.replace("%20", "+"), javascript}
@@ -137,7 +138,7 @@ def _index(form: str) -> None:
         return
     windows = _windows
     for offset in range(_W):
-        key = form[offset:offset + _W]
+        key = form[offset : offset + _W]
         entries = windows.get(key)
         if entries is None:
             windows[key] = [(offset, form)]
@@ -184,7 +185,7 @@ def _spans(out: str) -> list[tuple[int, int]]:
     spans = []
     lookup = _windows.get
     for position in range(0, len(out) - _W + 1, _W):
-        candidates = lookup(out[position:position + _W])
+        candidates = lookup(out[position : position + _W])
         if candidates:
             for offset, form in candidates:
                 start = position - offset

@@ -7,6 +7,7 @@ into a FIFO's wait (``O_NONBLOCK``), refuses anything that is not a regular file
 "regular" files report size 0 and can be endless), and reads at most ``max_bytes``.
 :func:`confined` resolves symlinks and checks that the real path stays inside allowed directories.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,9 +22,13 @@ class FileRefused(Exception):
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return "not a regular file"

@@ -5,6 +5,7 @@
 under ``.provisioner/emulator``, and signs in with the emulator's own service account through the same
 JWT-bearer path as a real tenant.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,13 +17,13 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from provisioner.errors import ConfigurationError, UsageError
+from provisioner.client import tokencache
 from provisioner.client.auth import ServiceAccountAuth
 from provisioner.client.bounded import limits_from
 from provisioner.client.credentials import read_jwk_file, resolve_credentials
 from provisioner.client.retry import RetryPolicy
 from provisioner.client.session import TenantClient, TraceEvent, check_base_url
-from provisioner.client import tokencache
+from provisioner.errors import ConfigurationError, UsageError
 
 LOCAL = "local"
 TENANT_URL = "AIC_TENANT_URL"
@@ -77,8 +78,9 @@ def _normalise(value: str, source: str, environ: Mapping[str, str] | None = None
     return Target(check_base_url(_origin(text)), source)
 
 
-def resolve_target(tenant_option: str | None, environment_tenant: str | None,
-                   environ: Mapping[str, str], *, ci: bool) -> Target:
+def resolve_target(
+    tenant_option: str | None, environment_tenant: str | None, environ: Mapping[str, str], *, ci: bool
+) -> Target:
     """Pick the tenant: THE one rule for where it comes from.
 
     ``--tenant`` settles it. Otherwise the configured sources (``AIC_TENANT_URL``, the environment
@@ -88,15 +90,21 @@ def resolve_target(tenant_option: str | None, environment_tenant: str | None,
     """
     if tenant_option and tenant_option.strip():
         return _normalise(tenant_option, "--tenant", environ)
-    found = [_normalise(value, source, environ) for value, source in (
-        (environ.get(TENANT_URL), TENANT_URL),
-        (environment_tenant, "environment file"),
-        (environ.get(FRODO_HOST), FRODO_HOST),
-    ) if value and value.strip()]
+    found = [
+        _normalise(value, source, environ)
+        for value, source in (
+            (environ.get(TENANT_URL), TENANT_URL),
+            (environment_tenant, "environment file"),
+            (environ.get(FRODO_HOST), FRODO_HOST),
+        )
+        if value and value.strip()
+    ]
     for other in found[1:]:
         if other.url != found[0].url:
-            raise UsageError(f"the tenant is ambiguous: {found[0].source} says {_shown(found[0])} but "
-                             f"{other.source} says {_shown(other)}; pass --tenant to choose, or unset one of them")
+            raise UsageError(
+                f"the tenant is ambiguous: {found[0].source} says {_shown(found[0])} but "
+                f"{other.source} says {_shown(other)}; pass --tenant to choose, or unset one of them"
+            )
     if found:
         return found[0]
     if ci:
@@ -109,8 +117,10 @@ def check_record_path(record: str | os.PathLike[str]) -> str:
     path = os.fspath(record)
     parent = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path) or not os.path.isdir(parent) or not os.access(parent, os.W_OK):
-        raise UsageError(f"--record {path}: cannot write a HAR file there (the folder must exist and "
-                                 "be writable, and the path must not be a folder)")
+        raise UsageError(
+            f"--record {path}: cannot write a HAR file there (the folder must exist and "
+            "be writable, and the path must not be a folder)"
+        )
     return path
 
 
@@ -135,9 +145,11 @@ def _credentials(environ: Mapping[str, str], dotenv: Mapping[str, str] | None, t
         if profile is None or "no tenant credentials" not in str(exc):
             raise
         if not (profile.sa_id and profile.jwk):
-            raise ConfigurationError(f"the {profile.source} has no service account (provisioner signs in with a "
-                                     "service account only; run frodo conn save with --sa-id and --sa-jwk-file, or "
-                                     "set AIC_SERVICE_ACCOUNT_ID and AIC_SERVICE_ACCOUNT_JWK_FILE)") from None
+            raise ConfigurationError(
+                f"the {profile.source} has no service account (provisioner signs in with a "
+                "service account only; run frodo conn save with --sa-id and --sa-jwk-file, or "
+                "set AIC_SERVICE_ACCOUNT_ID and AIC_SERVICE_ACCOUNT_JWK_FILE)"
+            ) from None
         from provisioner.client.auth import load_private_jwk
         from provisioner.client.credentials import Credentials
 
@@ -229,9 +241,13 @@ def open_tenant(
             local_cache = None
             if (environ.get(TOKEN_CACHE) or "").strip().lower() not in ("0", "off", "false", "no", "none"):
                 local_cache = tokencache.TokenCache(os.path.join(state, tokencache.FILE_NAME))
-            auth: Any = ServiceAccountAuth(account["id"], jwk, url, cache=local_cache,
-                                           cache_key=tokencache.TokenCache.key(os.path.abspath(state),
-                                                                               account["id"], "local"))
+            auth: Any = ServiceAccountAuth(
+                account["id"],
+                jwk,
+                url,
+                cache=local_cache,
+                cache_key=tokencache.TokenCache.key(os.path.abspath(state), account["id"], "local"),
+            )
             label = f"Target: local emulator ({url}, state {state})"
         else:
             server = None
@@ -245,8 +261,17 @@ def open_tenant(
             http_limits = limits_from({**(dotenv or {}), **environ})
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
-        client = stack.enter_context(TenantClient(url, auth, pool_size=pool_size, verify=ca_bundle or True,
-                                                  retry=retry, trace=trace, http_limits=http_limits))
+        client = stack.enter_context(
+            TenantClient(
+                url,
+                auth,
+                pool_size=pool_size,
+                verify=ca_bundle or True,
+                retry=retry,
+                trace=trace,
+                http_limits=http_limits,
+            )
+        )
         if record is not None:
             _record_to(stack, client, record)
         yield Tenant(url=url, label=label, client=client, target=target, emulator=server)

@@ -14,6 +14,7 @@ confirmation) and its own journal (so an undo can be undone).
         print(u.unrestorable)              # secrets the tenant cannot give back
         result = undo.apply_undo(u, t, journal_dir=".provisioner/journal")
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -97,8 +98,9 @@ def read_run(path: str | os.PathLike[str]) -> JournalRun:
         raise UsageError(f"{name}: not an apply journal (no start record)")
     befores = [r for r in records if r.get("event") == "before"]
     if not befores and start.get("changes"):
-        raise UsageError(f"{name}: the journal has no before-images (written by an older provisioner); "
-                         f"it cannot be undone")
+        raise UsageError(
+            f"{name}: the journal has no before-images (written by an older provisioner); it cannot be undone"
+        )
     for rec in befores:
         missing = [k for k in ("address", "kind", "realm", "key", "action") if not isinstance(rec.get(k), str)]
         if missing:
@@ -110,16 +112,28 @@ def read_run(path: str | os.PathLike[str]) -> JournalRun:
     attempted = [str(r.get("address")) for r in records if r.get("event") == "attempt"]
     end = next((r for r in reversed(records) if r.get("event") == "end"), None)
     touched = set(attempted)
-    return JournalRun(path=name, stack=str(start.get("stack") or ""), target=start.get("target"),
-                      outcome=end.get("outcome") if end else None,
-                      images=tuple(r for r in befores if r["address"] in touched), attempted=tuple(attempted),
-                      local=start.get("local") is True)
+    return JournalRun(
+        path=name,
+        stack=str(start.get("stack") or ""),
+        target=start.get("target"),
+        outcome=end.get("outcome") if end else None,
+        images=tuple(r for r in befores if r["address"] in touched),
+        attempted=tuple(attempted),
+        local=start.get("local") is True,
+    )
 
 
 def _resource(run: JournalRun) -> Callable[[str, str, str, dict[str, Any], Mapping[str, Any]], Resource]:
     def make(kind: str, realm: str, name: str, spec: dict[str, Any], record: Mapping[str, Any]) -> Resource:
-        return Resource(kind=kind, name=name, realm=realm, spec=spec,
-                        location=SourceLocation(run.path, int(record.get("_line") or 1), 1), field_locations={})
+        return Resource(
+            kind=kind,
+            name=name,
+            realm=realm,
+            spec=spec,
+            location=SourceLocation(run.path, int(record.get("_line") or 1), 1),
+            field_locations={},
+        )
+
     return make
 
 
@@ -129,11 +143,15 @@ def unrestorable(run: JournalRun) -> tuple[str, ...]:
     for rec in run.images:
         if rec.get("secretChanged"):
             if rec.get("action") == "delete":
-                out.append(f"{rec['address']}: re-created without its client secret (the tenant never returns "
-                           f"secrets); set it again")
+                out.append(
+                    f"{rec['address']}: re-created without its client secret (the tenant never returns "
+                    f"secrets); set it again"
+                )
             else:
-                out.append(f"{rec['address']}: the run changed its client secret, which cannot be restored (the "
-                           f"tenant never returns secrets); set the old one again if you need it")
+                out.append(
+                    f"{rec['address']}: the run changed its client secret, which cannot be restored (the "
+                    f"tenant never returns secrets); set the old one again if you need it"
+                )
         for note in rec.get("notes") or []:
             out.append(f"{rec['address']}: {note}")
     return tuple(out)
@@ -150,49 +168,68 @@ def _with_user_names(snapshot: Snapshot, run: JournalRun, tenant: Any) -> Snapsh
         unknown = ids - set(snap.users.values())
         if unknown and realm in realms:
             named = user_names(tenant.client, realm, unknown)
-            realms[realm] = dataclasses.replace(snap, users={**snap.users, **{n: i for i, n in named.items()
-                                                                              if n not in snap.users}})
+            realms[realm] = dataclasses.replace(
+                snap, users={**snap.users, **{n: i for i, n in named.items() if n not in snap.users}}
+            )
     return Snapshot(realms=realms)
 
 
-def _build(run: JournalRun, tenant: Any, resources: Sequence[Resource], max_deletes: int,
-           parallelism: int) -> tuple[Plan, Snapshot]:
+def _build(
+    run: JournalRun, tenant: Any, resources: Sequence[Resource], max_deletes: int, parallelism: int
+) -> tuple[Plan, Snapshot]:
     realms = sorted({str(r["realm"]) for r in run.images})
-    snapshot = _with_user_names(read_snapshot(tenant.client, api.read_scopes(resources, realms), parallelism),
-                                run, tenant)
-    options = PlanOptions(stack=_NO_STACK, target=api._target_info(tenant), max_deletes=max_deletes,
-                          check_ownership=False)
+    snapshot = _with_user_names(
+        read_snapshot(tenant.client, api.read_scopes(resources, realms), parallelism), run, tenant
+    )
+    options = PlanOptions(
+        stack=_NO_STACK, target=api._target_info(tenant), max_deletes=max_deletes, check_ownership=False
+    )
     planned = make_plan(resources, snapshot, options)
     keep = restored_addresses(run.images)
     changes: dict[str, Change] = {c.address: c for c in planned.changes if c.address in keep}
     reason = f"created by the apply recorded in {os.path.basename(run.path)}"
     for delete in created_deletes(run.images, snapshot, reason):
-        changes[delete["address"]] = Change(**{**delete, "observed": _plain(delete["observed"]),
-                                               "ids": Ids(**{k: v for k, v in delete["ids"].items()})})
+        changes[delete["address"]] = Change(
+            **{**delete, "observed": _plain(delete["observed"]), "ids": Ids(**{k: v for k, v in delete["ids"].items()})}
+        )
     ordered = sort_changes(changes.values())
     diagnostics = list(planned.diagnostics)
     deletes = prune_count(ordered)
     if deletes > max_deletes:
         noun = "object" if deletes == 1 else "objects"
-        diagnostics.append(PlanDiagnostic("error", f"undo would delete {deletes} {noun} the run created, more "
-                                          f"than --max-deletes {max_deletes}; nothing will be written (raise "
-                                          f"--max-deletes to allow it)"))
-    plan = Plan(format_version=FORMAT_VERSION, stack=run.stack, target=_plain(options.target), environment=None,
-                changes=ordered, diagnostics=tuple(diagnostics), summary=summarize(ordered, ()),
-                options={"prune": False, "max_deletes": max_deletes, "undo": run.path})
+        diagnostics.append(
+            PlanDiagnostic(
+                "error",
+                f"undo would delete {deletes} {noun} the run created, more "
+                f"than --max-deletes {max_deletes}; nothing will be written (raise "
+                f"--max-deletes to allow it)",
+            )
+        )
+    plan = Plan(
+        format_version=FORMAT_VERSION,
+        stack=run.stack,
+        target=_plain(options.target),
+        environment=None,
+        changes=ordered,
+        diagnostics=tuple(diagnostics),
+        summary=summarize(ordered, ()),
+        options={"prune": False, "max_deletes": max_deletes, "undo": run.path},
+    )
     return plan, snapshot
 
 
-def plan_undo(journal: str | os.PathLike[str] | JournalRun, tenant: Any, *, max_deletes: int = 5,
-              parallelism: int = 4) -> UndoPlan:
+def plan_undo(
+    journal: str | os.PathLike[str] | JournalRun, tenant: Any, *, max_deletes: int = 5, parallelism: int = 4
+) -> UndoPlan:
     """Read the tenant and plan the undo of the run recorded in ``journal``."""
     run = journal if isinstance(journal, JournalRun) else read_run(journal)
     try:
         resources = tuple(restore_resources(run.images, _resource(run)))
         plan, _ = _build(run, tenant, resources, max_deletes, parallelism)
     except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a hand-edited or damaged journal
-        raise UsageError(f"{run.path}: a before record is malformed ({type(exc).__name__}: {exc}); "
-                         f"it cannot be undone") from None
+        raise UsageError(
+            f"{run.path}: a before record is malformed ({type(exc).__name__}: {exc}); it cannot be undone"
+        ) from None
     return UndoPlan(plan=plan, run=run, unrestorable=unrestorable(run), resources=resources)
 
 
@@ -211,10 +248,17 @@ def check_target(run: JournalRun, tenant: Any) -> None:
         raise UsageError(f"the journal records a run against {run.target}, not {url}; nothing was written")
 
 
-def apply_undo(undo: UndoPlan, tenant: Any, *, confirm: Callable[[Plan], bool] | None = None,
-               progress: Callable[[str], None] | None = None, stop: threading.Event | None = None,
-               journal_dir: str | os.PathLike[str] | None = None, max_deletes: int = 5,
-               parallelism: int = 4) -> ApplyResult:
+def apply_undo(
+    undo: UndoPlan,
+    tenant: Any,
+    *,
+    confirm: Callable[[Plan], bool] | None = None,
+    progress: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+    journal_dir: str | os.PathLike[str] | None = None,
+    max_deletes: int = 5,
+    parallelism: int = 4,
+) -> ApplyResult:
     """Apply an undo plan like any plan; afterwards the undo is planned again and what still differs
     is reported as ``remaining``."""
     plan = undo.plan
@@ -231,8 +275,13 @@ def apply_undo(undo: UndoPlan, tenant: Any, *, confirm: Callable[[Plan], bool] |
     def no_secret(ref: SecretReference) -> str:
         raise ProvisionerError(f"undo cannot send secret {redact.text(str(ref))}")
 
-    options = ApplyOptions(stack=plan.stack or "default", parallelism=parallelism, max_deletes=max_deletes,
-                           progress=progress or (lambda line: None), stop=stop)
+    options = ApplyOptions(
+        stack=plan.stack or "default",
+        parallelism=parallelism,
+        max_deletes=max_deletes,
+        progress=progress or (lambda line: None),
+        stop=stop,
+    )
     if journal_dir is None or not plan.has_changes:
         return execute(plan, tenant.client, no_secret, options, replan=replan)
     from provisioner.journal import Journal
@@ -244,5 +293,4 @@ def apply_undo(undo: UndoPlan, tenant: Any, *, confirm: Callable[[Plan], bool] |
     return dataclasses.replace(result, journal=str(journal.path))
 
 
-__all__ = ["JournalRun", "UndoPlan", "apply_undo", "check_target", "plan_undo", "read_run",
-           "unrestorable"]
+__all__ = ["JournalRun", "UndoPlan", "apply_undo", "check_target", "plan_undo", "read_run", "unrestorable"]

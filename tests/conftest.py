@@ -3,6 +3,7 @@
 Tests must not depend on the machine's environment (CI runs with ``CI=true`` and no terminal), so
 every variable the tool reads is cleared before each test; tests set what they need.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,6 +56,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # --- leak check: record every output -------------------------------------------------------------
 
+
 class _RecordingCapture:
     def __init__(self, inner, origin: str) -> None:
         self._inner = inner
@@ -93,13 +95,20 @@ def _recording_run(*args, **kwargs):
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--tenant-url", default=None, metavar="URL",
+        "--tenant-url",
+        default=None,
+        metavar="URL",
         help="run the `contract` tests against this real tenant instead of the emulator (service-account "
-             "credentials from AIC_SERVICE_ACCOUNT_ID + AIC_SERVICE_ACCOUNT_JWK_FILE/_JWK, or AIC_ACCESS_TOKEN)")
+        "credentials from AIC_SERVICE_ACCOUNT_ID + AIC_SERVICE_ACCOUNT_JWK_FILE/_JWK, or AIC_ACCESS_TOKEN)",
+    )
     parser.addoption(
-        "--har", action="append", default=[], metavar="FILE.har",
+        "--har",
+        action="append",
+        default=[],
+        metavar="FILE.har",
         help="also replay this HAR file (for example one written by --record against a real tenant) in "
-             "tests/emulator/test_replay.py; repeatable")
+        "tests/emulator/test_replay.py; repeatable",
+    )
 
 
 # The credentials of `--tenant-url`, read once before _clean_environment clears them for each test.
@@ -203,8 +212,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hits or missing:
         if reporter is not None:
             if missing:
-                reporter.write_line(f"SECRET LEAK CHECK FAILED: no outputs from worker(s) {', '.join(missing)}",
-                                    red=True)
+                reporter.write_line(
+                    f"SECRET LEAK CHECK FAILED: no outputs from worker(s) {', '.join(missing)}", red=True
+                )
             if hits:
                 reporter.write_line(f"SECRET LEAK CHECK FAILED: {len(hits)} leak(s)", red=True)
             for origin, masked in hits[:50]:

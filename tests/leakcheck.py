@@ -12,6 +12,7 @@ URL/form-encoded and base64 (alone or inside a longer value such as HTTP Basic's
 They are computed here independently of ``provisioner.redact`` so that a gap in the redaction layer
 cannot hide itself from the check.
 """
+
 from __future__ import annotations
 
 import base64
@@ -30,8 +31,18 @@ MIN_SECRET_LEN = 8
 # Files the *tenant* or the *test* writes on purpose with secrets in them: the emulator's state
 # (it is the tenant: it stores client secrets) and its service-account key, secret files given to
 # `fromFile` references, and dotenv files.
-_EXEMPT_SUFFIXES = (".env", ".db", ".db-wal", ".db-shm", ".db-journal", ".key", ".pem", ".jwk",
-                    ".py", ".pyc")  # source copies made by packaging tests are inputs, not tool output
+_EXEMPT_SUFFIXES = (
+    ".env",
+    ".db",
+    ".db-wal",
+    ".db-shm",
+    ".db-journal",
+    ".key",
+    ".pem",
+    ".jwk",
+    ".py",
+    ".pyc",
+)  # source copies made by packaging tests are inputs, not tool output
 _EXEMPT_NAMES = ("service-account.json", "signing-key.json", "token-cache.json")
 _EXEMPT_DIRS = ("emulator", ".git", "__pycache__", "site-packages")
 
@@ -78,7 +89,7 @@ def encoded_forms(secret: str) -> dict[str, str]:
     raw = secret.encode("utf-8")
     for shift in range(3):  # the secret at any byte offset inside a longer base64-encoded value
         encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii")
-        core = encoded[4 if shift else 0:(shift + len(raw)) // 3 * 4]
+        core = encoded[4 if shift else 0 : (shift + len(raw)) // 3 * 4]
         if len(core) >= MIN_SECRET_LEN:
             found.setdefault(core, "base64")
             found.setdefault(core.replace("+", "-").replace("/", "_"), "base64")
@@ -96,12 +107,12 @@ def scan(records: Iterable[tuple[str, str]], secrets: Iterable[str]) -> list[tup
         for spelling, name in encoded_forms(secret).items():
             label = secret[:3] + "…" + ("" if name == "raw" else f" ({name})")
             for offset in range(_WINDOW):
-                windows.setdefault(spelling[offset:offset + _WINDOW], []).append((offset, spelling, label))
+                windows.setdefault(spelling[offset : offset + _WINDOW], []).append((offset, spelling, label))
     hits = []
     for origin, text in records:
         labels: set[str] = set()
         for position in range(0, len(text) - _WINDOW + 1, _WINDOW):
-            for offset, spelling, label in windows.get(text[position:position + _WINDOW], ()):
+            for offset, spelling, label in windows.get(text[position : position + _WINDOW], ()):
                 if label not in labels and text.startswith(spelling, position - offset) and position >= offset:
                     labels.add(label)
         hits += [(origin, label) for label in sorted(labels)]

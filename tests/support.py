@@ -1,4 +1,5 @@
 """Helpers shared by the emulator-backed tests: an admin token the raw way, and SA credentials."""
+
 from __future__ import annotations
 
 import json
@@ -20,12 +21,27 @@ from jwt.algorithms import RSAAlgorithm
 def admin_token(url: str, account: Mapping[str, Any], scope: str = "fr:am:* fr:idm:*") -> str:
     """A service-account token by the JWT-bearer grant, signed by hand (reference §2.1)."""
     audience = f"{url.rstrip('/')}/am/oauth2/access_token"
-    assertion = jwt.encode({"iss": account["id"], "sub": account["id"], "aud": audience,
-                            "exp": int(time.time()) + 180, "jti": str(uuid.uuid4())},
-                           RSAAlgorithm.from_jwk(json.dumps(account["jwk"])), algorithm="RS256")
-    response = requests.post(audience, data={
-        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "client_id": "service-account",
-        "assertion": assertion, "scope": scope}, timeout=10)
+    assertion = jwt.encode(
+        {
+            "iss": account["id"],
+            "sub": account["id"],
+            "aud": audience,
+            "exp": int(time.time()) + 180,
+            "jti": str(uuid.uuid4()),
+        },
+        RSAAlgorithm.from_jwk(json.dumps(account["jwk"])),
+        algorithm="RS256",
+    )
+    response = requests.post(
+        audience,
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "client_id": "service-account",
+            "assertion": assertion,
+            "scope": scope,
+        },
+        timeout=10,
+    )
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
 

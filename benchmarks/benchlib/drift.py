@@ -4,6 +4,7 @@ Every tenth application loses a scope on its AM client, every tenth agent gains 
 tenth privilege gets different permissions (IDM PATCH). The requests are made before the measured
 plan and the emulator's counters are reset afterwards, so they are not part of the measurement.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,10 +39,17 @@ def inject_drift(session: AdminSession, model: BenchModel) -> dict[str, int]:
         session.call("PUT", path, api=AM_V2, json=doc)
 
     # Find the privileges by (agent client id, application client id), as the provisioner created them.
-    listing = session.call("GET", idm(f"managed/{REALM}_aiagentprivilege?_queryFilter=true&_pageSize=100000"
-                                      "&_fields=_id,agentOAuth2ClientId,resourceData")).json()["result"]
-    by_key = {(p.get("agentOAuth2ClientId"), ((p.get("resourceData") or {}).get("ssoEntities") or {})
-               .get("oidcId")): p["_id"] for p in listing}
+    listing = session.call(
+        "GET",
+        idm(
+            f"managed/{REALM}_aiagentprivilege?_queryFilter=true&_pageSize=100000"
+            "&_fields=_id,agentOAuth2ClientId,resourceData"
+        ),
+    ).json()["result"]
+    by_key = {
+        (p.get("agentOAuth2ClientId"), ((p.get("resourceData") or {}).get("ssoEntities") or {}).get("oidcId")): p["_id"]
+        for p in listing
+    }
     app_scopes = {a.client_id: a.scopes for a in model.apps}
     privileges = _every_tenth(model.privileges, 3)
     changed = 0
@@ -50,9 +58,15 @@ def inject_drift(session: AdminSession, model: BenchModel) -> dict[str, int]:
         if pid is None:
             continue
         values = [app_scopes[p.application][-1]]
-        session.call("PATCH", idm(f"managed/{REALM}_aiagentprivilege/{pid}"),
-                     json=[{"operation": "replace", "field": "/permissions",
-                            "value": [{"type": "scopes", "values": values}]}])
+        session.call(
+            "PATCH",
+            idm(f"managed/{REALM}_aiagentprivilege/{pid}"),
+            json=[{"operation": "replace", "field": "/permissions", "value": [{"type": "scopes", "values": values}]}],
+        )
         changed += 1
-    return {"applications": len(apps), "agents": len(agents), "privileges": changed,
-            "privileges_not_found": len(privileges) - changed}
+    return {
+        "applications": len(apps),
+        "agents": len(agents),
+        "privileges": changed,
+        "privileges_not_found": len(privileges) - changed,
+    }

@@ -14,6 +14,7 @@ Shape for size N (all in realm ``alpha``):
 With ``secret_env`` every application and agent gets ``clientSecret: {fromEnv: NAME}``: one name for
 all, or (the benchmark's default) one variable per client, so every client has its own secret.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,7 +44,7 @@ class AppSpec:
 
 @dataclass(frozen=True)
 class PrivilegeSpec:
-    agent: str        # agent client id
+    agent: str  # agent client id
     application: str  # application client id
     description: str
     permissions: tuple[str, ...]
@@ -78,21 +79,33 @@ class BenchModel:
     def privileges(self) -> tuple[PrivilegeSpec, ...]:
         return tuple(p for a in self.agents for p in a.privileges)
 
-    def without_agents(self, drop: set[str]) -> "BenchModel":
+    def without_agents(self, drop: set[str]) -> BenchModel:
         """The same model with some agents (and so their privileges) removed: the prune scenario."""
-        return BenchModel(self.size, self.apps, tuple(a for a in self.agents if a.client_id not in drop),
-                          self.users, self.groups, self.provider_grants)
+        return BenchModel(
+            self.size,
+            self.apps,
+            tuple(a for a in self.agents if a.client_id not in drop),
+            self.users,
+            self.groups,
+            self.provider_grants,
+        )
 
     def counts(self) -> dict[str, int]:
-        return {"applications": len(self.apps), "agents": len(self.agents),
-                "privileges": len(self.privileges), "providers": 1,
-                "objects": len(self.apps) + len(self.agents) + len(self.privileges) + 1}
+        return {
+            "applications": len(self.apps),
+            "agents": len(self.agents),
+            "privileges": len(self.privileges),
+            "providers": 1,
+            "objects": len(self.apps) + len(self.agents) + len(self.privileges) + 1,
+        }
 
     def seed_payload(self) -> dict[str, Any]:
         """Body for ``POST /_emulator/seed``."""
-        return {"realm": REALM,
-                "users": [{"userName": u, "password": USER_PASSWORD} for u in self.users],
-                "groups": [{"_id": g, "members": list(m)} for g, m in sorted(self.groups.items())]}
+        return {
+            "realm": REALM,
+            "users": [{"userName": u, "password": USER_PASSWORD} for u in self.users],
+            "groups": [{"_id": g, "members": list(m)} for g, m in sorted(self.groups.items())],
+        }
 
 
 def build_model(size: int) -> BenchModel:
@@ -103,37 +116,60 @@ def build_model(size: int) -> BenchModel:
     n_users = max(3, math.ceil(size / 10))
     n_groups = max(2, math.ceil(size / 50))
     users = tuple(f"bench-user-{i:0{width}d}" for i in range(n_users))
-    groups = {f"bench-group-{g:0{width}d}": tuple(users[(g * 3 + k) % n_users] for k in range(3))
-              for g in range(n_groups)}
+    groups = {
+        f"bench-group-{g:0{width}d}": tuple(users[(g * 3 + k) % n_users] for k in range(3)) for g in range(n_groups)
+    }
     group_ids = sorted(groups)
 
     apps = []
     for i in range(size):
         base = f"svc{i}"
         scopes = (f"{base}-read", f"{base}-write") + ((f"{base}-admin",) if i % 3 == 0 else ())
-        apps.append(AppSpec(client_id=f"bench-app-{i:0{width}d}", display_name=f"Bench App {i}",
-                            description=f"Benchmark application {i}", scopes=scopes,
-                            owner=users[i % n_users]))
+        apps.append(
+            AppSpec(
+                client_id=f"bench-app-{i:0{width}d}",
+                display_name=f"Bench App {i}",
+                description=f"Benchmark application {i}",
+                scopes=scopes,
+                owner=users[i % n_users],
+            )
+        )
     agents = []
     for i in range(size):
         cid = f"bench-agent-{i:0{width}d}"
         first, second = apps[i], apps[(i + 1) % size]
         privileges = (
             PrivilegeSpec(cid, first.client_id, f"{cid} on {first.client_id}", first.scopes[:1]),
-            PrivilegeSpec(cid, second.client_id, f"{cid} on {second.client_id}", second.scopes[:2],
-                          subject_groups=(group_ids[i % n_groups],) if i % 3 == 0 else ()),
+            PrivilegeSpec(
+                cid,
+                second.client_id,
+                f"{cid} on {second.client_id}",
+                second.scopes[:2],
+                subject_groups=(group_ids[i % n_groups],) if i % 3 == 0 else (),
+            ),
         )
-        agents.append(AgentSpec(client_id=cid, display_name=f"Bench Agent {i}",
-                                description=f"Benchmark agent {i}", scopes=(f"agent{i}-monitor",),
-                                privileges=privileges))
+        agents.append(
+            AgentSpec(
+                client_id=cid,
+                display_name=f"Bench Agent {i}",
+                description=f"Benchmark agent {i}",
+                scopes=(f"agent{i}-monitor",),
+                privileges=privileges,
+            )
+        )
     return BenchModel(size, tuple(apps), tuple(agents), users, groups)
 
 
 # --- YAML -------------------------------------------------------------------------------------------
 
+
 def provider_doc(model: BenchModel) -> dict[str, Any]:
-    return {"apiVersion": API_VERSION, "kind": "OAuth2Provider", "metadata": {"realm": REALM},
-            "spec": {"grantTypes": {"ensure": list(model.provider_grants)}}}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "OAuth2Provider",
+        "metadata": {"realm": REALM},
+        "spec": {"grantTypes": {"ensure": list(model.provider_grants)}},
+    }
 
 
 def _secret_name(secret_env: Any, client_id: str) -> str | None:
@@ -142,31 +178,50 @@ def _secret_name(secret_env: Any, client_id: str) -> str | None:
 
 
 def app_doc(app: AppSpec, secret_env: Any) -> dict[str, Any]:
-    spec: dict[str, Any] = {"displayName": app.display_name, "description": app.description,
-                            "template": "service", "owners": [{"userName": app.owner}],
-                            "scopes": list(app.scopes)}
+    spec: dict[str, Any] = {
+        "displayName": app.display_name,
+        "description": app.description,
+        "template": "service",
+        "owners": [{"userName": app.owner}],
+        "scopes": list(app.scopes),
+    }
     if secret_env:
         spec["clientSecret"] = {"fromEnv": _secret_name(secret_env, app.client_id)}
-    return {"apiVersion": API_VERSION, "kind": "Application",
-            "metadata": {"name": app.client_id, "realm": REALM}, "spec": spec}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Application",
+        "metadata": {"name": app.client_id, "realm": REALM},
+        "spec": spec,
+    }
 
 
 def agent_doc(agent: AgentSpec, secret_env: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {
-        "displayName": agent.display_name, "description": agent.description,
-        "scopes": list(agent.scopes), "grantTypes": ["client_credentials", "token_exchange"],
+        "displayName": agent.display_name,
+        "description": agent.description,
+        "scopes": list(agent.scopes),
+        "grantTypes": ["client_credentials", "token_exchange"],
         "tokenEndpointAuthMethod": "client_secret_post",
-        "providerOverrides": {"enabled": True, "clientSideTokens": True,
-                              "acceptAudienceInTokenExchange": True},
+        "providerOverrides": {"enabled": True, "clientSideTokens": True, "acceptAudienceInTokenExchange": True},
         "applications": [
-            {"application": p.application, "description": p.description,
-             "subjects": [], "subjectGroups": list(p.subject_groups), "permissions": list(p.permissions)}
-            for p in agent.privileges],
+            {
+                "application": p.application,
+                "description": p.description,
+                "subjects": [],
+                "subjectGroups": list(p.subject_groups),
+                "permissions": list(p.permissions),
+            }
+            for p in agent.privileges
+        ],
     }
     if secret_env:
         spec["clientSecret"] = {"fromEnv": _secret_name(secret_env, agent.client_id)}
-    return {"apiVersion": API_VERSION, "kind": "AIAgent",
-            "metadata": {"name": agent.client_id, "realm": REALM}, "spec": spec}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "AIAgent",
+        "metadata": {"name": agent.client_id, "realm": REALM},
+        "spec": spec,
+    }
 
 
 def _write_docs(path: Path, docs: list[dict[str, Any]]) -> None:
@@ -191,7 +246,7 @@ def write_stack(model: BenchModel, directory: Path, *, secret_env: Any = None) -
     for kind, items, render in (("applications", model.apps, app_doc), ("agents", model.agents, agent_doc)):
         for start in range(0, len(items), DOCS_PER_FILE):
             path = directory / f"{kind}-{start // DOCS_PER_FILE:03d}.yaml"
-            _write_docs(path, [render(x, secret_env) for x in items[start:start + DOCS_PER_FILE]])
+            _write_docs(path, [render(x, secret_env) for x in items[start : start + DOCS_PER_FILE]])
             files.append(path)
     return files
 

@@ -22,12 +22,14 @@ Counting rules (also in docs/performance.md):
 ``ideal_serial_am`` is the same count with AM writes one at a time (reference §9.4 suggests keeping AM
 writes serial because of the 5-session limit): AM writes add w rounds instead of ceil(w/P).
 """
+
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 # Manifest fields per side of an Application (docs/architecture.md, manifest fields).
 APP_IDM_ONLY = {"owners", "template"}
@@ -39,22 +41,27 @@ class Work:
     """Writes per level (split AM / IDM) and the collections a plan reads."""
 
     levels: list[dict[str, int]] = field(default_factory=list)  # [{"am": w, "idm": w, "updates": u}]
-    plan_reads: int = 0          # minimal read requests of one plan
-    plan_read_rounds: int = 0    # as parallel rounds
+    plan_reads: int = 0  # minimal read requests of one plan
+    plan_read_rounds: int = 0  # as parallel rounds
 
     @property
     def writes(self) -> int:
         return sum(lv["am"] + lv["idm"] for lv in self.levels)
 
 
-def plan_reads(n_apps: int, n_agents: int, n_privileges: int, *, parallelism: int,
-               page_size: int = 1000) -> tuple[int, int]:
+def plan_reads(
+    n_apps: int, n_agents: int, n_privileges: int, *, parallelism: int, page_size: int = 1000
+) -> tuple[int, int]:
     """Minimal (read requests, read rounds) of one plan for a tenant holding these objects."""
-    pages = [1, 1, 1,                                  # provider, OAuth2Client list, AIAgent list (unpaged)
-             max(1, math.ceil(n_apps / page_size)),    # IDM applications
-             max(1, math.ceil(n_agents / page_size)),  # IDM agent identities
-             max(1, math.ceil(n_privileges / page_size)),  # IDM privileges
-             1]                                        # owner users (one query naming them all)
+    pages = [
+        1,
+        1,
+        1,  # provider, OAuth2Client list, AIAgent list (unpaged)
+        max(1, math.ceil(n_apps / page_size)),  # IDM applications
+        max(1, math.ceil(n_agents / page_size)),  # IDM agent identities
+        max(1, math.ceil(n_privileges / page_size)),  # IDM privileges
+        1,
+    ]  # owner users (one query naming them all)
     total = sum(pages)
     return total, max(max(pages), math.ceil(total / parallelism))
 
@@ -123,8 +130,15 @@ def dependency_depth(plan: dict[str, Any]) -> int:
     return max((visit(a) for a in active), default=0)
 
 
-def ideal(work: Work, *, parallelism: int, latency_s: float, include_plan: bool, is_apply: bool,
-          after_read_rounds: int | None = None) -> dict[str, Any]:
+def ideal(
+    work: Work,
+    *,
+    parallelism: int,
+    latency_s: float,
+    include_plan: bool,
+    is_apply: bool,
+    after_read_rounds: int | None = None,
+) -> dict[str, Any]:
     """Ideal round trips and seconds for a scenario (see the module docstring)."""
     rounds = {"token": 1, "plan_reads": 0, "reread": 0, "writes": 0, "confirm": 0}
     if include_plan:
@@ -138,10 +152,15 @@ def ideal(work: Work, *, parallelism: int, latency_s: float, include_plan: bool,
             rounds["confirm"] = work.plan_read_rounds if after_read_rounds is None else after_read_rounds
     total = sum(rounds.values())
     total_serial = total - rounds["writes"] + (serial_am if is_apply else 0)
-    return {"rounds": rounds, "total_rounds": total, "ideal_s": round(total * latency_s, 4),
-            "ideal_serial_am_s": round(total_serial * latency_s, 4),
-            "min_writes": work.writes if is_apply else 0, "min_reads": work.plan_reads if include_plan else 0,
-            "levels": [dict(lv) for lv in work.levels] if is_apply else []}
+    return {
+        "rounds": rounds,
+        "total_rounds": total,
+        "ideal_s": round(total * latency_s, 4),
+        "ideal_serial_am_s": round(total_serial * latency_s, 4),
+        "min_writes": work.writes if is_apply else 0,
+        "min_reads": work.plan_reads if include_plan else 0,
+        "levels": [dict(lv) for lv in work.levels] if is_apply else [],
+    }
 
 
 def levels_text(levels: Iterable[dict[str, int]]) -> str:

@@ -5,6 +5,7 @@ Why a launcher: on Linux a child's ``ru_maxrss`` starts from the RSS of the proc
 process would report at least the benchmark's own RSS. This small process forks the command itself,
 reaps it with ``os.wait4`` and writes ``{"exit", "wall_s", "maxrss_kb", "cpu_s"}`` as JSON to OUT.
 """
+
 import json
 import os
 import sys
@@ -24,8 +25,10 @@ def main() -> int:
     wall = time.perf_counter() - t0
     code = os.waitstatus_to_exitcode(status)
     with open(out, "w") as handle:
-        json.dump({"exit": code, "wall_s": wall, "maxrss_kb": usage.ru_maxrss,
-                   "cpu_s": usage.ru_utime + usage.ru_stime}, handle)
+        json.dump(
+            {"exit": code, "wall_s": wall, "maxrss_kb": usage.ru_maxrss, "cpu_s": usage.ru_utime + usage.ru_stime},
+            handle,
+        )
     return code if code >= 0 else 1
 
 

@@ -13,6 +13,7 @@ provisioner. Every object is handled strictly sequentially:
 ``naive_apply`` always writes (a naive script does not diff); ``naive_read`` is only the GET half,
 the cost of a naive "plan".
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -83,10 +84,18 @@ class NaiveRunner:
         path = am(REALM, f"realm-config/agents/OAuth2Client/{_q(app.client_id)}")
         r = self.s.call("GET", path, api=AM_V1, expect=(200, 404))
         managed = {
-            "coreOAuth2ClientConfig": {"clientType": "Confidential", "status": "Active",
-                                       "clientName": [app.display_name], "scopes": list(app.scopes)},
-            "advancedOAuth2ClientConfig": {"grantTypes": ["client_credentials"], "responseTypes": ["token"],
-                                           "isConsentImplied": True, "descriptions": [app.description]},
+            "coreOAuth2ClientConfig": {
+                "clientType": "Confidential",
+                "status": "Active",
+                "clientName": [app.display_name],
+                "scopes": list(app.scopes),
+            },
+            "advancedOAuth2ClientConfig": {
+                "grantTypes": ["client_credentials"],
+                "responseTypes": ["token"],
+                "isConsentImplied": True,
+                "descriptions": [app.description],
+            },
         }
         body = _merge(unwrap(r.json()) if r.status_code == 200 else {}, managed)
         body.pop("_type", None)
@@ -95,11 +104,17 @@ class NaiveRunner:
 
         query = f'name eq "{app.display_name}"'
         fields = "_id,name,description,templateName,templateVersion,ssoEntities"
-        found = self.s.call("GET", idm(f"managed/{REALM}_application?_queryFilter={_q(query)}"
-                                       f"&_fields={fields}")).json()["result"]
-        record = {"name": app.display_name, "description": app.description, "templateName": "service",
-                  "templateVersion": "1.0", "ssoEntities": {"oidcId": app.client_id},
-                  "owners": [_ref(f"managed/{REALM}_user", owner)]}
+        found = self.s.call(
+            "GET", idm(f"managed/{REALM}_application?_queryFilter={_q(query)}&_fields={fields}")
+        ).json()["result"]
+        record = {
+            "name": app.display_name,
+            "description": app.description,
+            "templateName": "service",
+            "templateVersion": "1.0",
+            "ssoEntities": {"oidcId": app.client_id},
+            "owners": [_ref(f"managed/{REALM}_user", owner)],
+        }
         if found:
             self.app_ids[app.client_id] = found[0]["_id"]
             if self.write:
@@ -114,17 +129,23 @@ class NaiveRunner:
         r = self.s.call("GET", path, api=AM_V2, expect=(200, 404))
         managed = {
             "coreOAuth2ClientConfig": {"clientName": [agent.display_name], "scopes": list(agent.scopes)},
-            "advancedOAuth2ClientConfig": {"grantTypes": ["client_credentials", TOKEN_EXCHANGE],
-                                           "tokenEndpointAuthMethod": "client_secret_post",
-                                           "descriptions": [agent.description]},
-            "overrideOAuth2ClientConfig": {"providerOverridesEnabled": True, "statelessTokensEnabled": True,
-                                           "acceptAudienceParametersInTokenExchangeRequests": True},
+            "advancedOAuth2ClientConfig": {
+                "grantTypes": ["client_credentials", TOKEN_EXCHANGE],
+                "tokenEndpointAuthMethod": "client_secret_post",
+                "descriptions": [agent.description],
+            },
+            "overrideOAuth2ClientConfig": {
+                "providerOverridesEnabled": True,
+                "statelessTokensEnabled": True,
+                "acceptAudienceParametersInTokenExchangeRequests": True,
+            },
         }
         existing = unwrap(r.json()) if r.status_code == 200 else {}
         body = _merge(existing, managed)
         identity = dict(existing.get("aiAgentIdentityAttributes") or {})
-        identity.update({"oauth2ClientId": agent.client_id, "name": agent.display_name,
-                         "description": agent.description})
+        identity.update(
+            {"oauth2ClientId": agent.client_id, "name": agent.display_name, "description": agent.description}
+        )
         identity.pop("_rev", None)
         body["aiAgentIdentityAttributes"] = identity
         body.pop("_type", None)
@@ -139,23 +160,28 @@ class NaiveRunner:
 
     def privilege(self, p: PrivilegeSpec) -> None:
         path = idm(f"managed/{REALM}_aiagentprivilege/{p.naive_id}")
-        r = self.s.call("GET", path + "?_fields=_id,description,permissions,agent,resource,subjectGroups",
-                        expect=(200, 404))
+        r = self.s.call(
+            "GET", path + "?_fields=_id,description,permissions,agent,resource,subjectGroups", expect=(200, 404)
+        )
         if not self.write:
             return
         app_id = self.app_ids.get(p.application)
         if app_id is None:  # an application handled by nobody in this run: look it up like a script would
             app = next(a for a in self.model.apps if a.client_id == p.application)
             query = f'name eq "{app.display_name}"'
-            app_id = self.s.call("GET", idm(f"managed/{REALM}_application?_queryFilter={_q(query)}"
-                                            "&_fields=_id")).json()["result"][0]["_id"]
+            app_id = self.s.call(
+                "GET", idm(f"managed/{REALM}_application?_queryFilter={_q(query)}&_fields=_id")
+            ).json()["result"][0]["_id"]
             self.app_ids[p.application] = app_id
-        body = {"_id": p.naive_id, "description": p.description,
-                "permissions": [{"type": "scopes", "values": list(p.permissions)}],
-                "agent": _ref(f"managed/{REALM}_aiagent", self.agent_ids[p.agent]),
-                "resource": _ref(f"managed/{REALM}_application", app_id),
-                "subjects": [],
-                "subjectGroups": [_ref(f"managed/{REALM}_group", g) for g in p.subject_groups]}
+        body = {
+            "_id": p.naive_id,
+            "description": p.description,
+            "permissions": [{"type": "scopes", "values": list(p.permissions)}],
+            "agent": _ref(f"managed/{REALM}_aiagent", self.agent_ids[p.agent]),
+            "resource": _ref(f"managed/{REALM}_application", app_id),
+            "subjects": [],
+            "subjectGroups": [_ref(f"managed/{REALM}_group", g) for g in p.subject_groups],
+        }
         headers = {"If-None-Match": "*"} if r.status_code == 404 else {}
         self.s.call("PUT", path, json=body, headers=headers)
 

@@ -9,6 +9,7 @@ sequence; later steps depend on the state the earlier ones leave behind:
 Steps not asked for with ``--scenarios`` still run when a later step needs their effect, but are not
 measured or reported.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,9 +17,10 @@ import re
 import secrets
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import ideal as idealmod
 from .drift import inject_drift
@@ -27,8 +29,17 @@ from .measure import StepResult, measure_cli, measure_inprocess, parse_json_outp
 from .naive import naive_apply, naive_read
 from .tenant import AdminSession, Control, Emulator, jwk_file
 
-SCENARIOS = ("load", "cold_plan", "cold_apply", "noop_plan", "noop_apply", "drift_plan", "drift_apply",
-             "prune_plan", "prune_apply")
+SCENARIOS = (
+    "load",
+    "cold_plan",
+    "cold_apply",
+    "noop_plan",
+    "noop_apply",
+    "drift_plan",
+    "drift_apply",
+    "prune_plan",
+    "prune_apply",
+)
 NAIVE_SCENARIOS = ("cold_apply", "noop_plan")
 SECRET_ENV = "BENCH_SECRET"
 SECRET_VALUE = "bench-secret-value-0123456789"  # --secrets shared: one human-style value for every client
@@ -38,6 +49,8 @@ SECRET_MODES = ("distinct", "shared", "none")
 def secret_var(client_id: str) -> str:
     """The environment variable of one client's own secret (``--secrets distinct``)."""
     return "BENCH_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", client_id).upper()
+
+
 MAX_DELETES = 1_000_000
 
 
@@ -46,7 +59,7 @@ class Options:
     parallelism: int
     latency_ms: float
     scenarios: tuple[str, ...]
-    memory: str = "separate"      # separate: a second, traced in-process pass; inline; off
+    memory: str = "separate"  # separate: a second, traced in-process pass; inline; off
     #: distinct: every client its own generated secret ({fromEnv: BENCH_SECRET_<ID>}, what real stacks
     #: have); shared: every client {fromEnv: BENCH_SECRET}, one human-style value; none: no secrets
     secrets: str = "distinct"
@@ -68,9 +81,13 @@ class SizeRun:
         self.latency_s = opts.latency_ms / 1000.0
         ids = [a.client_id for a in self.model.apps] + [a.client_id for a in self.model.agents]
         # Generated, as machine-client secrets should be (32 random bytes, docs/secrets.md).
-        self.secret_values = ({secret_var(i): secrets.token_urlsafe(32) for i in ids}
-                              if opts.secrets == "distinct" else
-                              {SECRET_ENV: SECRET_VALUE} if opts.secrets == "shared" else {})
+        self.secret_values = (
+            {secret_var(i): secrets.token_urlsafe(32) for i in ids}
+            if opts.secrets == "distinct"
+            else {SECRET_ENV: SECRET_VALUE}
+            if opts.secrets == "shared"
+            else {}
+        )
 
     @property
     def secret_env(self) -> Any:
@@ -92,18 +109,32 @@ class SizeRun:
 
     def work(self, plan: dict[str, Any] | None, tenant: BenchModel | None) -> idealmod.Work:
         work, _ = idealmod.work_from_plan(plan or {})
-        apps, agents, privs = ((len(tenant.apps), len(tenant.agents), len(tenant.privileges))
-                               if tenant else (0, 0, 0))
+        apps, agents, privs = (len(tenant.apps), len(tenant.agents), len(tenant.privileges)) if tenant else (0, 0, 0)
         work.plan_reads, work.plan_read_rounds = idealmod.plan_reads(
-            apps, agents, privs, parallelism=self.opts.parallelism, page_size=self.opts.page_size)
+            apps, agents, privs, parallelism=self.opts.parallelism, page_size=self.opts.page_size
+        )
         return work
 
-    def annotate(self, step: StepResult, plan: dict[str, Any] | None, before: BenchModel | None,
-                 after: BenchModel | None, *, include_plan: bool, is_apply: bool) -> dict[str, Any]:
+    def annotate(
+        self,
+        step: StepResult,
+        plan: dict[str, Any] | None,
+        before: BenchModel | None,
+        after: BenchModel | None,
+        *,
+        include_plan: bool,
+        is_apply: bool,
+    ) -> dict[str, Any]:
         work = self.work(plan, before)
         confirm = self.work(None, after).plan_read_rounds if after else None
-        ideal = idealmod.ideal(work, parallelism=self.opts.parallelism, latency_s=self.latency_s,
-                               include_plan=include_plan, is_apply=is_apply, after_read_rounds=confirm)
+        ideal = idealmod.ideal(
+            work,
+            parallelism=self.opts.parallelism,
+            latency_s=self.latency_s,
+            include_plan=include_plan,
+            is_apply=is_apply,
+            after_read_rounds=confirm,
+        )
         _, described = idealmod.work_from_plan(plan or {})
         out = step.to_dict()
         out["ideal"] = ideal
@@ -151,9 +182,17 @@ class SizeRun:
         with api.tenant(url, environ=dict(os.environ), parallelism=P) as tenant:
             return self._inprocess_steps(api, tenant, paths, state, admin, results, last, trace)
 
-    def _inprocess_steps(self, api: Any, tenant: Any, paths: list[str], state: dict[str, Any],
-                         admin: list[AdminSession], results: dict[str, Any], last: int,
-                         trace: bool) -> dict[str, Any]:
+    def _inprocess_steps(
+        self,
+        api: Any,
+        tenant: Any,
+        paths: list[str],
+        state: dict[str, Any],
+        admin: list[AdminSession],
+        results: dict[str, Any],
+        last: int,
+        trace: bool,
+    ) -> dict[str, Any]:
         url, P = self.emu.url, self.opts.parallelism
 
         def do_plan(**opts: Any) -> Any:
@@ -166,8 +205,14 @@ class SizeRun:
             timeline.clear()
             timeline.append((time.perf_counter(), "start"))
             # paths= lets apply re-plan afterwards and confirm the plan is empty (DESIGN §6)
-            return api.apply(plan, tenant=tenant, paths=paths, parallelism=P,
-                             progress=lambda line: timeline.append((time.perf_counter(), line)), **prune)
+            return api.apply(
+                plan,
+                tenant=tenant,
+                paths=paths,
+                parallelism=P,
+                progress=lambda line: timeline.append((time.perf_counter(), line)),
+                **prune,
+            )
 
         def before_drift() -> None:
             admin.append(AdminSession(url, self.emu.service_account))
@@ -190,8 +235,7 @@ class SizeRun:
         for name, fn, prepare in steps[: last + 1]:
             if prepare:
                 prepare()
-            step, value = measure_inprocess(name, self.control, fn,
-                                            trace_memory=trace and name in self.opts.scenarios)
+            step, value = measure_inprocess(name, self.control, fn, trace_memory=trace and name in self.opts.scenarios)
             is_apply = name.endswith("_apply")
             if name == "load":
                 if value is not None and not value.ok:
@@ -211,12 +255,14 @@ class SizeRun:
                 if step.ok and value is not None and getattr(value, "ok", True) is False:
                     step.ok = False
                     failed = [r.to_dict() for r in getattr(value, "results", ()) if r.status != "done"][:5]
-                    step.error = (f"apply not ok: {value.summary()} remaining={list(value.remaining)[:10]} "
-                                  f"failed={failed}")[:3000]
+                    step.error = (
+                        f"apply not ok: {value.summary()} remaining={list(value.remaining)[:10]} failed={failed}"
+                    )[:3000]
             if name in self.opts.scenarios:
                 before, after = self._tenant_models(name)
-                results[name] = self.annotate(step, state.get("plan_dict"), before, after,
-                                              include_plan=not is_apply, is_apply=is_apply)
+                results[name] = self.annotate(
+                    step, state.get("plan_dict"), before, after, include_plan=not is_apply, is_apply=is_apply
+                )
             if not step.ok:
                 results.setdefault("errors", []).append(f"{name}: {step.error}")
                 break
@@ -233,8 +279,13 @@ class SizeRun:
     # --- whole-process (CLI) -------------------------------------------------------------------------
     def run_cli(self) -> dict[str, Any]:
         env = dict(os.environ)
-        env.update({"AIC_SERVICE_ACCOUNT_ID": str(self.emu.service_account["id"]),
-                    "AIC_SERVICE_ACCOUNT_JWK_FILE": jwk_file(self.emu), "NO_COLOR": "1"})
+        env.update(
+            {
+                "AIC_SERVICE_ACCOUNT_ID": str(self.emu.service_account["id"]),
+                "AIC_SERVICE_ACCOUNT_JWK_FILE": jwk_file(self.emu),
+                "NO_COLOR": "1",
+            }
+        )
         env.update(self.secret_values)
         env.pop("CI", None)
         env.pop("AIC_ACCESS_TOKEN", None)
@@ -257,10 +308,17 @@ class SizeRun:
         def before_prune() -> None:
             write_stack(self.pruned, self.dir, secret_env=self.secret_env)
 
-        steps = [("load", ["validate", d], None), ("cold_plan", plan_cmd, None), ("cold_apply", apply_cmd, None),
-                 ("noop_plan", plan_cmd, None), ("noop_apply", apply_cmd, None),
-                 ("drift_plan", plan_cmd, before_drift), ("drift_apply", apply_cmd, None),
-                 ("prune_plan", plan_cmd + prune, before_prune), ("prune_apply", apply_cmd + prune, None)]
+        steps = [
+            ("load", ["validate", d], None),
+            ("cold_plan", plan_cmd, None),
+            ("cold_apply", apply_cmd, None),
+            ("noop_plan", plan_cmd, None),
+            ("noop_apply", apply_cmd, None),
+            ("drift_plan", plan_cmd, before_drift),
+            ("drift_apply", apply_cmd, None),
+            ("prune_plan", plan_cmd + prune, before_prune),
+            ("prune_apply", apply_cmd + prune, None),
+        ]
         plan_dict: dict[str, Any] | None = None
         for name, args, prepare in steps[: last + 1]:
             if prepare:
@@ -279,8 +337,7 @@ class SizeRun:
                 plan_dict = parsed if isinstance(parsed, dict) else None
             if name in self.opts.scenarios:
                 before, after = self._tenant_models(name)
-                results[name] = self.annotate(step, plan_dict, before, after, include_plan=True,
-                                              is_apply=is_apply)
+                results[name] = self.annotate(step, plan_dict, before, after, include_plan=True, is_apply=is_apply)
             if not step.ok:
                 results.setdefault("errors", []).append(f"{name}: {step.error}")
                 break

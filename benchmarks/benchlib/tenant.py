@@ -8,6 +8,7 @@ faithful: the server's handler threads share the interpreter with the client).
 :class:`AdminSession` is a deliberately plain ``requests`` session with a service-account token. The
 naive baseline and the drift injection use it; it shares no code with ``provisioner.client``.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,9 +33,9 @@ SA_TOKEN_PATH = "/am/oauth2/access_token"
 @dataclass
 class Emulator:
     url: str
-    service_account: dict[str, Any]   # {"id", "jwk", "jwkFile"}
+    service_account: dict[str, Any]  # {"id", "jwk", "jwkFile"}
     process: subprocess.Popen[bytes] | None = None
-    server: Any = None                 # EmulatorServer when in-process
+    server: Any = None  # EmulatorServer when in-process
     workdir: tempfile.TemporaryDirectory[str] | None = None
 
     def close(self) -> None:
@@ -50,7 +51,7 @@ class Emulator:
         if self.workdir is not None:
             self.workdir.cleanup()
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -75,8 +76,19 @@ def start_emulator(latency_ms: float, *, mode: str = "subprocess", timeout: floa
         return Emulator(server.url, dict(server.service_account), server=server, workdir=workdir)
 
     # A state directory makes the emulator write the SA key file the CLI subprocesses need.
-    cmd = [sys.executable, "-m", "provisioner", "emulator", "serve", "--port", "0",
-           "--state", str(Path(workdir.name) / "state"), "--latency-ms", str(int(round(latency_ms)))]
+    cmd = [
+        sys.executable,
+        "-m",
+        "provisioner",
+        "emulator",
+        "serve",
+        "--port",
+        "0",
+        "--state",
+        str(Path(workdir.name) / "state"),
+        "--latency-ms",
+        str(int(round(latency_ms))),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + timeout
     assert proc.stdout is not None
@@ -89,8 +101,11 @@ def start_emulator(latency_ms: float, *, mode: str = "subprocess", timeout: floa
     info = json.loads(line)
     url = _find(info, "url", "URL", "tenant")
     sa = _find(info, "service_account", "serviceAccount") or {}
-    sa = {"id": _find(sa, "id", "serviceAccountId") or _find(info, "serviceAccountId"),
-          "jwk": _find(sa, "jwk"), "jwkFile": _find(sa, "jwkFile", "jwk_file") or _find(info, "jwkFile")}
+    sa = {
+        "id": _find(sa, "id", "serviceAccountId") or _find(info, "serviceAccountId"),
+        "jwk": _find(sa, "jwk"),
+        "jwkFile": _find(sa, "jwkFile", "jwk_file") or _find(info, "jwkFile"),
+    }
     if sa["jwk"] is None and sa["jwkFile"]:
         sa["jwk"] = json.loads(Path(sa["jwkFile"]).read_text())
     if not url or not sa["id"] or sa["jwk"] is None:
@@ -159,18 +174,29 @@ class AdminSession:
         key = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(service_account["jwk"]))
         now = int(time.time())
         sa_id = service_account["id"]
-        assertion = jwt.encode({"iss": sa_id, "sub": sa_id, "aud": self.url + SA_TOKEN_PATH,
-                                "exp": now + 180, "jti": str(uuid.uuid4())}, key, algorithm="RS256")
-        r = self.http.post(self.url + SA_TOKEN_PATH, data={
-            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "client_id": "service-account",
-            "assertion": assertion, "scope": "fr:am:* fr:idm:*"}, timeout=30)
+        assertion = jwt.encode(
+            {"iss": sa_id, "sub": sa_id, "aud": self.url + SA_TOKEN_PATH, "exp": now + 180, "jti": str(uuid.uuid4())},
+            key,
+            algorithm="RS256",
+        )
+        r = self.http.post(
+            self.url + SA_TOKEN_PATH,
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "client_id": "service-account",
+                "assertion": assertion,
+                "scope": "fr:am:* fr:idm:*",
+            },
+            timeout=30,
+        )
         self.requests += 1
         if r.status_code != 200:
             raise RuntimeError(f"service-account token: {r.status_code} {r.text[:300]}")
         self.http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
 
-    def call(self, method: str, path: str, *, api: str | None = None, expect: tuple[int, ...] = (200, 201),
-             **kwargs: Any) -> requests.Response:
+    def call(
+        self, method: str, path: str, *, api: str | None = None, expect: tuple[int, ...] = (200, 201), **kwargs: Any
+    ) -> requests.Response:
         headers = dict(kwargs.pop("headers", {}) or {})
         if api:
             headers["Accept-API-Version"] = api

@@ -18,6 +18,7 @@ event (Ctrl-C) and a conflict (:class:`StaleObject`: another writer changed an o
 carrying on would interleave our writes with theirs). Every step is written to the ``journal``, and,
 before the first write, each object's before-image (:mod:`provisioner.kinds.images`) that undo restores.
 """
+
 from __future__ import annotations
 
 import threading
@@ -56,8 +57,13 @@ class ChangeResult:
     conflict: bool = False  # failed because another writer changed the object
 
     def to_dict(self) -> dict[str, Any]:
-        return {"address": self.address, "action": self.action, "status": self.status, "error": self.error,
-                "seconds": round(self.seconds, 3)}
+        return {
+            "address": self.address,
+            "action": self.action,
+            "status": self.status,
+            "error": self.error,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 @dataclass(frozen=True)
@@ -88,8 +94,12 @@ class ApplyResult:
         return "interrupted" if self.interrupted else ("complete" if self.ok else "failed")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "outcome": self.outcome, "results": [r.to_dict() for r in self.results],
-                "remaining": list(self.remaining)}
+        return {
+            "ok": self.ok,
+            "outcome": self.outcome,
+            "results": [r.to_dict() for r in self.results],
+            "remaining": list(self.remaining),
+        }
 
 
 @dataclass
@@ -123,17 +133,27 @@ def check_plan(plan: Plan, snapshot: Snapshot, options: ApplyOptions) -> None:
     deletes = delete_count(plan.changes)
     if deletes > options.max_deletes:
         noun = "object" if deletes == 1 else "objects"
-        raise ApplyRefused(f"the plan deletes {deletes} {noun}, more than --max-deletes {options.max_deletes}; "
-                           f"nothing was written (no delete was sent)")
+        raise ApplyRefused(
+            f"the plan deletes {deletes} {noun}, more than --max-deletes {options.max_deletes}; "
+            f"nothing was written (no delete was sent)"
+        )
     stale = stale_changes(plan, snapshot)
     if stale:
         lines = "\n".join(f"  {m}" for m in stale)
-        raise ApplyRefused(f"the plan is stale: the tenant changed since it was made; nothing was written. "
-                           f"Changed objects:\n{lines}\nRun plan again.")
+        raise ApplyRefused(
+            f"the plan is stale: the tenant changed since it was made; nothing was written. "
+            f"Changed objects:\n{lines}\nRun plan again."
+        )
 
 
-def execute(plan: Plan, client: Any, secret: Callable[[SecretReference], str], options: ApplyOptions,
-            replan: Callable[[dict[str, str]], Plan] | None = None, snapshot: Snapshot | None = None) -> ApplyResult:
+def execute(
+    plan: Plan,
+    client: Any,
+    secret: Callable[[SecretReference], str],
+    options: ApplyOptions,
+    replan: Callable[[dict[str, str]], Plan] | None = None,
+    snapshot: Snapshot | None = None,
+) -> ApplyResult:
     """Run ``plan`` against ``client``. ``secret`` resolves a secret reference to its value.
 
     ``replan(markers)`` plans again after the writes; ``markers`` maps each change address to the secret
@@ -144,8 +164,13 @@ def execute(plan: Plan, client: Any, secret: Callable[[SecretReference], str], o
     """
     run = _Run(options)
     local = {"local": True} if (plan.target or {}).get("local") is True else {}
-    run.record("start", stack=plan.stack, target=(plan.target or {}).get("url"), **local,
-               changes=[{"address": c.address, "action": c.action} for c in plan.changes if c.action != "no-op"])
+    run.record(
+        "start",
+        stack=plan.stack,
+        target=(plan.target or {}).get("url"),
+        **local,
+        changes=[{"address": c.address, "action": c.action} for c in plan.changes if c.action != "no-op"],
+    )
     outcome: dict[str, ChangeResult] = {}
     try:
         fresh = snapshot is None  # read just now: it is the re-read before the first level
@@ -164,14 +189,16 @@ def execute(plan: Plan, client: Any, secret: Callable[[SecretReference], str], o
                     continue
                 failed = [d for d in change.depends_on if d in outcome and outcome[d].status != "done"]
                 if failed:
-                    outcome[change.address] = run.skip(change, "a change it depends on did not complete",
-                                                       "dependency failed")
+                    outcome[change.address] = run.skip(
+                        change, "a change it depends on did not complete", "dependency failed"
+                    )
                 else:
                     runnable.append((change, operation, last))
             if not runnable:
                 continue
-            _reread_am(ctx, [c for c, _, _ in runnable], use_snapshot=fresh and number == 0,
-                       parallelism=options.parallelism)
+            _reread_am(
+                ctx, [c for c, _, _ in runnable], use_snapshot=fresh and number == 0, parallelism=options.parallelism
+            )
             with ThreadPoolExecutor(max_workers=max(1, options.parallelism)) as pool:
                 for change, done in pool.map(lambda item: (item[0], run.step(ctx, *item)), runnable):
                     if done is not None:
@@ -184,8 +211,12 @@ def execute(plan: Plan, client: Any, secret: Callable[[SecretReference], str], o
             remaining = tuple(_describe_remaining(after.changes))
         result = ApplyResult(results=ordered, remaining=remaining, interrupted=interrupted)
     except BaseException as exc:
-        run.record("end", outcome="interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
-                   error=redact.text(f"{type(exc).__name__}: {exc}"), **_tally(outcome.values()))
+        run.record(
+            "end",
+            outcome="interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
+            error=redact.text(f"{type(exc).__name__}: {exc}"),
+            **_tally(outcome.values()),
+        )
         raise
     run.record("end", outcome=result.outcome, remaining=list(result.remaining), **_tally(result.results))
     return result
@@ -217,8 +248,13 @@ def _reread_am(ctx: ApplyContext, changes: list[Change], *, use_snapshot: bool, 
     """Re-read, once per (realm, AM kind), the AM objects this level updates (see the module docstring)."""
     specs = {c.kind: spec_of(c.kind) for c in changes}
     am_kinds = {kind: spec for kind, spec in specs.items() if spec is not None and spec.am_kind and spec.am_docs}
-    wanted = sorted({(c.realm, str(am_kinds[c.kind].am_kind)) for c in changes
-                     if c.action == "update" and c.kind in am_kinds and c.observed.get("am") is not None})
+    wanted = sorted(
+        {
+            (c.realm, str(am_kinds[c.kind].am_kind))
+            for c in changes
+            if c.action == "update" and c.kind in am_kinds and c.observed.get("am") is not None
+        }
+    )
     docs_of = {str(spec.am_kind): spec.am_docs for spec in am_kinds.values()}
     ctx.am_current.clear()
     if not wanted:
@@ -294,31 +330,43 @@ class _Run:
         if result.status == "done":
             self.record("ok", address=change.address, action=change.action, seconds=round(result.seconds, 3))
         else:
-            self.record("failed", address=change.address, action=change.action, cause=result.error,
-                        seconds=round(result.seconds, 3))
+            self.record(
+                "failed",
+                address=change.address,
+                action=change.action,
+                cause=result.error,
+                seconds=round(result.seconds, 3),
+            )
         if result.conflict:
             with self._lock:
                 self.halted = self.halted or change.address
         return result
 
 
-def _run(ctx: ApplyContext, change: Change, operation: Operation, options: ApplyOptions,
-         before: float, last: bool) -> tuple[ChangeResult | None, float]:
+def _run(
+    ctx: ApplyContext, change: Change, operation: Operation, options: ApplyOptions, before: float, last: bool
+) -> tuple[ChangeResult | None, float]:
     """One step; returns (the change's result when it finished here, the step's seconds)."""
     started = options.clock()
     try:
         operation(ctx, change)
     except StaleObject as exc:
         seconds = options.clock() - started
-        result = ChangeResult(change.address, change.action, "failed", redact.text(str(exc)),
-                              before + seconds, conflict=True)
+        result = ChangeResult(
+            change.address, change.action, "failed", redact.text(str(exc)), before + seconds, conflict=True
+        )
     except ProvisionerError as exc:
         seconds = options.clock() - started
         result = ChangeResult(change.address, change.action, "failed", redact.text(str(exc)), before + seconds)
     except Exception as exc:  # a bug: keep going with the other changes, report it as a failure
         seconds = options.clock() - started
-        result = ChangeResult(change.address, change.action, "failed",
-                              redact.text(f"internal error ({type(exc).__name__}): {exc}"), before + seconds)
+        result = ChangeResult(
+            change.address,
+            change.action,
+            "failed",
+            redact.text(f"internal error ({type(exc).__name__}): {exc}"),
+            before + seconds,
+        )
     else:
         seconds = options.clock() - started
         if not last:

@@ -5,6 +5,7 @@ and new agents' identity PATCHes (each after its own AM object); 3 privileges (t
 identity and the application record); deletes in reverse: 3 privileges, 4 agents, 5 applications.
 The shared write rules (create-only, revision checks, secrets) are in :mod:`provisioner.kinds.write`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -3,6 +3,7 @@
 AM revisions are compared list form to list form: both the plan and this check read AM objects
 through the per-type list (a single read's ``_rev`` differs).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,9 +35,11 @@ def stale_changes(plan: Plan, snapshot: Snapshot) -> list[str]:
     messages = []
     for change in plan.changes:
         now = current_observed(change, snapshot)
-        moved = [_describe(remote, change.observed.get(remote), now.get(remote))
-                 for remote in sorted(set(change.observed) | set(now))
-                 if change.observed.get(remote) != now.get(remote)]
+        moved = [
+            _describe(remote, change.observed.get(remote), now.get(remote))
+            for remote in sorted(set(change.observed) | set(now))
+            if change.observed.get(remote) != now.get(remote)
+        ]
         if moved:
             messages.append(f"{change.address}: {'; '.join(moved)}")
     return messages

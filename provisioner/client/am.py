@@ -3,10 +3,10 @@
 Paths and payloads only; the session owns versions, auth, retries and errors. Reads of single objects
 return the wrapped form with its ``ETag``; lists return plain items (reference §4.3).
 """
+
 from __future__ import annotations
 
 import builtins
-
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,7 @@ def _check_kind(kind: str) -> str:
 class AMApi:
     """One realm's AM configuration (``client.am("alpha")``)."""
 
-    def __init__(self, client: "TenantClient", realm: str) -> None:
+    def __init__(self, client: TenantClient, realm: str) -> None:
         self.client = client
         self.realm = realm
 
@@ -52,10 +52,17 @@ class AMApi:
         try:
             response = self.client.request("GET", path)
         except NotFound as exc:  # every realm has one: a 404 is a realm name the tenant does not know
-            raise NotFound(f"{exc}: realm {self.realm!r} has no OAuth2 provider; check the realm name (--realm, "
-                           f"metadata.realm or the environment file's realm:)", status=exc.status, code=exc.code,
-                           reason=exc.reason, method=exc.method, path=exc.path, detail=exc.detail,
-                           server_message=exc.server_message) from None
+            raise NotFound(
+                f"{exc}: realm {self.realm!r} has no OAuth2 provider; check the realm name (--realm, "
+                f"metadata.realm or the environment file's realm:)",
+                status=exc.status,
+                code=exc.code,
+                reason=exc.reason,
+                method=exc.method,
+                path=exc.path,
+                detail=exc.detail,
+                server_message=exc.server_message,
+            ) from None
         doc = json_object("GET", path, response)
         rev = doc.get("_rev") if isinstance(doc.get("_rev"), str) else unquote_etag(response.etag)
         return doc, rev
@@ -93,8 +100,9 @@ class AMApi:
         """
         quoted = client_id.replace("\\", "\\\\").replace("'", "\\'")
         path = self._agent_path(kind)
-        items, _ = result_list("GET", path, self.client.request("GET", path,
-                                                                params={"_queryFilter": f"_id eq '{quoted}'"}))
+        items, _ = result_list(
+            "GET", path, self.client.request("GET", path, params={"_queryFilter": f"_id eq '{quoted}'"})
+        )
         matches = [item for item in items if item.get("_id") == client_id]
         return dict(matches[0]) if matches else None
 
@@ -107,8 +115,9 @@ class AMApi:
             return None
         return json_object("GET", path, response), response.etag
 
-    def put(self, kind: str, client_id: str, body: Mapping[str, Any], *,
-            create_only: bool = False) -> tuple[dict[str, Any], str | None]:
+    def put(
+        self, kind: str, client_id: str, body: Mapping[str, Any], *, create_only: bool = False
+    ) -> tuple[dict[str, Any], str | None]:
         """Create or replace the whole object; ``create_only`` sends ``If-None-Match: *`` (412 if it exists).
 
         Returns ``(wrapped echo, ETag)``. A create-only PUT that fails ambiguously raises

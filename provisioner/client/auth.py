@@ -4,6 +4,7 @@ One token per run, shared by every worker thread (each token request opens an AM
 account may hold at most five). It is renewed about 60 s before it expires, and the session asks for a
 fresh one once after a 401. A failed token request is fatal: at most one retry, only on 429/503.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,11 +19,11 @@ import jwt
 from jwt.algorithms import RSAAlgorithm
 
 from provisioner import redact
-from provisioner.errors import ConfigurationError
 from provisioner.client import paths
 from provisioner.client.errors import TenantError, from_response
 from provisioner.client.retry import parse_retry_after
 from provisioner.client.tokencache import MemoryTokenCache, TokenCache
+from provisioner.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from provisioner.client.session import TenantClient
@@ -35,7 +36,7 @@ _PRIVATE_JWK_PARTS = ("d", "p", "q", "dp", "dq", "qi")
 class Auth(Protocol):
     """What the session needs from an authentication method."""
 
-    def authorization(self, client: "TenantClient") -> str:
+    def authorization(self, client: TenantClient) -> str:
         """The ``Authorization`` header value to send now (fetching or renewing a token if needed)."""
         ...
 
@@ -54,7 +55,7 @@ class BearerAuth:
         redact.register(token)
         self._header = f"Bearer {token}"
 
-    def authorization(self, client: "TenantClient") -> str:
+    def authorization(self, client: TenantClient) -> str:
         return self._header
 
     def invalidate(self, authorization: str) -> bool:
@@ -81,7 +82,7 @@ def load_private_jwk(jwk: Mapping[str, Any]) -> Any:
     if jwk.get("kty") != "RSA":
         raise ConfigurationError(f"the service-account JWK must be an RSA key (kty RSA), not {jwk.get('kty')!r}")
     if "d" not in jwk:
-        raise ConfigurationError("the service-account JWK is a public key; the private key (with \"d\") is needed")
+        raise ConfigurationError('the service-account JWK is a public key; the private key (with "d") is needed')
     cache_key = json.dumps(dict(jwk), sort_keys=True, default=str)
     key = _LOADED_KEYS.get(cache_key)
     if key is not None:
@@ -89,7 +90,9 @@ def load_private_jwk(jwk: Mapping[str, Any]) -> Any:
     try:
         key = RSAAlgorithm.from_jwk(json.dumps(dict(jwk)))
     except (ValueError, TypeError, KeyError) as exc:
-        raise ConfigurationError(f"the service-account JWK is not a usable RSA private key: {type(exc).__name__}") from None
+        raise ConfigurationError(
+            f"the service-account JWK is not a usable RSA private key: {type(exc).__name__}"
+        ) from None
     if len(_LOADED_KEYS) >= 8:
         _LOADED_KEYS.clear()
     _LOADED_KEYS[cache_key] = key
@@ -118,7 +121,7 @@ class ServiceAccountAuth:
         refresh_margin: float = 60.0,
         assertion_lifetime: int = 180,
         max_refreshes: int = 3,
-        cache: "TokenCache | MemoryTokenCache | None" = None,
+        cache: TokenCache | MemoryTokenCache | None = None,
         cache_key: str | None = None,
     ) -> None:
         if not sa_id or not str(sa_id).strip():
@@ -148,14 +151,19 @@ class ServiceAccountAuth:
     def assertion(self) -> str:
         """A freshly signed JWT-bearer assertion (registered with redact)."""
         now = int(self._clock())
-        claims = {"iss": self.sa_id, "sub": self.sa_id, "aud": self.audience,
-                  "exp": now + self._lifetime, "jti": str(uuid.uuid4())}
+        claims = {
+            "iss": self.sa_id,
+            "sub": self.sa_id,
+            "aud": self.audience,
+            "exp": now + self._lifetime,
+            "jti": str(uuid.uuid4()),
+        }
         headers = {"kid": self._kid} if self._kid else None
         token = jwt.encode(claims, self._key, algorithm="RS256", headers=headers)
         redact.register(token)
         return token
 
-    def authorization(self, client: "TenantClient") -> str:
+    def authorization(self, client: TenantClient) -> str:
         with self._lock:
             if self._token is None or self._clock() >= self._renew_at:
                 if not self._from_cache():
@@ -186,12 +194,16 @@ class ServiceAccountAuth:
         self._renew_at = self._expires_at - self._margin
         return True
 
-    def _fetch(self, client: "TenantClient") -> None:
+    def _fetch(self, client: TenantClient) -> None:
         """Request a token; at most one retry, on 429/503 only. Called with the lock held."""
         path = paths.SA_TOKEN_PATH
         for attempt in (1, 2):
-            form = {"client_id": "service-account", "grant_type": JWT_BEARER,
-                    "assertion": self.assertion(), "scope": self.scopes}
+            form = {
+                "client_id": "service-account",
+                "grant_type": JWT_BEARER,
+                "assertion": self.assertion(),
+                "scope": self.scopes,
+            }
             self.token_requests += 1
             response = client.request("POST", path, data=form, authenticate=False, raise_errors=False)
             if response.status in (429, 503) and attempt == 1:
@@ -204,10 +216,12 @@ class ServiceAccountAuth:
                 error = from_response("POST", path, response)
                 hint = ""
                 if "quota" in str(error.message).lower():
-                    hint = (" (not a key problem: the service account already holds the most AM sessions it may;"
-                            " every token request opens one, which lasts until its token expires, about 15"
-                            " minutes. Wait for older sessions to expire; runs share a token through the token"
-                            " cache unless PROVISIONER_TOKEN_CACHE=off)")
+                    hint = (
+                        " (not a key problem: the service account already holds the most AM sessions it may;"
+                        " every token request opens one, which lasts until its token expires, about 15"
+                        " minutes. Wait for older sessions to expire; runs share a token through the token"
+                        " cache unless PROVISIONER_TOKEN_CACHE=off)"
+                    )
                 elif error.code in ("invalid_grant", "invalid_client"):
                     hint = " (check the service-account id and key)"
                 elif error.code == "invalid_scope":
@@ -219,8 +233,12 @@ class ServiceAccountAuth:
         body = response.body if isinstance(response.body, Mapping) else {}
         token = body.get("access_token")
         if not isinstance(token, str) or not token:
-            raise TenantError(f"POST {path}: {response.status}: the token response has no access_token",
-                              status=response.status, method="POST", path=path)
+            raise TenantError(
+                f"POST {path}: {response.status}: the token response has no access_token",
+                status=response.status,
+                method="POST",
+                path=path,
+            )
         redact.register(token)
         try:
             lifetime = float(body.get("expires_in", 900))

@@ -10,6 +10,7 @@ the session to use :class:`BoundedAdapter` (which records each request's connect
 Both bounds are configurable: ``PROVISIONER_HTTP_DEADLINE`` (seconds, default 120) and
 ``PROVISIONER_HTTP_MAX_BYTES`` (default 64 MiB), read by :func:`limits_from`.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -173,8 +174,16 @@ def _per_read(timeout: Any, remaining: float) -> Any:
     return min(timeout, remaining) if timeout is not None else remaining
 
 
-def send(session: requests.Session, method: str, url: str, *, limits: HttpLimits, timeout: Any = None,
-         clock: Callable[[], float] = time.monotonic, **kwargs: Any) -> requests.Response:
+def send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    limits: HttpLimits,
+    timeout: Any = None,
+    clock: Callable[[], float] = time.monotonic,
+    **kwargs: Any,
+) -> requests.Response:
     """``session.request(...)`` whose response body is read within ``limits``; :class:`LimitExceeded`
     otherwise (transport errors are ``requests`` exceptions, as usual)."""
     started = clock()
@@ -188,8 +197,17 @@ def send(session: requests.Session, method: str, url: str, *, limits: HttpLimits
         _current.watch = None
 
 
-def _exchange(session: requests.Session, method: str, url: str, limits: HttpLimits, timeout: Any,
-              clock: Callable[[], float], started: float, watch: _Watch, kwargs: dict[str, Any]) -> requests.Response:
+def _exchange(
+    session: requests.Session,
+    method: str,
+    url: str,
+    limits: HttpLimits,
+    timeout: Any,
+    clock: Callable[[], float],
+    started: float,
+    watch: _Watch,
+    kwargs: dict[str, Any],
+) -> requests.Response:
     late = f"no complete response within the {limits.deadline:g} s deadline"
     try:
         raw = session.request(method, url, stream=True, timeout=_per_read(timeout, limits.deadline), **kwargs)

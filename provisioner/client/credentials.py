@@ -5,6 +5,7 @@
 wins over the dotenv file, variable by variable. Every secret is registered with redact when read.
 
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,6 @@ FRODO_SA_ID = "FRODO_SA_ID"
 FRODO_SA_JWK = "FRODO_SA_JWK"
 
 
-
 @dataclass(frozen=True)
 class Credentials:
     """Resolved admin credentials; ``source`` names the variables used (safe to print)."""
@@ -38,7 +38,7 @@ class Credentials:
     jwk: Mapping[str, Any] | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
 
-    def auth(self, tenant_url: str, cache: "TokenCache | MemoryTokenCache | None" = None) -> Auth:
+    def auth(self, tenant_url: str, cache: TokenCache | MemoryTokenCache | None = None) -> Auth:
         """The :class:`~.auth.Auth` for ``tenant_url`` (service-account tokens shared through ``cache``)."""
         if self.kind == "token":
             assert self.token is not None
@@ -91,6 +91,7 @@ def read_jwk_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def resolve_credentials(environ: Mapping[str, str], dotenv: Mapping[str, str] | None = None) -> Credentials:
     """Find the admin credentials; a clear :class:`ConfigurationError` when missing or inconsistent."""
+
     def get(name: str) -> str | None:
         value = environ.get(name)
         if value is None or not value.strip():
@@ -119,8 +120,9 @@ def resolve_credentials(environ: Mapping[str, str], dotenv: Mapping[str, str] | 
         if not (frodo_id and frodo_jwk):
             missing = FRODO_SA_JWK if frodo_id else FRODO_SA_ID
             raise ConfigurationError(f"{missing} is missing (Frodo service-account variables must come as a pair)")
-        return Credentials("service-account", f"{FRODO_SA_ID} + {FRODO_SA_JWK}", frodo_id,
-                           parse_jwk(frodo_jwk, FRODO_SA_JWK))
+        return Credentials(
+            "service-account", f"{FRODO_SA_ID} + {FRODO_SA_JWK}", frodo_id, parse_jwk(frodo_jwk, FRODO_SA_JWK)
+        )
     raise ConfigurationError(
         f"no tenant credentials: set {SA_ID} and {SA_JWK_FILE} (or {SA_JWK}), or {ACCESS_TOKEN}, "
         "in the environment or the --env-file"

@@ -1,4 +1,5 @@
 """The AI agents feature (reference §10): enable it, check it, wait for it (bounded)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -30,13 +31,14 @@ class AIAgentsStatus:
 class EnvironmentApi:
     """``client.environment``."""
 
-    def __init__(self, client: "TenantClient") -> None:
+    def __init__(self, client: TenantClient) -> None:
         self.client = client
 
     def enable_ai_agents(self) -> Any:
         """``POST /environment/aiagent?_action=enable`` with ``{}`` (one-way; can take ~10 minutes)."""
-        response = self.client.request("POST", paths.join("environment", "aiagent"),
-                                       params={"_action": "enable"}, json={})
+        response = self.client.request(
+            "POST", paths.join("environment", "aiagent"), params={"_action": "enable"}, json={}
+        )
         return response.body
 
     def features(self) -> list[dict[str, Any]] | None:
@@ -65,8 +67,13 @@ class EnvironmentApi:
         """True when the provider says ``aiAgentsConfig.aiAgentsEnabled`` and ``AIAgent`` is offered."""
         return self.ai_agents_status(realm).enabled
 
-    def wait_until_enabled(self, realm: str, timeout: float = 900.0, interval: float = 30.0,
-                           on_wait: Callable[[float, AIAgentsStatus], None] | None = None) -> AIAgentsStatus:
+    def wait_until_enabled(
+        self,
+        realm: str,
+        timeout: float = 900.0,
+        interval: float = 30.0,
+        on_wait: Callable[[float, AIAgentsStatus], None] | None = None,
+    ) -> AIAgentsStatus:
         """Poll until the feature is on; ``on_wait(seconds_waited, status)`` before each sleep.
 
         Raises :class:`FeatureDisabled` after ``timeout`` seconds (client clock and sleep).

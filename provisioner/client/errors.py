@@ -6,6 +6,7 @@ The message always names the request and never carries a secret or a request bod
 
 Branch on the class (or ``status``/``code``), never on message text (reference §9.1).
 """
+
 from __future__ import annotations
 
 import http
@@ -13,9 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from provisioner import redact
-from provisioner.errors import ProvisionerError
 from provisioner.client.response import Response
 from provisioner.client.retry import parse_retry_after
+from provisioner.errors import ProvisionerError
 
 _SNIPPET = 200  # characters of a non-JSON error body worth showing (proxy HTML pages and the like)
 
@@ -190,7 +191,12 @@ def from_response(method: str, path: str, response: Response) -> TenantError:
         text += f": {server_message}"
 
     kwargs: dict[str, Any] = dict(
-        status=status, code=code, reason=reason, method=method.upper(), path=path, detail=detail,
+        status=status,
+        code=code,
+        reason=reason,
+        method=method.upper(),
+        path=path,
+        detail=detail,
         server_message=redact.text(server_message) if server_message else None,
     )
     failed = policy_failures(detail) if status == 403 else {}

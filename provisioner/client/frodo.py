@@ -13,6 +13,7 @@ A profile saved with a clear-text ``svcacctJwk`` (before Frodo converted it) is 
 Profiles with only a user name and password cannot be used: provisioner signs in with a service
 account only.
 """
+
 from __future__ import annotations
 
 import base64
@@ -55,13 +56,18 @@ def profiles_path(environ: Mapping[str, str]) -> Path:
 def _master_key(environ: Mapping[str, str]) -> str:
     if environ.get(MASTER_KEY):
         return environ[MASTER_KEY]
-    path = Path(environ[MASTER_KEY_PATH]).expanduser() if environ.get(MASTER_KEY_PATH) else (
-        _home(environ) / ".frodo" / "masterkey.key")
+    path = (
+        Path(environ[MASTER_KEY_PATH]).expanduser()
+        if environ.get(MASTER_KEY_PATH)
+        else (_home(environ) / ".frodo" / "masterkey.key")
+    )
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigurationError(f"the Frodo profile's key is encrypted, and Frodo's master key {path} cannot be "
-                                 f"read ({exc.strerror}); set {MASTER_KEY} or {MASTER_KEY_PATH}") from None
+        raise ConfigurationError(
+            f"the Frodo profile's key is encrypted, and Frodo's master key {path} cannot be "
+            f"read ({exc.strerror}); set {MASTER_KEY} or {MASTER_KEY_PATH}"
+        ) from None
 
 
 def decrypt(encoded: str, master_key: str) -> Any:
@@ -80,8 +86,10 @@ def decrypt(encoded: str, master_key: str) -> Any:
     try:
         plain = AESGCM(key).decrypt(nonce, ciphertext + tag, None)
     except InvalidTag:
-        raise ConfigurationError("the Frodo profile's service-account key does not decrypt with Frodo's master key "
-                                 f"(is {MASTER_KEY} or {MASTER_KEY_PATH} the one Frodo used?)") from None
+        raise ConfigurationError(
+            "the Frodo profile's service-account key does not decrypt with Frodo's master key "
+            f"(is {MASTER_KEY} or {MASTER_KEY_PATH} the one Frodo used?)"
+        ) from None
     text = plain.decode("utf-8")
     redact.register(text)
     return json.loads(text)
@@ -95,8 +103,9 @@ def find_profile(name: str, environ: Mapping[str, str], *, required: bool) -> Fr
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         if required:
-            raise ConfigurationError(f"{name!r} is not a URL, and there is no Frodo connection profiles file "
-                                     f"({path}) to look it up in") from None
+            raise ConfigurationError(
+                f"{name!r} is not a URL, and there is no Frodo connection profiles file ({path}) to look it up in"
+            ) from None
         return None
     except (OSError, ValueError) as exc:
         raise ConfigurationError(f"cannot read Frodo's connection profiles {path}: {exc}") from None
@@ -106,14 +115,18 @@ def find_profile(name: str, environ: Mapping[str, str], *, required: bool) -> Fr
     hits = exact or [k for k in data if name in k]
     if not hits:
         if required:
-            raise ConfigurationError(f"no Frodo connection profile matches {name!r} (in {path}); profiles: "
-                                     f"{', '.join(sorted(data)) or 'none'}")
+            raise ConfigurationError(
+                f"no Frodo connection profile matches {name!r} (in {path}); profiles: "
+                f"{', '.join(sorted(data)) or 'none'}"
+            )
         return None
     if len(hits) > 1:
         if not required:
             return None
-        raise ConfigurationError(f"{name!r} matches several Frodo connection profiles: {', '.join(sorted(hits))}; "
-                                 "give a substring that identifies one")
+        raise ConfigurationError(
+            f"{name!r} matches several Frodo connection profiles: {', '.join(sorted(hits))}; "
+            "give a substring that identifies one"
+        )
     key = hits[0]
     entry = data[key] if isinstance(data[key], dict) else {}
     sa_id = entry.get("svcacctId") if isinstance(entry.get("svcacctId"), str) else None

@@ -11,6 +11,7 @@ assertions, tokens, codes, passwords) by name; JSON bodies go through :func:`red
 keys and every registered secret in any encoding); and the finished document goes through
 :func:`redact.text` once more before it is written.
 """
+
 from __future__ import annotations
 
 import json
@@ -153,8 +154,7 @@ def _entry(stamp: str, response: requests.Response) -> dict[str, Any]:
             "httpVersion": "HTTP/1.1",
             "cookies": [],
             "headers": _headers(response.headers.items()),
-            "content": {"size": len(response_text.encode("utf-8")), "mimeType": response_mime,
-                        "text": response_text},
+            "content": {"size": len(response_text.encode("utf-8")), "mimeType": response_mime, "text": response_text},
             "redirectURL": response.headers.get("Location", "") if 300 <= response.status_code < 400 else "",
             "headersSize": -1,
             "bodySize": len(response_text.encode("utf-8")),

@@ -1,4 +1,5 @@
 """IDM managed objects (``/openidm/managed/<realm>_<kind>``): paged queries, CRUD, relationships."""
+
 from __future__ import annotations
 
 import re
@@ -40,7 +41,7 @@ class IDMApi:
 
     managed = staticmethod(managed)
 
-    def __init__(self, client: "TenantClient") -> None:
+    def __init__(self, client: TenantClient) -> None:
         self.client = client
 
     def _paged(self, path: str, filter: str, fields: Sequence[str], page_size: int) -> list[dict[str, Any]]:
@@ -60,13 +61,21 @@ class IDMApi:
             params = {**params, "_pagedResultsCookie": cookie}
         raise TenantError(f"GET {path}: more than {MAX_PAGES} pages", method="GET", path=path)
 
-    def query(self, object_type: str, filter: str = "true", fields: Sequence[str] = (),
-              page_size: int = 1000) -> list[dict[str, Any]]:
+    def query(
+        self, object_type: str, filter: str = "true", fields: Sequence[str] = (), page_size: int = 1000
+    ) -> list[dict[str, Any]]:
         """Every object of ``object_type`` matching ``filter``, following ``pagedResultsCookie`` to the end."""
         return self._paged(paths.managed(object_type), filter, fields, page_size)
 
-    def relationship(self, object_type: str, object_id: str, field: str, fields: Sequence[str] = (),
-                     filter: str = "true", page_size: int = 1000) -> list[dict[str, Any]]:
+    def relationship(
+        self,
+        object_type: str,
+        object_id: str,
+        field: str,
+        fields: Sequence[str] = (),
+        filter: str = "true",
+        page_size: int = 1000,
+    ) -> list[dict[str, Any]]:
         """A relationship collection, e.g. an agent's ``privileges`` (items' ``_id`` is the edge id)."""
         return self._paged(paths.managed(object_type, object_id, field), filter, fields, page_size)
 
@@ -79,8 +88,15 @@ class IDMApi:
             return None
         return json_object("GET", path, response)
 
-    def put(self, object_type: str, object_id: str, body: Mapping[str, Any], *,
-            if_none_match: bool = False, if_match: str | None = None) -> dict[str, Any]:
+    def put(
+        self,
+        object_type: str,
+        object_id: str,
+        body: Mapping[str, Any],
+        *,
+        if_none_match: bool = False,
+        if_match: str | None = None,
+    ) -> dict[str, Any]:
         """Create (client-chosen id) or replace; ``if_none_match`` makes it create-only (412 if present)."""
         headers = {"If-None-Match": "*"} if if_none_match else {}
         headers.update(_if_match(if_match))
@@ -94,21 +110,28 @@ class IDMApi:
         response = self.client.request("POST", path, params={"_action": "create"}, json=dict(body))
         return optional_object("POST", path, response)
 
-    def patch(self, object_type: str, object_id: str, ops: Sequence[Mapping[str, Any]], *,
-              if_match: str | None = None, idempotent: bool | None = None) -> dict[str, Any]:
+    def patch(
+        self,
+        object_type: str,
+        object_id: str,
+        ops: Sequence[Mapping[str, Any]],
+        *,
+        if_match: str | None = None,
+        idempotent: bool | None = None,
+    ) -> dict[str, Any]:
         """Apply patch operations. Retried like PUT only when idempotent (default: every op a ``replace``)."""
         if idempotent is None:
             idempotent = bool(ops) and all(op.get("operation") == "replace" for op in ops)
         path = paths.managed(object_type, object_id)
-        response = self.client.request("PATCH", path, json=[dict(op) for op in ops], headers=_if_match(if_match),
-                                       idempotent=idempotent)
+        response = self.client.request(
+            "PATCH", path, json=[dict(op) for op in ops], headers=_if_match(if_match), idempotent=idempotent
+        )
         return optional_object("PATCH", path, response)
 
     def delete(self, object_type: str, object_id: str, *, if_match: str | None = None) -> dict[str, Any] | None:
         """Delete; returns the deleted object, or ``None`` when it was already gone."""
         try:
-            response = self.client.request("DELETE", paths.managed(object_type, object_id),
-                                           headers=_if_match(if_match))
+            response = self.client.request("DELETE", paths.managed(object_type, object_id), headers=_if_match(if_match))
         except NotFound:
             return None
         return dict(response.body) if isinstance(response.body, Mapping) else {}

@@ -10,10 +10,10 @@ Client authentication follows the client's ``tokenEndpointAuthMethod`` (§8.1):
 form. Every token the tenant returns is registered with :mod:`provisioner.redact` before this module
 hands it out; errors name the request and never carry a secret or a token.
 """
+
 from __future__ import annotations
 
 import base64
-
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,8 +43,7 @@ class OAuthError(ProvisionerError):
     ``request``: what was asked, e.g. ``POST .../access_token (token exchange)``. No secrets inside.
     """
 
-    def __init__(self, request: str, *, status: int | None, error: str | None,
-                 error_description: str | None) -> None:
+    def __init__(self, request: str, *, status: int | None, error: str | None, error_description: str | None) -> None:
         self.request = redact.text(request)
         self.status = status
         self.error = error
@@ -75,8 +74,10 @@ class TokenResponse:
         return redact.fingerprint(self.access_token)
 
     def __repr__(self) -> str:
-        return (f"TokenResponse(access_token={self.fingerprint}, token_type={self.token_type!r}, "
-                f"scopes={list(self.scopes)!r}, expires_in={self.expires_in!r})")
+        return (
+            f"TokenResponse(access_token={self.fingerprint}, token_type={self.token_type!r}, "
+            f"scopes={list(self.scopes)!r}, expires_in={self.expires_in!r})"
+        )
 
 
 def split_scope(value: Any) -> tuple[str, ...]:
@@ -108,41 +109,57 @@ class OAuthEndpoints:
     realm)`` (a client of its own, without admin credentials; ``timeout`` and ``retry`` apply to it).
     """
 
-    def __init__(self, client_or_url: Any, realm: str, *, timeout: float | tuple[float, float] | None = None,
-                 retry: Any = None) -> None:
+    def __init__(
+        self, client_or_url: Any, realm: str, *, timeout: float | tuple[float, float] | None = None, retry: Any = None
+    ) -> None:
         if isinstance(client_or_url, str):
             from provisioner.client.session import TenantClient
 
-            client_or_url = TenantClient(client_or_url, _NoAdminAuth(), timeout=timeout or _DEFAULT_TIMEOUT,
-                                         retry=retry)
+            client_or_url = TenantClient(
+                client_or_url, _NoAdminAuth(), timeout=timeout or _DEFAULT_TIMEOUT, retry=retry
+            )
         self.client = client_or_url
         self.base_url = str(client_or_url.base_url).rstrip("/")
         self.realm = realm
 
     # -- grants -------------------------------------------------------------------------------
 
-    def client_credentials(self, client_id: str, secret: str, auth_method: str | None,
-                           scope: Iterable[str] | None) -> TokenResponse:
+    def client_credentials(
+        self, client_id: str, secret: str, auth_method: str | None, scope: Iterable[str] | None
+    ) -> TokenResponse:
         """``grant_type=client_credentials`` (§8.2); ``scope`` empty/None → none sent (default scopes)."""
         form = {"grant_type": CLIENT_CREDENTIALS}
         _add_scope(form, scope)
         return self._token(form, client_id, secret, auth_method, "client credentials")
 
-    def password(self, client_id: str, secret: str, auth_method: str | None, username: str,
-                 password: str, scope: Iterable[str] | None) -> TokenResponse:
+    def password(
+        self,
+        client_id: str,
+        secret: str,
+        auth_method: str | None,
+        username: str,
+        password: str,
+        scope: Iterable[str] | None,
+    ) -> TokenResponse:
         """Resource-owner password grant for ``username`` through the application ``client_id``."""
         redact.register(password)
         form = {"grant_type": PASSWORD, "username": username, "password": password}
         _add_scope(form, scope)
         return self._token(form, client_id, secret, auth_method, f"password grant for {username}")
 
-    def exchange(self, client_id: str, secret: str, auth_method: str | None, subject_token: str,
-                 audience: str | None = None, scope: Iterable[str] | None = None,
-                 subject_token_type: str = ACCESS_TOKEN_TYPE) -> TokenResponse:
+    def exchange(
+        self,
+        client_id: str,
+        secret: str,
+        auth_method: str | None,
+        subject_token: str,
+        audience: str | None = None,
+        scope: Iterable[str] | None = None,
+        subject_token_type: str = ACCESS_TOKEN_TYPE,
+    ) -> TokenResponse:
         """Token exchange (§8.3) acting as ``client_id``; ``audience``/``scope`` sent only when given."""
         redact.register(subject_token)
-        form = {"grant_type": TOKEN_EXCHANGE, "subject_token": subject_token,
-                "subject_token_type": subject_token_type}
+        form = {"grant_type": TOKEN_EXCHANGE, "subject_token": subject_token, "subject_token_type": subject_token_type}
         if audience is not None:
             form["audience"] = audience
         _add_scope(form, scope)
@@ -171,8 +188,9 @@ class OAuthEndpoints:
 
     # -- plumbing ---------------------------------------------------------------------------------
 
-    def _token(self, form: dict[str, str], client_id: str, secret: str, auth_method: str | None,
-               label: str) -> TokenResponse:
+    def _token(
+        self, form: dict[str, str], client_id: str, secret: str, auth_method: str | None, label: str
+    ) -> TokenResponse:
         headers = self._client_auth(form, client_id, secret, auth_method)
         path = paths.oauth(self.realm, "access_token")
         request = f"POST {path} ({label}, client {client_id})"
@@ -180,10 +198,17 @@ class OAuthEndpoints:
         body = self._json_or_raise(request, response)
         token = body.get("access_token")
         if not isinstance(token, str) or not token:
-            raise OAuthError(request, status=response.status, error="invalid_response",
-                             error_description="the token response has no access_token")
-        redact.register(token, body.get("refresh_token") if isinstance(body.get("refresh_token"), str) else None,
-                        body.get("id_token") if isinstance(body.get("id_token"), str) else None)
+            raise OAuthError(
+                request,
+                status=response.status,
+                error="invalid_response",
+                error_description="the token response has no access_token",
+            )
+        redact.register(
+            token,
+            body.get("refresh_token") if isinstance(body.get("refresh_token"), str) else None,
+            body.get("id_token") if isinstance(body.get("id_token"), str) else None,
+        )
         expires = body.get("expires_in")
         return TokenResponse(
             access_token=token,
@@ -195,8 +220,7 @@ class OAuthEndpoints:
         )
 
     @staticmethod
-    def _client_auth(form: dict[str, str], client_id: str, secret: str,
-                     auth_method: str | None) -> dict[str, str]:
+    def _client_auth(form: dict[str, str], client_id: str, secret: str, auth_method: str | None) -> dict[str, str]:
         """Put the client credentials where ``auth_method`` says; returns the headers to send."""
         redact.register(secret)
         method = auth_method or BASIC
@@ -215,18 +239,28 @@ class OAuthEndpoints:
         if method == "none":
             form["client_id"] = client_id
             return headers
-        raise OAuthError(f"client authentication for {client_id}", status=None, error="unsupported_auth_method",
-                         error_description=f"tokenEndpointAuthMethod {method} is not supported by verify "
-                                           f"(use {BASIC} or {POST})")
+        raise OAuthError(
+            f"client authentication for {client_id}",
+            status=None,
+            error="unsupported_auth_method",
+            error_description=f"tokenEndpointAuthMethod {method} is not supported by verify (use {BASIC} or {POST})",
+        )
 
     def _send(self, request: str, method: str, path: str, **kwargs: Any) -> Response:
         try:
-            return self.client.request(method, path, api_version="", authenticate=False,  # type: ignore[no-any-return]
-                                       raise_errors=False, **kwargs)
+            return self.client.request(  # type: ignore[no-any-return]
+                method,
+                path,
+                api_version="",
+                authenticate=False,
+                raise_errors=False,
+                **kwargs,
+            )
         except TenantError as exc:  # no response (after the client's retries): say what, not a traceback
             problem = str(exc).partition(": ")[2] or str(exc)
-            raise OAuthError(request, status=None, error=None,
-                             error_description=f"cannot reach {self.base_url}: {problem}") from None
+            raise OAuthError(
+                request, status=None, error=None, error_description=f"cannot reach {self.base_url}: {problem}"
+            ) from None
 
     @staticmethod
     def _json_or_raise(request: str, response: Response) -> dict[str, Any]:
@@ -235,15 +269,23 @@ class OAuthEndpoints:
             return body
         if isinstance(body, Mapping) and isinstance(body.get("error"), str):
             description = body.get("error_description")
-            raise OAuthError(request, status=response.status, error=body["error"],
-                             error_description=str(description) if description is not None else None)
+            raise OAuthError(
+                request,
+                status=response.status,
+                error=body["error"],
+                error_description=str(description) if description is not None else None,
+            )
         if isinstance(body, Mapping) and body.get("message"):  # a CREST body (e.g. 401 from a proxy)
             raise OAuthError(request, status=response.status, error=None, error_description=str(body["message"]))
         text = body if isinstance(body, str) else ("" if body is None else str(body))
         snippet = " ".join(text.split())[:_SNIPPET] or None
         if 200 <= response.status < 300:
-            raise OAuthError(request, status=response.status, error="invalid_response",
-                             error_description="the response is not a JSON object")
+            raise OAuthError(
+                request,
+                status=response.status,
+                error="invalid_response",
+                error_description="the response is not a JSON object",
+            )
         raise OAuthError(request, status=response.status, error=None, error_description=snippet)
 
 

@@ -4,6 +4,7 @@ Every variable part of a path (realm, client id, UUID, object type) goes through
 literal segments are written by endpoint code. Paths are returned relative to the tenant origin and
 already quoted; ``requests`` leaves valid percent-escapes alone.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -68,7 +69,7 @@ def idm(*segments: str) -> str:
 
 def managed(object_type: str, *segments: str) -> str:
     """``/openidm/managed/<type>/...``; ``object_type`` may be given as ``managed/<type>``."""
-    name = object_type[len("managed/"):] if object_type.startswith("managed/") else object_type
+    name = object_type[len("managed/") :] if object_type.startswith("managed/") else object_type
     return idm("managed", name, *segments)
 
 

@@ -1,4 +1,5 @@
 """The parsed HTTP response every client call returns (no ``requests`` types leak past the session)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -7,6 +7,7 @@ shared time budget per run. POST is never retried. A create (``PUT`` + ``If-None
 failed ambiguously (the request may have been applied) is not retried: the caller re-reads instead.
 Other 4xx are logic signals, never retried. 401 is handled by the session (one token refresh).
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -134,7 +135,9 @@ def decide(
         delay, source = policy.backoff(attempt), "backoff"
     left = policy.budget_seconds if budget is None else budget
     if delay > left:
-        return Decision(False, 0.0, f"{what}: waiting {delay:.1f}s ({source}) exceeds the retry budget left ({left:.1f}s)")
+        return Decision(
+            False, 0.0, f"{what}: waiting {delay:.1f}s ({source}) exceeds the retry budget left ({left:.1f}s)"
+        )
     if elapsed + delay > policy.budget_seconds:
         return Decision(False, 0.0, f"{what}: request would exceed {policy.budget_seconds:.0f}s of retrying")
     return Decision(True, delay, f"{what}: attempt {attempt + 1}/{policy.max_attempts} in {delay:.2f}s ({source})")

@@ -3,6 +3,7 @@
 Endpoint helpers (:mod:`.am`, :mod:`.idm`, :mod:`.environment`, the colleague's ``.oauth``) only build
 paths and payloads and call :meth:`TenantClient.request`.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,16 +19,27 @@ import requests
 import urllib3
 
 from provisioner import redact
-from provisioner.errors import ConfigurationError
 from provisioner.client import paths
 from provisioner.client.bounded import (
-    DEADLINE_VARIABLE, MAX_BYTES_VARIABLE, BoundedAdapter, HttpLimits, LimitExceeded, send,
+    DEADLINE_VARIABLE,
+    MAX_BYTES_VARIABLE,
+    BoundedAdapter,
+    HttpLimits,
+    LimitExceeded,
+    send,
 )
 from provisioner.client.errors import from_response, transport_error
 from provisioner.client.response import Response
 from provisioner.client.retry import (
-    AMBIGUOUS, CONNECT, RETRYABLE_STATUSES, RetryBudget, RetryPolicy, decide, parse_retry_after,
+    AMBIGUOUS,
+    CONNECT,
+    RETRYABLE_STATUSES,
+    RetryBudget,
+    RetryPolicy,
+    decide,
+    parse_retry_after,
 )
+from provisioner.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from provisioner.client.am import AMApi
@@ -62,7 +74,9 @@ def check_base_url(url: str) -> str:
     """Normalise a tenant URL; https is required except for loopback hosts (the local emulator)."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"tenant URL {redact.text(url)!r} is not an http(s) URL such as https://openam-acme.forgeblocks.com")
+        raise ConfigurationError(
+            f"tenant URL {redact.text(url)!r} is not an http(s) URL such as https://openam-acme.forgeblocks.com"
+        )
     if parts.username or parts.password or parts.query or parts.fragment:
         raise ConfigurationError("the tenant URL must not carry credentials, a query or a fragment")
     if parts.scheme == "http" and not paths.is_loopback(parts.hostname):
@@ -121,7 +135,7 @@ class TenantClient:
     def __init__(
         self,
         base_url: str,
-        auth: "Auth",
+        auth: Auth,
         *,
         pool_size: int = 8,
         timeout: Timeout = (5, 30),
@@ -159,14 +173,14 @@ class TenantClient:
 
     # -- endpoint helpers --------------------------------------------------------------------------
 
-    def am(self, realm: str) -> "AMApi":
+    def am(self, realm: str) -> AMApi:
         """AM realm configuration: the OAuth2 provider, OAuth2Client and AIAgent collections."""
         from provisioner.client.am import AMApi
 
         return AMApi(self, realm)
 
     @property
-    def idm(self) -> "IDMApi":
+    def idm(self) -> IDMApi:
         """IDM managed objects (query with paging, get, put, create, patch, delete)."""
         from provisioner.client.idm import IDMApi
 
@@ -176,7 +190,7 @@ class TenantClient:
             return self._idm
 
     @property
-    def environment(self) -> "EnvironmentApi":
+    def environment(self) -> EnvironmentApi:
         """The AI agents feature switch (``/environment/aiagent``)."""
         from provisioner.client.environment import EnvironmentApi
 
@@ -201,7 +215,7 @@ class TenantClient:
     def close(self) -> None:
         self._session.close()
 
-    def __enter__(self) -> "TenantClient":
+    def __enter__(self) -> TenantClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -258,20 +272,41 @@ class TenantClient:
                 headers_sent["Authorization"] = authorization
             t0 = self.clock()
             try:
-                raw = send(self._session, method, url, limits=self.http_limits, params=params, json=json,
-                           data=data, headers=headers_sent, timeout=self.timeout, verify=self.verify,
-                           allow_redirects=False)
+                raw = send(
+                    self._session,
+                    method,
+                    url,
+                    limits=self.http_limits,
+                    params=params,
+                    json=json,
+                    data=data,
+                    headers=headers_sent,
+                    timeout=self.timeout,
+                    verify=self.verify,
+                    allow_redirects=False,
+                )
             except LimitExceeded as exc:
                 # Not retried: a server that drips or floods would do it again.
                 self._emit(method, path, None, t0, attempt, str(exc), None)
                 knobs = f"{DEADLINE_VARIABLE} / {MAX_BYTES_VARIABLE} change the limits"
-                raise transport_error(method, path, f"{exc} (attempt {attempt}; {knobs})",
-                                      ambiguous=method not in ("GET", "HEAD", "OPTIONS")) from None
+                raise transport_error(
+                    method,
+                    path,
+                    f"{exc} (attempt {attempt}; {knobs})",
+                    ambiguous=method not in ("GET", "HEAD", "OPTIONS"),
+                ) from None
             except requests.exceptions.RequestException as exc:
                 kind, problem = _classify(exc)
-                decision = decide(method, attempt, error=kind, elapsed=self.clock() - started,
-                                  budget=self.budget.remaining(), policy=self.retry,
-                                  idempotent=idempotent, create=create)
+                decision = decide(
+                    method,
+                    attempt,
+                    error=kind,
+                    elapsed=self.clock() - started,
+                    budget=self.budget.remaining(),
+                    policy=self.retry,
+                    idempotent=idempotent,
+                    create=create,
+                )
                 self._emit(method, path, None, t0, attempt, problem, decision.reason if decision.retry else None)
                 if decision.retry:
                     self._wait(decision.delay)
@@ -287,12 +322,20 @@ class TenantClient:
                 refreshed = True
                 continue
             if response.status in RETRYABLE_STATUSES:
-                decision = decide(method, attempt, status=response.status,
-                                  retry_after=parse_retry_after(response.retry_after),
-                                  elapsed=self.clock() - started, budget=self.budget.remaining(),
-                                  policy=self.retry, idempotent=idempotent, create=create)
-                self._emit(method, path, response.status, t0, attempt, None,
-                           decision.reason if decision.retry else None)
+                decision = decide(
+                    method,
+                    attempt,
+                    status=response.status,
+                    retry_after=parse_retry_after(response.retry_after),
+                    elapsed=self.clock() - started,
+                    budget=self.budget.remaining(),
+                    policy=self.retry,
+                    idempotent=idempotent,
+                    create=create,
+                )
+                self._emit(
+                    method, path, response.status, t0, attempt, None, decision.reason if decision.retry else None
+                )
                 if decision.retry:
                     self._wait(decision.delay)
                     continue
@@ -307,8 +350,16 @@ class TenantClient:
         if delay > 0:
             self.sleep(delay)
 
-    def _emit(self, method: str, path: str, status: int | None, t0: float, attempt: int,
-              error: str | None = None, retry: str | None = None) -> None:
+    def _emit(
+        self,
+        method: str,
+        path: str,
+        status: int | None,
+        t0: float,
+        attempt: int,
+        error: str | None = None,
+        retry: str | None = None,
+    ) -> None:
         if self.trace is None:
             return
         elapsed_ms = (self.clock() - t0) * 1000.0

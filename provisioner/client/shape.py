@@ -4,6 +4,7 @@ A truncated or non-JSON 200 (a proxy's HTML page, a connection cut mid-body) or 
 without a ``result`` array would otherwise be read as an empty tenant or an empty object, and a plan
 or a read-modify-write built on it would be wrong. Every check names the request.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -26,9 +27,13 @@ def _describe(body: Any) -> str:
 
 
 def _fail(method: str, path: str, response: Response, what: str, expected: str) -> MalformedResponse:
-    return MalformedResponse(f"{request_label(method, path)}: the tenant answered {response.status} with {what} "
-                             f"where {expected} was expected; not using it as data",
-                             status=response.status, method=method.upper(), path=path)
+    return MalformedResponse(
+        f"{request_label(method, path)}: the tenant answered {response.status} with {what} "
+        f"where {expected} was expected; not using it as data",
+        status=response.status,
+        method=method.upper(),
+        path=path,
+    )
 
 
 def json_object(method: str, path: str, response: Response) -> dict[str, Any]:

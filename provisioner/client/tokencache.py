@@ -14,6 +14,7 @@ cached in memory only (one process). ``PROVISIONER_TOKEN_CACHE=off`` disables ca
 ``PROVISIONER_TOKEN_CACHE=/path/file.json`` picks the file. Entries are keyed by a hash of (token URL,
 service-account id, scopes); expired entries are dropped on write.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -101,9 +102,11 @@ class TokenCache:
 
     def put(self, key: str, token: str, expires_at: float, *, now: float) -> None:
         with _lock:
-            data = {k: v for k, v in self._read().items()
-                    if isinstance(v, dict) and isinstance(v.get("expiresAt"), (int, float))
-                    and float(v["expiresAt"]) > now}  # type: ignore[arg-type]
+            data = {
+                k: v
+                for k, v in self._read().items()
+                if isinstance(v, dict) and isinstance(v.get("expiresAt"), (int, float)) and float(v["expiresAt"]) > now  # type: ignore[arg-type]
+            }
             data[key] = {"token": token, "expiresAt": expires_at}
             self._write(data)
 

@@ -4,6 +4,7 @@ Single GET, PUT and DELETE responses wrap every field of the client groups (unse
 false}``) and the AIAgent's ``aiAgentIdentityUid``/``aiAgentIdentityAttributes``; lists are plain.
 ``overrideOAuth2ClientConfig`` is never wrapped, and neither is the write-only ``userpassword``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -63,8 +64,11 @@ def wrap(doc: Mapping[str, Any]) -> dict[str, Any]:
 def write_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """Body hygiene for AM PUTs (reference §4.4): drop ``_id``, ``_rev``, ``_provider`` and every
     ``*-encrypted`` key (at any depth); keep ``_type``."""
-    return {k: _strip_encrypted(v) for k, v in body.items()
-            if k not in ("_id", "_rev", "_provider") and not k.endswith("-encrypted")}
+    return {
+        k: _strip_encrypted(v)
+        for k, v in body.items()
+        if k not in ("_id", "_rev", "_provider") and not k.endswith("-encrypted")
+    }
 
 
 def _strip_encrypted(value: Any) -> Any:

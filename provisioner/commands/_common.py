@@ -3,6 +3,7 @@ diagnostics, plan display and files, confirmation, Ctrl-C handling, the end-of-r
 
 No command module imports from another: they all import from here.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,10 @@ def check_stack_name(ctx: click.Context, param: click.Parameter, value: str | No
     """``--stack NAME``: the same rule as ``stack:`` in provisioner.yaml (it becomes the ownership marker
     written on every object, so a name the file would refuse is refused here too)."""
     if value is not None and not _STACK_NAME.fullmatch(value):
-        raise click.BadParameter(f"{value!r} is not a valid stack name (a letter or digit, then letters, digits, "
-                                 f"'.', '_' or '-'; at most 64 characters)")
+        raise click.BadParameter(
+            f"{value!r} is not a valid stack name (a letter or digit, then letters, digits, "
+            f"'.', '_' or '-'; at most 64 characters)"
+        )
     return value
 
 
@@ -51,29 +54,71 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The options plan and apply share."""
     options = [
         click.option("--env", "env", metavar="NAME", help="Load environments/NAME.yaml next to the manifests."),
-        click.option("--env-file", "env_file", metavar="FILE", type=click.Path(),
-                     help="Dotenv file for secret references and credentials."),
-        click.option("--secrets-dir", "secrets_dirs", metavar="DIR", multiple=True, type=click.Path(file_okay=False),
-                     help=SECRETS_DIR_HELP),
+        click.option(
+            "--env-file",
+            "env_file",
+            metavar="FILE",
+            type=click.Path(),
+            help="Dotenv file for secret references and credentials.",
+        ),
+        click.option(
+            "--secrets-dir",
+            "secrets_dirs",
+            metavar="DIR",
+            multiple=True,
+            type=click.Path(file_okay=False),
+            help=SECRETS_DIR_HELP,
+        ),
         click.option("--tenant", "tenant", metavar="URL|local", help="Tenant URL, or 'local' for the emulator."),
         click.option("--realm", "realm", metavar="R", help="Put every resource in realm R."),
-        click.option("--stack", "stack_name", metavar="NAME", callback=check_stack_name,
-                     help="The stack's identity (overrides the environment's stack: and provisioner.yaml): the "
-                          "ownership marker written on every object; prune deletes only objects carrying it."),
-        click.option("--take-over", "take_over", is_flag=True,
-                     help="Move objects another stack owns to this stack instead of refusing them."),
-        click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-                     show_default=True, help="Plan output format."),
+        click.option(
+            "--stack",
+            "stack_name",
+            metavar="NAME",
+            callback=check_stack_name,
+            help="The stack's identity (overrides the environment's stack: and provisioner.yaml): the "
+            "ownership marker written on every object; prune deletes only objects carrying it.",
+        ),
+        click.option(
+            "--take-over",
+            "take_over",
+            is_flag=True,
+            help="Move objects another stack owns to this stack instead of refusing them.",
+        ),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["text", "json", "markdown"]),
+            default="text",
+            show_default=True,
+            help="Plan output format.",
+        ),
         click.option("--prune", is_flag=True, help="Delete objects this stack created that are no longer declared."),
-        click.option("--max-deletes", "max_deletes", type=click.IntRange(min=0), default=5, show_default=True,
-                     help="Refuse to delete more objects than this."),
-        click.option("--parallelism", type=click.IntRange(min=1, max=64), default=4, show_default=True,
-                     help="Concurrent requests."),
+        click.option(
+            "--max-deletes",
+            "max_deletes",
+            type=click.IntRange(min=0),
+            default=5,
+            show_default=True,
+            help="Refuse to delete more objects than this.",
+        ),
+        click.option(
+            "--parallelism",
+            type=click.IntRange(min=1, max=64),
+            default=4,
+            show_default=True,
+            help="Concurrent requests.",
+        ),
         click.option("-v", "--verbose", is_flag=True, help="Show unchanged objects and trace HTTP requests."),
         click.option("-q", "--quiet", is_flag=True, help="Print less."),
         click.option("--no-color", "no_color", is_flag=True, help="No ANSI colour (also NO_COLOR)."),
-        click.option("--record", "record", metavar="FILE.har", type=click.Path(dir_okay=False),
-                     help="Write every HTTP exchange of the run to FILE.har (HAR 1.2, secrets redacted)."),
+        click.option(
+            "--record",
+            "record",
+            metavar="FILE.har",
+            type=click.Path(dir_okay=False),
+            help="Write every HTTP exchange of the run to FILE.har (HAR 1.2, secrets redacted).",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -87,8 +132,13 @@ def echo(text: str, *, err: bool = False) -> None:
 
 def target_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--target ADDRESS`` (repeatable), for plan and apply."""
-    return click.option("--target", "targets", multiple=True, metavar="ADDRESS",
-                        help="Only this object and what it needs (repeatable), e.g. 'AIAgent alpha/bot' or bot.")(fn)
+    return click.option(
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="ADDRESS",
+        help="Only this object and what it needs (repeatable), e.g. 'AIAgent alpha/bot' or bot.",
+    )(fn)
 
 
 def read_input(path: str, what: str) -> str:
@@ -115,16 +165,28 @@ def stdin_paths(paths: tuple[str, ...]) -> tuple[tuple[str, ...], Any]:
     return tuple(str(target) if p == "-" else p for p in paths), folder
 
 
-def load_or_report(paths: tuple[str, ...], env: str | None, env_file: str | None, stack_name: str | None,
-                   secrets_dirs: tuple[str, ...] = (), quiet: bool = False) -> Any:
+def load_or_report(
+    paths: tuple[str, ...],
+    env: str | None,
+    env_file: str | None,
+    stack_name: str | None,
+    secrets_dirs: tuple[str, ...] = (),
+    quiet: bool = False,
+) -> Any:
     """Load the manifests; print diagnostics to stderr (warnings not with ``quiet``); ``None`` when there
     are errors (no network yet). ``-`` in ``paths`` reads a manifest from stdin."""
     from provisioner import api  # validate imports this module: it must not load the tenant client
 
     paths, stdin_folder = stdin_paths(paths)
     try:
-        result = api.load(list(paths), env=env, env_file=env_file, environ=os.environ, stack_name=stack_name,
-                          secrets_dirs=secrets_dirs)
+        result = api.load(
+            list(paths),
+            env=env,
+            env_file=env_file,
+            environ=os.environ,
+            stack_name=stack_name,
+            secrets_dirs=secrets_dirs,
+        )
     finally:
         if stdin_folder is not None:
             stdin_folder.cleanup()
@@ -133,21 +195,29 @@ def load_or_report(paths: tuple[str, ...], env: str | None, env_file: str | None
             echo(diagnostic_line(diag) + "\n", err=True)
     if not result.ok or result.stack is None:
         count = len(result.errors)
-        echo(f"Error: the manifests are not valid ({count} error{'' if count == 1 else 's'}); nothing was read or "
-             "written.\n", err=True)
+        echo(
+            f"Error: the manifests are not valid ({count} error{'' if count == 1 else 's'}); nothing was read or "
+            "written.\n",
+            err=True,
+        )
         return None
     return result
 
 
-def show_plan(plan_dict: dict[str, Any], fmt: str, *, verbose: bool, no_color: bool, target_shown: bool,
-              quiet: bool = False) -> None:
+def show_plan(
+    plan_dict: dict[str, Any], fmt: str, *, verbose: bool, no_color: bool, target_shown: bool, quiet: bool = False
+) -> None:
     """Print a plan in ``fmt`` to stdout (text: coloured only on a TTY; ``quiet``: the changes and the
     summary only, without the header lines and warnings)."""
     if fmt == "text":
         colour = use_colour(sys.stdout, no_color)
         if quiet:
-            plan_dict = {**plan_dict, "stack": None, "environment": None,
-                         "diagnostics": [d for d in plan_dict.get("diagnostics") or [] if d.get("severity") == "error"]}
+            plan_dict = {
+                **plan_dict,
+                "stack": None,
+                "environment": None,
+                "diagnostics": [d for d in plan_dict.get("diagnostics") or [] if d.get("severity") == "error"],
+            }
         text = render(plan_dict, "text", colour=colour, header=not target_shown and not quiet, verbose=verbose)
         echo(text.lstrip("\n") if quiet else text)
     elif fmt == "json":  # streamed: a 10,000-object plan is never one string in memory
@@ -208,12 +278,21 @@ def tenant_name(opened: Any) -> str:
     return str(getattr(opened, "url", "") or "the tenant")
 
 
-def confirm_with(fmt: str, verbose: bool, no_color: bool, auto_approve: bool, quiet: bool,
-             on_approved: Any = None, after_plan: Any = None, tenant: str = "the tenant",
-             shown: list[Any] | None = None) -> Any:
+def confirm_with(
+    fmt: str,
+    verbose: bool,
+    no_color: bool,
+    auto_approve: bool,
+    quiet: bool,
+    on_approved: Any = None,
+    after_plan: Any = None,
+    tenant: str = "the tenant",
+    shown: list[Any] | None = None,
+) -> Any:
     """The confirmation step. With ``--format json`` the plan is not printed here (it goes into the one
     JSON document at the end, through ``shown``); a prompt then shows the text plan on stderr.
     ``after_plan`` runs after the plan is shown (e.g. undo: what it cannot restore, before the question)."""
+
     def confirm(plan: Plan) -> bool:
         asking = plan.has_writes and not plan.errors and not auto_approve
         if fmt == "json":
@@ -231,11 +310,13 @@ def confirm_with(fmt: str, verbose: bool, no_color: bool, auto_approve: bool, qu
             raise UsageError("refusing to ask for confirmation without a terminal; pass --auto-approve")
         else:
             count = sum(1 for c in plan.changes if c.action != "no-op")
-            approved = click.confirm(f"Apply these {count} change{'' if count == 1 else 's'} to {tenant}?",
-                                     default=False, err=fmt == "json")
+            approved = click.confirm(
+                f"Apply these {count} change{'' if count == 1 else 's'} to {tenant}?", default=False, err=fmt == "json"
+            )
         if approved and on_approved is not None:
             on_approved()
         return approved
+
     return confirm
 
 
@@ -251,8 +332,10 @@ def graceful_interrupt(stop: threading.Event) -> Iterator[Any]:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        echo("\nInterrupted: starting no new writes; waiting for the ones in flight "
-             "(Ctrl-C again to abort now)...\n", err=True)
+        echo(
+            "\nInterrupted: starting no new writes; waiting for the ones in flight (Ctrl-C again to abort now)...\n",
+            err=True,
+        )
 
     def arm() -> None:
         nonlocal previous, armed
@@ -277,15 +360,17 @@ def report(result: Any, verb: str = "Apply", summary_err: bool = False) -> None:
     for item in result.by_status("failed"):
         echo(f"failed: {item.action} {item.address}: {item.error}\n", err=True)
     for item in result.by_status("not attempted"):
-        echo(f"not attempted: {item.action} {item.address}" + (f" ({item.error})" if item.error else "") + "\n",
-             err=True)
+        echo(
+            f"not attempted: {item.action} {item.address}" + (f" ({item.error})" if item.error else "") + "\n", err=True
+        )
     for line in result.remaining:
         echo(f"still different after apply: {line}\n", err=True)
     if (not result.ok or result.interrupted) and result.journal:
         echo(f"Journal: {result.journal}\n", err=True)
     if not result.ok or result.interrupted:
-        echo(f"Run {verb.lower()} again to finish: it re-reads the tenant and continues from what is there.\n",
-             err=True)
+        echo(
+            f"Run {verb.lower()} again to finish: it re-reads the tenant and continues from what is there.\n", err=True
+        )
     echo(result.summary().replace("Apply", verb, 1) + "\n", err=summary_err)
 
 
@@ -297,9 +382,21 @@ def show_unrestorable(lines: tuple[str, ...]) -> None:
             echo(f"  {line}\n", err=True)
 
 
-def run_undo(journal: Any, opened: Any, *, fmt: str, verbose: bool, quiet: bool, no_color: bool, auto_approve: bool,
-             max_deletes: int, parallelism: int, out: str | None = None, heading: str | None = None,
-             document: dict[str, Any] | None = None) -> int:
+def run_undo(
+    journal: Any,
+    opened: Any,
+    *,
+    fmt: str,
+    verbose: bool,
+    quiet: bool,
+    no_color: bool,
+    auto_approve: bool,
+    max_deletes: int,
+    parallelism: int,
+    out: str | None = None,
+    heading: str | None = None,
+    document: dict[str, Any] | None = None,
+) -> int:
     """Plan the undo of ``journal`` against ``opened``, show it, and apply it (unless ``out``): exit code.
 
     With ``--format json`` stdout is one JSON document, ``{"plan", "result"}`` (progress and summary on
@@ -323,10 +420,26 @@ def run_undo(journal: Any, opened: Any, *, fmt: str, verbose: bool, quiet: bool,
     stop = threading.Event()
     with graceful_interrupt(stop) as arm:
         shown: list[Any] = []
-        confirm = confirm_with(fmt, verbose, no_color, auto_approve, quiet, on_approved=arm,
-                               after_plan=lambda: show_unrestorable(planned.unrestorable), shown=shown)
-        result = undo.apply_undo(planned, opened, confirm=confirm, progress=progress, stop=stop,
-                                 journal_dir=JOURNAL_DIR, max_deletes=max_deletes, parallelism=parallelism)
+        confirm = confirm_with(
+            fmt,
+            verbose,
+            no_color,
+            auto_approve,
+            quiet,
+            on_approved=arm,
+            after_plan=lambda: show_unrestorable(planned.unrestorable),
+            shown=shown,
+        )
+        result = undo.apply_undo(
+            planned,
+            opened,
+            confirm=confirm,
+            progress=progress,
+            stop=stop,
+            journal_dir=JOURNAL_DIR,
+            max_deletes=max_deletes,
+            parallelism=parallelism,
+        )
     report(result, verb="Undo", summary_err=machine)
     if machine:
         payload = {"plan": shown[0].to_dict() if shown else None, "result": result.to_dict()}

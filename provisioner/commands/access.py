@@ -1,4 +1,5 @@
 """``provisioner access PATH…``: which agent can obtain which token, for whom, with which scopes."""
+
 from __future__ import annotations
 
 import os
@@ -20,15 +21,37 @@ def _echo(text: str, *, err: bool = False) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--env", "env", metavar="NAME", help="Load environments/NAME.yaml next to the manifests.")
 @click.option("--env-file", "env_file", metavar="FILE", type=click.Path(), help="Dotenv file for credentials.")
-@click.option("--tenant", "tenant", metavar="URL|local",
-              help="Map the live tenant (every agent in the manifests' realms) instead of the manifests.")
+@click.option(
+    "--tenant",
+    "tenant",
+    metavar="URL|local",
+    help="Map the live tenant (every agent in the manifests' realms) instead of the manifests.",
+)
 @click.option("--realm", "realm", metavar="R", help="With --tenant: the realm to read (default: the manifests').")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="text, json, or a Mermaid graph (GitHub renders it in Markdown).")
-@click.option("--parallelism", type=click.IntRange(min=1, max=64), default=4, show_default=True,
-              help="Concurrent requests (with --tenant).")
-def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenant: str | None, realm: str | None,
-            fmt: str, parallelism: int) -> int:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text, json, or a Mermaid graph (GitHub renders it in Markdown).",
+)
+@click.option(
+    "--parallelism",
+    type=click.IntRange(min=1, max=64),
+    default=4,
+    show_default=True,
+    help="Concurrent requests (with --tenant).",
+)
+def command(
+    paths: tuple[str, ...],
+    env: str | None,
+    env_file: str | None,
+    tenant: str | None,
+    realm: str | None,
+    fmt: str,
+    parallelism: int,
+) -> int:
     """Print the access map: per AI agent, its own token (scopes) and, per application it may exchange
     into, the audience, the permitted scopes and who it may act for (no one, these users, these groups).
 
@@ -40,7 +63,9 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
             _echo(f"{diag}\n", err=True)
     if not result.ok or result.stack is None:
         count = len(result.errors)
-        _echo(f"Error: the manifests are not valid ({count} error{'' if count == 1 else 's'}); no access map.\n", err=True)
+        _echo(
+            f"Error: the manifests are not valid ({count} error{'' if count == 1 else 's'}); no access map.\n", err=True
+        )
         return EXIT_ERROR
     stack = result.stack
     if tenant is None:

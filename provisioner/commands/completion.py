@@ -1,4 +1,5 @@
 """``provisioner completion bash|zsh|fish``: print the shell completion script."""
+
 from __future__ import annotations
 
 import click

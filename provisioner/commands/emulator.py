@@ -5,6 +5,7 @@ Prints exactly one JSON line on stdout once the server accepts connections:
 ``export`` lines that point the CLI at it). ``--write-env FILE`` writes the same settings as a dotenv
 file for ``--env-file``; ``--seed FILE`` loads users and groups (docs/emulator.md).
 """
+
 from __future__ import annotations
 
 import json
@@ -52,28 +53,83 @@ def _write_env(path: str, settings: dict[str, str]) -> None:
 
 
 @command.command(name="serve")
-@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
-              help="TCP port on 127.0.0.1 (0 picks a free one).")
-@click.option("--state", type=click.Path(file_okay=False), default=None,
-              help="State directory (SQLite + service-account key); in-memory when absent.")
-@click.option("--latency-ms", type=click.IntRange(0), default=0, show_default=True,
-              help="Sleep this long on every emulated API request.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="TCP port on 127.0.0.1 (0 picks a free one).",
+)
+@click.option(
+    "--state",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="State directory (SQLite + service-account key); in-memory when absent.",
+)
+@click.option(
+    "--latency-ms",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Sleep this long on every emulated API request.",
+)
 @click.option("--realm", "realms", multiple=True, help="A realm to serve (repeatable; default alpha, bravo).")
-@click.option("--ai-agents", type=click.Choice(["enabled", "disabled"]), default="enabled", show_default=True,
-              help="Initial state of the AI agents feature.")
-@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
-              help="An emulator switch (see docs/emulator.md), e.g. sa.sessionLimitMode=evict-oldest.")
-@click.option("--seed", "seeds", multiple=True, metavar="FILE", type=click.Path(dir_okay=False),
-              help="Load users and groups from a seed file (YAML or JSON; repeatable).")
-@click.option("--env-file", "env_file", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Dotenv file for {fromEnv} references in seed files (the process environment wins).")
-@click.option("--format", "fmt", type=click.Choice(["json", "env"]), default="json", show_default=True,
-              help="stdout once ready: one JSON line, or shell 'export' lines for the CLI.")
-@click.option("--write-env", "write_env", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Also write AIC_TENANT_URL and the service account as a dotenv file (mode 0600) for --env-file.")
-def serve(port: int, state: str | None, latency_ms: int, realms: tuple[str, ...], ai_agents: str,
-          options: tuple[str, ...], seeds: tuple[str, ...], env_file: str | None, fmt: str,
-          write_env: str | None) -> int:
+@click.option(
+    "--ai-agents",
+    type=click.Choice(["enabled", "disabled"]),
+    default="enabled",
+    show_default=True,
+    help="Initial state of the AI agents feature.",
+)
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An emulator switch (see docs/emulator.md), e.g. sa.sessionLimitMode=evict-oldest.",
+)
+@click.option(
+    "--seed",
+    "seeds",
+    multiple=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Load users and groups from a seed file (YAML or JSON; repeatable).",
+)
+@click.option(
+    "--env-file",
+    "env_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Dotenv file for {fromEnv} references in seed files (the process environment wins).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "env"]),
+    default="json",
+    show_default=True,
+    help="stdout once ready: one JSON line, or shell 'export' lines for the CLI.",
+)
+@click.option(
+    "--write-env",
+    "write_env",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Also write AIC_TENANT_URL and the service account as a dotenv file (mode 0600) for --env-file.",
+)
+def serve(
+    port: int,
+    state: str | None,
+    latency_ms: int,
+    realms: tuple[str, ...],
+    ai_agents: str,
+    options: tuple[str, ...],
+    seeds: tuple[str, ...],
+    env_file: str | None,
+    fmt: str,
+    write_env: str | None,
+) -> int:
     """Serve the emulated tenant until interrupted.
 
     \b
@@ -94,9 +150,14 @@ def serve(port: int, state: str | None, latency_ms: int, realms: tuple[str, ...]
     bodies = [(seed, read_seed_file(seed, os.environ, dotenv)) for seed in seeds]  # errors before starting
     try:
         parsed = parse_options(options)
-        server = EmulatorServer(port=port, state=state, latency_ms=latency_ms,
-                                realms=realms or ("alpha", "bravo"), ai_agents=ai_agents == "enabled",
-                                options=parsed)
+        server = EmulatorServer(
+            port=port,
+            state=state,
+            latency_ms=latency_ms,
+            realms=realms or ("alpha", "bravo"),
+            ai_agents=ai_agents == "enabled",
+            options=parsed,
+        )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
@@ -113,8 +174,11 @@ def serve(port: int, state: str | None, latency_ms: int, realms: tuple[str, ...]
     try:
         server.start()
         jwk_file = _jwk_file(server, tmpdirs)
-        settings = {"AIC_TENANT_URL": server.url, "AIC_SERVICE_ACCOUNT_ID": server.service_account["id"],
-                    "AIC_SERVICE_ACCOUNT_JWK_FILE": os.path.abspath(jwk_file)}
+        settings = {
+            "AIC_TENANT_URL": server.url,
+            "AIC_SERVICE_ACCOUNT_ID": server.service_account["id"],
+            "AIC_SERVICE_ACCOUNT_JWK_FILE": os.path.abspath(jwk_file),
+        }
         if write_env:
             _write_env(write_env, settings)
         if fmt == "env":

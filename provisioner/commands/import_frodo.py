@@ -1,4 +1,5 @@
 """``provisioner import-frodo FILE… --out DIR``: turn Frodo export files into provisioner manifests."""
+
 from __future__ import annotations
 
 import click
@@ -16,25 +17,58 @@ from provisioner.kinds import spec_of
 
 @click.command(name="import-frodo")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--out", "out_dir", metavar="DIR", required=True, type=click.Path(file_okay=False),
-              help="Output folder for the manifests.")
+@click.option(
+    "--out",
+    "out_dir",
+    metavar="DIR",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output folder for the manifests.",
+)
 @click.option("--realm", default="alpha", show_default=True, metavar="R", help="The realm the export came from.")
-@click.option("--select", "select_ids", multiple=True, metavar="CLIENT_ID",
-              help="Import only these applications/agents (repeat, or comma-separate).")
-@click.option("--provider-grant-types", "grant_mode", type=click.Choice(GRANT_MODES), default="ensure",
-              show_default=True, help="ensure: the grant types beyond the AIC defaults; exact: the whole list.")
-@click.option("--tenant", "tenant", metavar="URL|local",
-              help="Read user names for owners and subjects from this tenant (otherwise they are left out).")
+@click.option(
+    "--select",
+    "select_ids",
+    multiple=True,
+    metavar="CLIENT_ID",
+    help="Import only these applications/agents (repeat, or comma-separate).",
+)
+@click.option(
+    "--provider-grant-types",
+    "grant_mode",
+    type=click.Choice(GRANT_MODES),
+    default="ensure",
+    show_default=True,
+    help="ensure: the grant types beyond the AIC defaults; exact: the whole list.",
+)
+@click.option(
+    "--tenant",
+    "tenant",
+    metavar="URL|local",
+    help="Read user names for owners and subjects from this tenant (otherwise they are left out).",
+)
 @click.option("--env-file", "env_file", metavar="FILE", type=click.Path(), help="Dotenv file for credentials.")
-@click.option("--stack", "stack", metavar="NAME", callback=check_stack_name,
-              help="Declare the stack in DIR/provisioner.yaml (plan and apply need one; nothing is written to a "
-                   "tenant).")
+@click.option(
+    "--stack",
+    "stack",
+    metavar="NAME",
+    callback=check_stack_name,
+    help="Declare the stack in DIR/provisioner.yaml (plan and apply need one; nothing is written to a tenant).",
+)
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
-@click.option("--schema", "schema", metavar="PATH|URL",
-              help="The $schema for the editor comment (as for export).")
-def command(files: tuple[str, ...], out_dir: str, realm: str, select_ids: tuple[str, ...], grant_mode: str,
-            tenant: str | None, env_file: str | None, force: bool, schema: str | None,
-            stack: str | None = None) -> int:
+@click.option("--schema", "schema", metavar="PATH|URL", help="The $schema for the editor comment (as for export).")
+def command(
+    files: tuple[str, ...],
+    out_dir: str,
+    realm: str,
+    select_ids: tuple[str, ...],
+    grant_mode: str,
+    tenant: str | None,
+    env_file: str | None,
+    force: bool,
+    schema: str | None,
+    stack: str | None = None,
+) -> int:
     """Turn Frodo export files (frodo agent / app / oauth2 client exports) into manifests under DIR.
 
     Reads the "agent", "application" (OAuth2 clients, with their "_provider") and "managedApplication"
@@ -60,8 +94,13 @@ def command(files: tuple[str, ...], out_dir: str, realm: str, select_ids: tuple[
     kinds = KINDS
     if imported.provider is None:
         kinds = tuple(k for k in KINDS if not getattr(spec_of(k), "keyed_by_realm", False))  # no provider
-        imported.notes.append(Note("", "no _provider in the files (an export of agents or applications only): "
-                                       "the realm's OAuth2 provider is not imported"))
+        imported.notes.append(
+            Note(
+                "",
+                "no _provider in the files (an export of agents or applications only): "
+                "the realm's OAuth2 provider is not imported",
+            )
+        )
     options = ExportOptions(realm=realm, kinds=kinds, select=chosen, provider_grant_types=grant_mode)
     selection = select(snap, options)
     users = _user_names(imported.user_ids(), realm, tenant, env_file) if imported.user_ids() else {}
@@ -73,8 +112,10 @@ def command(files: tuple[str, ...], out_dir: str, realm: str, select_ids: tuple[
     for path in write_files(out_dir, outputs):
         echo(f"wrote {path}\n")
     count = len(result.documents)
-    echo(f"Imported {count} object{'s' if count != 1 else ''} from {len(files)} Frodo file"
-         f"{'s' if len(files) != 1 else ''} to {out_dir}.\n")
+    echo(
+        f"Imported {count} object{'s' if count != 1 else ''} from {len(files)} Frodo file"
+        f"{'s' if len(files) != 1 else ''} to {out_dir}.\n"
+    )
     if result.secrets:
         echo("Set these secret variables (Frodo exports hold no secrets):\n")
         for variable, key in result.secrets:

@@ -1,4 +1,5 @@
 """``provisioner plan``: read the tenant and print the field-level diff (text, JSON or Markdown)."""
+
 from __future__ import annotations
 
 import shlex
@@ -18,13 +19,27 @@ from provisioner.commands._common import (
 from provisioner.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 
 
-def apply_hint(paths: tuple[str, ...], out: str, *, env: str | None, env_file: str | None, tenant: str | None,
-               realm: str | None, stack_name: str | None, secrets_dirs: tuple[str, ...] = ()) -> str:
+def apply_hint(
+    paths: tuple[str, ...],
+    out: str,
+    *,
+    env: str | None,
+    env_file: str | None,
+    tenant: str | None,
+    realm: str | None,
+    stack_name: str | None,
+    secrets_dirs: tuple[str, ...] = (),
+) -> str:
     """The exact apply command for a saved plan: the same manifests and options (so the secrets it
     sends resolve and the result is re-checked), nothing the plan does not need."""
     words = ["provisioner", "apply", *paths]
-    for flag, value in (("--env", env), ("--env-file", env_file), ("--tenant", tenant), ("--realm", realm),
-                        ("--stack", stack_name)):
+    for flag, value in (
+        ("--env", env),
+        ("--env-file", env_file),
+        ("--tenant", tenant),
+        ("--realm", realm),
+        ("--stack", stack_name),
+    ):
         if value:
             words += [flag, value]
     for folder in secrets_dirs:
@@ -40,10 +55,28 @@ def apply_hint(paths: tuple[str, ...], out: str, *, env: str | None, env_file: s
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 2 changes, 1 error.")
 @click.option("--check-secrets", is_flag=True, help="Also prove each declared secret at the token endpoint.")
 @target_option
-def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenant: str | None, realm: str | None,
-            stack_name: str | None, take_over: bool, fmt: str, prune: bool, max_deletes: int, parallelism: int,
-            verbose: bool, quiet: bool, no_color: bool, out: str | None, detailed_exitcode: bool, check_secrets: bool,
-            secrets_dirs: tuple[str, ...] = (), record: str | None = None, targets: tuple[str, ...] = ()) -> int:
+def command(
+    paths: tuple[str, ...],
+    env: str | None,
+    env_file: str | None,
+    tenant: str | None,
+    realm: str | None,
+    stack_name: str | None,
+    take_over: bool,
+    fmt: str,
+    prune: bool,
+    max_deletes: int,
+    parallelism: int,
+    verbose: bool,
+    quiet: bool,
+    no_color: bool,
+    out: str | None,
+    detailed_exitcode: bool,
+    check_secrets: bool,
+    secrets_dirs: tuple[str, ...] = (),
+    record: str | None = None,
+    targets: tuple[str, ...] = (),
+) -> int:
     """Read the tenant and show what apply would change, field by field.
 
     PATHS are manifest files or directories ('-' reads one manifest file from stdin). Nothing is
@@ -55,19 +88,43 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, tenan
     stack = loaded.stack
     api.require_stack(stack)
     env_tenant = stack.environment.tenant if stack.environment else None
-    with api.tenant(tenant, env_file=env_file, environment_tenant=env_tenant, parallelism=parallelism,
-                    verbose=verbose, paths=paths, record=record) as opened:
+    with api.tenant(
+        tenant,
+        env_file=env_file,
+        environment_tenant=env_tenant,
+        parallelism=parallelism,
+        verbose=verbose,
+        paths=paths,
+        record=record,
+    ) as opened:
         print_target(opened.label, fmt, quiet)
-        plan, _ = api.plan_with_snapshot(stack, loaded.secrets, opened, realm=realm, prune=prune,
-                                         max_deletes=max_deletes, check_secrets=check_secrets, parallelism=parallelism,
-                                         targets=targets, take_over=take_over)
+        plan, _ = api.plan_with_snapshot(
+            stack,
+            loaded.secrets,
+            opened,
+            realm=realm,
+            prune=prune,
+            max_deletes=max_deletes,
+            check_secrets=check_secrets,
+            parallelism=parallelism,
+            targets=targets,
+            take_over=take_over,
+        )
     plan_dict = plan.to_dict()
     if out:
         write_plan_file(out, plan_dict)
     show_plan(plan_dict, fmt, verbose=verbose, no_color=no_color, target_shown=True, quiet=quiet)
     if out and not quiet:
-        again = apply_hint(paths, out, env=env, env_file=env_file, tenant=tenant, realm=realm, stack_name=stack_name,
-                           secrets_dirs=secrets_dirs)
+        again = apply_hint(
+            paths,
+            out,
+            env=env,
+            env_file=env_file,
+            tenant=tenant,
+            realm=realm,
+            stack_name=stack_name,
+            secrets_dirs=secrets_dirs,
+        )
         echo(f"Saved the plan to {out}; run: {again}\n", err=True)
     if plan.errors:
         return EXIT_ERROR

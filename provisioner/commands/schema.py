@@ -1,4 +1,5 @@
 """``provisioner schema``: print or write the JSON Schemas (editor integration)."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,13 @@ def _dump(document: object) -> str:
 
 @click.command(name="schema")
 @click.argument("kind", required=False, metavar="[KIND]")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), metavar="DIR",
-              help="Write every schema file to DIR instead of printing.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Write every schema file to DIR instead of printing.",
+)
 def command(kind: str | None, out_dir: str | None) -> int:
     """Print the JSON Schema for manifests (or write all schema files with --out).
 

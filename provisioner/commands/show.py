@@ -1,4 +1,5 @@
 """``provisioner show PLAN``: render a plan saved by ``plan --out`` (or read from stdin with ``-``)."""
+
 from __future__ import annotations
 
 import click
@@ -9,8 +10,14 @@ from provisioner.errors import EXIT_OK
 
 @click.command(name="show")
 @click.argument("plan_file", metavar="PLAN", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
-              help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Also list unchanged objects.")
 @click.option("--no-color", "no_color", is_flag=True, help="No ANSI colour (also NO_COLOR).")
 def command(plan_file: str, fmt: str, verbose: bool, no_color: bool) -> int:

@@ -1,4 +1,5 @@
 """``provisioner undo JOURNAL``: plan and apply the restoration of everything an apply run touched."""
+
 from __future__ import annotations
 
 import os
@@ -12,22 +13,52 @@ from provisioner.commands._common import print_target, run_undo
 @click.command(name="undo")
 @click.argument("journal", type=click.Path())
 @click.option("--env-file", "env_file", metavar="FILE", type=click.Path(), help="Dotenv file for credentials.")
-@click.option("--tenant", "tenant", metavar="URL|local",
-              help="Tenant URL, or 'local' (default: the tenant the journal records).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True,
-              help="Plan output format.")
-@click.option("--out", "out", metavar="FILE", type=click.Path(),
-              help="Save the undo plan (for apply --plan) instead of applying it.")
+@click.option(
+    "--tenant", "tenant", metavar="URL|local", help="Tenant URL, or 'local' (default: the tenant the journal records)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="Plan output format.",
+)
+@click.option(
+    "--out",
+    "out",
+    metavar="FILE",
+    type=click.Path(),
+    help="Save the undo plan (for apply --plan) instead of applying it.",
+)
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--max-deletes", "max_deletes", type=click.IntRange(min=0), default=5, show_default=True,
-              help="Refuse to delete more objects than this.")
-@click.option("--parallelism", type=click.IntRange(min=1, max=64), default=4, show_default=True,
-              help="Concurrent requests.")
+@click.option(
+    "--max-deletes",
+    "max_deletes",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Refuse to delete more objects than this.",
+)
+@click.option(
+    "--parallelism", type=click.IntRange(min=1, max=64), default=4, show_default=True, help="Concurrent requests."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show unchanged objects and trace HTTP requests.")
 @click.option("-q", "--quiet", is_flag=True, help="Print less.")
 @click.option("--no-color", "no_color", is_flag=True, help="No ANSI colour (also NO_COLOR).")
-def command(journal: str, env_file: str | None, tenant: str | None, fmt: str, out: str | None, auto_approve: bool,
-            max_deletes: int, parallelism: int, verbose: bool, quiet: bool, no_color: bool) -> int:
+def command(
+    journal: str,
+    env_file: str | None,
+    tenant: str | None,
+    fmt: str,
+    out: str | None,
+    auto_approve: bool,
+    max_deletes: int,
+    parallelism: int,
+    verbose: bool,
+    quiet: bool,
+    no_color: bool,
+) -> int:
     """Undo the apply recorded in JOURNAL (.provisioner/journal/apply-*.jsonl).
 
     Restores every object the run touched to what it held before the run (the managed fields), and
@@ -40,5 +71,15 @@ def command(journal: str, env_file: str | None, tenant: str | None, fmt: str, ou
         tenant = "local" if run.local else (run.target or None)
     with api.tenant(tenant, env_file=env_file, parallelism=parallelism, verbose=verbose) as opened:
         print_target(opened.label, fmt, quiet)
-        return run_undo(run, opened, fmt=fmt, verbose=verbose, quiet=quiet, no_color=no_color,
-                        auto_approve=auto_approve, max_deletes=max_deletes, parallelism=parallelism, out=out)
+        return run_undo(
+            run,
+            opened,
+            fmt=fmt,
+            verbose=verbose,
+            quiet=quiet,
+            no_color=no_color,
+            auto_approve=auto_approve,
+            max_deletes=max_deletes,
+            parallelism=parallelism,
+            out=out,
+        )

@@ -1,4 +1,5 @@
 """``provisioner validate``: schema, semantic rules and lint, offline; every problem at once."""
+
 from __future__ import annotations
 
 import json
@@ -62,19 +63,46 @@ def render_json(result: LoadResult) -> str:
 @click.command(name="validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--env", "env", metavar="NAME", help="Load environments/NAME.yaml next to the manifests.")
-@click.option("--env-file", "env_file", metavar="FILE", type=click.Path(),
-              help="Dotenv file for fromEnv secrets (the process environment wins).")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
-@click.option("--secrets-dir", "secrets_dirs", metavar="DIR", multiple=True, type=click.Path(file_okay=False),
-              help=SECRETS_DIR_HELP)
+@click.option(
+    "--env-file",
+    "env_file",
+    metavar="FILE",
+    type=click.Path(),
+    help="Dotenv file for fromEnv secrets (the process environment wins).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--secrets-dir",
+    "secrets_dirs",
+    metavar="DIR",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help=SECRETS_DIR_HELP,
+)
 @click.option("--strict", is_flag=True, help="Treat lint warnings as errors.")
-@click.option("--skip-secrets", is_flag=True,
-              help="Do not resolve secret references (for pipelines without secrets).")
-@click.option("--each-stack", is_flag=True,
-              help="PATHS hold stacks, one per folder: validate each alone, with each of its environments.")
-def command(paths: tuple[str, ...], env: str | None, env_file: str | None, output_format: str,
-            strict: bool, skip_secrets: bool, secrets_dirs: tuple[str, ...] = (), each_stack: bool = False) -> int:
+@click.option("--skip-secrets", is_flag=True, help="Do not resolve secret references (for pipelines without secrets).")
+@click.option(
+    "--each-stack",
+    is_flag=True,
+    help="PATHS hold stacks, one per folder: validate each alone, with each of its environments.",
+)
+def command(
+    paths: tuple[str, ...],
+    env: str | None,
+    env_file: str | None,
+    output_format: str,
+    strict: bool,
+    skip_secrets: bool,
+    secrets_dirs: tuple[str, ...] = (),
+    each_stack: bool = False,
+) -> int:
     """Validate manifests offline: schema, semantic rules and lint.
 
     PATHS are manifest files or directories (every *.yaml/*.yml below, except environments/).
@@ -84,8 +112,15 @@ def command(paths: tuple[str, ...], env: str | None, env_file: str | None, outpu
     """
     if each_stack:
         return _each_stack(paths, env, env_file, output_format, strict, skip_secrets, secrets_dirs)
-    result = load(list(paths), env=env, env_file=env_file, environ=os.environ, strict=strict,
-                  resolve_secrets=not skip_secrets, secrets_dirs=secrets_dirs)
+    result = load(
+        list(paths),
+        env=env,
+        env_file=env_file,
+        environ=os.environ,
+        strict=strict,
+        resolve_secrets=not skip_secrets,
+        secrets_dirs=secrets_dirs,
+    )
     output = render_json(result) if output_format == "json" else render_text(result)
     click.echo(redact.text(output))
     return EXIT_OK if result.ok else EXIT_ERROR
@@ -104,12 +139,23 @@ def stack_folders(paths: tuple[str, ...] | list[str]) -> list[str]:
         except OSError:
             found.append(folder)  # let the loader report it
             return
-        if any(e.endswith(MANIFEST_SUFFIXES) and not e.startswith(".") and e not in NOT_MANIFESTS
-               and os.path.isfile(os.path.join(folder, e)) for e in entries):
+        if any(
+            e.endswith(MANIFEST_SUFFIXES)
+            and not e.startswith(".")
+            and e not in NOT_MANIFESTS
+            and os.path.isfile(os.path.join(folder, e))
+            for e in entries
+        ):
             found.append(folder)
             return
-        subfolders = [os.path.join(folder, e) for e in entries if not e.startswith(".") and e != ENVIRONMENTS_DIR
-                      and os.path.isdir(os.path.join(folder, e)) and not os.path.islink(os.path.join(folder, e))]
+        subfolders = [
+            os.path.join(folder, e)
+            for e in entries
+            if not e.startswith(".")
+            and e != ENVIRONMENTS_DIR
+            and os.path.isdir(os.path.join(folder, e))
+            and not os.path.islink(os.path.join(folder, e))
+        ]
         if depth >= 4 or not subfolders:
             found.append(folder)  # nothing to split: the loader says what is wrong
             return
@@ -124,22 +170,46 @@ def stack_folders(paths: tuple[str, ...] | list[str]) -> list[str]:
     return found
 
 
-def _each_stack(paths: tuple[str, ...], env: str | None, env_file: str | None, output_format: str, strict: bool,
-                skip_secrets: bool, secrets_dirs: tuple[str, ...] = ()) -> int:
+def _each_stack(
+    paths: tuple[str, ...],
+    env: str | None,
+    env_file: str | None,
+    output_format: str,
+    strict: bool,
+    skip_secrets: bool,
+    secrets_dirs: tuple[str, ...] = (),
+) -> int:
     from provisioner.manifest.environment import available_environments
 
     runs = []
     for stack in stack_folders(paths):
         envs: list[str | None] = [env] if env else (list(available_environments([stack])) or [None])
         for name in envs:
-            result = load([stack], env=name, env_file=env_file, environ=os.environ, strict=strict,
-                          resolve_secrets=not skip_secrets, secrets_dirs=secrets_dirs)
+            result = load(
+                [stack],
+                env=name,
+                env_file=env_file,
+                environ=os.environ,
+                strict=strict,
+                resolve_secrets=not skip_secrets,
+                secrets_dirs=secrets_dirs,
+            )
             runs.append((stack, name, result))
     ok = all(result.ok for _, _, result in runs)
     if output_format == "json":
-        document = {"valid": ok, "stacks": [{"path": stack, "environment": name, "valid": result.ok,
-                                             "diagnostics": [d.to_json() for d in result.diagnostics],
-                                             "summary": summary(result)} for stack, name, result in runs]}
+        document = {
+            "valid": ok,
+            "stacks": [
+                {
+                    "path": stack,
+                    "environment": name,
+                    "valid": result.ok,
+                    "diagnostics": [d.to_json() for d in result.diagnostics],
+                    "summary": summary(result),
+                }
+                for stack, name, result in runs
+            ],
+        }
         click.echo(redact.text(json.dumps(redact.data(document), sort_keys=True, indent=2, ensure_ascii=False)))
         return EXIT_OK if ok else EXIT_ERROR
     seen: set[str] = set()

@@ -1,4 +1,5 @@
 """``provisioner verify PATH…``: run the declared OAuth flows against the tenant and check the claims."""
+
 from __future__ import annotations
 
 import os
@@ -40,27 +41,70 @@ def _write_junit(path: str, text: str) -> None:
 @click.command(name="verify")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--env", "env_name", metavar="NAME", help="Load environments/NAME.yaml next to the manifests.")
-@click.option("--env-file", type=click.Path(exists=True, dir_okay=False),
-              help="Dotenv file for secret references and credentials.")
+@click.option(
+    "--env-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Dotenv file for secret references and credentials.",
+)
 @click.option("--tenant", metavar="URL|local", help="Tenant base URL, or 'local' for the embedded emulator.")
 @click.option("--realm", metavar="R", help="Realm to verify in (default: the environment's / the manifests').")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="Output format on stdout (json: the target line goes to stderr).")
-@click.option("--junit", "junit", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Also write a JUnit XML report (one test suite per agent, one test case per check).")
-@click.option("--allow-skipped", is_flag=True,
-              help="Exit 0 even when no check passed because every one was skipped (default: exit 1).")
-@click.option("--secrets-dir", "secrets_dirs", metavar="DIR", multiple=True, type=click.Path(file_okay=False),
-              help=SECRETS_DIR_HELP)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format on stdout (json: the target line goes to stderr).",
+)
+@click.option(
+    "--junit",
+    "junit",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Also write a JUnit XML report (one test suite per agent, one test case per check).",
+)
+@click.option(
+    "--allow-skipped",
+    is_flag=True,
+    help="Exit 0 even when no check passed because every one was skipped (default: exit 1).",
+)
+@click.option(
+    "--secrets-dir",
+    "secrets_dirs",
+    metavar="DIR",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help=SECRETS_DIR_HELP,
+)
 @click.option("--no-color", is_flag=True, help="No ANSI colours (also honours NO_COLOR).")
-@click.option("--record", "record", metavar="FILE.har", type=click.Path(dir_okay=False),
-              help="Write every HTTP exchange of the run to FILE.har (HAR 1.2, secrets redacted).")
-@click.option("--access", "access", is_flag=True,
-              help="Also check the tenant's access map against the manifests' (provisioner access): every "
-                   "declared edge as declared, and no edge the map lacks.")
-def command(paths: tuple[str, ...], env_name: str | None, env_file: str | None, tenant: str | None,
-            realm: str | None, fmt: str, junit: str | None, allow_skipped: bool, no_color: bool,
-            access: bool = False, secrets_dirs: tuple[str, ...] = (), record: str | None = None) -> int:
+@click.option(
+    "--record",
+    "record",
+    metavar="FILE.har",
+    type=click.Path(dir_okay=False),
+    help="Write every HTTP exchange of the run to FILE.har (HAR 1.2, secrets redacted).",
+)
+@click.option(
+    "--access",
+    "access",
+    is_flag=True,
+    help="Also check the tenant's access map against the manifests' (provisioner access): every "
+    "declared edge as declared, and no edge the map lacks.",
+)
+def command(
+    paths: tuple[str, ...],
+    env_name: str | None,
+    env_file: str | None,
+    tenant: str | None,
+    realm: str | None,
+    fmt: str,
+    junit: str | None,
+    allow_skipped: bool,
+    no_color: bool,
+    access: bool = False,
+    secrets_dirs: tuple[str, ...] = (),
+    record: str | None = None,
+) -> int:
     """Prove the configured flows work, end to end.
 
     For every AIAgent with an application privilege: client-credentials token and tokeninfo, token
@@ -86,8 +130,7 @@ def command(paths: tuple[str, ...], env_name: str | None, env_file: str | None, 
         raise ValidationFailed("the manifests are not valid; nothing was verified")
     stack = result.stack
     environment = stack.environment
-    target = resolve_target(tenant, environment.tenant if environment else None, environ,
-                            ci=bool(environ.get("CI")))
+    target = resolve_target(tenant, environment.tenant if environment else None, environ, ci=bool(environ.get("CI")))
     dotenv = read_env_file(env_file)
     seeds: list[str] = []
     if target.is_local:  # the emulator package is imported only for the local tenant

@@ -1,4 +1,5 @@
 """``provisioner version``: the same line as ``provisioner --version``."""
+
 from __future__ import annotations
 
 import click

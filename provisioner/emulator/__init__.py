@@ -5,6 +5,7 @@ HTTP) → ``store`` (SQLite). Failures are ``errors`` classes, rendered in one p
 (``wire.error_response``). The realm OAuth runtime lives in ``oauth/`` and reads the tenant through
 ``backend.view.TenantView``.
 """
+
 from .server import EmulatorServer
 
 __all__ = ["EmulatorServer"]

@@ -1,5 +1,6 @@
 """Request dispatch: control plane apart; for the emulated API, stats → latency → faults → auth →
 handler inside one store transaction → the one error-to-response conversion."""
+
 from __future__ import annotations
 
 import logging
@@ -33,7 +34,7 @@ def _host_of(value: str) -> str:
     if "://" in value:
         value = value.split("://", 1)[1].split("/", 1)[0]
     if value.startswith("["):
-        return value[1:value.find("]")] if "]" in value else value
+        return value[1 : value.find("]")] if "]" in value else value
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
@@ -57,8 +58,9 @@ def refusal(request: Request, control: bool) -> CrestError | None:
         return Forbidden("cross-origin requests to the emulator's control plane are refused")
     content_type = str(request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if request.body.strip() and content_type != "application/json":
-        return BadRequest("the emulator's control plane takes JSON bodies only (Content-Type: application/json)",
-                          status=415)
+        return BadRequest(
+            "the emulator's control plane takes JSON bodies only (Content-Type: application/json)", status=415
+        )
     return None
 
 
@@ -87,8 +89,9 @@ class App:
             if self._oauth is None:
                 from .oauth.service import OAuthService
 
-                self._oauth = OAuthService(self.backend.view, self.backend.auth.signing_jwk,
-                                           self.backend.config, clock=self.backend.clock)
+                self._oauth = OAuthService(
+                    self.backend.view, self.backend.auth.signing_jwk, self.backend.config, clock=self.backend.clock
+                )
             return self._oauth
 
     def handle(self, request: Request) -> Response | None:
@@ -151,17 +154,24 @@ class App:
             with store.read_transaction():
                 if route.auth is not None:
                     self._authorize(ctx, route)
-                key = (request.method, request.path, request.query_string,
-                       request.headers.get("accept-api-version"), getattr(self.backend.config, "version", None),
-                       store.generation, self._cache_epoch)
+                key = (
+                    request.method,
+                    request.path,
+                    request.query_string,
+                    request.headers.get("accept-api-version"),
+                    getattr(self.backend.config, "version", None),
+                    store.generation,
+                    self._cache_epoch,
+                )
                 with self._cache_lock:
                     hit = self._cache.get(key)
                 if hit is not None:
                     return hit
                 response = route.handler(ctx, **params)
                 if 200 <= response.status < 300 and response.raw is None:
-                    response = Response(response.status, response.body, dict(response.headers), response.family,
-                                        raw=response.encode())
+                    response = Response(
+                        response.status, response.body, dict(response.headers), response.family, raw=response.encode()
+                    )
                     with self._cache_lock:
                         if key[-2:] == (store.generation, self._cache_epoch):
                             if len(self._cache) >= 256:
@@ -182,10 +192,12 @@ class App:
             with self.backend.store.transaction():
                 if route.auth is not None:
                     self._authorize(ctx, route)
-                if route.family == AM and request.method not in CSRF_EXEMPT \
-                        and self.backend.config["am.csrf"] == "enforce" \
-                        and not (request.headers.get("accept-api-version")
-                                 or request.headers.get("x-requested-with")):
+                if (
+                    route.family == AM
+                    and request.method not in CSRF_EXEMPT
+                    and self.backend.config["am.csrf"] == "enforce"
+                    and not (request.headers.get("accept-api-version") or request.headers.get("x-requested-with"))
+                ):
                     raise Forbidden()
                 return route.handler(ctx, **params)
         except EmulatorError as exc:
@@ -204,8 +216,13 @@ class App:
     @staticmethod
     def _responded(rule: dict[str, Any], family: str) -> Response:
         raw = rule.get("raw")
-        return Response(int(rule.get("status", 200)), rule.get("body"), {}, family,
-                        raw=raw.encode("utf-8") if isinstance(raw, str) else None)
+        return Response(
+            int(rule.get("status", 200)),
+            rule.get("body"),
+            {},
+            family,
+            raw=raw.encode("utf-8") if isinstance(raw, str) else None,
+        )
 
     @staticmethod
     def _injected(rule: dict[str, Any], family: str) -> Response:

@@ -4,6 +4,7 @@
 ``update`` for ``PATCH /_emulator/config`` and the ``--option key=value`` CLI flag. Token switches are
 owned by the OAuth runtime (``provisioner.emulator.oauth.options``) and merged in when available.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,26 +13,26 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 DEFAULTS: dict[str, Any] = {
-    "sa.sessionLimit": 5,                       # §11 row 1
+    "sa.sessionLimit": 5,  # §11 row 1
     "sa.sessionLimitMode": "deny",
-    "sa.maxAssertionLifetime": 900,             # row 2
+    "sa.maxAssertionLifetime": 900,  # row 2
     "sa.tokenLifetime": 900,
-    "am.provider.putMode": "replace",           # row 3
-    "am.ifMatch": "ignore",                     # row 4
-    "am.strictGrantTypes": False,               # row 5
-    "am.aiagent.requireResource20": True,       # row 6
-    "am.aiagent.ifNoneMatch": "enforce",        # row 7
-    "am.aiagent.topLevelSecret": True,          # row 8
-    "am.aiagent.syncIdentity": True,            # row 9
-    "am.aiagent.deleteCascade": True,           # row 10
-    "am.list.pageSize": "ignore",               # row 11
-    "am.clientIdPattern": "enforce",            # row 30
+    "am.provider.putMode": "replace",  # row 3
+    "am.ifMatch": "ignore",  # row 4
+    "am.strictGrantTypes": False,  # row 5
+    "am.aiagent.requireResource20": True,  # row 6
+    "am.aiagent.ifNoneMatch": "enforce",  # row 7
+    "am.aiagent.topLevelSecret": True,  # row 8
+    "am.aiagent.syncIdentity": True,  # row 9
+    "am.aiagent.deleteCascade": True,  # row 10
+    "am.list.pageSize": "ignore",  # row 11
+    "am.clientIdPattern": "enforce",  # row 30
     "am.csrf": "enforce",
-    "am.tenantVersion": "2026-07",              # W12/R4: the newest tenant; 2026-05 lacks three defaults
+    "am.tenantVersion": "2026-07",  # W12/R4: the newest tenant; 2026-05 lacks three defaults
     "idm.put.clearOmittedRelationships": True,  # row 12
-    "idm.app.deleteCascade": False,             # row 13
-    "idm.groups.nested": False,                 # row 20
-    "feature.aiagents": "enabled",              # row 29 (tenant state; see Backend)
+    "idm.app.deleteCascade": False,  # row 13
+    "idm.groups.nested": False,  # row 20
+    "feature.aiagents": "enabled",  # row 29 (tenant state; see Backend)
 }
 
 CHOICES: dict[str, tuple[Any, ...]] = {

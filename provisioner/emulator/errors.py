@@ -4,14 +4,23 @@ Handlers and the backend raise these; :func:`provisioner.emulator.response.error
 place that turns them into HTTP responses (CREST bodies for ``/am/json`` and ``/openidm``, CREST
 without ``reason`` for ``/environment``, RFC 6749 bodies for the token endpoint).
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 REASONS = {
-    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-    405: "Method Not Allowed", 409: "Conflict", 412: "Precondition Failed", 415: "Unsupported Media Type",
-    429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    415: "Unsupported Media Type",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    501: "Not Implemented",
     503: "Service Unavailable",
 }
 
@@ -37,16 +46,24 @@ class CrestError(EmulatorError):
 
     default_message = "Internal Server Error"
 
-    def __init__(self, message: str | None = None, detail: Any = None, status: int | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        detail: Any = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message if message is not None else self.default_message, headers)
         if status is not None:
             self.status = status
         self.detail = detail
 
     def body(self, family: str) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.status, "reason": REASONS.get(self.status, "Error"),
-                                "message": self.message}
+        body: dict[str, Any] = {
+            "code": self.status,
+            "reason": REASONS.get(self.status, "Error"),
+            "message": self.message,
+        }
         if self.detail is not None:
             body["detail"] = self.detail
         if family == "env":  # /environment/* errors carry no reason (reference §9.1)
@@ -120,16 +137,14 @@ class PolicyFailure(CrestError):
         item: dict[str, Any] = {"policyRequirement": requirement}
         if params is not None:
             item = {"params": params, "policyRequirement": requirement}
-        detail = {"result": False,
-                  "failedPolicyRequirements": [{"policyRequirements": [item], "property": prop}]}
+        detail = {"result": False, "failedPolicyRequirements": [{"policyRequirements": [item], "property": prop}]}
         super().__init__(None, detail)
 
 
 class OAuthError(EmulatorError):
     """An RFC 6749 §5.2 error of the admin token endpoint."""
 
-    def __init__(self, error: str, description: str, status: int = 400,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(self, error: str, description: str, status: int = 400, headers: dict[str, str] | None = None) -> None:
         super().__init__(description, headers)
         self.error = error
         self.status = status

@@ -9,6 +9,7 @@ test that clients refuse it: ``"status"`` (default 200), and ``"body"`` (any JSO
 ``"raw"`` (text sent byte for byte, e.g. a truncated document or an HTML error page); ``"handle": true``
 runs the real handler first (the write happens) and then answers with the injected response.
 """
+
 from __future__ import annotations
 
 import random
@@ -88,8 +89,10 @@ def compile_path(pattern: str) -> re.Pattern[str]:
     if not problem and _unbounded(list(parsed)) > 1:  # '.*a.*b' takes seconds on a 2 KiB path
         problem = "more than one unbounded repetition (*, +)"
     if problem:
-        raise ValueError(f"path regex {pattern!r} has {problem}, which can take exponential time; "
-                         "use a literal part of the path or a simpler pattern")
+        raise ValueError(
+            f"path regex {pattern!r} has {problem}, which can take exponential time; "
+            "use a literal part of the path or a simpler pattern"
+        )
     return re.compile(pattern)
 
 

@@ -16,6 +16,7 @@ Seeding is an upsert: loading the same file again changes nothing. ``{fromEnv}``
 environment, then the ``--env-file``; ``{fromFile}`` is relative to the seed file. Values read from
 references are registered with the redaction layer.
 """
+
 from __future__ import annotations
 
 import os
@@ -57,8 +58,9 @@ def _value(value: Any, where: str, base: str, environ: Mapping[str, str], dotenv
     return {k: _value(v, f"{where}.{k}", base, environ, dotenv) for k, v in value.items()}
 
 
-def read_seed_file(path: str, environ: Mapping[str, str],
-                   dotenv: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+def read_seed_file(
+    path: str, environ: Mapping[str, str], dotenv: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
     """The seed bodies (one per realm document) of ``path``; a :class:`UsageError` saying where otherwise."""
     import yaml
 

@@ -1,4 +1,5 @@
 """The HTTP side: a threaded HTTP/1.1 keep-alive server on 127.0.0.1, and ``EmulatorServer``."""
+
 from __future__ import annotations
 
 import os
@@ -49,8 +50,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         body = self._read_body()
         parts = urlsplit(self.path)
-        request = Request(self.command, parts.path, parts.query, Headers(self.headers.items()), body,
-                          self.server.base_url)
+        request = Request(
+            self.command, parts.path, parts.query, Headers(self.headers.items()), body, self.server.base_url
+        )
         response = self.server.app.handle(request)
         if response is None:  # injected drop: close without a response
             self.close_connection = True
@@ -79,9 +81,15 @@ class EmulatorServer:
     :meth:`start` / :meth:`stop`.
     """
 
-    def __init__(self, port: int = 0, state: str | os.PathLike[str] | None = None, latency_ms: int = 0,
-                 realms: tuple[str, ...] | list[str] = ("alpha", "bravo"), ai_agents: bool = True,
-                 options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        state: str | os.PathLike[str] | None = None,
+        latency_ms: int = 0,
+        realms: tuple[str, ...] | list[str] = ("alpha", "bravo"),
+        ai_agents: bool = True,
+        options: dict[str, Any] | None = None,
+    ) -> None:
         self.state = os.fspath(state) if state is not None else None
         if self.state is not None:
             os.makedirs(self.state, mode=0o700, exist_ok=True)
@@ -95,9 +103,11 @@ class EmulatorServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self._httpd.base_url = self.url
         jwk_file = self.backend.auth.write_jwk_file(self.state) if self.state else None
-        self.service_account: dict[str, Any] = {"id": self.backend.auth.service_account_id,
-                                                "jwk": dict(self.backend.auth.service_account_jwk),
-                                                "jwkFile": jwk_file}
+        self.service_account: dict[str, Any] = {
+            "id": self.backend.auth.service_account_id,
+            "jwk": dict(self.backend.auth.service_account_jwk),
+            "jwkFile": jwk_file,
+        }
         self._thread: threading.Thread | None = None
 
     @property
@@ -106,8 +116,9 @@ class EmulatorServer:
 
     def start(self) -> EmulatorServer:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._httpd.serve_forever, name="emulator",
-                                            kwargs={"poll_interval": 0.1}, daemon=True)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, name="emulator", kwargs={"poll_interval": 0.1}, daemon=True
+            )
             self._thread.start()
         return self
 

@@ -1,4 +1,5 @@
 """Request counters for ``/_emulator/stats`` (benchmarks and tests)."""
+
 from __future__ import annotations
 
 import threading
@@ -40,7 +41,12 @@ class Stats:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {"total": self._reads + self._writes, "reads": self._reads, "writes": self._writes,
-                    "tokens": self._tokens, "oauth": self._oauth,
-                    "byMethod": dict(sorted(self._by_method.items())),
-                    "byRoute": dict(sorted(self._by_route.items()))}
+            return {
+                "total": self._reads + self._writes,
+                "reads": self._reads,
+                "writes": self._writes,
+                "tokens": self._tokens,
+                "oauth": self._oauth,
+                "byMethod": dict(sorted(self._by_method.items())),
+                "byRoute": dict(sorted(self._by_route.items())),
+            }

@@ -8,6 +8,7 @@ One connection. A request that may write runs inside :meth:`Store.transaction` (
 transaction, committed at the end, rolled back on error); a read runs inside
 :meth:`Store.read_transaction` (shared with other reads). ``path=None`` is in-memory.
 """
+
 from __future__ import annotations
 
 import json
@@ -161,7 +162,9 @@ class Store:
             self._db.execute(
                 "INSERT INTO objects (ns, id, seq, doc) VALUES (?, ?, "
                 "(SELECT COALESCE(MAX(seq), 0) + 1 FROM objects), ?) "
-                "ON CONFLICT (ns, id) DO UPDATE SET doc = excluded.doc", (ns, id, text))
+                "ON CONFLICT (ns, id) DO UPDATE SET doc = excluded.doc",
+                (ns, id, text),
+            )
 
     def delete(self, ns: str, id: str) -> bool:
         with self._writing():
@@ -183,8 +186,9 @@ class Store:
             raise ValueError(f"not a property name: {prop!r}")
         with self._reading():
             # Sorted here, not by SQL: ORDER BY seq makes SQLite walk the (ns, seq) index instead.
-            rows = self._db.execute("SELECT id, doc, seq FROM objects "
-                                    f"WHERE ns=? AND json_extract(doc, '$.{prop}') = ?", (ns, value)).fetchall()
+            rows = self._db.execute(
+                f"SELECT id, doc, seq FROM objects WHERE ns=? AND json_extract(doc, '$.{prop}') = ?", (ns, value)
+            ).fetchall()
         return [(row[0], json.loads(row[1])) for row in sorted(rows, key=lambda row: row[2])]
 
     def items_containing(self, ns: str, value: str) -> list[tuple[str, Any]]:
@@ -195,8 +199,9 @@ class Store:
         """
         needle = json.dumps(value)  # as put() encodes it (same escaping), quotes included
         with self._reading():
-            rows = self._db.execute("SELECT id, doc FROM objects WHERE ns=? AND instr(doc, ?) > 0 ORDER BY seq",
-                                    (ns, needle)).fetchall()
+            rows = self._db.execute(
+                "SELECT id, doc FROM objects WHERE ns=? AND instr(doc, ?) > 0 ORDER BY seq", (ns, needle)
+            ).fetchall()
         return [(row[0], json.loads(row[1])) for row in rows]
 
     def namespaces(self) -> list[str]:
@@ -212,8 +217,10 @@ class Store:
 
     def set_meta(self, key: str, value: Any) -> None:
         with self._writing():
-            self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
-                             "SET value = excluded.value", (key, json.dumps(value)))
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value)),
+            )
 
     def clear(self, keep_meta: tuple[str, ...] = ()) -> None:
         """Delete every document and every meta key not in ``keep_meta``."""

@@ -1,4 +1,5 @@
 """Request and response records of the emulator, and the per-family wire headers (reference §12 W4)."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ class Headers(dict):
 
     def __init__(self, items: Any = ()) -> None:
         super().__init__()
-        for key, value in (items.items() if hasattr(items, "items") else items):
+        for key, value in items.items() if hasattr(items, "items") else items:
             super().__setitem__(str(key).lower(), value)
 
     def __getitem__(self, key: str) -> Any:
@@ -58,8 +59,9 @@ class Request:
         try:
             return json.loads(self.body)
         except ValueError:
-            raise BadRequest("The request could not be processed because the provided content is not "
-                             "valid JSON") from None
+            raise BadRequest(
+                "The request could not be processed because the provided content is not valid JSON"
+            ) from None
 
 
 @dataclass

@@ -10,12 +10,12 @@ Modules: ``reverse`` (pure: observed documents → manifest values, defaults eli
 selection and documents), ``read`` (the snapshot plus one user query), ``write`` (YAML files,
 ``secrets.env.example``, no clobbering), ``mark`` (``--stack``: the ownership marker).
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from provisioner.export.build import (KINDS, ExportedDocument, ExportOptions, ExportResult, build, parse_kinds,
-                                      select)
+from provisioner.export.build import KINDS, ExportedDocument, ExportOptions, ExportResult, build, parse_kinds, select
 from provisioner.export.read import read_realm, user_names
 from provisioner.export.reverse import user_ids
 from provisioner.kinds.snapshot import RealmSnapshot
@@ -30,5 +30,13 @@ def export_realm(client: Any, options: ExportOptions, parallelism: int = 4) -> t
     return build(snap, selection, users, options), snap
 
 
-__all__ = ["KINDS", "ExportOptions", "ExportResult", "ExportedDocument", "build", "export_realm", "parse_kinds",
-           "select"]
+__all__ = [
+    "KINDS",
+    "ExportOptions",
+    "ExportResult",
+    "ExportedDocument",
+    "build",
+    "export_realm",
+    "parse_kinds",
+    "select",
+]

@@ -1,4 +1,5 @@
 """Which objects to export and the manifest documents for them (pure, over a :class:`RealmSnapshot`)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -6,8 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.errors import UsageError
-from provisioner.export.reverse import (CLIENT_ID, Note, agent_spec, application_spec, has_secret_marker,
-                                        provider_spec)
+from provisioner.export.reverse import CLIENT_ID, Note, agent_spec, application_spec, has_secret_marker, provider_spec
 from provisioner.kinds import REGISTRY, aiagent, application, provider, spec_of
 from provisioner.kinds.snapshot import RealmSnapshot
 from provisioner.manifest.model import API_VERSION
@@ -82,8 +82,10 @@ def parse_kinds(text: str | None) -> tuple[str, ...]:
         else:
             unknown.append(part)
     if unknown or not wanted:
-        raise UsageError(f"--kinds: unknown kind(s) {', '.join(repr(u) for u in unknown) or '(none given)'}; "
-                         f"expected a comma-separated list of {', '.join(KINDS)}")
+        raise UsageError(
+            f"--kinds: unknown kind(s) {', '.join(repr(u) for u in unknown) or '(none given)'}; "
+            f"expected a comma-separated list of {', '.join(KINDS)}"
+        )
     return tuple(k for k in KINDS if k in wanted)
 
 
@@ -105,29 +107,42 @@ def select(snap: RealmSnapshot, options: ExportOptions) -> Selection:
             reasons = []
             for key in unknown:
                 if key in plain_clients:
-                    reasons.append(f"{key!r} (an OAuth2 client without an IDM application record: not a custom "
-                                   f"application)")
+                    reasons.append(
+                        f"{key!r} (an OAuth2 client without an IDM application record: not a custom application)"
+                    )
                 elif key in orphans:
                     reasons.append(f"{key!r} (an IDM application record without its OAuth2 client)")
                 else:
                     reasons.append(f"{key!r} (no application or AI agent with this client ID)")
-            raise UsageError(f"--select: cannot export {', '.join(reasons)} in realm {snap.realm!r}; "
-                             f"nothing was written")
+            raise UsageError(
+                f"--select: cannot export {', '.join(reasons)} in realm {snap.realm!r}; nothing was written"
+            )
         apps = [k for k in apps if k in chosen]
         agents = [k for k in agents if k in chosen]
     else:
         if plain_clients and application.KIND in options.kinds:
-            notes.append(Note("", f"skipped {len(plain_clients)} OAuth2 client(s) without an IDM application "
-                                  f"record (not custom applications): {', '.join(plain_clients)}"))
+            notes.append(
+                Note(
+                    "",
+                    f"skipped {len(plain_clients)} OAuth2 client(s) without an IDM application "
+                    f"record (not custom applications): {', '.join(plain_clients)}",
+                )
+            )
         if orphans and application.KIND in options.kinds:
-            notes.append(Note("", f"skipped {len(orphans)} IDM application record(s) without their OAuth2 client: "
-                                  f"{', '.join(orphans)}"))
+            notes.append(
+                Note(
+                    "",
+                    f"skipped {len(orphans)} IDM application record(s) without their OAuth2 client: "
+                    f"{', '.join(orphans)}",
+                )
+            )
     if aiagent.KIND in options.kinds and not snap.ai_agents_enabled:
         notes.append(Note("", f"the AI agents feature is off in realm {snap.realm!r}: no agents exported"))
     for key in [*apps, *agents]:
         if not CLIENT_ID.match(key):
-            notes.append(Note(key, "client ID uses characters manifests do not allow (letters, digits, '-', '_'); "
-                                   "skipped"))
+            notes.append(
+                Note(key, "client ID uses characters manifests do not allow (letters, digits, '-', '_'); skipped")
+            )
     apps = [k for k in apps if CLIENT_ID.match(k)] if application.KIND in options.kinds else []
     agents = [k for k in agents if CLIENT_ID.match(k)] if aiagent.KIND in options.kinds else []
     return Selection(tuple(apps), tuple(agents), tuple(notes))
@@ -161,8 +176,7 @@ def _am_doc(snap: RealmSnapshot, kind: str, key: str) -> Mapping[str, Any] | Non
     return spec.am_docs(snap).get(key) if spec is not None and spec.am_docs is not None else None
 
 
-def build(snap: RealmSnapshot, selection: Selection, users: Mapping[str, str],
-          options: ExportOptions) -> ExportResult:
+def build(snap: RealmSnapshot, selection: Selection, users: Mapping[str, str], options: ExportOptions) -> ExportResult:
     """The documents for ``selection``; ``users`` maps user id → userName."""
     realm = snap.realm
     notes = list(selection.notes)
@@ -175,9 +189,15 @@ def build(snap: RealmSnapshot, selection: Selection, users: Mapping[str, str],
             rev = provider_spec(snap, options.provider_grant_types, addr)
             notes.extend(rev.notes)
             if rev.spec:
-                docs.append(ExportedDocument(kind=provider.KIND, key=realm, realm=realm,
-                                             path=f"{FOLDERS[provider.KIND]}/{realm}.yaml",
-                                             document=_document(provider.KIND, realm, realm, rev.spec)))
+                docs.append(
+                    ExportedDocument(
+                        kind=provider.KIND,
+                        key=realm,
+                        realm=realm,
+                        path=f"{FOLDERS[provider.KIND]}/{realm}.yaml",
+                        document=_document(provider.KIND, realm, realm, rev.spec),
+                    )
+                )
             else:
                 notes.append(Note(addr, "nothing differs from the AIC defaults; no file written"))
     exported_apps = set(selection.applications)
@@ -195,16 +215,42 @@ def build(snap: RealmSnapshot, selection: Selection, users: Mapping[str, str],
         name = names.get(key)
         if name and "clientSecret" in spec:
             spec["clientSecret"] = {"fromEnv": name}
-        docs.append(ExportedDocument(kind=kind, key=key, realm=realm, path=f"{FOLDERS[kind]}/{key}.yaml",
-                                     document=_document(kind, realm, key, spec), secret_env=name))
-    unmarked = sorted(key for kind, key, spec, _ in specs if "clientSecret" in spec
-                      and not has_secret_marker(_am_doc(snap, kind, key)))
+        docs.append(
+            ExportedDocument(
+                kind=kind,
+                key=key,
+                realm=realm,
+                path=f"{FOLDERS[kind]}/{key}.yaml",
+                document=_document(kind, realm, key, spec),
+                secret_env=name,
+            )
+        )
+    unmarked = sorted(
+        key
+        for kind, key, spec, _ in specs
+        if "clientSecret" in spec and not has_secret_marker(_am_doc(snap, kind, key))
+    )
     if unmarked:
-        notes.append(Note("", f"{len(unmarked)} client(s) carry no provisioner secret marker ({', '.join(unmarked)}): "
-                              f"plan proves their secrets live at the tenant's introspect endpoint "
-                              f"(one request each) until an apply records a marker"))
+        notes.append(
+            Note(
+                "",
+                f"{len(unmarked)} client(s) carry no provisioner secret marker ({', '.join(unmarked)}): "
+                f"plan proves their secrets live at the tenant's introspect endpoint "
+                f"(one request each) until an apply records a marker",
+            )
+        )
     return ExportResult(realm, tuple(docs), tuple(notes))
 
 
-__all__ = ["ExportOptions", "ExportResult", "ExportedDocument", "FOLDERS", "GRANT_MODES", "KINDS", "Selection",
-           "build", "parse_kinds", "select"]
+__all__ = [
+    "ExportOptions",
+    "ExportResult",
+    "ExportedDocument",
+    "FOLDERS",
+    "GRANT_MODES",
+    "KINDS",
+    "Selection",
+    "build",
+    "parse_kinds",
+    "select",
+]

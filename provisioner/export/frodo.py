@@ -19,6 +19,7 @@ documents may be in the plain list form (bulk exports) or the wrapped ``{"inheri
 such files back into a :class:`RealmSnapshot`, so that the ordinary export (``build``) turns them
 into manifests.
 """
+
 from __future__ import annotations
 
 import copy
@@ -35,14 +36,28 @@ from provisioner.kinds.snapshot import RealmSnapshot
 #: The section names Frodo uses for the three kinds of objects we read.
 SECTIONS = ("agent", "application", "managedApplication")
 #: Sections of a Frodo export that hold things provisioner does not manage (ignored with a note).
-OTHER_SECTIONS = ("script", "saml", "connector", "mapping", "glossarySchema", "requestForm", "requestType",
-                  "agentGroup")
+OTHER_SECTIONS = (
+    "script",
+    "saml",
+    "connector",
+    "mapping",
+    "glossarySchema",
+    "requestForm",
+    "requestType",
+    "agentGroup",
+)
 
 
 def meta(origin: str, exported_by: str, date: str, version: str) -> dict[str, Any]:
     """Frodo's ``ExportMetaData`` (``exportTool`` names this tool, not Frodo)."""
-    return {"origin": origin, "originAmVersion": None, "exportedBy": exported_by, "exportDate": date,
-            "exportTool": "provisioner", "exportToolVersion": version}
+    return {
+        "origin": origin,
+        "originAmVersion": None,
+        "exportedBy": exported_by,
+        "exportDate": date,
+        "exportTool": "provisioner",
+        "exportToolVersion": version,
+    }
 
 
 def _provider(snap: RealmSnapshot) -> dict[str, Any] | None:
@@ -70,8 +85,12 @@ def to_frodo(snap: RealmSnapshot, selection: Selection, meta_data: Mapping[str, 
             if provider is not None:
                 client["_provider"] = copy.deepcopy(provider)
             clients[key] = client
-        files[f"{realm}.application.json"] = {"meta": dict(meta_data), "managedApplication": managed,
-                                              "application": clients, "script": {}}
+        files[f"{realm}.application.json"] = {
+            "meta": dict(meta_data),
+            "managedApplication": managed,
+            "application": clients,
+            "script": {},
+        }
     if selection.agents:
         out: dict[str, Any] = {}
         for key in selection.agents:
@@ -79,8 +98,7 @@ def to_frodo(snap: RealmSnapshot, selection: Selection, meta_data: Mapping[str, 
             identity = snap.identity_of(key)
             if identity is not None:
                 ident = copy.deepcopy(dict(identity))
-                ident["_privileges"] = [copy.deepcopy(dict(p))
-                                        for p in snap.privileges_of(str(identity["_id"]), key)]
+                ident["_privileges"] = [copy.deepcopy(dict(p)) for p in snap.privileges_of(str(identity["_id"]), key)]
                 agent["_aiAgentIdentity"] = ident
             out[key] = agent
         files[f"{realm}.agent.json"] = {"meta": dict(meta_data), "agent": out}
@@ -111,9 +129,16 @@ class FrodoImport:
     notes: list[Note] = field(default_factory=list)
 
     def snapshot(self) -> RealmSnapshot:
-        return RealmSnapshot(realm=self.realm, provider=self.provider, provider_rev=self.provider_rev,
-                             clients=self.clients, agents=self.agents, apps=self.apps, identities=self.identities,
-                             privileges=tuple(self.privileges[k] for k in sorted(self.privileges)))
+        return RealmSnapshot(
+            realm=self.realm,
+            provider=self.provider,
+            provider_rev=self.provider_rev,
+            clients=self.clients,
+            agents=self.agents,
+            apps=self.apps,
+            identities=self.identities,
+            privileges=tuple(self.privileges[k] for k in sorted(self.privileges)),
+        )
 
     def user_ids(self) -> set[str]:
         """Every user id the owners and privilege subjects point at."""
@@ -141,8 +166,10 @@ def read(name: str, text: str, into: FrodoImport) -> None:
         raise FrodoFormatError(f"{name}:{exc.lineno}:{exc.colno}: not JSON ({exc.msg})") from None
     data = _object(data, name)
     if not any(s in data for s in SECTIONS):
-        raise FrodoFormatError(f"{name}: not a Frodo export of AI agents, OAuth2 clients or applications (no "
-                               f"{', '.join(repr(s) for s in SECTIONS)} section)")
+        raise FrodoFormatError(
+            f"{name}: not a Frodo export of AI agents, OAuth2 clients or applications (no "
+            f"{', '.join(repr(s) for s in SECTIONS)} section)"
+        )
     for section in sorted(data):
         if section in OTHER_SECTIONS and data[section]:
             into.notes.append(Note("", f"{name}: section {section!r} is not managed by provisioner; ignored"))
@@ -158,8 +185,13 @@ def read(name: str, text: str, into: FrodoImport) -> None:
         record = _object(raw, f"{name}: managedApplication.{key}")
         oidc = get_path(record, ("ssoEntities", "oidcId"))
         if not isinstance(oidc, str) or not oidc:
-            into.notes.append(Note("", f"{name}: managed application {record.get('name') or key!r} is not an "
-                                       f"OIDC application (no ssoEntities.oidcId); skipped"))
+            into.notes.append(
+                Note(
+                    "",
+                    f"{name}: managed application {record.get('name') or key!r} is not an "
+                    f"OIDC application (no ssoEntities.oidcId); skipped",
+                )
+            )
             continue
         record.setdefault("_id", key)
         record.pop("glossary", None)

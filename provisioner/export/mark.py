@@ -6,6 +6,7 @@ whole-document PUT of the AM client (read-modify-write like apply's updates): th
 first and left alone when it moved since the export read it. Objects already owned by another stack
 are never re-marked.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -59,8 +60,12 @@ def marks_needed(snap: RealmSnapshot, result: ExportResult, stack: str) -> tuple
         if owner == stack:
             continue
         if owner is not None:
-            notes.append(Note(doc.address, f"owned by stack {owner!r}; not re-marked for stack {stack!r} (remove "
-                                           f"it from that stack first)"))
+            notes.append(
+                Note(
+                    doc.address,
+                    f"owned by stack {owner!r}; not re-marked for stack {stack!r} (remove it from that stack first)",
+                )
+            )
             continue
         rev = observed.get("_rev") if observed else None
         marks.append(Mark(doc.kind, doc.realm, doc.key, str(rev) if rev is not None else None))
@@ -71,8 +76,9 @@ class MarkFailed(ProvisionerError):
     """Some objects could not be marked; the message says which, and which were marked."""
 
 
-def apply_marks(client: Any, snap: RealmSnapshot, marks: list[Mark], stack: str,
-                progress: Callable[[str], None]) -> None:
+def apply_marks(
+    client: Any, snap: RealmSnapshot, marks: list[Mark], stack: str, progress: Callable[[str], None]
+) -> None:
     """Write the stack marker on each of ``marks`` (one re-read and one PUT each)."""
     failed: list[str] = []
     for mark in marks:
@@ -83,8 +89,10 @@ def apply_marks(client: Any, snap: RealmSnapshot, marks: list[Mark], stack: str,
             continue
         progress(f"marked {mark.address} as owned by stack {stack!r}")
     if failed:
-        raise MarkFailed("could not mark " + "; ".join(failed) + "; the files were written, run export with "
-                         "--stack again (with --force) to retry")
+        raise MarkFailed(
+            "could not mark " + "; ".join(failed) + "; the files were written, run export with "
+            "--stack again (with --force) to retry"
+        )
 
 
 def _mark_one(client: Any, snap: RealmSnapshot, mark: Mark, stack: str) -> None:

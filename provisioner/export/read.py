@@ -1,4 +1,5 @@
 """Reading for export: the realm snapshot (few list requests) and one user query for the names."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -20,7 +21,7 @@ def user_names(client: Any, realm: str, ids: Iterable[str]) -> dict[str, str]:
     wanted = sorted(set(ids))
     out: dict[str, str] = {}
     for start in range(0, len(wanted), USER_BATCH):
-        batch = wanted[start:start + USER_BATCH]
+        batch = wanted[start : start + USER_BATCH]
         for user in client.idm.query(f"{realm}_user", or_filter("_id", batch), ("_id", "userName"), PAGE_SIZE):
             if user.get("_id") and user.get("userName"):
                 out[str(user["_id"])] = str(user["userName"])

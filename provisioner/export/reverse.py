@@ -11,6 +11,7 @@ note, instead of producing a change on the first plan.
 Values come out in manifest vocabulary: grant types as short aliases, users by ``userName``, groups
 by id, ``clientName``/``descriptions`` as one string.
 """
+
 from __future__ import annotations
 
 import re
@@ -102,6 +103,7 @@ def user_ids(snap: RealmSnapshot, apps: list[str], agents: list[str]) -> set[str
 
 # -- defaults ----------------------------------------------------------------------------------------
 
+
 def application_defaults(key: str, template: str) -> dict[str, Any]:
     """What creating application ``key`` with only ``template`` declared leaves in the tenant."""
     am = client_defaults()
@@ -116,6 +118,7 @@ def agent_defaults(key: str) -> dict[str, Any]:
 
 
 # -- one field ----------------------------------------------------------------------------------------
+
 
 def _raw(docs: Mapping[str, Any], target: Target) -> Any:
     return get_path(docs.get(target.remote), target.path)
@@ -134,8 +137,14 @@ def _desired_form(target: Target, canon: Any) -> Any:
     return canon
 
 
-def field_value(rev: Reverse, fld: Field, observed: Mapping[str, Any], defaults: Mapping[str, Any],
-                users: Mapping[str, str], label: str | None = None) -> Any:
+def field_value(
+    rev: Reverse,
+    fld: Field,
+    observed: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    users: Mapping[str, str],
+    label: str | None = None,
+) -> Any:
     """The desired-form value of ``fld`` to export, or ``_ABSENT`` (default, or not expressible)."""
     if not _differs_from_default(fld, observed, defaults):
         return _ABSENT
@@ -144,14 +153,19 @@ def field_value(rev: Reverse, fld: Field, observed: Mapping[str, Any], defaults:
     canon = canonical(primary, _raw(observed, primary))
     value = _desired_form(primary, canon)
     if value is _ABSENT:
-        rev.note(f"{label} is {_show(_raw(observed, primary))} in the tenant, which a manifest cannot "
-                 f"express; left out (not managed)")
+        rev.note(
+            f"{label} is {_show(_raw(observed, primary))} in the tenant, which a manifest cannot "
+            f"express; left out (not managed)"
+        )
         return _ABSENT
     if differing_targets(fld, value, observed):
-        places = ", ".join(f"{t.remote.upper()} {t.dotted} = {_show(canonical(t, _raw(observed, t)))}"
-                           for t in fld.targets)
-        rev.note(f"{label} differs between the tenant's objects ({places}); left out (not managed) so "
-                 f"that plan shows no change; declare it to make them agree")
+        places = ", ".join(
+            f"{t.remote.upper()} {t.dotted} = {_show(canonical(t, _raw(observed, t)))}" for t in fld.targets
+        )
+        rev.note(
+            f"{label} differs between the tenant's objects ({places}); left out (not managed) so "
+            f"that plan shows no change; declare it to make them agree"
+        )
         return _ABSENT
     if primary.compare == "refs" and primary.collection.endswith("_user"):
         missing = [i for i in value if i not in users]
@@ -178,8 +192,15 @@ def _manifest_form(name: str, value: Any, users: Mapping[str, str]) -> Any:
 
 # -- kinds --------------------------------------------------------------------------------------------
 
-def _client_spec(rev: Reverse, fields: tuple[Field, ...], observed: Mapping[str, Any],
-                 defaults: Mapping[str, Any], users: Mapping[str, str], allowed: tuple[str, ...]) -> None:
+
+def _client_spec(
+    rev: Reverse,
+    fields: tuple[Field, ...],
+    observed: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    users: Mapping[str, str],
+    allowed: tuple[str, ...],
+) -> None:
     for fld in fields:
         if fld.sensitive or fld.name == "template":
             continue
@@ -188,8 +209,7 @@ def _client_spec(rev: Reverse, fields: tuple[Field, ...], observed: Mapping[str,
         if value is _ABSENT:
             continue
         if top not in allowed:
-            rev.note(f"{fld.name} is {_show(value)} in the tenant, a field AIAgent manifests do not have; "
-                     f"left out")
+            rev.note(f"{fld.name} is {_show(value)} in the tenant, a field AIAgent manifests do not have; left out")
             continue
         if "." in fld.name:
             rev.spec.setdefault(top, {})[fld.name.split(".", 1)[1]] = value
@@ -218,28 +238,31 @@ def has_secret_marker(am: Mapping[str, Any] | None) -> bool:
     return secret_marker(am) is not None
 
 
-def application_spec(snap: RealmSnapshot, key: str, users: Mapping[str, str],
-                     address: str) -> tuple[Reverse, str | None]:
+def application_spec(
+    snap: RealmSnapshot, key: str, users: Mapping[str, str], address: str
+) -> tuple[Reverse, str | None]:
     """The minimal Application spec for client ``key`` and its secret variable (None: public client)."""
     rev = Reverse(address)
     am, record = snap.clients[key], snap.apps[key]
     template = str(record.get("templateName") or "service")
     if template not in application.TEMPLATES:
-        rev.note(f"template {template!r} is not one of {', '.join(application.TEMPLATES)}; left out, and the other "
-                 f"fields are compared with the service template's defaults")
+        rev.note(
+            f"template {template!r} is not one of {', '.join(application.TEMPLATES)}; left out, and the other "
+            f"fields are compared with the service template's defaults"
+        )
         template = "service"
     elif template != "service":
         rev.spec["template"] = template
     observed = {"am": unwrap(am), "idm": record}
-    _client_spec(rev, application.FIELDS, observed, application_defaults(key, template), users,
-                 APPLICATION_ORDER)
+    _client_spec(rev, application.FIELDS, observed, application_defaults(key, template), users, APPLICATION_ORDER)
     name = _secret(rev, am, key)
     rev.spec = {k: rev.spec[k] for k in APPLICATION_ORDER if k in rev.spec}
     return rev, name
 
 
-def agent_spec(snap: RealmSnapshot, key: str, users: Mapping[str, str], exported_apps: set[str],
-               address: str) -> tuple[Reverse, str | None]:
+def agent_spec(
+    snap: RealmSnapshot, key: str, users: Mapping[str, str], exported_apps: set[str], address: str
+) -> tuple[Reverse, str | None]:
     """The minimal AIAgent spec for agent ``key`` (with its privileges) and its secret variable."""
     rev = Reverse(address)
     am = snap.agents[key]
@@ -262,8 +285,14 @@ def agent_spec(snap: RealmSnapshot, key: str, users: Mapping[str, str], exported
     return rev, name
 
 
-def privilege_entries(rev: Reverse, snap: RealmSnapshot, key: str, identity: Mapping[str, Any] | None,
-                      users: Mapping[str, str], exported_apps: set[str]) -> list[dict[str, Any]]:
+def privilege_entries(
+    rev: Reverse,
+    snap: RealmSnapshot,
+    key: str,
+    identity: Mapping[str, Any] | None,
+    users: Mapping[str, str],
+    exported_apps: set[str],
+) -> list[dict[str, Any]]:
     """The agent's ``applications:`` entries, one per application, sorted by application client id.
 
     The plan owns an agent's whole privilege set, so a privilege that cannot be listed is called out:
@@ -274,15 +303,19 @@ def privilege_entries(rev: Reverse, snap: RealmSnapshot, key: str, identity: Map
     for priv in snap.privileges_of(str(identity["_id"]) if identity else None, key):
         app = snap.privilege_app(priv)
         if not app or not CLIENT_ID.match(app):
-            rev.note(f"privilege {priv.get('_id')} points at no application a manifest can name "
-                     f"({app!r}); not exported, so apply would delete it")
+            rev.note(
+                f"privilege {priv.get('_id')} points at no application a manifest can name "
+                f"({app!r}); not exported, so apply would delete it"
+            )
             continue
         by_app.setdefault(app, []).append(priv)
     entries = []
     for app, privs in sorted(by_app.items()):
         if len(privs) > 1:
-            rev.note(f"{len(privs)} privileges for application {app!r}; exported the first "
-                     f"({privs[0].get('_id')}), apply would delete the others")
+            rev.note(
+                f"{len(privs)} privileges for application {app!r}; exported the first "
+                f"({privs[0].get('_id')}), apply would delete the others"
+            )
         priv = privs[0]
         entry: dict[str, Any] = {"application": app}
         if app not in exported_apps:
@@ -293,8 +326,10 @@ def privilege_entries(rev: Reverse, snap: RealmSnapshot, key: str, identity: Map
         subjects = canonical(fields["subjects"], priv.get("subjects"))
         missing = [i for i in subjects if i not in users]
         if missing:
-            rev.note(f"applications[{app}].subjects: user id(s) {', '.join(missing)} have no user; apply would "
-                     f"remove them from the privilege")
+            rev.note(
+                f"applications[{app}].subjects: user id(s) {', '.join(missing)} have no user; apply would "
+                f"remove them from the privilege"
+            )
         if any(i in users for i in subjects):
             entry["subjects"] = _manifest_form("subjects", [i for i in subjects if i in users], users)
         groups = canonical(fields["subjectGroups"], priv.get("subjectGroups"))
@@ -320,12 +355,26 @@ def provider_spec(snap: RealmSnapshot, mode: str, address: str) -> Reverse:
             rev.spec["grantTypes"] = {"ensure": extra}
         removed = sorted(alias(g) for g in DEFAULT_PROVIDER_GRANTS if g not in grants)
         if removed:
-            rev.note(f"the realm does not allow {', '.join(removed)} (in the AIC default list); 'ensure' cannot "
-                     f"say that: use --provider-grant-types exact to own the whole list")
+            rev.note(
+                f"the realm does not allow {', '.join(removed)} (in the AIC default list); 'ensure' cannot "
+                f"say that: use --provider-grant-types exact to own the whole list"
+            )
     if get_path(doc, AUDIENCE_PATH) is True:
         rev.spec["acceptAudienceInTokenExchange"] = True
     return rev
 
 
-__all__ = ["DEFAULT_PROVIDER_GRANTS", "Note", "Reverse", "agent_spec", "application_spec", "field_value",
-           "has_secret_marker", "is_confidential", "privilege_entries", "provider_spec", "secret_env_name", "user_ids"]
+__all__ = [
+    "DEFAULT_PROVIDER_GRANTS",
+    "Note",
+    "Reverse",
+    "agent_spec",
+    "application_spec",
+    "field_value",
+    "has_secret_marker",
+    "is_confidential",
+    "privilege_entries",
+    "provider_spec",
+    "secret_env_name",
+    "user_ids",
+]

@@ -1,4 +1,5 @@
 """Files: manifest YAML text, the schema comment, ``secrets.env.example``, and writing without clobbering."""
+
 from __future__ import annotations
 
 import json
@@ -42,16 +43,16 @@ class _Block(dict):
     """A mapping always written in block style (``metadata``, ``spec``)."""
 
 
-_Dumper.add_representer(_Block, lambda dumper, value: dumper.represent_mapping(
-    "tag:yaml.org,2002:map", value.items(), flow_style=False))
+_Dumper.add_representer(
+    _Block, lambda dumper, value: dumper.represent_mapping("tag:yaml.org,2002:map", value.items(), flow_style=False)
+)
 
 
 def dump(document: Mapping[str, Any]) -> str:
     """YAML text: keys in the given (stable) order; top-level sections in block style, short leaf
     collections (``scopes: [a, b]``, ``clientSecret: {fromEnv: X}``) in flow style."""
     top = {k: _Block(v) if isinstance(v, Mapping) else v for k, v in document.items()}
-    return yaml.dump(top, Dumper=_Dumper, sort_keys=False, default_flow_style=None, allow_unicode=True,
-                     width=100)
+    return yaml.dump(top, Dumper=_Dumper, sort_keys=False, default_flow_style=None, allow_unicode=True, width=100)
 
 
 def manifest_text(document: Mapping[str, Any], schema_ref: str) -> str:
@@ -65,8 +66,10 @@ def manifest_text(document: Mapping[str, Any], schema_ref: str) -> str:
     header = f"# yaml-language-server: $schema={schema_ref}"
     if any(marker in body for marker in _JINJA):
         if "endraw" in body:
-            raise UsageError(f"{document.get('kind')} {document.get('metadata')}: a value contains "
-                             f"'endraw', which cannot be kept literal in a manifest")
+            raise UsageError(
+                f"{document.get('kind')} {document.get('metadata')}: a value contains "
+                f"'endraw', which cannot be kept literal in a manifest"
+            )
         return f"{header}\n# {{% raw %}}\n{body}# {{% endraw %}}\n"
     return f"{header}\n{body}"
 
@@ -74,8 +77,7 @@ def manifest_text(document: Mapping[str, Any], schema_ref: str) -> str:
 def secrets_text(result: ExportResult) -> str:
     """``secrets.env.example``: every secret variable with an empty value and what it is for."""
     lines = [
-        "# Client secrets of the objects exported by `provisioner export` (realm "
-        f"{result.realm}).",
+        f"# Client secrets of the objects exported by `provisioner export` (realm {result.realm}).",
         "# The tenant never returns a client secret: set each variable to the secret the client uses today",
         "# (in your CI secret store, or in a copy of this file passed with --env-file that is never committed).",
     ]
@@ -106,14 +108,20 @@ def schema_ref(schema: str, out_dir: str, relpath: str) -> str:
 def stack_file_text(stack: str, marked: bool = True) -> str:
     """``provisioner.yaml``: the exported stack's identity (``--stack``), declared once. ``marked``:
     export marked the objects already (import-frodo writes nothing to a tenant)."""
-    note = ("The objects exported with --stack carry it already." if marked
-            else "apply writes it on each object it creates or updates.")
-    return ("# The stack's identity: the name written on every object it creates; prune deletes only objects\n"
-            f"# carrying it. {note}\nstack: {stack}\n")
+    note = (
+        "The objects exported with --stack carry it already."
+        if marked
+        else "apply writes it on each object it creates or updates."
+    )
+    return (
+        "# The stack's identity: the name written on every object it creates; prune deletes only objects\n"
+        f"# carrying it. {note}\nstack: {stack}\n"
+    )
 
 
-def output_files(result: ExportResult, out_dir: str, schema: str | None,
-                 stack: str | None = None, marked: bool = True) -> list[OutputFile]:
+def output_files(
+    result: ExportResult, out_dir: str, schema: str | None, stack: str | None = None, marked: bool = True
+) -> list[OutputFile]:
     """Every file to write. Without a schema in a parent ``schemas/`` folder (and no ``--schema``),
     the combined schema is written to ``schemas/manifest.schema.json`` in the output folder. With
     ``stack`` (``--stack``), ``provisioner.yaml`` declares it."""
@@ -123,8 +131,9 @@ def output_files(result: ExportResult, out_dir: str, schema: str | None,
     if schema is None:
         from provisioner.manifest.schema import bundled_schema
 
-        files.append(OutputFile(f"schemas/{SCHEMA_FILE}",
-                                json.dumps(bundled_schema(), indent=2, ensure_ascii=False) + "\n"))
+        files.append(
+            OutputFile(f"schemas/{SCHEMA_FILE}", json.dumps(bundled_schema(), indent=2, ensure_ascii=False) + "\n")
+        )
         schema = os.path.join(os.path.abspath(out_dir), "schemas", SCHEMA_FILE)
     for doc in result.documents:
         files.append(OutputFile(doc.path, manifest_text(doc.document, schema_ref(schema, out_dir, doc.path))))
@@ -148,8 +157,9 @@ def check_overwrite(out_dir: str, files: Sequence[OutputFile], force: bool) -> N
     if present:
         shown = ", ".join(os.path.join(out_dir, p) for p in present[:10])
         more = f" and {len(present) - 10} more" if len(present) > 10 else ""
-        raise UsageError(f"{len(present)} file(s) already exist: {shown}{more}; nothing was written "
-                         f"(pass --force to overwrite them)")
+        raise UsageError(
+            f"{len(present)} file(s) already exist: {shown}{more}; nothing was written (pass --force to overwrite them)"
+        )
 
 
 def write_files(out_dir: str, files: Sequence[OutputFile]) -> list[str]:
@@ -167,5 +177,16 @@ def write_files(out_dir: str, files: Sequence[OutputFile]) -> list[str]:
     return written
 
 
-__all__ = ["OutputFile", "SECRETS_FILE", "check_overwrite", "dump", "existing", "find_schema", "manifest_text",
-           "output_files", "schema_ref", "secrets_text", "write_files"]
+__all__ = [
+    "OutputFile",
+    "SECRETS_FILE",
+    "check_overwrite",
+    "dump",
+    "existing",
+    "find_schema",
+    "manifest_text",
+    "output_files",
+    "schema_ref",
+    "secrets_text",
+    "write_files",
+]

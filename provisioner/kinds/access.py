@@ -11,6 +11,7 @@ snapshot) or from a tenant snapshot (:func:`from_snapshot`). :func:`diff` turns 
 sentences a reviewer approves ("agent X gains `logs-delete` on web-app"). This module knows the AIAgent,
 Application and AgentPrivilege kinds; everything outside ``kinds/`` only handles the map.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -61,9 +62,13 @@ class Exchange:
         return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"application": self.application, "audience": self.audience,
-                "scopes": list(self.scopes) if self.scopes is not None else None, "allScopes": self.all_scopes,
-                "actsFor": {"noOne": self.acts_for_no_one, "users": list(self.users), "groups": list(self.groups)}}
+        return {
+            "application": self.application,
+            "audience": self.audience,
+            "scopes": list(self.scopes) if self.scopes is not None else None,
+            "allScopes": self.all_scopes,
+            "actsFor": {"noOne": self.acts_for_no_one, "users": list(self.users), "groups": list(self.groups)},
+        }
 
 
 @dataclass(frozen=True)
@@ -92,10 +97,14 @@ class AgentAccess:
         own = None
         if self.has_own_token:
             own = {"grant": CLIENT_CREDENTIALS, "scopes": list(self.scopes) if self.scopes is not None else None}
-        return {"realm": self.realm, "agent": self.agent,
-                "grantTypes": list(self.grant_types) if self.grant_types is not None else None,
-                "ownToken": own, "tokenExchange": self.can_exchange,
-                "exchanges": [e.to_dict() for e in self.exchanges]}
+        return {
+            "realm": self.realm,
+            "agent": self.agent,
+            "grantTypes": list(self.grant_types) if self.grant_types is not None else None,
+            "ownToken": own,
+            "tokenExchange": self.can_exchange,
+            "exchanges": [e.to_dict() for e in self.exchanges],
+        }
 
 
 @dataclass(frozen=True)
@@ -160,8 +169,7 @@ def from_resources(resources: Iterable[Any], snapshot: Snapshot | None = None) -
         snap = snapshot.realm(res.realm) if snapshot is not None else None
         live = snap.agents.get(res.name) if snap is not None else None
         scopes = _tuple(res.spec["scopes"]) if "scopes" in res.spec else _live_client(live, _SCOPES)
-        grant_types = (_tuple(res.spec["grantTypes"]) if "grantTypes" in res.spec
-                       else _live_client(live, _GRANTS))
+        grant_types = _tuple(res.spec["grantTypes"]) if "grantTypes" in res.spec else _live_client(live, _GRANTS)
         edges = []
         for entry in res.spec.get("applications") or []:
             if not isinstance(entry, Mapping) or not isinstance(entry.get("application"), str):
@@ -171,12 +179,20 @@ def from_resources(resources: Iterable[Any], snapshot: Snapshot | None = None) -
             if known is None and snap is not None:
                 known = _live_client(snap.clients.get(app), _SCOPES)
             scopes_ok, every = _permitted(tuple(string_set(entry.get("permissions") or [])), known)
-            users = tuple(sorted({str(s.get("userName")) for s in entry.get("subjects") or []
-                                  if isinstance(s, Mapping) and s.get("userName")}))
+            users = tuple(
+                sorted(
+                    {
+                        str(s.get("userName"))
+                        for s in entry.get("subjects") or []
+                        if isinstance(s, Mapping) and s.get("userName")
+                    }
+                )
+            )
             groups = tuple(sorted({group_id(g) for g in entry.get("subjectGroups") or []}))
             edges.append(Exchange(app, scopes_ok, every, users, groups))
-        agents.append(AgentAccess(res.realm, res.name, grant_types, scopes,
-                                  tuple(sorted(edges, key=lambda e: e.application))))
+        agents.append(
+            AgentAccess(res.realm, res.name, grant_types, scopes, tuple(sorted(edges, key=lambda e: e.application)))
+        )
     return AccessMap("manifests", tuple(sorted(agents, key=lambda a: (a.realm, a.agent))))
 
 
@@ -202,8 +218,15 @@ def realm_access(snap: RealmSnapshot, user_names: Mapping[str, str] | None = Non
             users = tuple(sorted(names.get(uid, uid) for uid in ref_ids(priv.get("subjects"))))
             groups = tuple(ref_ids(priv.get("subjectGroups")))
             edges.append(Exchange(app, scopes, every, users, groups))
-        agents.append(AgentAccess(snap.realm, key, _live_client(doc, _GRANTS), _live_client(doc, _SCOPES),
-                                  tuple(sorted(edges, key=lambda e: e.application))))
+        agents.append(
+            AgentAccess(
+                snap.realm,
+                key,
+                _live_client(doc, _GRANTS),
+                _live_client(doc, _SCOPES),
+                tuple(sorted(edges, key=lambda e: e.application)),
+            )
+        )
     return agents
 
 
@@ -222,6 +245,7 @@ def from_snapshot(snapshot: Snapshot, user_names: Mapping[str, Mapping[str, str]
 
 # -- the difference a change makes ----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class AccessChange:
     """One sentence of the access difference, with what it is about (for JSON consumers)."""
@@ -229,12 +253,17 @@ class AccessChange:
     realm: str
     agent: str
     application: str | None
-    change: str       # gains-scope, loses-scope, new-exchange, no-exchange, acts-for, no-longer-acts-for, ...
+    change: str  # gains-scope, loses-scope, new-exchange, no-exchange, acts-for, no-longer-acts-for, ...
     text: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"realm": self.realm, "agent": self.agent, "application": self.application, "change": self.change,
-                "text": self.text}
+        return {
+            "realm": self.realm,
+            "agent": self.agent,
+            "application": self.application,
+            "change": self.change,
+            "text": self.text,
+        }
 
 
 def _code(values: Iterable[str]) -> str:
@@ -254,26 +283,52 @@ def _subject_lines(realm: str, agent: str, app: str, before: Exchange | None, af
     old_groups = set(before.groups) if before else set()
     for user in after.users:
         if user not in old_users:
-            out.append(AccessChange(realm, agent, app, "acts-for", f"agent `{agent}` may now act for user `{user}` "
-                                                                   f"on `{app}`"))
+            out.append(
+                AccessChange(realm, agent, app, "acts-for", f"agent `{agent}` may now act for user `{user}` on `{app}`")
+            )
     for group in after.groups:
         if group not in old_groups:
-            out.append(AccessChange(realm, agent, app, "acts-for", f"agent `{agent}` may now act for group `{group}` "
-                                                                   f"on `{app}`"))
+            out.append(
+                AccessChange(
+                    realm, agent, app, "acts-for", f"agent `{agent}` may now act for group `{group}` on `{app}`"
+                )
+            )
     for user in sorted(old_users - set(after.users)):
-        out.append(AccessChange(realm, agent, app, "no-longer-acts-for",
-                                f"agent `{agent}` may no longer act for user `{user}` on `{app}`"))
+        out.append(
+            AccessChange(
+                realm,
+                agent,
+                app,
+                "no-longer-acts-for",
+                f"agent `{agent}` may no longer act for user `{user}` on `{app}`",
+            )
+        )
     for group in sorted(old_groups - set(after.groups)):
-        out.append(AccessChange(realm, agent, app, "no-longer-acts-for",
-                                f"agent `{agent}` may no longer act for group `{group}` on `{app}`"))
+        out.append(
+            AccessChange(
+                realm,
+                agent,
+                app,
+                "no-longer-acts-for",
+                f"agent `{agent}` may no longer act for group `{group}` on `{app}`",
+            )
+        )
     if before is not None and not before.acts_for_no_one and after.acts_for_no_one:
-        out.append(AccessChange(realm, agent, app, "autonomous",
-                                f"agent `{agent}` now exchanges into `{app}` for itself only (no subjects)"))
+        out.append(
+            AccessChange(
+                realm,
+                agent,
+                app,
+                "autonomous",
+                f"agent `{agent}` now exchanges into `{app}` for itself only (no subjects)",
+            )
+        )
     return out
 
 
-def _set_lines(realm: str, agent: str, app: str | None, what: str, before: tuple[str, ...] | None,
-               after: tuple[str, ...] | None) -> list[AccessChange]:
+def _set_lines(
+    realm: str, agent: str, app: str | None, what: str, before: tuple[str, ...] | None, after: tuple[str, ...] | None
+) -> list[AccessChange]:
     if before is None or after is None:
         if before != after and after is None:
             return [AccessChange(realm, agent, app, "gains-scope", f"agent `{agent}` gains every scope {what}")]
@@ -293,39 +348,83 @@ def _agent_lines(before: AgentAccess | None, after: AgentAccess | None) -> list[
     assert some is not None
     realm, agent = some.realm, some.agent
     if after is None:
-        return [AccessChange(realm, agent, None, "agent-removed",
-                             f"agent `{agent}` is deleted: every token it could obtain goes with it")]
+        return [
+            AccessChange(
+                realm,
+                agent,
+                None,
+                "agent-removed",
+                f"agent `{agent}` is deleted: every token it could obtain goes with it",
+            )
+        ]
     out: list[AccessChange] = []
     if before is None:
         if after.has_own_token:
-            out.append(AccessChange(realm, agent, None, "new-agent",
-                                    f"new agent `{agent}` may obtain its own token with "
-                                    f"{_scopes_text(after.scopes, False)}"))
+            out.append(
+                AccessChange(
+                    realm,
+                    agent,
+                    None,
+                    "new-agent",
+                    f"new agent `{agent}` may obtain its own token with {_scopes_text(after.scopes, False)}",
+                )
+            )
         else:
             out.append(AccessChange(realm, agent, None, "new-agent", f"new agent `{agent}` (no token of its own)"))
         before = AgentAccess(realm, agent, (), ())
     if after.has_own_token and not before.has_own_token and before.grant_types != ():
-        out.append(AccessChange(realm, agent, None, "own-token",
-                                f"agent `{agent}` may now obtain its own token (client_credentials) with "
-                                f"{_scopes_text(after.scopes, False)}"))
+        out.append(
+            AccessChange(
+                realm,
+                agent,
+                None,
+                "own-token",
+                f"agent `{agent}` may now obtain its own token (client_credentials) with "
+                f"{_scopes_text(after.scopes, False)}",
+            )
+        )
     elif before.has_own_token and not after.has_own_token:
-        out.append(AccessChange(realm, agent, None, "no-own-token",
-                                f"agent `{agent}` may no longer obtain a token of its own (client_credentials)"))
+        out.append(
+            AccessChange(
+                realm,
+                agent,
+                None,
+                "no-own-token",
+                f"agent `{agent}` may no longer obtain a token of its own (client_credentials)",
+            )
+        )
     elif after.has_own_token and before.grant_types != ():
         out.extend(_set_lines(realm, agent, None, "in its own token", before.scopes, after.scopes))
     if before.can_exchange and not after.can_exchange:
-        out.append(AccessChange(realm, agent, None, "no-exchange",
-                                f"agent `{agent}` may no longer exchange tokens (token_exchange grant removed)"))
+        out.append(
+            AccessChange(
+                realm,
+                agent,
+                None,
+                "no-exchange",
+                f"agent `{agent}` may no longer exchange tokens (token_exchange grant removed)",
+            )
+        )
     elif after.can_exchange and not before.can_exchange and before.grant_types != ():
-        out.append(AccessChange(realm, agent, None, "exchange",
-                                f"agent `{agent}` may now exchange tokens (token_exchange grant added)"))
+        out.append(
+            AccessChange(
+                realm, agent, None, "exchange", f"agent `{agent}` may now exchange tokens (token_exchange grant added)"
+            )
+        )
     for edge in after.exchanges:
         old = before.exchange(edge.application)
         app = edge.application
         if old is None:
-            out.append(AccessChange(realm, agent, app, "new-exchange",
-                                    f"agent `{agent}` may now exchange into `{app}` with "
-                                    f"{_scopes_text(edge.scopes, edge.all_scopes)}, acting for {edge.acts_for()}"))
+            out.append(
+                AccessChange(
+                    realm,
+                    agent,
+                    app,
+                    "new-exchange",
+                    f"agent `{agent}` may now exchange into `{app}` with "
+                    f"{_scopes_text(edge.scopes, edge.all_scopes)}, acting for {edge.acts_for()}",
+                )
+            )
             if not edge.acts_for_no_one:
                 out.extend(_subject_lines(realm, agent, app, None, edge))
             continue
@@ -333,8 +432,15 @@ def _agent_lines(before: AgentAccess | None, after: AgentAccess | None) -> list[
         out.extend(_subject_lines(realm, agent, app, old, edge))
     for old in before.exchanges:
         if after.exchange(old.application) is None:
-            out.append(AccessChange(realm, agent, old.application, "removed-exchange",
-                                    f"agent `{agent}` may no longer exchange into `{old.application}`"))
+            out.append(
+                AccessChange(
+                    realm,
+                    agent,
+                    old.application,
+                    "removed-exchange",
+                    f"agent `{agent}` may no longer exchange into `{old.application}`",
+                )
+            )
     return out
 
 
@@ -347,8 +453,12 @@ def diff(before: AccessMap, after: AccessMap) -> tuple[AccessChange, ...]:
     return tuple(out)
 
 
-def planned(resources: Iterable[Any], snapshot: Snapshot, deleted_agents: Iterable[tuple[str, str]] = (),
-            deleted_edges: Iterable[tuple[str, str, str]] = ()) -> tuple[AccessMap, AccessMap]:
+def planned(
+    resources: Iterable[Any],
+    snapshot: Snapshot,
+    deleted_agents: Iterable[tuple[str, str]] = (),
+    deleted_edges: Iterable[tuple[str, str, str]] = (),
+) -> tuple[AccessMap, AccessMap]:
     """(the tenant's access now, the access after the plan) for the agents the plan touches.
 
     Declared agents get the manifests' access (undeclared fields from the snapshot); agents the plan
@@ -374,8 +484,9 @@ def planned(resources: Iterable[Any], snapshot: Snapshot, deleted_agents: Iterab
     return before, AccessMap("plan", merged)
 
 
-def plan_difference(resources: Iterable[Any], snapshot: Snapshot,
-                    deletes: Iterable[tuple[str, str, str]] = ()) -> tuple[AccessChange, ...]:
+def plan_difference(
+    resources: Iterable[Any], snapshot: Snapshot, deletes: Iterable[tuple[str, str, str]] = ()
+) -> tuple[AccessChange, ...]:
     """The access difference a plan makes; ``deletes``: the plan's ``(kind, realm, key)`` deletes."""
     from provisioner.kinds import privilege
 
@@ -396,8 +507,9 @@ def read_tenant(client: Any, realms: Iterable[str], parallelism: int = 4) -> tup
         ids = sorted(subject_user_ids(snap))
         found: dict[str, str] = {}
         for start in range(0, len(ids), 50):  # bounded filter length
-            users = client.idm.query(f"{realm}_user", or_filter("_id", ids[start:start + 50]), ("_id", "userName"),
-                                     PAGE_SIZE)
+            users = client.idm.query(
+                f"{realm}_user", or_filter("_id", ids[start : start + 50]), ("_id", "userName"), PAGE_SIZE
+            )
             found.update({str(u["_id"]): str(u["userName"]) for u in users or [] if u.get("userName")})
         names[realm] = found
     return from_snapshot(snapshot, names), snapshot

@@ -13,6 +13,7 @@ providerOverrides.acceptAudienceInTokenExchange AM ``overrideOAuth2ClientConfig.
 clientSecret                                   AM ``coreOAuth2ClientConfig.userpassword`` (write-only)
 =============================================  ====================================================
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -46,13 +47,17 @@ _OVERRIDES = {
 _NOT_DECLARABLE = ("redirectUris", "clientType")
 
 FIELDS: tuple[Field, ...] = (
-    Field("displayName", (Target("idm", ("name",)),)),
-    Field("description", (Target("idm", ("description",)),)),
-    Field("owners", (OWNERS_TARGET,)),
-    SECRET_FIELD,
-) + tuple(replace(f, manifest=False) if f.name in _NOT_DECLARABLE else f for f in CLIENT_FIELDS) + tuple(
-    Field(f"providerOverrides.{name}", (Target("am", ("overrideOAuth2ClientConfig", path)),))
-    for name, path in _OVERRIDES.items()
+    (
+        Field("displayName", (Target("idm", ("name",)),)),
+        Field("description", (Target("idm", ("description",)),)),
+        Field("owners", (OWNERS_TARGET,)),
+        SECRET_FIELD,
+    )
+    + tuple(replace(f, manifest=False) if f.name in _NOT_DECLARABLE else f for f in CLIENT_FIELDS)
+    + tuple(
+        Field(f"providerOverrides.{name}", (Target("am", ("overrideOAuth2ClientConfig", path)),))
+        for name, path in _OVERRIDES.items()
+    )
 )
 
 
@@ -100,8 +105,9 @@ def observe(snap: RealmSnapshot, key: str) -> dict[str, Mapping[str, Any] | None
     return {"am": snap.agents.get(key), "idm": snap.identity_of(key)}
 
 
-def identity_attributes(key: str, uid: str, desired: Mapping[str, Any],
-                        observed_identity: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def identity_attributes(
+    key: str, uid: str, desired: Mapping[str, Any], observed_identity: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """``aiAgentIdentityAttributes.value``: IDM's current values, overridden by the desired ones.
 
     AM copies these to IDM on a PUT (reference §6.4), so they must never carry stale values.
@@ -119,11 +125,18 @@ def identity_attributes(key: str, uid: str, desired: Mapping[str, Any],
     return value
 
 
-def add_identity(doc: dict[str, Any], key: str, uid: str, desired: Mapping[str, Any],
-                 observed_identity: Mapping[str, Any] | None = None) -> None:
+def add_identity(
+    doc: dict[str, Any],
+    key: str,
+    uid: str,
+    desired: Mapping[str, Any],
+    observed_identity: Mapping[str, Any] | None = None,
+) -> None:
     """Put the identity attributes and uid into an AM agent body (wrapped, as recorded)."""
-    doc["aiAgentIdentityAttributes"] = {"inherited": False,
-                                        "value": identity_attributes(key, uid, desired, observed_identity)}
+    doc["aiAgentIdentityAttributes"] = {
+        "inherited": False,
+        "value": identity_attributes(key, uid, desired, observed_identity),
+    }
     doc["aiAgentIdentityUid"] = {"inherited": False, "value": uid}
 
 
@@ -135,8 +148,9 @@ def _echoed_identity(echo: Any) -> dict[str, Any] | None:
     return attrs
 
 
-def refresh_identity(body: dict[str, Any], key: str, uid: str, desired: Mapping[str, Any],
-                     identity: Mapping[str, Any] | None) -> None:
+def refresh_identity(
+    body: dict[str, Any], key: str, uid: str, desired: Mapping[str, Any], identity: Mapping[str, Any] | None
+) -> None:
     """AM copies the identity attributes to IDM on a PUT: make them carry IDM's (or the desired) values."""
     attrs = body.get("aiAgentIdentityAttributes")
     if isinstance(attrs, dict):
@@ -234,13 +248,21 @@ def plan(ctx: PlanContext, res: Any) -> list[Any]:
     desired, problems = desired_values(res.spec, snap.users)
     ctx.problems(res, problems)
     if not snap.ai_agents_enabled:
-        ctx.problem(res, "", f"the AI agents feature is disabled in this tenant (realm {res.realm!r}); {KIND} "
-                    f"{res.name!r} needs it. Run apply with --enable-features to enable it (can take up to 10 minutes)")
+        ctx.problem(
+            res,
+            "",
+            f"the AI agents feature is disabled in this tenant (realm {res.realm!r}); {KIND} "
+            f"{res.name!r} needs it. Run apply with --enable-features to enable it (can take up to 10 minutes)",
+        )
         return []
     if TOKEN_EXCHANGE in (desired.get("grantTypes") or []) and TOKEN_EXCHANGE not in allowed_grants(ctx, res.realm):
-        ctx.problem(res, "spec.grantTypes", f"agent {res.name!r} uses token exchange, but the OAuth2 provider of realm "
-                    f"{res.realm!r} does not allow it (declare an OAuth2Provider with grantTypes.ensure: "
-                    f"[token_exchange])")
+        ctx.problem(
+            res,
+            "spec.grantTypes",
+            f"agent {res.name!r} uses token exchange, but the OAuth2 provider of realm "
+            f"{res.realm!r} does not allow it (declare an OAuth2Provider with grantTypes.ensure: "
+            f"[token_exchange])",
+        )
     else:
         ctx.problems(res, grant_problems(ctx, res, desired, allowed_grants))
     identity = snap.identity_of(res.name)
@@ -265,11 +287,27 @@ def prune_deletes(snap: RealmSnapshot, realm: str, key: str, reason: str) -> lis
 
     identity = snap.identity_of(key)
     uid = str(identity["_id"]) if identity else None
-    changes = [privilege.delete_change(realm, privilege.key_of(key, snap.privilege_app(priv) or str(priv.get("_id"))),
-                                       priv, f"its agent {key!r} is pruned")
-               for priv in snap.privileges_of(uid, key)]
-    changes.append(Change(address=SPEC.address(realm, key), kind=KIND, realm=realm, key=key, action="delete",
-                          observed=observed(snap, key), ids=Ids(identity=uid), reason=reason))
+    changes = [
+        privilege.delete_change(
+            realm,
+            privilege.key_of(key, snap.privilege_app(priv) or str(priv.get("_id"))),
+            priv,
+            f"its agent {key!r} is pruned",
+        )
+        for priv in snap.privileges_of(uid, key)
+    ]
+    changes.append(
+        Change(
+            address=SPEC.address(realm, key),
+            kind=KIND,
+            realm=realm,
+            key=key,
+            action="delete",
+            observed=observed(snap, key),
+            ids=Ids(identity=uid),
+            reason=reason,
+        )
+    )
     return changes
 
 
@@ -303,21 +341,36 @@ def privilege_rules(resources: Sequence[Any], complete: bool) -> Iterator[Findin
             name = entry["application"]
             if name in first_index:
                 first = agent.locate(f"spec.applications[{first_index[name]}].application")
-                yield agent, f"{base}.application", (f"application '{name}' is listed twice in this agent's "
-                                                     f"applications (first on line {first.line})"), "error"
+                yield (
+                    agent,
+                    f"{base}.application",
+                    (f"application '{name}' is listed twice in this agent's applications (first on line {first.line})"),
+                    "error",
+                )
                 continue
             first_index[name] = index
             app = apps.get((agent.realm, name))
             if entry.get("existing") is True:
                 if app is not None:
-                    yield agent, f"{base}.existing", (f"application '{name}' is declared in these manifests; "
-                                                      "'existing: true' is not needed"), "warning"
+                    yield (
+                        agent,
+                        f"{base}.existing",
+                        (f"application '{name}' is declared in these manifests; 'existing: true' is not needed"),
+                        "warning",
+                    )
             elif app is None and complete:
                 elsewhere = sorted(app_realms.get(name, []))
-                hint = (f" in realm '{agent.realm}' (it is declared in realm '{elsewhere[0]}')" if elsewhere
-                        else "; declare it, or set 'existing: true' if it already exists in the tenant")
-                yield agent, f"{base}.application", (f"application '{name}' is not declared in these "
-                                                     f"manifests{hint}"), "error"
+                hint = (
+                    f" in realm '{agent.realm}' (it is declared in realm '{elsewhere[0]}')"
+                    if elsewhere
+                    else "; declare it, or set 'existing: true' if it already exists in the tenant"
+                )
+                yield (
+                    agent,
+                    f"{base}.application",
+                    (f"application '{name}' is not declared in these manifests{hint}"),
+                    "error",
+                )
             yield from _permissions(agent, base, entry, app)
 
 
@@ -325,8 +378,15 @@ def _permissions(agent: Any, base: str, entry: dict[str, Any], app: Any) -> Iter
     name = entry["application"]
     permissions = entry.get("permissions")
     if not permissions and (permissions is None or isinstance(permissions, list)):
-        yield agent, base, (f"no permissions: the agent may obtain every scope of application '{name}'; "
-                            "list the scopes it needs in 'permissions'"), "warning"
+        yield (
+            agent,
+            base,
+            (
+                f"no permissions: the agent may obtain every scope of application '{name}'; "
+                "list the scopes it needs in 'permissions'"
+            ),
+            "warning",
+        )
         return
     scopes = app.spec.get("scopes") if app is not None else None
     if not isinstance(scopes, list) or not isinstance(permissions, list):
@@ -335,8 +395,12 @@ def _permissions(agent: Any, base: str, entry: dict[str, Any], app: Any) -> Iter
     for index, permission in enumerate(permissions):
         if isinstance(permission, str) and permission not in allowed:
             listed = ", ".join(allowed) if allowed else "none"
-            yield agent, f"{base}.permissions[{index}]", (f"permission '{permission}' is not a scope of application "
-                                                          f"'{name}' (its scopes: {listed})"), "error"
+            yield (
+                agent,
+                f"{base}.permissions[{index}]",
+                (f"permission '{permission}' is not a scope of application '{name}' (its scopes: {listed})"),
+                "error",
+            )
 
 
 def admin_scopes(resources: Sequence[Any], complete: bool) -> Iterator[Finding]:
@@ -347,9 +411,12 @@ def admin_scopes(resources: Sequence[Any], complete: bool) -> Iterator[Finding]:
         for field in ("scopes", "defaultScopes"):
             for index, scope in indexed_strings(res.spec.get(field)):
                 if scope.startswith("fr:"):
-                    yield res, f"spec.{field}[{index}]", (
-                        f"scope '{scope}' is a platform administration scope; AI agents should not hold fr:* "
-                        "scopes"), "warning"
+                    yield (
+                        res,
+                        f"spec.{field}[{index}]",
+                        (f"scope '{scope}' is a platform administration scope; AI agents should not hold fr:* scopes"),
+                        "warning",
+                    )
 
 
 def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
@@ -358,18 +425,39 @@ def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
     provider, _ = results.get("provider") or (None, None)
     flag = get_path(unwrap(provider) if provider is not None else None, ("aiAgentsConfig", "aiAgentsEnabled"))
     enabled = results.get("agents") is not None and results.get("identities") is not None and flag is not False
-    return {"agents": by_id(results.get("agents")), "identities": by_id(results.get("identities")),
-            "ai_agents_enabled": enabled}
+    return {
+        "agents": by_id(results.get("agents")),
+        "identities": by_id(results.get("identities")),
+        "ai_agents_enabled": enabled,
+    }
 
 
-SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, am_kind=AM_KIND, am_docs=lambda snap: snap.agents,
-                prunable=True, prune_deletes=prune_deletes, has_secret=True, feature="ai_agents",
-                observed=observed, references=references, export_folder="agents",
-                schema="aiagent.schema.json",
-                steps={"create": ((1, apply_am), (2, apply_identity)), "update": ((1, apply_am),),
-                       "delete": ((4, apply_delete),)}, plan=plan, owns="AgentPrivilege",
-                rules=(privilege_rules, admin_scopes), agent_policies=True,
-                reads=(SnapshotRead("agents", lambda client, realm: client.am(realm).list(AM_KIND), optional=True),
-                       SnapshotRead("identities", lambda client, realm: client.idm.query(
-                           f"{realm}_aiagent", "true", IDENTITY_FIELDS, PAGE_SIZE), optional=True)),
-                assemble=assemble)
+SPEC = KindSpec(
+    name=KIND,
+    rank=RANK,
+    fields=FIELDS,
+    am_kind=AM_KIND,
+    am_docs=lambda snap: snap.agents,
+    prunable=True,
+    prune_deletes=prune_deletes,
+    has_secret=True,
+    feature="ai_agents",
+    observed=observed,
+    references=references,
+    export_folder="agents",
+    schema="aiagent.schema.json",
+    steps={"create": ((1, apply_am), (2, apply_identity)), "update": ((1, apply_am),), "delete": ((4, apply_delete),)},
+    plan=plan,
+    owns="AgentPrivilege",
+    rules=(privilege_rules, admin_scopes),
+    agent_policies=True,
+    reads=(
+        SnapshotRead("agents", lambda client, realm: client.am(realm).list(AM_KIND), optional=True),
+        SnapshotRead(
+            "identities",
+            lambda client, realm: client.idm.query(f"{realm}_aiagent", "true", IDENTITY_FIELDS, PAGE_SIZE),
+            optional=True,
+        ),
+    ),
+    assemble=assemble,
+)

@@ -16,6 +16,7 @@ clientType               AM ``coreOAuth2ClientConfig.clientType``
 clientSecret             AM ``coreOAuth2ClientConfig.userpassword`` (write-only; hash marker)
 =======================  ==========================================================================
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -37,8 +38,10 @@ RANK = 1
 
 FIELDS: tuple[Field, ...] = (
     Field("displayName", (Target("idm", ("name",)), Target("am", ("coreOAuth2ClientConfig", "clientName"), "one"))),
-    Field("description", (Target("idm", ("description",)),
-                          Target("am", ("advancedOAuth2ClientConfig", "descriptions"), "one"))),
+    Field(
+        "description",
+        (Target("idm", ("description",)), Target("am", ("advancedOAuth2ClientConfig", "descriptions"), "one")),
+    ),
     Field("template", (Target("idm", ("templateName",)),)),
     Field("owners", (OWNERS_TARGET,)),
     SECRET_FIELD,
@@ -55,18 +58,28 @@ _LIFETIMES = {
 
 #: Create defaults per template (dotted AM path → value), applied over the §4.7 defaults.
 TEMPLATES: dict[str, dict[str, Any]] = {
-    "service": {"advancedOAuth2ClientConfig.grantTypes": ["client_credentials"],
-                "advancedOAuth2ClientConfig.responseTypes": ["token"],
-                "advancedOAuth2ClientConfig.isConsentImplied": True,
-                "coreOAuth2ClientConfig.clientType": "Confidential", **_LIFETIMES},
-    "web": {"advancedOAuth2ClientConfig.grantTypes": ["authorization_code"],
-            "advancedOAuth2ClientConfig.responseTypes": ["code"],
-            "coreOAuth2ClientConfig.clientType": "Confidential", **_LIFETIMES},
-    "native": {"advancedOAuth2ClientConfig.grantTypes": ["authorization_code"],
-               "advancedOAuth2ClientConfig.responseTypes": ["code"],
-               "advancedOAuth2ClientConfig.tokenEndpointAuthMethod": "none",
-               "coreOAuth2ClientConfig.clientType": "Public", **_LIFETIMES},
+    "service": {
+        "advancedOAuth2ClientConfig.grantTypes": ["client_credentials"],
+        "advancedOAuth2ClientConfig.responseTypes": ["token"],
+        "advancedOAuth2ClientConfig.isConsentImplied": True,
+        "coreOAuth2ClientConfig.clientType": "Confidential",
+        **_LIFETIMES,
+    },
+    "web": {
+        "advancedOAuth2ClientConfig.grantTypes": ["authorization_code"],
+        "advancedOAuth2ClientConfig.responseTypes": ["code"],
+        "coreOAuth2ClientConfig.clientType": "Confidential",
+        **_LIFETIMES,
+    },
+    "native": {
+        "advancedOAuth2ClientConfig.grantTypes": ["authorization_code"],
+        "advancedOAuth2ClientConfig.responseTypes": ["code"],
+        "advancedOAuth2ClientConfig.tokenEndpointAuthMethod": "none",
+        "coreOAuth2ClientConfig.clientType": "Public",
+        **_LIFETIMES,
+    },
 }
+
 
 def record_id(realm: str, key: str) -> str:
     """The deterministic IDM ``_id`` of the application record this tool creates."""
@@ -118,9 +131,13 @@ def template_defaults(desired: Mapping[str, Any]) -> dict[str, Any]:
 def record_body(realm: str, key: str, desired: Mapping[str, Any], record: str) -> dict[str, Any]:
     """The IDM create body (PUT with a deterministic id)."""
     template = str(desired.get("template") or "service")
-    body: dict[str, Any] = {"_id": record, "name": desired.get("displayName") or key,
-                            "templateName": template, "templateVersion": TEMPLATE_VERSIONS.get(template, "1.0"),
-                            "ssoEntities": {"oidcId": key}}
+    body: dict[str, Any] = {
+        "_id": record,
+        "name": desired.get("displayName") or key,
+        "templateName": template,
+        "templateVersion": TEMPLATE_VERSIONS.get(template, "1.0"),
+        "ssoEntities": {"oidcId": key},
+    }
     if desired.get("description"):
         body["description"] = desired["description"]
     if desired.get("owners"):
@@ -152,12 +169,22 @@ def apply_idm(ctx: ApplyContext, change: Any) -> None:
         record_id = str(change.ids.record)
         body = record_body(realm, key, desired, record_id)
         idm = ctx.client.idm
-        create_once(lambda: idm.put(object_type, record_id, body, if_none_match=True),
-                    lambda: idm.get(object_type, record_id, ("_id", "ssoEntities")),
-                    lambda found: (found.get("ssoEntities") or {}).get("oidcId") == key, change.address)
+        create_once(
+            lambda: idm.put(object_type, record_id, body, if_none_match=True),
+            lambda: idm.get(object_type, record_id, ("_id", "ssoEntities")),
+            lambda found: (found.get("ssoEntities") or {}).get("oidcId") == key,
+            change.address,
+        )
     else:
-        idm_patch(ctx, change, object_type, FIELDS, ctx.snapshot.realm(realm).apps.get(key), APP_FIELDS,
-                  lambda ops: template_version_op(ops, desired))
+        idm_patch(
+            ctx,
+            change,
+            object_type,
+            FIELDS,
+            ctx.snapshot.realm(realm).apps.get(key),
+            APP_FIELDS,
+            lambda ops: template_version_op(ops, desired),
+        )
 
 
 def apply_delete(ctx: ApplyContext, change: Any) -> None:
@@ -174,8 +201,11 @@ def plan(ctx: PlanContext, res: Any) -> list[Any]:
     ctx.problems(res, problems)
     if desired.get("existing"):
         if res.name not in snap.clients and res.name not in snap.apps:
-            ctx.problem(res, "spec.existing", f"application {res.name!r} is declared existing: true but does not "
-                        f"exist in realm {res.realm!r}")
+            ctx.problem(
+                res,
+                "spec.existing",
+                f"application {res.name!r} is declared existing: true but does not exist in realm {res.realm!r}",
+            )
         return []
     record = snap.apps.get(res.name)
     # Preflight: the tenant's name UNIQUE policy would refuse this half way through an apply.
@@ -204,8 +234,10 @@ def dangling(snap: RealmSnapshot, change: Any, deleted_privileges: set[str]) -> 
             continue
         if snap.privilege_app(priv) == change.key or (record_id and ref_id(priv.get("resource")) == record_id):
             agent = priv.get("agentOAuth2ClientId") or ref_id(priv.get("agent")) or "?"
-            out.append(f"pruning {change.address} leaves privilege {pid} of agent {agent!r} (not managed by this "
-                       f"stack) pointing at nothing; delete or re-point that privilege too")
+            out.append(
+                f"pruning {change.address} leaves privilege {pid} of agent {agent!r} (not managed by this "
+                f"stack) pointing at nothing; delete or re-point that privilege too"
+            )
     return out
 
 
@@ -216,9 +248,18 @@ def references(spec: Mapping[str, Any]) -> tuple[set[str], set[str]]:
 def prune_deletes(snap: RealmSnapshot, realm: str, key: str, reason: str) -> list[Any]:
     """The delete of a pruned application (AM client and IDM record)."""
     record = snap.apps.get(key)
-    return [Change(address=SPEC.address(realm, key), kind=KIND, realm=realm, key=key, action="delete",
-                   observed=observed(snap, key), ids=Ids(record=str(record["_id"]) if record else None),
-                   reason=reason)]
+    return [
+        Change(
+            address=SPEC.address(realm, key),
+            kind=KIND,
+            realm=realm,
+            key=key,
+            action="delete",
+            observed=observed(snap, key),
+            ids=Ids(record=str(record["_id"]) if record else None),
+            reason=reason,
+        )
+    ]
 
 
 def unique_names(resources: Sequence[Any], complete: bool) -> Iterator[tuple[Any, str, str, str]]:
@@ -236,8 +277,15 @@ def unique_names(resources: Sequence[Any], complete: bool) -> Iterator[tuple[Any
         for res in members:
             others = ", ".join(f"{o.name} at {o.locate('spec.displayName')}" for o in members if o is not res)
             path = "spec.displayName" if "spec.displayName" in res.field_locations else "metadata.name"
-            yield res, path, (f"application name '{name}' is used by more than one application in realm "
-                              f"'{realm}' (also {others}); the tenant requires unique application names"), "error"
+            yield (
+                res,
+                path,
+                (
+                    f"application name '{name}' is used by more than one application in realm "
+                    f"'{realm}' (also {others}); the tenant requires unique application names"
+                ),
+                "error",
+            )
 
 
 def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
@@ -251,15 +299,35 @@ def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
     return {"clients": by_id(results.get("clients")), "apps": apps}
 
 
-SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, am_kind=AM_KIND, am_docs=lambda snap: snap.clients,
-                prunable=True, prune_deletes=prune_deletes, dangling=dangling, has_secret=True, observed=observed,
-                references=references, export_folder="applications", schema="application.schema.json",
-                steps={"create": ((1, apply_am), (2, apply_idm)), "update": ((1, apply_am), (2, apply_idm)),
-                       "delete": ((5, apply_delete),)}, plan=plan, rules=(unique_names,),
-                reads=(SnapshotRead("clients", lambda client, realm: client.am(realm).list(AM_KIND)),
-                       SnapshotRead("apps", lambda client, realm: client.idm.query(
-                           f"{realm}_application", "true", APP_FIELDS, PAGE_SIZE))),
-                assemble=assemble)
+SPEC = KindSpec(
+    name=KIND,
+    rank=RANK,
+    fields=FIELDS,
+    am_kind=AM_KIND,
+    am_docs=lambda snap: snap.clients,
+    prunable=True,
+    prune_deletes=prune_deletes,
+    dangling=dangling,
+    has_secret=True,
+    observed=observed,
+    references=references,
+    export_folder="applications",
+    schema="application.schema.json",
+    steps={
+        "create": ((1, apply_am), (2, apply_idm)),
+        "update": ((1, apply_am), (2, apply_idm)),
+        "delete": ((5, apply_delete),),
+    },
+    plan=plan,
+    rules=(unique_names,),
+    reads=(
+        SnapshotRead("clients", lambda client, realm: client.am(realm).list(AM_KIND)),
+        SnapshotRead(
+            "apps", lambda client, realm: client.idm.query(f"{realm}_application", "true", APP_FIELDS, PAGE_SIZE)
+        ),
+    ),
+    assemble=assemble,
+)
 
 
 def _allowed_grants(ctx: PlanContext, realm: str) -> list[str]:
@@ -280,19 +348,32 @@ def names_index(apps: Mapping[str, Mapping[str, Any]]) -> dict[Any, list[str]]:
     return index
 
 
-def name_conflicts(apps: Mapping[str, Mapping[str, Any]], key: str, desired: Mapping[str, Any],
-                   creating: bool, by_name: Mapping[Any, list[str]] | None = None) -> list[tuple[str, str]]:
+def name_conflicts(
+    apps: Mapping[str, Mapping[str, Any]],
+    key: str,
+    desired: Mapping[str, Any],
+    creating: bool,
+    by_name: Mapping[Any, list[str]] | None = None,
+) -> list[tuple[str, str]]:
     """``(path, message)`` when the IDM ``name`` this plan writes is held by another application of the
     tenant (``apps``: the snapshot's records by client id); the ``name`` UNIQUE policy would refuse it.
     ``by_name``: :func:`names_index` of ``apps``, when the caller checks many applications."""
     if "displayName" not in desired and not creating:
         return []  # the name is not managed: nothing written, nothing to collide
     name = desired.get("displayName") or key
-    holders = (by_name if by_name is not None else names_index(apps)).get(name, ()) if isinstance(name, str) \
+    holders = (
+        (by_name if by_name is not None else names_index(apps)).get(name, ())
+        if isinstance(name, str)
         else [other for other, record in apps.items() if record.get("name") == name]
+    )
     for other in holders:
         if other != key:
             path = "spec.displayName" if "displayName" in desired else "metadata.name"
-            return [(path, f"application name {name!r} is already used by application {other!r} in the tenant "
-                           f"(application names are unique); choose another displayName")]
+            return [
+                (
+                    path,
+                    f"application name {name!r} is already used by application {other!r} in the tenant "
+                    f"(application names are unique); choose another displayName",
+                )
+            ]
     return []

@@ -3,6 +3,7 @@
 Everything here is pure: it turns the shapes the tenant returns (wrapped or plain AM documents, IDM
 records with relationship refs) into canonical, comparable JSON values, and back.
 """
+
 from __future__ import annotations
 
 import copy
@@ -25,8 +26,14 @@ _LIST_EXTRAS: dict[str, tuple[str, ...]] = {
 _SERVER_KEYS = ("_id", "_rev", "_provider")
 
 #: The six OAuth2 client configuration groups (reference §4.2).
-CLIENT_GROUPS = ("coreOAuth2ClientConfig", "advancedOAuth2ClientConfig", "signEncOAuth2ClientConfig",
-                 "coreOpenIDClientConfig", "coreUmaClientConfig", "overrideOAuth2ClientConfig")
+CLIENT_GROUPS = (
+    "coreOAuth2ClientConfig",
+    "advancedOAuth2ClientConfig",
+    "signEncOAuth2ClientConfig",
+    "coreOpenIDClientConfig",
+    "coreUmaClientConfig",
+    "overrideOAuth2ClientConfig",
+)
 
 
 def deterministic_id(*parts: str) -> str:
@@ -120,8 +127,7 @@ def ref_ids(refs: Any) -> list[str]:
 
 def make_ref(collection: str, object_id: str) -> dict[str, str]:
     """The full relationship value IDM documents (reference §7.3)."""
-    return {"_ref": f"{collection}/{object_id}", "_refResourceCollection": collection,
-            "_refResourceId": object_id}
+    return {"_ref": f"{collection}/{object_id}", "_refResourceCollection": collection, "_refResourceId": object_id}
 
 
 def properties(doc: Mapping[str, Any] | None) -> list[str]:
@@ -138,7 +144,7 @@ def property_value(doc: Mapping[str, Any] | None, key: str) -> str | None:
     prefix = key + "="
     for entry in properties(doc):
         if entry.startswith(prefix):
-            return entry[len(prefix):]
+            return entry[len(prefix) :]
     return None
 
 

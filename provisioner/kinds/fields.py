@@ -11,6 +11,7 @@ A :class:`Field` names a manifest field and the remote places it lives (:class:`
 
 Canonical values (:func:`canonical`) are JSON values, so they go straight into plans.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -122,8 +123,9 @@ def differing_targets(field: Field, desired: Any, docs: Mapping[str, Any]) -> li
     return out
 
 
-def idm_patch_ops(fields: tuple[Field, ...], desired: Mapping[str, Any], current: Mapping[str, Any] | None,
-                  realm: str) -> list[dict[str, Any]]:
+def idm_patch_ops(
+    fields: tuple[Field, ...], desired: Mapping[str, Any], current: Mapping[str, Any] | None, realm: str
+) -> list[dict[str, Any]]:
     """PATCH ``replace`` operations for the managed IDM fields of ``current`` that differ."""
     ops: list[dict[str, Any]] = []
     for fld in fields:
@@ -131,6 +133,11 @@ def idm_patch_ops(fields: tuple[Field, ...], desired: Mapping[str, Any], current
             continue
         for target, _, _ in differing_targets(fld, desired[fld.name], {"idm": current}):
             if target.remote == "idm":
-                ops.append({"operation": "replace", "field": "/" + "/".join(target.path),
-                            "value": encode(target, desired[fld.name], realm)})
+                ops.append(
+                    {
+                        "operation": "replace",
+                        "field": "/" + "/".join(target.path),
+                        "value": encode(target, desired[fld.name], realm),
+                    }
+                )
     return ops

@@ -10,6 +10,7 @@ an image says ``secretChanged`` when the run wrote a secret, so undo can name wh
 privilege images become ``applications`` entries of their agent) and :func:`created_deletes` the
 delete changes for what the run created. Undo plans those with the ordinary planner.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
@@ -31,6 +32,7 @@ Names = Mapping[str, str]  # user id → userName
 
 
 # -- capture -------------------------------------------------------------------------------------------
+
 
 def _observed_docs(snap: RealmSnapshot, kind: str, key: str) -> dict[str, Any]:
     if kind == application.KIND:
@@ -98,8 +100,9 @@ def _field_value(fld: Field, docs: Mapping[str, Any], names: Names, notes: list[
     return value
 
 
-def _client_image(kind: str, docs: Mapping[str, Any], wanted: Iterable[str], names: Names,
-                  notes: list[str]) -> dict[str, Any]:
+def _client_image(
+    kind: str, docs: Mapping[str, Any], wanted: Iterable[str], names: Names, notes: list[str]
+) -> dict[str, Any]:
     wanted = set(wanted)
     spec: dict[str, Any] = {}
     for fld in _CLIENT_FIELDS[kind]:
@@ -135,8 +138,13 @@ def before_image(change: Any, snapshot: Snapshot, names: Names) -> dict[str, Any
     notes: list[str] = []
     desired = change.desired or {}
     image: dict[str, Any] | None = None
-    record: dict[str, Any] = {"address": change.address, "kind": change.kind, "realm": change.realm,
-                              "key": change.key, "action": change.action}
+    record: dict[str, Any] = {
+        "address": change.address,
+        "kind": change.kind,
+        "realm": change.realm,
+        "key": change.key,
+        "action": change.action,
+    }
     if change.kind == provider.KIND:
         image = {}
         if "grantTypes" in desired:
@@ -157,9 +165,13 @@ def before_image(change: Any, snapshot: Snapshot, names: Names) -> dict[str, Any
                 image["applications"] = [
                     privilege_entry(snap, p, names, notes)
                     for p in snap.privileges_of(str(identity["_id"]) if identity else None, change.key)
-                    if snap.privilege_app(p)]
-        record["secretChanged"] = change.action != "create" and docs["am"] is not None and (
-            change.action == "delete" or any(f.path == "clientSecret" for f in change.fields))
+                    if snap.privilege_app(p)
+                ]
+        record["secretChanged"] = (
+            change.action != "create"
+            and docs["am"] is not None
+            and (change.action == "delete" or any(f.path == "clientSecret" for f in change.fields))
+        )
     elif change.kind == privilege.KIND:
         ids = change.ids.to_dict()
         doc = _privilege_doc(snap, ids)
@@ -182,8 +194,10 @@ def before_image(change: Any, snapshot: Snapshot, names: Names) -> dict[str, Any
 
 # -- restore -------------------------------------------------------------------------------------------
 
-def restore_resources(images: Iterable[Mapping[str, Any]],
-                      make: Callable[[str, str, str, dict[str, Any], Mapping[str, Any]], Any]) -> list[Any]:
+
+def restore_resources(
+    images: Iterable[Mapping[str, Any]], make: Callable[[str, str, str, dict[str, Any], Mapping[str, Any]], Any]
+) -> list[Any]:
     """Manifest records that restore the objects whose images exist (objects that existed before).
 
     ``make(kind, realm, name, spec, record)`` builds one record. A privilege image joins its agent's
@@ -238,9 +252,15 @@ def created_deletes(images: Iterable[Mapping[str, Any]], snapshot: Snapshot, rea
             continue
         if kind == application.KIND and (key in snap.clients or key in snap.apps):
             record = snap.apps.get(key)
-            out[rec["address"]] = _delete(rec["address"], kind, realm, key,
-                                          {"am": client_rev(snap.clients.get(key)), "idm": idm_rev(record)},
-                                          {"record": str(record["_id"]) if record else None}, reason)
+            out[rec["address"]] = _delete(
+                rec["address"],
+                kind,
+                realm,
+                key,
+                {"am": client_rev(snap.clients.get(key)), "idm": idm_rev(record)},
+                {"record": str(record["_id"]) if record else None},
+                reason,
+            )
         elif kind == aiagent.KIND and key in snap.agents:
             identity = snap.identity_of(key)
             uid = str(identity["_id"]) if identity else None
@@ -248,22 +268,43 @@ def created_deletes(images: Iterable[Mapping[str, Any]], snapshot: Snapshot, rea
                 pkey = privilege.key_of(key, snap.privilege_app(priv) or str(priv.get("_id")))
                 deleted = _privilege_delete(realm, pkey, priv, f"its agent {key!r} is deleted")
                 out[deleted["address"]] = deleted
-            out[rec["address"]] = _delete(rec["address"], kind, realm, key,
-                                          {"am": client_rev(snap.agents.get(key)), "idm": idm_rev(identity)},
-                                          {"identity": uid}, reason)
+            out[rec["address"]] = _delete(
+                rec["address"],
+                kind,
+                realm,
+                key,
+                {"am": client_rev(snap.agents.get(key)), "idm": idm_rev(identity)},
+                {"identity": uid},
+                reason,
+            )
     return list(out.values())
 
 
-def _delete(addr: str, kind: str, realm: str, key: str, observed: dict[str, Any], ids: dict[str, Any],
-            reason: str) -> dict[str, Any]:
-    return {"address": addr, "kind": kind, "realm": realm, "key": key, "action": "delete", "observed": observed,
-            "ids": ids, "reason": reason}
+def _delete(
+    addr: str, kind: str, realm: str, key: str, observed: dict[str, Any], ids: dict[str, Any], reason: str
+) -> dict[str, Any]:
+    return {
+        "address": addr,
+        "kind": kind,
+        "realm": realm,
+        "key": key,
+        "action": "delete",
+        "observed": observed,
+        "ids": ids,
+        "reason": reason,
+    }
 
 
 def _privilege_delete(realm: str, key: str, priv: Mapping[str, Any], reason: str) -> dict[str, Any]:
-    return _delete(f"{privilege.KIND} {realm}/{key}", privilege.KIND, realm, key, {"idm": idm_rev(priv)},
-                   {"privilege": str(priv.get("_id"))}, reason)
-
+    return _delete(
+        f"{privilege.KIND} {realm}/{key}",
+        privilege.KIND,
+        realm,
+        key,
+        {"idm": idm_rev(priv)},
+        {"privilege": str(priv.get("_id"))},
+        reason,
+    )
 
 
 def capture(changes: Iterable[Any], snapshot: Snapshot, client: Any, page_size: int = 1000) -> list[dict[str, Any]]:
@@ -278,12 +319,21 @@ def capture(changes: Iterable[Any], snapshot: Snapshot, client: Any, page_size: 
         names[realm] = {uid: known[uid] for uid in ids if uid in known}
         unknown = sorted(ids - set(known))
         for start in range(0, len(unknown), 100):
-            batch = unknown[start:start + 100]
+            batch = unknown[start : start + 100]
             for user in client.idm.query(f"{realm}_user", or_filter("_id", batch), ("_id", "userName"), page_size):
                 if user.get("_id") and user.get("userName"):
                     names[realm][str(user["_id"])] = str(user["userName"])
     return [before_image(c, snapshot, names.get(c.realm, {})) for c in changes]
 
 
-__all__ = ["IMAGE_KINDS", "before_image", "capture", "created_deletes", "privilege_entry", "restore_resources",
-           "restored_addresses", "touched_user_ids", "user_ids"]
+__all__ = [
+    "IMAGE_KINDS",
+    "before_image",
+    "capture",
+    "created_deletes",
+    "privilege_entry",
+    "restore_resources",
+    "restored_addresses",
+    "touched_user_ids",
+    "user_ids",
+]

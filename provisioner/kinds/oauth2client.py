@@ -4,6 +4,7 @@ Creates start from the documented defaults (the six groups, ``data/client-defaul
 kind's template defaults; updates are read-modify-write of the server's whole document, changing only
 the managed paths, so fields owned by anyone else survive byte for byte.
 """
+
 from __future__ import annotations
 
 import copy
@@ -13,8 +14,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from provisioner.kinds.common import (SECRET_PROPERTY, STACK_PROPERTY, get_path, properties, property_value, set_path,
-                                      with_property, writable_client_doc)
+from provisioner.kinds.common import (
+    SECRET_PROPERTY,
+    STACK_PROPERTY,
+    get_path,
+    properties,
+    property_value,
+    set_path,
+    with_property,
+    writable_client_doc,
+)
 from provisioner.kinds.fields import Field, Target, differing_targets, encode
 
 CLIENT_FIELDS: tuple[Field, ...] = (
@@ -52,8 +61,9 @@ def stack_of(doc: Mapping[str, Any] | None) -> str | None:
     return property_value(doc, STACK_PROPERTY)
 
 
-def apply_am_fields(doc: dict[str, Any], fields: tuple[Field, ...], desired: Mapping[str, Any], realm: str,
-                    *, force: bool = False) -> bool:
+def apply_am_fields(
+    doc: dict[str, Any], fields: tuple[Field, ...], desired: Mapping[str, Any], realm: str, *, force: bool = False
+) -> bool:
     """Set the managed AM paths of ``doc`` to their desired values; True when something changed.
 
     Only targets whose canonical value differs are written (``force`` writes every managed target, for
@@ -84,8 +94,16 @@ def set_markers(doc: dict[str, Any], *, stack: str | None = None, secret_hash: s
     set_path(doc, ("advancedOAuth2ClientConfig", "customProperties"), entries)
 
 
-def create_document(template: Mapping[str, Any], fields: tuple[Field, ...], desired: Mapping[str, Any],
-                    realm: str, *, stack: str, secret: str | None, secret_hash: str | None) -> dict[str, Any]:
+def create_document(
+    template: Mapping[str, Any],
+    fields: tuple[Field, ...],
+    desired: Mapping[str, Any],
+    realm: str,
+    *,
+    stack: str,
+    secret: str | None,
+    secret_hash: str | None,
+) -> dict[str, Any]:
     """A full create body: defaults, then template defaults, then the managed values and markers."""
     doc = client_defaults()
     for dotted, value in template.items():
@@ -97,9 +115,16 @@ def create_document(template: Mapping[str, Any], fields: tuple[Field, ...], desi
     return doc
 
 
-def update_document(current: Mapping[str, Any], fields: tuple[Field, ...], desired: Mapping[str, Any],
-                    realm: str, *, secret: str | None = None, secret_hash: str | None = None,
-                    stack: str | None = None) -> tuple[dict[str, Any], bool]:
+def update_document(
+    current: Mapping[str, Any],
+    fields: tuple[Field, ...],
+    desired: Mapping[str, Any],
+    realm: str,
+    *,
+    secret: str | None = None,
+    secret_hash: str | None = None,
+    stack: str | None = None,
+) -> tuple[dict[str, Any], bool]:
     """Read-modify-write: the server's document with only the managed paths changed.
 
     Returns ``(body, changed)``; ``secret`` (when given) is included and forces a write; ``secret_hash``
@@ -145,6 +170,19 @@ def idm_rev(doc: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {"id": str(doc.get("_id")), "rev": str(doc.get("_rev")) if doc.get("_rev") is not None else None}
 
 
-__all__ = ["CLIENT_FIELDS", "SECRET_FIELD", "OWNERS_TARGET", "client_defaults", "secret_marker", "stack_of",
-           "apply_am_fields", "set_markers", "create_document", "update_document", "am_differs", "client_rev",
-           "idm_rev", "get_path"]
+__all__ = [
+    "CLIENT_FIELDS",
+    "SECRET_FIELD",
+    "OWNERS_TARGET",
+    "client_defaults",
+    "secret_marker",
+    "stack_of",
+    "apply_am_fields",
+    "set_markers",
+    "create_document",
+    "update_document",
+    "am_differs",
+    "client_rev",
+    "idm_rev",
+    "get_path",
+]

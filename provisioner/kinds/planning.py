@@ -4,6 +4,7 @@ The planner (:func:`provisioner.plan.make_plan`) calls each kind's ``KindSpec.pl
 one :class:`PlanContext`; a kind reads the changes already planned for the kinds before it (an agent's
 privileges need the application records planned first) through :meth:`PlanContext.planned`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,8 +20,16 @@ class PlanContext:
     """One planning run: the snapshot, the declared resources, the secret verdicts, the changes planned
     so far, the diagnostics, and user-id → userName lookups for display."""
 
-    def __init__(self, snapshot: Snapshot, resources: Sequence[Any], secret_status: Mapping[str, bool], *,
-                 stack: str = "", take_over: bool = False, check_ownership: bool = False) -> None:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        resources: Sequence[Any],
+        secret_status: Mapping[str, bool],
+        *,
+        stack: str = "",
+        take_over: bool = False,
+        check_ownership: bool = False,
+    ) -> None:
         self.snapshot = snapshot
         #: This stack's identity, and what to do with objects another stack owns (see :func:`ownership`).
         self.stack = stack
@@ -48,8 +57,14 @@ class PlanContext:
 
     def problem(self, resource: Any, path: str, message: str, severity: str = "error") -> None:
         location = str(resource.locate(path)) if hasattr(resource, "locate") else ""
-        self.diagnostics.append(PlanDiagnostic(severity=severity, message=message, location=location,  # type: ignore[arg-type]
-                                               path=path))
+        self.diagnostics.append(
+            PlanDiagnostic(
+                severity=severity,  # type: ignore[arg-type]
+                message=message,
+                location=location,
+                path=path,
+            )
+        )
 
     def problems(self, resource: Any, problems: Iterable[tuple[str, str]]) -> None:
         for path, message in problems:
@@ -64,8 +79,15 @@ class PlanContext:
         return sorted(reverse.get(i, i) for i in ids)
 
 
-def field_changes(ctx: PlanContext, realm: str, fields: Sequence[Field], desired: Mapping[str, Any],
-                  docs: Mapping[str, Any], *, create: bool) -> list[FieldChange]:
+def field_changes(
+    ctx: PlanContext,
+    realm: str,
+    fields: Sequence[Field],
+    desired: Mapping[str, Any],
+    docs: Mapping[str, Any],
+    *,
+    create: bool,
+) -> list[FieldChange]:
     """The managed fields whose remote value differs from ``desired`` (users shown by userName)."""
     out: list[FieldChange] = []
     for fld in fields:
@@ -92,17 +114,39 @@ def secret_change(ctx: PlanContext, secret: SecretReference | None, addr: str, c
     return [FieldChange("clientSecret", "(sensitive)", "(sensitive, changed)", sensitive=True)]
 
 
-def make_change(address: str, kind: str, realm: str, key: str, action: str, fields: list[FieldChange],
-                observed: dict[str, Any], desired: dict[str, Any], reason: str = "", depends_on: Iterable[str] = (),
-                ids: Ids | None = None, secret: SecretReference | None = None, send_secret: bool = False) -> Change:
-    return Change(address=address, kind=kind, realm=realm, key=key, action=action,  # type: ignore[arg-type]
-                  fields=tuple(fields), depends_on=tuple(sorted(set(depends_on))), observed=_plain(observed),
-                  desired=_plain(desired), reason=reason, ids=ids if ids is not None else Ids(), secret=secret,
-                  send_secret=send_secret)
+def make_change(
+    address: str,
+    kind: str,
+    realm: str,
+    key: str,
+    action: str,
+    fields: list[FieldChange],
+    observed: dict[str, Any],
+    desired: dict[str, Any],
+    reason: str = "",
+    depends_on: Iterable[str] = (),
+    ids: Ids | None = None,
+    secret: SecretReference | None = None,
+    send_secret: bool = False,
+) -> Change:
+    return Change(
+        address=address,
+        kind=kind,
+        realm=realm,
+        key=key,
+        action=action,  # type: ignore[arg-type]
+        fields=tuple(fields),
+        depends_on=tuple(sorted(set(depends_on))),
+        observed=_plain(observed),
+        desired=_plain(desired),
+        reason=reason,
+        ids=ids if ids is not None else Ids(),
+        secret=secret,
+        send_secret=send_secret,
+    )
 
 
-def grant_problems(ctx: PlanContext, res: Any, desired: Mapping[str, Any],
-                   allowed: Any) -> list[tuple[str, str]]:
+def grant_problems(ctx: PlanContext, res: Any, desired: Mapping[str, Any], allowed: Any) -> list[tuple[str, str]]:
     """A grant type the realm's OAuth2 provider does not allow (after this plan) is a plan error: every
     token request with it would fail. ``allowed(ctx, realm)`` gives the provider's grants."""
     if ctx.snapshot.realm(res.realm).provider is None:
@@ -111,9 +155,14 @@ def grant_problems(ctx: PlanContext, res: Any, desired: Mapping[str, Any],
     missing = [g for g in desired.get("grantTypes") or [] if g not in permitted]
     if not missing:
         return []
-    return [("spec.grantTypes", f"{res.kind} {res.name!r} uses grant type(s) {', '.join(missing)} that the OAuth2 "
-                                f"provider of realm {res.realm!r} does not allow; add them to an OAuth2Provider's "
-                                f"grantTypes.ensure, or drop them")]
+    return [
+        (
+            "spec.grantTypes",
+            f"{res.kind} {res.name!r} uses grant type(s) {', '.join(missing)} that the OAuth2 "
+            f"provider of realm {res.realm!r} does not allow; add them to an OAuth2Provider's "
+            f"grantTypes.ensure, or drop them",
+        )
+    ]
 
 
 #: The pseudo-field a take-over shows (``stack: "teamA" → "teamB"``); apply writes the marker.
@@ -127,14 +176,19 @@ def ownership(ctx: PlanContext, res: Any, addr: str, am_doc: Mapping[str, Any] |
     if owner is None or owner == ctx.stack or not ctx.check_ownership:
         return []
     if not ctx.take_over:
-        ctx.problem(res, "", f"{addr} belongs to stack {owner!r} (its provisioner.stack marker), not to this stack "
-                    f"{ctx.stack!r}; remove it from these manifests, or pass --take-over to move it to stack "
-                    f"{ctx.stack!r}")
+        ctx.problem(
+            res,
+            "",
+            f"{addr} belongs to stack {owner!r} (its provisioner.stack marker), not to this stack "
+            f"{ctx.stack!r}; remove it from these manifests, or pass --take-over to move it to stack "
+            f"{ctx.stack!r}",
+        )
     return [FieldChange(STACK_FIELD, owner, ctx.stack)]
 
 
-def plan_client(ctx: PlanContext, res: Any, spec: Any, docs: Mapping[str, Any], desired: dict[str, Any],
-                ids: Ids) -> Change:
+def plan_client(
+    ctx: PlanContext, res: Any, spec: Any, docs: Mapping[str, Any], desired: dict[str, Any], ids: Ids
+) -> Change:
     """The change of a client-like object (an AM half plus an IDM half, a ``clientSecret``)."""
     addr = spec.address(res.realm, res.name)
     observed = {"am": client_rev(docs["am"]), "idm": idm_rev(docs["idm"])}
@@ -149,5 +203,17 @@ def plan_client(ctx: PlanContext, res: Any, spec: Any, docs: Mapping[str, Any], 
     reason = ""
     if not create and docs["idm"] is None:
         action, reason = "update", "the IDM record is missing and will be created"
-    return make_change(addr, spec.name, res.realm, res.name, action, fields, observed, desired, reason, ids=ids,
-                       secret=secret, send_secret=bool(secret_fields) and not create)
+    return make_change(
+        addr,
+        spec.name,
+        res.realm,
+        res.name,
+        action,
+        fields,
+        observed,
+        desired,
+        reason,
+        ids=ids,
+        secret=secret,
+        send_secret=bool(secret_fields) and not create,
+    )

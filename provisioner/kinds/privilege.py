@@ -13,6 +13,7 @@ subjectGroups  ``subjectGroups`` refs → ``managed/<realm>_group``
 An agent's privilege set is fully owned: ``permissions``, ``subjects`` and ``subjectGroups`` are
 managed even when the entry leaves them out (absent = empty).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -53,8 +54,9 @@ def group_id(entry: Any) -> str:
     return str(entry.get("_id") or entry.get("name")) if isinstance(entry, Mapping) else str(entry)
 
 
-def desired_values(entry: Mapping[str, Any], users: Mapping[str, str], groups: frozenset[str],
-                   path: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def desired_values(
+    entry: Mapping[str, Any], users: Mapping[str, str], groups: frozenset[str], path: str
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Managed values of one ``applications[]`` entry, and ``(path, message)`` problems."""
     out: dict[str, Any] = {"permissions": sorted(set(entry.get("permissions") or []))}
     subjects, problems = resolve_users(entry.get("subjects") or [], users, f"{path}.subjects")
@@ -102,9 +104,12 @@ def apply_write(ctx: ApplyContext, change: Any) -> None:
             agent_uuid = ctx.identities.get((realm, str(ids.agent_key)), str(ids.agent))
         priv_id = str(ids.privilege)
         body = create_body(realm, priv_id, agent_uuid, str(ids.resource), desired)
-        create_once(lambda: idm.put(object_type, priv_id, body, if_none_match=True),
-                    lambda: idm.get(object_type, priv_id, PRIVILEGE_FIELDS),
-                    lambda found: not idm_patch_ops(FIELDS, desired, found, realm), change.address)
+        create_once(
+            lambda: idm.put(object_type, priv_id, body, if_none_match=True),
+            lambda: idm.get(object_type, priv_id, PRIVILEGE_FIELDS),
+            lambda found: not idm_patch_ops(FIELDS, desired, found, realm),
+            change.address,
+        )
         return
     current = ctx.snapshot.realm(realm).privilege(ids.privilege)
     idm_patch(ctx, change, object_type, FIELDS, current, PRIVILEGE_FIELDS)
@@ -115,8 +120,9 @@ def apply_delete(ctx: ApplyContext, change: Any) -> None:
     ctx.client.idm.delete(f"{change.realm}_aiagentprivilege", str(change.ids.privilege), if_match=rev)
 
 
-def plan_entries(ctx: PlanContext, res: Any, agent_change: Any, app_ids: Mapping[str, str],
-                 declared_apps: Mapping[str, str]) -> list[Any]:
+def plan_entries(
+    ctx: PlanContext, res: Any, agent_change: Any, app_ids: Mapping[str, str], declared_apps: Mapping[str, str]
+) -> list[Any]:
     """The changes of an agent's ``applications`` entries: one privilege each (the first when there
     are duplicates, the others deleted), and deletes for privileges the agent no longer declares."""
     realm, agent = res.realm, res.name
@@ -130,8 +136,9 @@ def plan_entries(ctx: PlanContext, res: Any, agent_change: Any, app_ids: Mapping
         desired, problems = desired_values(entry, snap.users, snap.groups, path)
         ctx.problems(res, problems)
         if app not in app_ids:
-            ctx.problem(res, f"{path}.application",
-                        f"application {app!r} is neither declared nor live in realm {realm!r}")
+            ctx.problem(
+                res, f"{path}.application", f"application {app!r} is neither declared nor live in realm {realm!r}"
+            )
             continue
         key = key_of(agent, app)
         existing = existing_by_app.pop(app, [])
@@ -139,15 +146,38 @@ def plan_entries(ctx: PlanContext, res: Any, agent_change: Any, app_ids: Mapping
         existing.sort(key=lambda p: (p.get("_id") != wanted_id, str(p.get("_id"))))
         current = existing[0] if existing else None
         depends = [agent_change.address] + ([declared_apps[app]] if app in declared_apps else [])
-        ids = Ids(privilege=str(current["_id"]) if current else wanted_id, agent=agent_change.ids.identity,
-                  resource=app_ids[app], agent_key=agent, application=app)
+        ids = Ids(
+            privilege=str(current["_id"]) if current else wanted_id,
+            agent=agent_change.ids.identity,
+            resource=app_ids[app],
+            agent_key=agent,
+            application=app,
+        )
         fields = field_changes(ctx, realm, FIELDS, desired, {"idm": current}, create=current is None)
         action = "create" if current is None else ("update" if fields else "no-op")
-        changes.append(make_change(SPEC.address(realm, key), KIND, realm, key, action, fields,
-                                   {"idm": idm_rev(current)}, desired, depends_on=depends, ids=ids))
+        changes.append(
+            make_change(
+                SPEC.address(realm, key),
+                KIND,
+                realm,
+                key,
+                action,
+                fields,
+                {"idm": idm_rev(current)},
+                desired,
+                depends_on=depends,
+                ids=ids,
+            )
+        )
         for extra in existing[1:]:
-            changes.append(delete_change(realm, key_of(agent, f"{app}~{extra.get('_id')}"), extra,
-                                         "duplicate privilege for the same application"))
+            changes.append(
+                delete_change(
+                    realm,
+                    key_of(agent, f"{app}~{extra.get('_id')}"),
+                    extra,
+                    "duplicate privilege for the same application",
+                )
+            )
     for app, extras in sorted(existing_by_app.items()):
         for extra in extras:
             key = key_of(agent, app) if app not in ("?", "") else f"{agent}/{extra.get('_id')}"
@@ -162,8 +192,16 @@ def observed(snap: RealmSnapshot, key: str, ids: Any) -> dict[str, Any]:
 
 def delete_change(realm: str, key: str, priv: Mapping[str, Any], reason: str) -> Any:
     """The delete of one privilege as observed."""
-    return Change(address=SPEC.address(realm, key), kind=KIND, realm=realm, key=key, action="delete",
-                  observed={"idm": idm_rev(priv)}, ids=Ids(privilege=str(priv.get("_id"))), reason=reason)
+    return Change(
+        address=SPEC.address(realm, key),
+        kind=KIND,
+        realm=realm,
+        key=key,
+        action="delete",
+        observed={"idm": idm_rev(priv)},
+        ids=Ids(privilege=str(priv.get("_id"))),
+        reason=reason,
+    )
 
 
 def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
@@ -171,8 +209,19 @@ def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
     return {"privileges": tuple(sorted(results.get("privileges") or [], key=lambda p: str(p.get("_id"))))}
 
 
-SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, manifest=False, observed=observed,
-                steps={"create": ((3, apply_write),), "update": ((3, apply_write),), "delete": ((3, apply_delete),)},
-                reads=(SnapshotRead("privileges", lambda client, realm: client.idm.query(
-                    f"{realm}_aiagentprivilege", "true", PRIVILEGE_FIELDS, PAGE_SIZE), optional=True),),
-                assemble=assemble)
+SPEC = KindSpec(
+    name=KIND,
+    rank=RANK,
+    fields=FIELDS,
+    manifest=False,
+    observed=observed,
+    steps={"create": ((3, apply_write),), "update": ((3, apply_write),), "delete": ((3, apply_delete),)},
+    reads=(
+        SnapshotRead(
+            "privileges",
+            lambda client, realm: client.idm.query(f"{realm}_aiagentprivilege", "true", PRIVILEGE_FIELDS, PAGE_SIZE),
+            optional=True,
+        ),
+    ),
+    assemble=assemble,
+)

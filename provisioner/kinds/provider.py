@@ -11,6 +11,7 @@ acceptAudienceInTokenExchange  ``advancedOAuth2Config.acceptAudienceParametersIn
 
 ``aiAgentsConfig`` is never touched (the feature-enable call owns it).
 """
+
 from __future__ import annotations
 
 import copy
@@ -120,8 +121,18 @@ def plan(ctx: Any, res: Any) -> list[Any]:
         ctx.problem(res, "", f"the OAuth2 provider of realm {res.realm!r} could not be read")
         return []
     fields = [FieldChange(name, before, after) for name, before, after in field_diffs(snap.provider, desired)]
-    return [make_change(SPEC.address(res.realm, res.realm), KIND, res.realm, res.realm,
-                        "update" if fields else "no-op", fields, observed(snap, res.realm), desired)]
+    return [
+        make_change(
+            SPEC.address(res.realm, res.realm),
+            KIND,
+            res.realm,
+            res.realm,
+            "update" if fields else "no-op",
+            fields,
+            observed(snap, res.realm),
+            desired,
+        )
+    ]
 
 
 def observed(snap: Any, key: str, ids: Any = None) -> dict[str, Any]:
@@ -147,17 +158,26 @@ def grant_rules(resources: Sequence[Any], complete: bool) -> Iterator[tuple[Any,
                 for index, value in enumerate(values if isinstance(values, list) else []):
                     if isinstance(value, str) and value in AM_VALUES:
                         if value in seen:
-                            yield res, f"spec.grantTypes.{mode}[{index}]", (
-                                f"grant type '{alias(value)}' is listed twice (as an alias and as its URN)"
-                            ), "error"
+                            yield (
+                                res,
+                                f"spec.grantTypes.{mode}[{index}]",
+                                (f"grant type '{alias(value)}' is listed twice (as an alias and as its URN)"),
+                                "error",
+                            )
                         seen.add(value)
         elif res.kind in clients and res.realm in exact:
             provider, allowed = exact[res.realm]
             for index, value in indexed_strings(res.spec.get("grantTypes")):
                 if value in AM_VALUES and value not in allowed:
-                    yield res, f"spec.grantTypes[{index}]", (
-                        f"grant type '{alias(value)}' is not allowed in realm '{res.realm}': the "
-                        f"OAuth2Provider at {provider.location} sets grantTypes.exact without it"), "error"
+                    yield (
+                        res,
+                        f"spec.grantTypes[{index}]",
+                        (
+                            f"grant type '{alias(value)}' is not allowed in realm '{res.realm}': the "
+                            f"OAuth2Provider at {provider.location} sets grantTypes.exact without it"
+                        ),
+                        "error",
+                    )
 
 
 def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
@@ -166,8 +186,17 @@ def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
     return {"provider": unwrap(provider) if provider is not None else None, "provider_rev": provider_rev}
 
 
-SPEC = KindSpec(name=KIND, rank=RANK, fields=FIELDS, keyed_by_realm=True, observed=observed,
-                steps={"update": ((1, apply_update),)}, plan=plan,
-                export_folder="providers", schema="oauth2provider.schema.json", rules=(grant_rules,),
-                reads=(SnapshotRead("provider", lambda client, realm: client.am(realm).get_provider()),),
-                assemble=assemble)
+SPEC = KindSpec(
+    name=KIND,
+    rank=RANK,
+    fields=FIELDS,
+    keyed_by_realm=True,
+    observed=observed,
+    steps={"update": ((1, apply_update),)},
+    plan=plan,
+    export_folder="providers",
+    schema="oauth2provider.schema.json",
+    rules=(grant_rules,),
+    reads=(SnapshotRead("provider", lambda client, realm: client.am(realm).get_provider()),),
+    assemble=assemble,
+)

@@ -14,6 +14,7 @@ and names its algorithm (threat model and choice: ``docs/secrets.md``):
 
 ``hashlib.pbkdf2_hmac`` releases the GIL, so slow markers verify in parallel in a thread pool.
 """
+
 from __future__ import annotations
 
 import base64
@@ -59,7 +60,7 @@ def estimated_bits(secret: str) -> float:
     pool += 26 if any(c.isupper() for c in secret) else 0
     pool += 10 if any(c.isdigit() for c in secret) else 0
     pool += 33 if any(not c.isalnum() for c in secret) else 0
-    trigrams = len({secret[i:i + 3] for i in range(n - 2)}) + 2
+    trigrams = len({secret[i : i + 3] for i in range(n - 2)}) + 2
     return min(n, trigrams) * min(shannon, math.log2(max(pool, 2)))
 
 
@@ -72,8 +73,9 @@ def _fast_digest(secret: str, salt: bytes) -> bytes:
     return hmac.new(salt, _FAST_CONTEXT + secret.encode("utf-8"), hashlib.sha256).digest()
 
 
-def make_marker(secret: str, *, salt: bytes | None = None, iterations: int = ITERATIONS,
-                algorithm: str | None = None) -> str:
+def make_marker(
+    secret: str, *, salt: bytes | None = None, iterations: int = ITERATIONS, algorithm: str | None = None
+) -> str:
     """A new marker for ``secret`` (fresh random salt unless one is given).
 
     The algorithm is chosen by :func:`is_strong` unless ``algorithm`` names one.
@@ -113,15 +115,17 @@ def verify_marker(marker: str | None, secret: str) -> bool:
         if not 1 <= rounds <= 10_000_000:
             return False
         expected = base64.b64decode(parts[3], validate=True)
-        actual = hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8"), base64.b64decode(parts[2], validate=True),
-                                     rounds)
+        actual = hashlib.pbkdf2_hmac(
+            "sha256", secret.encode("utf-8"), base64.b64decode(parts[2], validate=True), rounds
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(expected, actual)
 
 
-def verify_many(items: Iterable[tuple[K, str | None, str]], workers: int = 8,
-                known: dict[K, str] | None = None) -> dict[K, bool]:
+def verify_many(
+    items: Iterable[tuple[K, str | None, str]], workers: int = 8, known: dict[K, str] | None = None
+) -> dict[K, bool]:
     """Verify ``(key, marker, secret)`` triples; returns key → matches.
 
     ``known``: key → a marker this process itself wrote for that key's current secret (apply's
@@ -139,10 +143,12 @@ def verify_many(items: Iterable[tuple[K, str | None, str]], workers: int = 8,
         else:
             out[key] = verify_marker(marker, secret)
     if slow:
+
         def check(t: tuple[K, str | None, str]) -> bool:
             return verify_marker(t[1], t[2])
 
         from concurrent.futures import ThreadPoolExecutor  # not at import: validate never needs it
+
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(slow)))) as pool:
             for t, ok in zip(slow, pool.map(check, slow)):
                 out[t[0]] = ok

@@ -5,6 +5,7 @@ Per realm: the reads each kind declares (``KindSpec.reads``: the provider, the `
 referenced ``userName`` and one group query. The reads are independent and run in a thread pool. The result, :class:`Snapshot`, is plain
 data; planning over it is pure.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
@@ -16,8 +17,20 @@ from provisioner.kinds.common import get_path, ref_id, unwrap
 
 APP_FIELDS = ("_id", "_rev", "name", "description", "templateName", "templateVersion", "ssoEntities", "owners")
 IDENTITY_FIELDS = ("_id", "_rev", "name", "description", "oauth2ClientId", "owners", "customAttributes")
-PRIVILEGE_FIELDS = ("_id", "_rev", "agent", "agentID", "agentOAuth2ClientId", "description", "permissions",
-                    "resource", "resourceData", "subjectGroups", "subjectIDs", "subjects")
+PRIVILEGE_FIELDS = (
+    "_id",
+    "_rev",
+    "agent",
+    "agentID",
+    "agentOAuth2ClientId",
+    "description",
+    "permissions",
+    "resource",
+    "resourceData",
+    "subjectGroups",
+    "subjectIDs",
+    "subjects",
+)
 PAGE_SIZE = 1000
 
 
@@ -30,10 +43,10 @@ class RealmSnapshot:
     provider_rev: str | None = None
     clients: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     agents: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    apps: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)        # by ssoEntities.oidcId
+    apps: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # by ssoEntities.oidcId
     identities: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # by IDM _id
     privileges: tuple[Mapping[str, Any], ...] = ()
-    users: Mapping[str, str] = field(default_factory=dict)                     # userName → _id
+    users: Mapping[str, str] = field(default_factory=dict)  # userName → _id
     groups: frozenset[str] = frozenset()
     ai_agents_enabled: bool = True
 
@@ -159,6 +172,7 @@ def read_realm_tasks(client: Any, scope: ReadScope) -> dict[str, Callable[[], An
                 if _is_not_found(exc):
                     return None
                 raise
+
         return run
 
     tasks: dict[str, Callable[[], Any]] = {}
@@ -166,8 +180,9 @@ def read_realm_tasks(client: Any, scope: ReadScope) -> dict[str, Callable[[], An
         for read in spec.reads:
             tasks[read.name] = optional(read.read) if read.optional else partial(read.read, client, realm)
     if scope.user_names:
-        tasks["users"] = lambda: idm.query(f"{realm}_user", or_filter("userName", scope.user_names),
-                                           ("_id", "userName"), PAGE_SIZE)
+        tasks["users"] = lambda: idm.query(
+            f"{realm}_user", or_filter("userName", scope.user_names), ("_id", "userName"), PAGE_SIZE
+        )
     if scope.group_ids:
         tasks["groups"] = lambda: idm.query(f"{realm}_group", or_filter("_id", scope.group_ids), ("_id",), PAGE_SIZE)
     return tasks
@@ -200,6 +215,7 @@ def read_snapshot(client: Any, scopes: Iterable[ReadScope], parallelism: int = 4
             jobs.append((scope.realm, name, fn))
     results: dict[str, dict[str, Any]] = {}
     from concurrent.futures import ThreadPoolExecutor  # not at import: validate never needs it
+
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         futures = [(realm, name, pool.submit(fn)) for realm, name, fn in jobs]
         for realm, name, future in futures:

@@ -5,6 +5,7 @@ registry in :mod:`provisioner.kinds` lists them in dependency order. Plan, order
 checks, apply, prune, export and the manifest model loop over the registry instead of naming kinds.
 See ``docs/architecture.md`` ("Adding a kind").
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -101,8 +102,11 @@ class KindSpec:
     @property
     def plain(self) -> tuple[str, ...]:
         """Manifest fields copied into ``desired`` as written (no resolution, not nested)."""
-        return tuple(f.name for f in self.fields if f.manifest and not f.sensitive and "." not in f.name
-                     and not any(t.compare == "refs" for t in f.targets))
+        return tuple(
+            f.name
+            for f in self.fields
+            if f.manifest and not f.sensitive and "." not in f.name and not any(t.compare == "refs" for t in f.targets)
+        )
 
     @property
     def delete_rank(self) -> int:

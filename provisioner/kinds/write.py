@@ -13,6 +13,7 @@ fails as a conflict (the apply stops scheduling new writes) instead of carrying 
 
 The kind modules build their apply steps (``KindSpec.steps``) from these.
 """
+
 from __future__ import annotations
 
 import threading
@@ -62,9 +63,11 @@ def find_am(client: Any, realm: str, kind: str, key: str) -> dict[str, Any] | No
 def check_rev(change: Change, remote: str, current_rev: Any) -> None:
     planned = (change.observed.get(remote) or {}).get("rev")
     if current_rev is None or str(current_rev) != str(planned):
-        raise StaleObject(f"conflict: {change.address} changed since the plan ({remote.upper()} revision "
-                          f"{planned} → {current_rev if current_rev is not None else 'deleted'}); nothing written "
-                          f"to it. Another apply or an admin changed it; run plan again.")
+        raise StaleObject(
+            f"conflict: {change.address} changed since the plan ({remote.upper()} revision "
+            f"{planned} → {current_rev if current_rev is not None else 'deleted'}); nothing written "
+            f"to it. Another apply or an admin changed it; run plan again."
+        )
 
 
 def secret_for(ctx: ApplyContext, change: Change, current: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
@@ -96,8 +99,7 @@ def secret_for(ctx: ApplyContext, change: Change, current: Mapping[str, Any] | N
     return value, marker
 
 
-def create_once(put: Callable[[], Any], reread: Callable[[], Any], matches: Callable[[Any], bool],
-                what: str) -> Any:
+def create_once(put: Callable[[], Any], reread: Callable[[], Any], matches: Callable[[Any], bool], what: str) -> Any:
     """Send a create-only write; on an ambiguous failure re-read and accept a matching object.
 
     When the re-read finds nothing, the create is sent once more: it carries ``If-None-Match: *`` and
@@ -117,31 +119,43 @@ def create_once(put: Callable[[], Any], reread: Callable[[], Any], matches: Call
                 continue
             if found is not None and matches(found):
                 return found
-            raise ProvisionerError(f"{what}: the create may or may not have been applied and the object does not "
-                                   f"match; nothing else was sent ({exc})") from exc
+            raise ProvisionerError(
+                f"{what}: the create may or may not have been applied and the object does not "
+                f"match; nothing else was sent ({exc})"
+            ) from exc
         except PreconditionFailed as exc:
             if attempt == 2:  # our first, ambiguous create may have landed after all
                 found = reread()
                 if found is not None and matches(found):
                     return found
-            raise StaleObject(f"conflict: {what} was created by someone else since the plan (another apply?); "
-                              f"not overwritten. Run plan again.") from exc
+            raise StaleObject(
+                f"conflict: {what} was created by someone else since the plan (another apply?); "
+                f"not overwritten. Run plan again."
+            ) from exc
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def am_create(ctx: ApplyContext, change: Change, fields: tuple[Field, ...], am_kind: str, template: Mapping[str, Any],
-              extra: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def am_create(
+    ctx: ApplyContext,
+    change: Change,
+    fields: tuple[Field, ...],
+    am_kind: str,
+    template: Mapping[str, Any],
+    extra: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     """Create the AM half of a client-like object (create-only PUT, defaults + template + managed fields)."""
     desired = change.desired
     secret, marker = secret_for(ctx, change, None)
-    body = create_document(template, fields, desired, change.realm, stack=ctx.stack, secret=secret,
-                           secret_hash=marker)
+    body = create_document(template, fields, desired, change.realm, stack=ctx.stack, secret=secret, secret_hash=marker)
     if extra:
         extra(body)
     am = ctx.client.am(change.realm)
-    created: dict[str, Any] = create_once(lambda: am.put(am_kind, change.key, body, create_only=True)[0],
-                                          lambda: find_am(ctx.client, change.realm, am_kind, change.key),
-                                          lambda found: not am_differs(found, fields, desired), change.address)
+    created: dict[str, Any] = create_once(
+        lambda: am.put(am_kind, change.key, body, create_only=True)[0],
+        lambda: find_am(ctx.client, change.realm, am_kind, change.key),
+        lambda found: not am_differs(found, fields, desired),
+        change.address,
+    )
     return created
 
 
@@ -187,9 +201,11 @@ def guard_replace(address: str, body: Mapping[str, Any], *reads: Mapping[str, An
         keys = sorted(m for m in missing if "." in m and m.split(".", 1)[0] not in groups)
         listed = groups + keys
         shown = ", ".join(listed[:12]) + (f" and {len(listed) - 12} more" if len(listed) > 12 else "")
-        raise IncompleteRead(f"refusing to replace {address}: the document built for the PUT lacks fields the "
-                             f"tenant holds ({shown}), so the read it came from was incomplete; nothing was "
-                             f"written to it. Run apply again.")
+        raise IncompleteRead(
+            f"refusing to replace {address}: the document built for the PUT lacks fields the "
+            f"tenant holds ({shown}), so the read it came from was incomplete; nothing was "
+            f"written to it. Run apply again."
+        )
 
 
 def fresh_single(ctx: ApplyContext, realm: str, am_kind: str, key: str) -> dict[str, Any] | None:
@@ -198,8 +214,13 @@ def fresh_single(ctx: ApplyContext, realm: str, am_kind: str, key: str) -> dict[
     return unwrap(got[0]) if got is not None else None
 
 
-def am_update(ctx: ApplyContext, change: Change, fields: tuple[Field, ...], am_kind: str,
-              refresh: Callable[[dict[str, Any]], None] | None = None) -> None:
+def am_update(
+    ctx: ApplyContext,
+    change: Change,
+    fields: tuple[Field, ...],
+    am_kind: str,
+    refresh: Callable[[dict[str, Any]], None] | None = None,
+) -> None:
     """Update the AM half: check the revision, read-modify-write the managed fields, re-read to confirm.
 
     The body is built from the list read taken right before this level (its ``_rev`` is what the plan
@@ -210,8 +231,9 @@ def am_update(ctx: ApplyContext, change: Change, fields: tuple[Field, ...], am_k
     check_rev(change, "am", current.get("_rev") if current else None)
     assert current is not None
     secret, marker = secret_for(ctx, change, current)
-    body, changed = update_document(current, fields, change.desired, change.realm, secret=secret,
-                                    secret_hash=marker, stack=ctx.stack)
+    body, changed = update_document(
+        current, fields, change.desired, change.realm, secret=secret, secret_hash=marker, stack=ctx.stack
+    )
     if changed:
         if refresh:
             refresh(body)
@@ -219,14 +241,22 @@ def am_update(ctx: ApplyContext, change: Change, fields: tuple[Field, ...], am_k
         ctx.client.am(change.realm).put(am_kind, change.key, body)
         after = find_am(ctx.client, change.realm, am_kind, change.key)
         if after is None or am_differs(after, fields, change.desired):
-            raise StaleObject(f"conflict: {change.address} was changed by another writer while this apply wrote "
-                              f"it (AM {'deleted' if after is None else 'revision ' + str(after.get('_rev'))}); "
-                              f"the other write won. Run plan again.")
+            raise StaleObject(
+                f"conflict: {change.address} was changed by another writer while this apply wrote "
+                f"it (AM {'deleted' if after is None else 'revision ' + str(after.get('_rev'))}); "
+                f"the other write won. Run plan again."
+            )
 
 
-def idm_patch(ctx: ApplyContext, change: Change, object_type: str, fields: Any, current: Mapping[str, Any] | None,
-              read_fields: tuple[str, ...],
-               extra_ops: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> None:
+def idm_patch(
+    ctx: ApplyContext,
+    change: Change,
+    object_type: str,
+    fields: Any,
+    current: Mapping[str, Any] | None,
+    read_fields: tuple[str, ...],
+    extra_ops: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+) -> None:
     """PATCH the differing managed fields of an IDM object with ``If-Match`` the planned revision.
 
     On 412 the object is re-read: when it already holds the desired values (our own PATCH landed
@@ -252,5 +282,7 @@ def idm_patch(ctx: ApplyContext, change: Change, object_type: str, fields: Any, 
         now = ctx.client.idm.get(object_type, str(current["_id"]), read_fields)
         if now is not None and not ops_for(now):
             return
-        raise StaleObject(f"conflict: {change.address} changed since the plan (IDM revision {rev} moved); "
-                          f"nothing written to it. Another apply or an admin changed it; run plan again.") from exc
+        raise StaleObject(
+            f"conflict: {change.address} changed since the plan (IDM revision {rev} moved); "
+            f"nothing written to it. Another apply or an admin changed it; run plan again."
+        ) from exc

@@ -6,6 +6,7 @@ JSON Schema validation and semantic rules. The contract is in docs/architecture.
     if result.ok:
         result.stack.by_kind("AIAgent")
 """
+
 from __future__ import annotations
 
 from provisioner.manifest.limits import DEFAULT_LIMITS, Limits

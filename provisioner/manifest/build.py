@@ -4,6 +4,7 @@ Normalisation is deliberately small and defaults-free (field ownership: an absen
 managed): grant type aliases become AM values and secret references become :class:`SecretRef`.
 Everything else stays exactly as written.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -51,8 +52,14 @@ def _envelope(doc: YamlDocument) -> tuple[str | None, list[Diagnostic]]:
     data = doc.data
     where = doc.locations.get((), doc.start)
     if not isinstance(data, dict):
-        return None, [Diagnostic(where, "", "a manifest document must be a mapping with apiVersion, kind, "
-                                            f"metadata and spec; got {describe_value(data)}")]
+        return None, [
+            Diagnostic(
+                where,
+                "",
+                "a manifest document must be a mapping with apiVersion, kind, "
+                f"metadata and spec; got {describe_value(data)}",
+            )
+        ]
     kind = data.get("kind")
     if "kind" not in data:
         problems = [Diagnostic(where, "", "missing required field 'kind' (one of: " + ", ".join(KINDS) + ")")]
@@ -67,8 +74,11 @@ def _envelope(doc: YamlDocument) -> tuple[str | None, list[Diagnostic]]:
             if close or kind.lower() in lowered:
                 hint = f" (did you mean '{close[0] if close else lowered[kind.lower()]}'?)"
         shown = f"'{kind}'" if isinstance(kind, str) else describe_value(kind)
-        return None, [Diagnostic(doc.locate(("kind",)), "kind",
-                                 f"unknown kind {shown}{hint}; expected one of: {', '.join(KINDS)}")]
+        return None, [
+            Diagnostic(
+                doc.locate(("kind",)), "kind", f"unknown kind {shown}{hint}; expected one of: {', '.join(KINDS)}"
+            )
+        ]
     return kind, []
 
 
@@ -92,12 +102,21 @@ def build_resource(doc: YamlDocument, default_realm: str) -> tuple[Resource | No
     spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
     base = os.path.dirname(doc.start.file)
     field_locations = {format_path(path): loc for path, loc in doc.locations.items() if path}
-    resource = Resource(kind=kind, name=name, realm=realm, spec=normalize_spec(kind, spec, base),
-                        location=doc.locations.get((), doc.start), field_locations=field_locations)
+    resource = Resource(
+        kind=kind,
+        name=name,
+        realm=realm,
+        spec=normalize_spec(kind, spec, base),
+        location=doc.locations.get((), doc.start),
+        field_locations=field_locations,
+    )
     return resource, diagnostics
 
 
 def secret_refs(resource: Resource) -> list[tuple[SecretRef, str]]:
     """Every secret reference in a resource's spec with its document path."""
-    return [(resource.spec[name], f"spec.{name}") for name in _SECRET_FIELDS
-            if isinstance(resource.spec.get(name), SecretRef)]
+    return [
+        (resource.spec[name], f"spec.{name}")
+        for name in _SECRET_FIELDS
+        if isinstance(resource.spec.get(name), SecretRef)
+    ]

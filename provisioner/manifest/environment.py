@@ -1,4 +1,5 @@
 """Environment files: ``environments/<name>.yaml`` next to the manifests (``--env NAME``)."""
+
 from __future__ import annotations
 
 import os
@@ -87,20 +88,30 @@ def secret_refs(environment: Environment, doc: YamlDocument) -> list[tuple[Secre
     return found
 
 
-def load_environment(paths: Sequence[str], name: str, limits: Limits = DEFAULT_LIMITS
-                     ) -> tuple[Environment | None, YamlDocument | None, list[Diagnostic]]:
+def load_environment(
+    paths: Sequence[str], name: str, limits: Limits = DEFAULT_LIMITS
+) -> tuple[Environment | None, YamlDocument | None, list[Diagnostic]]:
     """Find, parse and validate the environment ``name``; (environment, its document, diagnostics)."""
     file, looked = environment_file(paths, name)
     if file is None:
         where = SourceLocation(looked[0] if looked else (paths[0] if paths else name), 1, 1)
         if not looked:
-            return None, None, [Diagnostic(where, "", f"invalid environment name {name!r}: use letters, "
-                                                      "digits, '.', '-' and '_'")]
+            return (
+                None,
+                None,
+                [Diagnostic(where, "", f"invalid environment name {name!r}: use letters, digits, '.', '-' and '_'")],
+            )
         existing = available_environments(paths)
-        known = (f"; environments here: {', '.join(existing)}" if existing
-                 else "; there is no environments/ folder with *.yaml files next to the manifests")
-        return None, None, [Diagnostic(where, "", f"environment '{name}' not found (looked for "
-                                                  f"{', '.join(looked)}){known}")]
+        known = (
+            f"; environments here: {', '.join(existing)}"
+            if existing
+            else "; there is no environments/ folder with *.yaml files next to the manifests"
+        )
+        return (
+            None,
+            None,
+            [Diagnostic(where, "", f"environment '{name}' not found (looked for {', '.join(looked)}){known}")],
+        )
     text, diagnostics = read_text(file, limits, what="environment file")
     if text is None:
         return None, None, diagnostics
@@ -113,8 +124,11 @@ def load_environment(paths: Sequence[str], name: str, limits: Limits = DEFAULT_L
         return None, None, [Diagnostic(where, "", "an environment file holds exactly one YAML document")]
     doc = docs[0]
     if not isinstance(doc.data, dict):
-        return None, None, [Diagnostic(doc.start, "", "an environment file must be a mapping (tenant, realm, "
-                                                      "vars, verify)")]
+        return (
+            None,
+            None,
+            [Diagnostic(doc.start, "", "an environment file must be a mapping (tenant, realm, vars, verify)")],
+        )
     diagnostics = validate_document(doc, ENVIRONMENT_SCHEMA)
     data = doc.data
     raw_vars = data.get("vars")
@@ -122,16 +136,27 @@ def load_environment(paths: Sequence[str], name: str, limits: Limits = DEFAULT_L
     for reserved in RESERVED_VARS:
         if reserved in variables:
             path = ("vars", reserved)
-            diagnostics.append(Diagnostic(doc.locate(path, key=True), format_path(path),
-                                          f"'{reserved}' is a reserved variable name (always set by provisioner)"))
+            diagnostics.append(
+                Diagnostic(
+                    doc.locate(path, key=True),
+                    format_path(path),
+                    f"'{reserved}' is a reserved variable name (always set by provisioner)",
+                )
+            )
     raw_realm = data.get("realm")
     realm: str = raw_realm if isinstance(raw_realm, str) else DEFAULT_REALM
     tenant = data.get("tenant") if isinstance(data.get("tenant"), str) else None
     stack = data.get("stack") if isinstance(data.get("stack"), str) else None
     base = os.path.dirname(file)
     env_name = os.path.splitext(os.path.basename(file))[0]
-    environment = Environment(name=env_name, tenant=tenant, realm=realm, vars=dict(variables),
-                              verify=_verify_with_refs(data.get("verify"), base),
-                              location=doc.locations.get((), doc.start), stack=stack,
-                              policy=dict(data["policy"]) if isinstance(data.get("policy"), dict) else {})
+    environment = Environment(
+        name=env_name,
+        tenant=tenant,
+        realm=realm,
+        vars=dict(variables),
+        verify=_verify_with_refs(data.get("verify"), base),
+        location=doc.locations.get((), doc.start),
+        stack=stack,
+        policy=dict(data["policy"]) if isinstance(data.get("policy"), dict) else {},
+    )
     return environment, doc, diagnostics

@@ -4,6 +4,7 @@ Steps, each collecting diagnostics instead of stopping: the dotenv file, the env
 manifest discovery, per file (read → template → YAML), per document (envelope → schema → Resource),
 cross-document rules and lint, then secret resolution. Nothing here touches the network.
 """
+
 from __future__ import annotations
 
 import os
@@ -92,8 +93,13 @@ class _Loader:
         # Empty documents (a stray '---', a comment-only file) declare nothing.
         return [doc for doc in docs if doc.data is not None]
 
-    def resolve_secrets(self, resources: list[Resource], environment: Environment | None,
-                        env_doc: YamlDocument | None, resolver: SecretResolver) -> None:
+    def resolve_secrets(
+        self,
+        resources: list[Resource],
+        environment: Environment | None,
+        env_doc: YamlDocument | None,
+        resolver: SecretResolver,
+    ) -> None:
         for res in resources:
             for ref, path in secret_refs(res):
                 resolver.resolve(ref, res.locate(path), path)
@@ -114,10 +120,18 @@ def secret_roots(paths: Sequence[str], secrets_dirs: Sequence[str] = ()) -> tupl
 KEY_FILE_VARIABLES = ("AIC_SERVICE_ACCOUNT_JWK_FILE",)
 
 
-def load(paths: Sequence[str], env: str | None = None, env_file: str | None = None,
-         environ: Mapping[str, str] = os.environ, strict: bool = False, stack_name: str | None = None,
-         *, resolve_secrets: bool = True, limits: Limits = DEFAULT_LIMITS,
-         secrets_dirs: Sequence[str] = ()) -> LoadResult:
+def load(
+    paths: Sequence[str],
+    env: str | None = None,
+    env_file: str | None = None,
+    environ: Mapping[str, str] = os.environ,
+    strict: bool = False,
+    stack_name: str | None = None,
+    *,
+    resolve_secrets: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
+    secrets_dirs: Sequence[str] = (),
+) -> LoadResult:
     """Load, template, validate and resolve the manifests under ``paths``.
 
     ``env`` selects ``environments/<env>.yaml`` next to the manifests; ``env_file`` is a dotenv file
@@ -156,8 +170,14 @@ def load(paths: Sequence[str], env: str | None = None, env_file: str | None = No
     loader.diagnostics += _policies(paths, environment, env_doc, resources, limits, loader.diagnostics)
 
     key_files = tuple(v for v in (environ.get(n) or dotenv.get(n) for n in KEY_FILE_VARIABLES) if v)
-    resolver = SecretResolver(environ=environ, dotenv=dotenv, env_file=env_file, limits=limits,
-                              roots=secret_roots(paths, secrets_dirs), refused=key_files)
+    resolver = SecretResolver(
+        environ=environ,
+        dotenv=dotenv,
+        env_file=env_file,
+        limits=limits,
+        roots=secret_roots(paths, secrets_dirs),
+        refused=key_files,
+    )
     if resolve_secrets:
         loader.resolve_secrets(resources, environment, env_doc, resolver)
 
@@ -166,27 +186,33 @@ def load(paths: Sequence[str], env: str | None = None, env_file: str | None = No
     diagnostics = _finish(loader.diagnostics, strict)
     stack = None
     if files or resources:
-        stack = Stack(name=name, resources=tuple(resources),
-                      environment=environment, sources=tuple(files))
-    return LoadResult(diagnostics=diagnostics, stack=stack,
-                      secrets=Secrets(resolver.values, resolved=resolve_secrets))
+        stack = Stack(name=name, resources=tuple(resources), environment=environment, sources=tuple(files))
+    return LoadResult(diagnostics=diagnostics, stack=stack, secrets=Secrets(resolver.values, resolved=resolve_secrets))
 
 
-def _policies(paths: Sequence[str], environment: Environment | None, env_doc: YamlDocument | None,
-              resources: list[Resource], limits: Limits, found: list[Diagnostic]) -> list[Diagnostic]:
+def _policies(
+    paths: Sequence[str],
+    environment: Environment | None,
+    env_doc: YamlDocument | None,
+    resources: list[Resource],
+    limits: Limits,
+    found: list[Diagnostic],
+) -> list[Diagnostic]:
     """The environment policies: the selected environment's as errors, the others' as warnings.
 
     A rule the schema already refused (``found`` holds a diagnostic at ``policy.<rule>``) is not applied.
     """
-    policies = policy.other_policies(paths, environment.location.file if environment and environment.location
-                                     else None, limits)
+    policies = policy.other_policies(
+        paths, environment.location.file if environment and environment.location else None, limits
+    )
     out: list[Diagnostic] = []
     if environment is not None and env_doc is not None:
         own = policy.policy_of(environment.name, env_doc)
         refused = {d.path.split(".")[1].split("[")[0] for d in found if d.path.startswith("policy.")}
         if own is not None and refused:
-            own = policy.Policy(own.environment, {k: v for k, v in own.rules.items() if k not in refused},
-                                own.locations)
+            own = policy.Policy(
+                own.environment, {k: v for k, v in own.rules.items() if k not in refused}, own.locations
+            )
         if own is not None:
             out += policy.check_policy_values(own)
             policies.insert(0, own)
@@ -201,4 +227,3 @@ def _finish(diagnostics: list[Diagnostic], strict: bool) -> tuple[Diagnostic, ..
             diag = Diagnostic(diag.location, diag.path, diag.message, "error")
         out[(diag.sort_key, diag.severity)] = diag
     return tuple(out[key] for key in sorted(out))
-

@@ -3,6 +3,7 @@
 Everything here is a frozen dataclass: validated configuration becomes typed records once, at the
 boundary, and nothing downstream mutates it.
 """
+
 from __future__ import annotations
 
 import types
@@ -56,8 +57,14 @@ class Diagnostic:
     def to_json(self) -> dict[str, Any]:
         """The diagnostic as the JSON object ``validate --format json`` prints."""
         loc = self.location
-        return {"file": loc.file, "line": loc.line, "col": loc.col, "path": self.path,
-                "severity": self.severity, "message": self.message}
+        return {
+            "file": loc.file,
+            "line": loc.line,
+            "col": loc.col,
+            "path": self.path,
+            "severity": self.severity,
+            "message": self.message,
+        }
 
 
 @dataclass(frozen=True)

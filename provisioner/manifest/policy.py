@@ -6,6 +6,7 @@ Each diagnostic points at the offending value (``file:line:col``) and names the 
 rule is written. The rules are data, JSON-Schema'd in ``schemas/environment.schema.json``; each is
 one function in :data:`RULES`.
 """
+
 from __future__ import annotations
 
 import os
@@ -91,6 +92,7 @@ def other_policies(paths: Sequence[str], selected_file: str | None, limits: Limi
 
 # -- the rules --------------------------------------------------------------------------------------------
 
+
 def _list(value: Any) -> list[tuple[int, Any]]:
     return list(enumerate(value)) if isinstance(value, list) else []
 
@@ -120,8 +122,11 @@ def max_access_token_lifetime(resources: Sequence[Resource], value: Any) -> Iter
     for res in resources:
         lifetime = res.spec.get("accessTokenLifetime")
         if isinstance(lifetime, int) and not isinstance(lifetime, bool) and lifetime > value:
-            yield res, "spec.accessTokenLifetime", (f"access-token lifetime {lifetime}s is longer than the "
-                                                    f"maximum {value}s")
+            yield (
+                res,
+                "spec.accessTokenLifetime",
+                (f"access-token lifetime {lifetime}s is longer than the maximum {value}s"),
+            )
 
 
 def require_agent_owners(resources: Sequence[Resource], value: Any) -> Iterator[Violation]:
@@ -150,9 +155,14 @@ def require_subjects_on_behalf_of(resources: Sequence[Resource], value: Any) -> 
             continue
         for index, entry in _privileges(res):
             if not entry.get("subjects") and not entry.get("subjectGroups"):
-                yield res, f"spec.applications[{index}].application", (
-                    f"on-behalf-of agent '{res.name}' may act for every user on '{entry.get('application')}': "
-                    "list subjects or subjectGroups")
+                yield (
+                    res,
+                    f"spec.applications[{index}].application",
+                    (
+                        f"on-behalf-of agent '{res.name}' may act for every user on '{entry.get('application')}': "
+                        "list subjects or subjectGroups"
+                    ),
+                )
 
 
 def scope_pattern(resources: Sequence[Resource], value: Any) -> Iterator[Violation]:
@@ -162,8 +172,10 @@ def scope_pattern(resources: Sequence[Resource], value: Any) -> Iterator[Violati
     except re.error:
         return  # reported against the environment file by check_policy_values
     for res in resources:
-        lists: list[tuple[str, Any]] = [("spec.scopes", res.spec.get("scopes")),
-                                        ("spec.defaultScopes", res.spec.get("defaultScopes"))]
+        lists: list[tuple[str, Any]] = [
+            ("spec.scopes", res.spec.get("scopes")),
+            ("spec.defaultScopes", res.spec.get("defaultScopes")),
+        ]
         lists += [(f"spec.applications[{i}].permissions", e.get("permissions")) for i, e in _privileges(res)]
         for path, values in lists:
             for index, scope in _list(values):
@@ -180,15 +192,25 @@ def max_scopes_per_privilege(resources: Sequence[Resource], value: Any) -> Itera
             permissions = entry.get("permissions")
             if isinstance(permissions, list) and permissions:
                 if len(permissions) > value:
-                    yield res, f"spec.applications[{index}].permissions", (
-                        f"privilege on '{entry.get('application')}' permits {len(permissions)} scopes, more than "
-                        f"the maximum {value}")
+                    yield (
+                        res,
+                        f"spec.applications[{index}].permissions",
+                        (
+                            f"privilege on '{entry.get('application')}' permits {len(permissions)} scopes, more than "
+                            f"the maximum {value}"
+                        ),
+                    )
                 continue
             scopes = scopes_of.get((res.realm, str(entry.get("application"))))
             if isinstance(scopes, list) and len(scopes) > value:
-                yield res, f"spec.applications[{index}]", (
-                    f"privilege on '{entry.get('application')}' lists no permissions, so it permits every one of "
-                    f"the application's {len(scopes)} scopes, more than the maximum {value}")
+                yield (
+                    res,
+                    f"spec.applications[{index}]",
+                    (
+                        f"privilege on '{entry.get('application')}' lists no permissions, so it permits every one of "
+                        f"the application's {len(scopes)} scopes, more than the maximum {value}"
+                    ),
+                )
 
 
 RULES: dict[str, Callable[[Sequence[Resource], Any], Iterator[Violation]]] = {
@@ -209,8 +231,11 @@ def check_policy_values(policy: Policy) -> list[Diagnostic]:
         try:
             re.compile(pattern)
         except re.error as exc:
-            out.append(Diagnostic(policy.locations["scopePattern"], "policy.scopePattern",
-                                  f"not a valid regular expression: {exc}"))
+            out.append(
+                Diagnostic(
+                    policy.locations["scopePattern"], "policy.scopePattern", f"not a valid regular expression: {exc}"
+                )
+            )
     return out
 
 

@@ -4,6 +4,7 @@ Rules run on every resource that could be built, even when the schema reported p
 rule checks the types it relies on instead of assuming a valid document. Anything that needs the
 tenant (an ``existing: true`` application, a provider that is only ``ensure``d) is left to plan.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,9 +21,9 @@ from provisioner.manifest.model import Diagnostic, Resource, Severity
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]+")
 _DEPRECATED_GRANTS = {
     grants.PASSWORD: "grant type 'password' (Resource Owner Password Credentials) is deprecated by the "
-                     "OAuth 2.0 Security Best Current Practice; prefer authorization_code or token_exchange",
+    "OAuth 2.0 Security Best Current Practice; prefer authorization_code or token_exchange",
     "implicit": "grant type 'implicit' is deprecated by the OAuth 2.0 Security Best Current Practice; "
-                "prefer authorization_code with PKCE",
+    "prefer authorization_code with PKCE",
 }
 #: Kinds whose name is a client ID (unique per realm across them): those with an AM client half.
 _CLIENTS = tuple(spec.name for spec in REGISTRY if spec.manifest and spec.am_kind)
@@ -50,8 +51,10 @@ def client_id_problem(value: str) -> str | None:
     for char in value:
         if ord(char) > 127:
             name = unicodedata.name(char, "unnamed character")
-            return (f"client ID '{shown}' contains the non-ASCII character U+{ord(char):04X} ({name}); "
-                    "client IDs may only use A-Z, a-z, 0-9, '-' and '_'")
+            return (
+                f"client ID '{shown}' contains the non-ASCII character U+{ord(char):04X} ({name}); "
+                "client IDs may only use A-Z, a-z, 0-9, '-' and '_'"
+            )
     bad = next(c for c in value if not _CLIENT_ID.fullmatch(c))
     what = {" ": "a space", "\n": "a line break", "\t": "a tab"}.get(bad, f"'{bad}'")
     return f"client ID '{shown}' contains {what}; client IDs may only use A-Z, a-z, 0-9, '-' and '_'"
@@ -80,14 +83,16 @@ def check_duplicates(resources: list[Resource]) -> Iterator[Diagnostic]:
         if group == "client":
             for res in members:
                 others = ", ".join(f"{o.kind} at {o.locate('metadata.name')}" for o in members if o is not res)
-                yield _diag(res, "metadata.name", f"duplicate client ID '{name}' in realm '{realm}' "
-                                                  f"(also declared as {others})")
+                yield _diag(
+                    res, "metadata.name", f"duplicate client ID '{name}' in realm '{realm}' (also declared as {others})"
+                )
             continue
         for res in members:
             others = ", ".join(str(_realm_location(o)) for o in members if o is not res)
             path = "metadata.realm" if "metadata.realm" in res.field_locations else ""
-            yield Diagnostic(_realm_location(res), path,
-                             f"duplicate {res.kind} for realm '{realm}' (also declared at {others})")
+            yield Diagnostic(
+                _realm_location(res), path, f"duplicate {res.kind} for realm '{realm}' (also declared at {others})"
+            )
 
 
 def _realm_location(res: Resource) -> Any:
@@ -113,8 +118,11 @@ def check_grants(resources: list[Resource]) -> Iterator[Diagnostic]:
             if value not in grants.AM_VALUES:
                 continue
             if value in seen:
-                yield _diag(res, f"spec.grantTypes[{index}]", f"grant type '{grants.alias(value)}' is listed twice "
-                                                              "(as an alias and as its URN)")
+                yield _diag(
+                    res,
+                    f"spec.grantTypes[{index}]",
+                    f"grant type '{grants.alias(value)}' is listed twice (as an alias and as its URN)",
+                )
             seen.add(value)
 
 
@@ -126,8 +134,9 @@ def check_overrides(resources: list[Resource]) -> Iterator[Diagnostic]:
             continue
         for key in ("clientSideTokens", "acceptAudienceInTokenExchange"):
             if overrides.get(key) is True:
-                yield _diag(res, f"spec.providerOverrides.{key}",
-                            "has no effect unless providerOverrides.enabled is true")
+                yield _diag(
+                    res, f"spec.providerOverrides.{key}", "has no effect unless providerOverrides.enabled is true"
+                )
 
 
 def lint(resources: list[Resource]) -> Iterator[Diagnostic]:
@@ -146,6 +155,12 @@ def check(resources: list[Resource], complete: bool = True) -> list[Diagnostic]:
     ``complete`` is False when some manifest could not be loaded at all (a kind's rule may then leave out
     a reference into it).
     """
-    found = [*check_client_ids(resources), *check_duplicates(resources), *check_kinds(resources, complete),
-             *check_grants(resources), *check_overrides(resources), *lint(resources)]
+    found = [
+        *check_client_ids(resources),
+        *check_duplicates(resources),
+        *check_kinds(resources, complete),
+        *check_grants(resources),
+        *check_overrides(resources),
+        *lint(resources),
+    ]
     return found

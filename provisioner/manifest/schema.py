@@ -5,6 +5,7 @@ The schemas are the single description of the manifest vocabulary: editors use t
 into a :class:`Diagnostic` at the exact node (or key, for unknown fields) with a message written for
 people, e.g. ``unknown field 'scope' (did you mean 'scopes'?)``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -69,8 +70,10 @@ def _registry() -> Registry:
 
     # Schemas refer to each other by file name (relative refs, no $id), which is also what editors
     # resolve against the schema file's own location.
-    pairs = [(name, Resource.from_contents(doc, default_specification=DRAFT202012))
-             for name, doc in schema_documents().items()]
+    pairs = [
+        (name, Resource.from_contents(doc, default_specification=DRAFT202012))
+        for name, doc in schema_documents().items()
+    ]
     return Registry().with_resources(pairs)
 
 
@@ -131,8 +134,13 @@ def bundled_schema() -> dict[str, Any]:
 # --- error messages ------------------------------------------------------------------------------
 
 _ARTICLE_TYPES = {
-    "string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
-    "object": "a mapping", "array": "a list", "null": "null",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null",
 }
 
 
@@ -229,8 +237,11 @@ def _messages(error: jsonschema.ValidationError) -> Iterator[tuple[DocPath, bool
     if keyword == "required" and isinstance(instance, dict):
         for key in schema.get("required", []):
             if key not in instance:
-                hint = f" ({schema_documents()['definitions.schema.json']['$defs']['apiVersion']['const']})" \
-                    if key == "apiVersion" else ""
+                hint = (
+                    f" ({schema_documents()['definitions.schema.json']['$defs']['apiVersion']['const']})"
+                    if key == "apiVersion"
+                    else ""
+                )
                 yield path, False, f"missing required field '{key}'{hint}"
         return
     if keyword == "type":
@@ -267,7 +278,11 @@ def _messages(error: jsonschema.ValidationError) -> Iterator[tuple[DocPath, bool
         elif title == "Tenant":
             yield path, False, f"invalid tenant {shown}: expected 'local' or an https:// URL"
         elif title == "Redirect URI":
-            yield path, False, f"invalid redirect URI {shown}: expected an absolute URI such as https://app.example.com/callback"
+            yield (
+                path,
+                False,
+                f"invalid redirect URI {shown}: expected an absolute URI such as https://app.example.com/callback",
+            )
         elif error.validator_value and path and path[-1] not in ("vars",):
             yield path, False, f"invalid value {shown}"
         return

@@ -11,6 +11,7 @@ checker: ``1.0`` is an integer, ``True`` is not; the equality of its ``equal``/`
 enum and uniqueItems, re-implemented here so that a valid stack never imports jsonschema). A schema using any other keyword is not compiled (``compile_schema`` returns None)
 and jsonschema does all the work, as before.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -61,14 +62,27 @@ def uniq(items: list[Any]) -> bool:
         seen.append(item)
     return True
 
+
 Check = Callable[[Any], bool]
 
-_ANNOTATIONS = frozenset({"title", "description", "$schema", "$defs", "$comment", "$id", "default",
-                          "examples", "enumDescriptions", "markdownDescription", "deprecated"})
+_ANNOTATIONS = frozenset(
+    {
+        "title",
+        "description",
+        "$schema",
+        "$defs",
+        "$comment",
+        "$id",
+        "default",
+        "examples",
+        "enumDescriptions",
+        "markdownDescription",
+        "deprecated",
+    }
+)
 _TYPES: dict[str, Check] = {
     "string": lambda v: isinstance(v, str),
-    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool))
-    or (isinstance(v, float) and v.is_integer()),
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
     "number": lambda v: isinstance(v, numbers.Number) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
     "object": lambda v: isinstance(v, dict),
@@ -181,6 +195,7 @@ class _Compiler:
             if not isinstance(v, dict):
                 return True
             return all(props[name](item) for name, item in v.items() if name in props)
+
         return check
 
     def kw_additionalProperties(self, value: Any, schema: Any, base: str) -> Check:
@@ -193,6 +208,7 @@ class _Compiler:
             if not isinstance(v, dict):
                 return True
             return all(sub(item) for name, item in v.items() if name not in known)
+
         return check
 
     def kw_propertyNames(self, value: Any, schema: Any, base: str) -> Check:

@@ -7,6 +7,7 @@ compose and most dotenv loaders do.
 Every value is registered with :mod:`provisioner.redact` the moment it is read, before any check
 can fail, and no message here ever contains a value: only the reference (``{fromEnv: NAME}``).
 """
+
 from __future__ import annotations
 
 import os
@@ -37,7 +38,7 @@ def _unquote(raw: str) -> tuple[str | None, str | None]:
         end = raw.find("'", 1)
         if end < 0:
             return None, "unclosed quote"
-        problem = _after_quote(raw[end + 1:])
+        problem = _after_quote(raw[end + 1 :])
         return (None, problem) if problem else (raw[1:end], None)
     if raw[:1] == '"':
         out, i = [], 1
@@ -48,14 +49,14 @@ def _unquote(raw: str) -> tuple[str | None, str | None]:
                 i += 2
                 continue
             if ch == '"':
-                problem = _after_quote(raw[i + 1:])
+                problem = _after_quote(raw[i + 1 :])
                 return (None, problem) if problem else ("".join(out), None)
             out.append(ch)
             i += 1
         return None, "unclosed quote"
     # Unquoted: an inline comment starts at " #".
     cut = re.search(r"\s#", raw)
-    return (raw[:cut.start()] if cut else raw).strip(), None
+    return (raw[: cut.start()] if cut else raw).strip(), None
 
 
 def parse_dotenv(text: str, file: str) -> tuple[dict[str, str], list[Diagnostic]]:
@@ -105,7 +106,7 @@ def read_dotenv(path: str, limits: Limits = DEFAULT_LIMITS) -> tuple[dict[str, s
 def secret_ref(value: Any, base: str = "") -> SecretRef | None:
     """A :class:`SecretRef` for a schema-valid ``{fromEnv: X}`` / ``{fromFile: P}`` mapping."""
     if isinstance(value, dict) and len(value) == 1:
-        (key, name), = value.items()
+        ((key, name),) = value.items()
         if isinstance(name, str) and name:
             if key == "fromEnv":
                 return SecretRef("env", name)
@@ -150,8 +151,9 @@ class SecretResolver:
             return self.environ[ref.name], None
         if ref.name in self.dotenv:
             return self.dotenv[ref.name], None
-        where = f"the environment or in {self.env_file}" if self.env_file else \
-            "the environment (or pass --env-file FILE)"
+        where = (
+            f"the environment or in {self.env_file}" if self.env_file else "the environment (or pass --env-file FILE)"
+        )
         return None, f"secret {ref} is not set: define {ref.name} in {where}"
 
     def _file(self, ref: SecretRef) -> tuple[str | None, str | None]:

@@ -3,6 +3,7 @@
 File names in diagnostics are the paths as the user gave them (a directory argument is joined with
 each file's relative path), so that ``file:line:col`` is clickable from where the command ran.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,8 +50,9 @@ def discover(paths: Sequence[str], limits: Limits = DEFAULT_LIMITS) -> tuple[lis
         if os.path.isdir(path):
             candidates = _walk(path)
             if not candidates:
-                diagnostics.append(Diagnostic(SourceLocation(path, 1, 1), "",
-                                              "no manifest files (*.yaml, *.yml) in this directory"))
+                diagnostics.append(
+                    Diagnostic(SourceLocation(path, 1, 1), "", "no manifest files (*.yaml, *.yml) in this directory")
+                )
         elif os.path.exists(path):
             candidates = [path]
         else:
@@ -62,9 +64,14 @@ def discover(paths: Sequence[str], limits: Limits = DEFAULT_LIMITS) -> tuple[lis
                 seen.add(key)
                 files.append(file)
     if len(files) > limits.max_files:
-        diagnostics.append(Diagnostic(SourceLocation(files[limits.max_files], 1, 1), "",
-                                      f"too many manifest files (more than {limits.max_files})"))
-        files = files[:limits.max_files]
+        diagnostics.append(
+            Diagnostic(
+                SourceLocation(files[limits.max_files], 1, 1),
+                "",
+                f"too many manifest files (more than {limits.max_files})",
+            )
+        )
+        files = files[: limits.max_files]
     return files, diagnostics
 
 
@@ -84,11 +91,21 @@ def read_text(path: str, limits: Limits = DEFAULT_LIMITS, what: str = "file") ->
     nul = data.find(b"\0")
     if nul >= 0:
         prefix = data[:nul].decode("utf-8", errors="replace")
-        return None, [Diagnostic(offset_location(path, prefix, len(prefix)), "",
-                                 f"binary {what}: contains a NUL byte; manifests are UTF-8 text")]
+        return None, [
+            Diagnostic(
+                offset_location(path, prefix, len(prefix)),
+                "",
+                f"binary {what}: contains a NUL byte; manifests are UTF-8 text",
+            )
+        ]
     try:
         return data.decode("utf-8"), []
     except UnicodeDecodeError as exc:
-        prefix = data[:exc.start].decode("utf-8", errors="replace")
-        return None, [Diagnostic(offset_location(path, prefix, len(prefix)), "",
-                                 f"{what} is not valid UTF-8 (byte 0x{data[exc.start]:02x})")]
+        prefix = data[: exc.start].decode("utf-8", errors="replace")
+        return None, [
+            Diagnostic(
+                offset_location(path, prefix, len(prefix)),
+                "",
+                f"{what} is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+            )
+        ]

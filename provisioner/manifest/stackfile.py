@@ -5,6 +5,7 @@ marker) and the only thing prune trusts. It is never derived from a folder's nam
 ``teamA/shared`` and ``teamB/shared`` are different stacks, and a copy of a stack under another folder
 is the same stack.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,9 +17,11 @@ from provisioner.manifest.schema import STACK_SCHEMA, validate_document
 from provisioner.manifest.sources import STACK_FILE, read_text
 from provisioner.manifest.yamlload import parse_documents
 
-NO_STACK = ("no stack declared: the stack's name is the ownership marker written on every object it creates, "
-            "and it is never taken from a folder name. Add provisioner.yaml next to the manifests (stack: NAME), or "
-            "stack: NAME to the environment file, or pass --stack NAME")
+NO_STACK = (
+    "no stack declared: the stack's name is the ownership marker written on every object it creates, "
+    "and it is never taken from a folder name. Add provisioner.yaml next to the manifests (stack: NAME), or "
+    "stack: NAME to the environment file, or pass --stack NAME"
+)
 
 
 def stack_files(paths: Sequence[str]) -> list[str]:
@@ -48,8 +51,9 @@ def read_stack_file(file: str, limits: Limits = DEFAULT_LIMITS) -> tuple[str | N
     return (name if isinstance(name, str) and not problems else None), problems
 
 
-def declared_name(paths: Sequence[str], option: str | None, environment: Environment | None,
-                  limits: Limits = DEFAULT_LIMITS) -> tuple[str, list[Diagnostic]]:
+def declared_name(
+    paths: Sequence[str], option: str | None, environment: Environment | None, limits: Limits = DEFAULT_LIMITS
+) -> tuple[str, list[Diagnostic]]:
     """``--stack`` > the environment's ``stack:`` > ``provisioner.yaml``; ``""`` when nothing declares one.
 
     Two stack files that disagree are an error (the manifests would belong to two stacks).
@@ -63,9 +67,14 @@ def declared_name(paths: Sequence[str], option: str | None, environment: Environ
             names.append((name, file))
     for name, file in names[1:]:
         if name != names[0][0]:
-            diagnostics.append(Diagnostic(SourceLocation(file, 1, 1), "stack",
-                                          f"stack '{name}' differs from stack '{names[0][0]}' declared in "
-                                          f"{names[0][1]}; load one stack at a time"))
+            diagnostics.append(
+                Diagnostic(
+                    SourceLocation(file, 1, 1),
+                    "stack",
+                    f"stack '{name}' differs from stack '{names[0][0]}' declared in "
+                    f"{names[0][1]}; load one stack at a time",
+                )
+            )
     if option:
         return option, diagnostics
     if environment is not None and environment.stack:

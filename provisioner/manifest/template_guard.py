@@ -6,6 +6,7 @@ or ``~`` chain grows a string past any limit. Each bound raises :class:`Template
 whose message reads ``template exceeds …``; :func:`provisioner.manifest.templating.render` reports it
 at the template line.
 """
+
 from __future__ import annotations
 
 import functools
@@ -23,9 +24,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment, 
 TEMPLATE_NAME = "<manifest>"
 
 #: Bounds on what one expression may build (a manifest needs nothing close to these).
-MAX_VALUE_CHARS = 1024 * 1024     # a string or list built by a template expression
-MAX_WIDTH = 10_000                # a width, precision or count argument (ljust, center, '%.Nf', batch)
-MAX_INT_BITS = 4096               # an integer computed by a template expression
+MAX_VALUE_CHARS = 1024 * 1024  # a string or list built by a template expression
+MAX_WIDTH = 10_000  # a width, precision or count argument (ljust, center, '%.Nf', batch)
+MAX_INT_BITS = 4096  # an integer computed by a template expression
 _DIGITS = re.compile(r"\d+")
 
 
@@ -79,10 +80,12 @@ class _CheckedCodeGenerator(CodeGenerator):
 
 def _guard_filter(name: str, function: Any) -> Any:
     """A filter whose width/count arguments and result size are bounded."""
+
     @functools.wraps(function)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        values = [a for a in args if not isinstance(a, (jinja2.runtime.Context, jinja2.nodes.EvalContext,
-                                                         jinja2.Environment))]
+        values = [
+            a for a in args if not isinstance(a, (jinja2.runtime.Context, jinja2.nodes.EvalContext, jinja2.Environment))
+        ]
         if name in ("format",) and values:
             _check_format(values[0])
         if name in _WIDTH_FILTERS:
@@ -98,8 +101,9 @@ def _guard_filter(name: str, function: Any) -> Any:
 
 
 # Filters whose arguments say how big the result is.
-_WIDTH_FILTERS = frozenset({"center", "indent", "truncate", "wordwrap", "batch", "slice", "filesizeformat",
-                            "round", "urlize", "striptags"})
+_WIDTH_FILTERS = frozenset(
+    {"center", "indent", "truncate", "wordwrap", "batch", "slice", "filesizeformat", "round", "urlize", "striptags"}
+)
 
 
 class _ManifestSandbox(ImmutableSandboxedEnvironment):
@@ -117,11 +121,17 @@ class _ManifestSandbox(ImmutableSandboxedEnvironment):
             for seq, count in ((left, right), (right, left)):
                 if isinstance(seq, (str, list, tuple)) and isinstance(count, int) and count > 10_000:
                     raise SecurityError("repetition too large in template expression")
-                if isinstance(seq, (str, list, tuple)) and isinstance(count, int) \
-                        and len(seq) * count > MAX_VALUE_CHARS:
+                if (
+                    isinstance(seq, (str, list, tuple))
+                    and isinstance(count, int)
+                    and len(seq) * count > MAX_VALUE_CHARS
+                ):
                     raise TemplateBudgetExceeded(f"template exceeds {MAX_VALUE_CHARS} characters in one value")
-            if isinstance(left, int) and isinstance(right, int) \
-                    and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+            if (
+                isinstance(left, int)
+                and isinstance(right, int)
+                and left.bit_length() + right.bit_length() > MAX_INT_BITS
+            ):
                 raise TemplateBudgetExceeded(f"template exceeds {MAX_INT_BITS}-bit integers")
         if operator == "+" and _size(left) + _size(right) > MAX_VALUE_CHARS:
             raise TemplateBudgetExceeded(f"template exceeds {MAX_VALUE_CHARS} characters in one value")

@@ -9,6 +9,7 @@ access to Python internals), without ``range``/``lipsum``/``namespace``, with bo
 time, value sizes, widths and integers (:mod:`provisioner.manifest.template_guard`), and with the
 output size capped. Secrets never pass through here: secret references are resolved after parsing.
 """
+
 from __future__ import annotations
 
 import functools
@@ -51,11 +52,17 @@ def raw_yaml_warnings(text: str, file: str) -> list[Diagnostic]:
             pass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        return [Diagnostic(location_of(file, mark), "",
-                           "this file is not valid YAML before templating (" + (exc.problem or "invalid YAML")
-                           + "), so editors that check it against the schema mark it invalid; quote the template"
-                           " expression (key: \"{{ name }}\") or keep {% %} blocks inside a YAML comment",
-                           severity="warning")]
+        return [
+            Diagnostic(
+                location_of(file, mark),
+                "",
+                "this file is not valid YAML before templating ("
+                + (exc.problem or "invalid YAML")
+                + "), so editors that check it against the schema mark it invalid; quote the template"
+                ' expression (key: "{{ name }}") or keep {% %} blocks inside a YAML comment',
+                severity="warning",
+            )
+        ]
     except yaml.YAMLError:
         return []
     return []
@@ -90,11 +97,45 @@ def _guarded_names(ast: nodes.Template) -> set[str]:
 
 
 # ``{{ name }}`` and ``{{ name | default('text') }}``: most manifests use nothing else.
-_SIMPLE_TAG = re.compile(r"""\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*(?:default|d)\(\s*(?:'([^'\\{}]*)'|"([^"\\{}]*)")\s*\)\s*)?\}\}""")
+_SIMPLE_TAG = re.compile(
+    r"""\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*(?:default|d)\(\s*(?:'([^'\\{}]*)'|"([^"\\{}]*)")\s*\)\s*)?\}\}"""
+)
 _SIMPLE_TYPES = (str, int, float)
-_JINJA_WORDS = frozenset({"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if",
-                          "else", "elif", "endif", "for", "endfor", "block", "macro", "set", "with", "import",
-                          "include", "extends", "from", "as", "recursive", "raw", "call", "filter", "loop"})
+_JINJA_WORDS = frozenset(
+    {
+        "true",
+        "false",
+        "none",
+        "True",
+        "False",
+        "None",
+        "and",
+        "or",
+        "not",
+        "in",
+        "is",
+        "if",
+        "else",
+        "elif",
+        "endif",
+        "for",
+        "endfor",
+        "block",
+        "macro",
+        "set",
+        "with",
+        "import",
+        "include",
+        "extends",
+        "from",
+        "as",
+        "recursive",
+        "raw",
+        "call",
+        "filter",
+        "loop",
+    }
+)
 
 
 def _render_simple(text: str, variables: Mapping[str, Any]) -> str | None:
@@ -118,7 +159,7 @@ def _render_simple(text: str, variables: Mapping[str, Any]) -> str | None:
             rendered = single if single is not None else double
         else:
             return None  # undefined: Jinja reports it where it is used
-        pieces.append(text[end:match.start()])
+        pieces.append(text[end : match.start()])
         pieces.append(rendered)
         end = match.end()
     pieces.append(text[end:])
@@ -136,8 +177,9 @@ def _template_line(exc: BaseException) -> int | None:
     return line
 
 
-def render(text: str, file: str, variables: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS,
-           hint: str = "") -> tuple[str | None, list[Diagnostic]]:
+def render(
+    text: str, file: str, variables: Mapping[str, Any], limits: Limits = DEFAULT_LIMITS, hint: str = ""
+) -> tuple[str | None, list[Diagnostic]]:
     """Render ``text`` with ``variables``; returns (rendered text or None, diagnostics).
 
     ``hint`` is appended to undefined-variable messages (where variables come from).
@@ -162,15 +204,19 @@ def render(text: str, file: str, variables: Mapping[str, Any], limits: Limits = 
 
     # Unguarded undefined names are all reported up front; a guarded name that is also used bare
     # somewhere fails during rendering instead (StrictUndefined), with its line.
-    undeclared = sorted(meta.find_undeclared_variables(ast) - set(variables) - set(_ENV.globals)
-                        - _guarded_names(ast))
+    undeclared = sorted(meta.find_undeclared_variables(ast) - set(variables) - set(_ENV.globals) - _guarded_names(ast))
     if undeclared:
         found = []
         for name in undeclared:
             offsets = _usages(text, name) or [0]
-            found += [Diagnostic(offset_location(file, text, off), "",
-                                 f"undefined template variable '{name}'" + (f" ({hint})" if hint else ""))
-                      for off in offsets]
+            found += [
+                Diagnostic(
+                    offset_location(file, text, off),
+                    "",
+                    f"undefined template variable '{name}'" + (f" ({hint})" if hint else ""),
+                )
+                for off in offsets
+            ]
         return None, found
 
     from provisioner.manifest.template_guard import Budget, TemplateBudgetExceeded
@@ -186,8 +232,13 @@ def render(text: str, file: str, variables: Mapping[str, Any], limits: Limits = 
                 size += len(chunk)
                 if size > limits.max_rendered_bytes:
                     line = template.get_corresponding_lineno(budget.last_line) if budget.last_line else 1
-                    return None, [Diagnostic(SourceLocation(file, line, 1), "",
-                                             f"template output exceeds {limits.max_rendered_bytes} bytes")]
+                    return None, [
+                        Diagnostic(
+                            SourceLocation(file, line, 1),
+                            "",
+                            f"template output exceeds {limits.max_rendered_bytes} bytes",
+                        )
+                    ]
                 chunks.append(chunk)
         return "".join(chunks), []
     except TemplateBudgetExceeded as exc:
@@ -198,14 +249,22 @@ def render(text: str, file: str, variables: Mapping[str, Any], limits: Limits = 
         match = re.fullmatch(r"'(\w+)' is undefined", exc.message or "")
         if match:
             # Point at the use on that line, like the up-front check does.
-            on_line = [off for off in _usages(text, match.group(1))
-                       if offset_location(file, text, off).line == line]
+            on_line = [off for off in _usages(text, match.group(1)) if offset_location(file, text, off).line == line]
             where = offset_location(file, text, on_line[0]) if on_line else SourceLocation(file, line, 1)
             message = f"undefined template variable '{match.group(1)}'" + (f" ({hint})" if hint else "")
             return None, [Diagnostic(where, "", message)]
         return None, [Diagnostic(SourceLocation(file, line, 1), "", f"template error: {exc.message}")]
-    except (jinja2.TemplateError, ArithmeticError, TypeError, ValueError, OverflowError,
-            RecursionError, AttributeError, KeyError, IndexError) as exc:
+    except (
+        jinja2.TemplateError,
+        ArithmeticError,
+        TypeError,
+        ValueError,
+        OverflowError,
+        RecursionError,
+        AttributeError,
+        KeyError,
+        IndexError,
+    ) as exc:
         # Template authors can write any expression; a failing one is their error, not our bug.
         where = SourceLocation(file, _template_line(exc) or 1, 1)
         detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__

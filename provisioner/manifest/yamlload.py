@@ -16,6 +16,7 @@ that is 5-8x faster than the pure-Python scanner. Only input that parses cleanly
 path: on any error, the file is parsed again with the pure-Python loader, so every diagnostic
 (message and location) is exactly the pure-Python one.
 """
+
 from __future__ import annotations
 
 import functools
@@ -109,13 +110,16 @@ class _Caps:
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > self._limits.max_aliases:
-                raise _LimitExceeded(f"too many YAML aliases (more than {self._limits.max_aliases} "
-                                     "in one file)", self.peek_event().start_mark)
+                raise _LimitExceeded(
+                    f"too many YAML aliases (more than {self._limits.max_aliases} in one file)",
+                    self.peek_event().start_mark,
+                )
         self._depth += 1
         try:
             if self._depth > self._limits.max_depth + 1:  # +1: the document root is depth 0
-                raise _LimitExceeded(f"nesting is deeper than {self._limits.max_depth} levels",
-                                     self.peek_event().start_mark)
+                raise _LimitExceeded(
+                    f"nesting is deeper than {self._limits.max_depth} levels", self.peek_event().start_mark
+                )
             return super().compose_node(parent, index)  # type: ignore[misc]
         finally:
             self._depth -= 1
@@ -136,8 +140,10 @@ except ImportError:  # PyYAML built without libyaml
     _CParser = None
 
 if _CParser is not None:
-    class _CComposingLoader(_Caps, yaml.composer.Composer, _CParser,
-                            yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+
+    class _CComposingLoader(
+        _Caps, yaml.composer.Composer, _CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver
+    ):
         """libyaml's scanner and parser (events) under PyYAML's Python composer, with the caps."""
 
         def __init__(self, stream: str, limits: Limits) -> None:
@@ -169,7 +175,7 @@ _NOT_FOR_LIBYAML = re.compile(r"[\t\r\x85\u2028\u2029\ufeff?!]|[|>][0-9+-]*#")
 
 def _tag(tag: str) -> str:
     """A tag as written: ``!!python/object`` rather than ``tag:yaml.org,2002:python/object``."""
-    return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+    return "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else tag
 
 
 def location_of(file: str, mark: yaml.Mark | None) -> SourceLocation:
@@ -205,8 +211,9 @@ def _yaml_error(file: str, text: str, exc: yaml.YAMLError) -> Diagnostic:
 # escape): C0 controls but tab, newline and carriage return; DEL and C1 controls; lone surrogates (not
 # encodable: the request would fail); and the bidirectional overrides that make text display unlike
 # what it is (CVE-2021-42574).
-_BAD_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u061c\u200e\u200f"
-                            "\u202a-\u202e\u2066-\u2069]")
+_BAD_CHARACTER = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def bad_character(text: str) -> str | None:
@@ -239,11 +246,11 @@ class _Converter:
     def convert(self, node: yaml.Node, path: DocPath, depth: int) -> Any:
         self.nodes += 1
         if self.nodes > self.limits.max_nodes:
-            raise _LimitExceeded(f"document expands to more than {self.limits.max_nodes} nodes "
-                                 "(too many aliases?)", node.start_mark)
+            raise _LimitExceeded(
+                f"document expands to more than {self.limits.max_nodes} nodes (too many aliases?)", node.start_mark
+            )
         if depth > self.limits.max_depth:
-            raise _LimitExceeded(f"nesting is deeper than {self.limits.max_depth} levels",
-                                 node.start_mark)
+            raise _LimitExceeded(f"nesting is deeper than {self.limits.max_depth} levels", node.start_mark)
         self.locations[path] = location_of(self.file, node.start_mark)
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
@@ -345,14 +352,29 @@ def _composed_fast(loader: Any, limits: Limits) -> Iterator[yaml.Node]:
                 if kind is events.ScalarEvent:
                     if event.value == "" and not event.style:
                         raise _NotExact  # as _CComposingLoader.compose_scalar_node
-                    node = scalar_node(resolve(scalar_node, event.value, event.implicit), event.value,
-                                       event.start_mark, event.end_mark, style=event.style)
+                    node = scalar_node(
+                        resolve(scalar_node, event.value, event.implicit),
+                        event.value,
+                        event.start_mark,
+                        event.end_mark,
+                        style=event.style,
+                    )
                 elif kind is events.SequenceStartEvent:
-                    node = sequence_node(resolve(sequence_node, None, event.implicit), [], event.start_mark, None,
-                                         flow_style=event.flow_style)
+                    node = sequence_node(
+                        resolve(sequence_node, None, event.implicit),
+                        [],
+                        event.start_mark,
+                        None,
+                        flow_style=event.flow_style,
+                    )
                 elif kind is events.MappingStartEvent:
-                    node = mapping_node(resolve(mapping_node, None, event.implicit), [], event.start_mark, None,
-                                        flow_style=event.flow_style)
+                    node = mapping_node(
+                        resolve(mapping_node, None, event.implicit),
+                        [],
+                        event.start_mark,
+                        None,
+                        flow_style=event.flow_style,
+                    )
                 else:
                     raise _NotExact
                 if event.anchor is not None:
@@ -388,21 +410,25 @@ def _composed(loader: Any) -> Iterator[yaml.Node]:
             yield node
 
 
-def _convert_all(loader: Any, file: str, limits: Limits, cap: int, docs: list[YamlDocument],
-                 diagnostics: list[Diagnostic]) -> None:
+def _convert_all(
+    loader: Any, file: str, limits: Limits, cap: int, docs: list[YamlDocument], diagnostics: list[Diagnostic]
+) -> None:
     for index, node in enumerate(_composed(loader)):
         if len(docs) >= cap:
-            diagnostics.append(Diagnostic(location_of(file, node.start_mark), "",
-                                          f"too many YAML documents (more than {limits.max_documents})"))
+            diagnostics.append(
+                Diagnostic(
+                    location_of(file, node.start_mark),
+                    "",
+                    f"too many YAML documents (more than {limits.max_documents})",
+                )
+            )
             break
         conv = _Converter(file, loader, limits, diagnostics)
         data = conv.convert(node, (), 0)
-        docs.append(YamlDocument(data, location_of(file, node.start_mark), index,
-                                 conv.locations, conv.key_locations))
+        docs.append(YamlDocument(data, location_of(file, node.start_mark), index, conv.locations, conv.key_locations))
 
 
-def _parse_fast(text: str, file: str, limits: Limits,
-                cap: int) -> tuple[list[YamlDocument], list[Diagnostic]] | None:
+def _parse_fast(text: str, file: str, limits: Limits, cap: int) -> tuple[list[YamlDocument], list[Diagnostic]] | None:
     """The libyaml path; None when it is unavailable or the input has any YAML or limit error."""
     if _CParser is None or _NOT_FOR_LIBYAML.search(text):
         return None
@@ -420,8 +446,9 @@ def _parse_fast(text: str, file: str, limits: Limits,
     return docs, diagnostics
 
 
-def parse_documents(text: str, file: str, limits: Limits = DEFAULT_LIMITS,
-                    max_documents: int | None = None) -> tuple[list[YamlDocument], list[Diagnostic]]:
+def parse_documents(
+    text: str, file: str, limits: Limits = DEFAULT_LIMITS, max_documents: int | None = None
+) -> tuple[list[YamlDocument], list[Diagnostic]]:
     """Parse every document in ``text``.
 
     Returns the documents read before any fatal problem plus the diagnostics. A syntax error or an
@@ -443,8 +470,9 @@ def parse_documents(text: str, file: str, limits: Limits = DEFAULT_LIMITS,
     except yaml.YAMLError as exc:
         diagnostics.append(_yaml_error(file, text, exc))
     except RecursionError:  # belt and braces: the depth cap should make this unreachable
-        diagnostics.append(Diagnostic(SourceLocation(file, 1, 1), "",
-                                      f"nesting is deeper than {limits.max_depth} levels"))
+        diagnostics.append(
+            Diagnostic(SourceLocation(file, 1, 1), "", f"nesting is deeper than {limits.max_depth} levels")
+        )
     finally:
         if loader is not None:
             loader.dispose()

@@ -4,12 +4,12 @@
 records (``provisioner.plan.model``) and the planner loops over the kinds, so importing the planner
 here would make the two packages import each other.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from provisioner.plan.model import (FORMAT_VERSION, Blocked, Change, FieldChange, Plan, PlanDiagnostic,
-                                    PlanFormatError)
+from provisioner.plan.model import FORMAT_VERSION, Blocked, Change, FieldChange, Plan, PlanDiagnostic, PlanFormatError
 
 if TYPE_CHECKING:
     from provisioner.plan.diff import PlanOptions, make_plan
@@ -28,5 +28,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-__all__ = ["FORMAT_VERSION", "Blocked", "Change", "FieldChange", "Plan", "PlanDiagnostic", "PlanFormatError",
-           "PlanOptions", "make_plan", "address", "level"]
+__all__ = [
+    "FORMAT_VERSION",
+    "Blocked",
+    "Change",
+    "FieldChange",
+    "Plan",
+    "PlanDiagnostic",
+    "PlanFormatError",
+    "PlanOptions",
+    "make_plan",
+    "address",
+    "level",
+]

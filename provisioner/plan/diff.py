@@ -3,6 +3,7 @@
 Only fields present in a manifest ``spec`` are compared (field ownership). Secrets are compared
 through precomputed verdicts (``PlanOptions.secret_status``), never by value.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -44,8 +45,14 @@ class PlanOptions:
 def make_plan(resources: Iterable[Any], snapshot: Snapshot, options: PlanOptions) -> Plan:
     """Plan ``resources`` (manifest :class:`Resource` records) against ``snapshot``."""
     resources = sorted(resources, key=lambda r: (r.realm, r.kind, r.name))
-    ctx = PlanContext(snapshot, resources, options.secret_status, stack=options.stack,
-                      take_over=options.take_over, check_ownership=options.check_ownership)
+    ctx = PlanContext(
+        snapshot,
+        resources,
+        options.secret_status,
+        stack=options.stack,
+        take_over=options.take_over,
+        check_ownership=options.check_ownership,
+    )
     for spec in REGISTRY:  # rank order: a kind may read the changes planned for the kinds before it
         if spec.plan is None:
             continue
@@ -56,31 +63,54 @@ def make_plan(resources: Iterable[Any], snapshot: Snapshot, options: PlanOptions
     changes = ctx.changes
     realms = sorted({r.realm for r in resources} | set(options.realms))
     declared_keys = {(r.kind, r.realm, r.name) for r in resources}
-    prune_changes, blocked, prune_diags = plan_prune(snapshot, realms, declared_keys, options.stack,
-                                                     options.prune, options.max_deletes,
-                                                     [c for c in changes if c.action == "delete"])
+    prune_changes, blocked, prune_diags = plan_prune(
+        snapshot,
+        realms,
+        declared_keys,
+        options.stack,
+        options.prune,
+        options.max_deletes,
+        [c for c in changes if c.action == "delete"],
+    )
     changes.extend(prune_changes)
     ctx.diagnostics.extend(prune_diags)
     pruned = {(c.realm, c.key) for c in prune_changes}
     for change in changes:
         target = (change.realm, str(change.ids.application))
         if change.ids.application and change.action != "delete" and target in pruned:
-            ctx.diagnostics.append(PlanDiagnostic("error", f"{change.address} needs application {target[1]!r}, "
-                                                  f"which this plan prunes; declare the application or drop "
-                                                  f"the privilege"))
+            ctx.diagnostics.append(
+                PlanDiagnostic(
+                    "error",
+                    f"{change.address} needs application {target[1]!r}, "
+                    f"which this plan prunes; declare the application or drop "
+                    f"the privilege",
+                )
+            )
     ordered = sort_changes(changes)
     access_changes = _access_changes(resources, snapshot, ordered)
     diagnostics = tuple(sorted(ctx.diagnostics, key=lambda d: (d.location, d.path, d.message)))
-    return Plan(format_version=FORMAT_VERSION, stack=options.stack, target=_plain(options.target),
-                environment=options.environment, changes=ordered, blocked=blocked, diagnostics=diagnostics,
-                summary=summarize(ordered, blocked),
-                options={"prune": options.prune, "max_deletes": options.max_deletes, "realm": options.realm,
-                         "take_over": options.take_over},
-                access=tuple(a.to_dict() for a in access_changes))
+    return Plan(
+        format_version=FORMAT_VERSION,
+        stack=options.stack,
+        target=_plain(options.target),
+        environment=options.environment,
+        changes=ordered,
+        blocked=blocked,
+        diagnostics=diagnostics,
+        summary=summarize(ordered, blocked),
+        options={
+            "prune": options.prune,
+            "max_deletes": options.max_deletes,
+            "realm": options.realm,
+            "take_over": options.take_over,
+        },
+        access=tuple(a.to_dict() for a in access_changes),
+    )
 
 
-def _access_changes(resources: Sequence[Any], snapshot: Snapshot,
-                    changes: Sequence[Change]) -> tuple[access.AccessChange, ...]:
+def _access_changes(
+    resources: Sequence[Any], snapshot: Snapshot, changes: Sequence[Change]
+) -> tuple[access.AccessChange, ...]:
     """The access difference: the tenant's access map now vs after the plan (agents it touches)."""
     deletes = [(c.kind, c.realm, c.key) for c in changes if c.action == "delete"]
     return access.plan_difference(resources, snapshot, deletes)

@@ -7,6 +7,7 @@ writes (``desired``), the tenant ids apply uses (:class:`Ids`) and the declared 
 steered by ``action``, ``observed``, ``desired``, ``ids``, ``secret`` and ``send_secret`` only.
 Everything apply reads is validated in ``from_dict``, so a hand-edited plan fails on load, not mid-apply.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,9 @@ class SecretReference:
     def of(cls, ref: Any) -> SecretReference:
         """From a manifest ``SecretRef`` (anything with ``source``, ``name`` and ``base``)."""
         source: Literal["env", "file"] = "file" if ref.source == "file" else "env"
-        return cls(source=source, name=str(ref.name), base=str(getattr(ref, "base", "") or "") if source == "file"
-                   else "")
+        return cls(
+            source=source, name=str(ref.name), base=str(getattr(ref, "base", "") or "") if source == "file" else ""
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "name": self.name, "base": self.base}
@@ -77,8 +79,15 @@ class SecretReference:
 
 
 #: JSON key → attribute of :class:`Ids`.
-_ID_KEYS = {"record": "record", "identity": "identity", "privilege": "privilege", "agent": "agent",
-            "agentKey": "agent_key", "resource": "resource", "application": "application"}
+_ID_KEYS = {
+    "record": "record",
+    "identity": "identity",
+    "privilege": "privilege",
+    "agent": "agent",
+    "agentKey": "agent_key",
+    "resource": "resource",
+    "application": "application",
+}
 
 
 @dataclass(frozen=True)
@@ -131,8 +140,12 @@ class FieldChange:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FieldChange:
-        return cls(path=str(data["path"]), before=data.get("before"), after=data.get("after"),
-                   sensitive=bool(data.get("sensitive", False)))
+        return cls(
+            path=str(data["path"]),
+            before=data.get("before"),
+            after=data.get("after"),
+            sensitive=bool(data.get("sensitive", False)),
+        )
 
 
 @dataclass(frozen=True)
@@ -156,11 +169,21 @@ class Change:
     send_secret: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"address": self.address, "kind": self.kind, "realm": self.realm, "key": self.key,
-                "action": self.action, "fields": [f.to_dict() for f in self.fields],
-                "depends_on": list(self.depends_on), "observed": _plain(self.observed),
-                "desired": _plain(self.desired), "reason": self.reason, "ids": self.ids.to_dict(),
-                "secret": self.secret.to_dict() if self.secret else None, "send_secret": self.send_secret}
+        return {
+            "address": self.address,
+            "kind": self.kind,
+            "realm": self.realm,
+            "key": self.key,
+            "action": self.action,
+            "fields": [f.to_dict() for f in self.fields],
+            "depends_on": list(self.depends_on),
+            "observed": _plain(self.observed),
+            "desired": _plain(self.desired),
+            "reason": self.reason,
+            "ids": self.ids.to_dict(),
+            "secret": self.secret.to_dict() if self.secret else None,
+            "send_secret": self.send_secret,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Change:
@@ -183,13 +206,21 @@ class Change:
         if not isinstance(send_secret, bool):
             raise PlanFormatError(f"{where}: send_secret must be true or false")
         secret = data.get("secret")
-        return cls(address=data["address"], kind=data["kind"], realm=data["realm"], key=data["key"], action=action,
-                   fields=tuple(FieldChange.from_dict(f) for f in data.get("fields") or []),
-                   depends_on=tuple(str(d) for d in data.get("depends_on") or []),
-                   observed=dict(data.get("observed") or {}), desired=dict(data.get("desired") or {}),
-                   reason=str(data.get("reason") or ""), ids=Ids.from_dict(data.get("ids"), where),
-                   secret=None if secret is None else SecretReference.from_dict(secret, where),
-                   send_secret=send_secret)
+        return cls(
+            address=data["address"],
+            kind=data["kind"],
+            realm=data["realm"],
+            key=data["key"],
+            action=action,
+            fields=tuple(FieldChange.from_dict(f) for f in data.get("fields") or []),
+            depends_on=tuple(str(d) for d in data.get("depends_on") or []),
+            observed=dict(data.get("observed") or {}),
+            desired=dict(data.get("desired") or {}),
+            reason=str(data.get("reason") or ""),
+            ids=Ids.from_dict(data.get("ids"), where),
+            secret=None if secret is None else SecretReference.from_dict(secret, where),
+            send_secret=send_secret,
+        )
 
 
 @dataclass(frozen=True)
@@ -203,8 +234,7 @@ class Blocked:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"address": self.address, "kind": self.kind, "realm": self.realm, "key": self.key,
-                "reason": self.reason}
+        return {"address": self.address, "kind": self.kind, "realm": self.realm, "key": self.key, "reason": self.reason}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Blocked:
@@ -231,8 +261,12 @@ class PlanDiagnostic:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PlanDiagnostic:
         severity: Literal["error", "warning"] = "warning" if data.get("severity") == "warning" else "error"
-        return cls(severity=severity, message=str(data.get("message", "")),
-                   location=str(data.get("location") or ""), path=str(data.get("path") or ""))
+        return cls(
+            severity=severity,
+            message=str(data.get("message", "")),
+            location=str(data.get("location") or ""),
+            path=str(data.get("path") or ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -267,12 +301,18 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON plan as a dict (format ``1``)."""
-        return {"format_version": self.format_version, "stack": self.stack, "target": _plain(self.target),
-                "environment": self.environment, "changes": [c.to_dict() for c in self.changes],
-                "blocked": [b.to_dict() for b in self.blocked],
-                "diagnostics": [d.to_dict() for d in self.diagnostics],
-                "summary": dict(self.summary), "options": _plain(self.options),
-                "access": [_plain(a) for a in self.access]}
+        return {
+            "format_version": self.format_version,
+            "stack": self.stack,
+            "target": _plain(self.target),
+            "environment": self.environment,
+            "changes": [c.to_dict() for c in self.changes],
+            "blocked": [b.to_dict() for b in self.blocked],
+            "diagnostics": [d.to_dict() for d in self.diagnostics],
+            "summary": dict(self.summary),
+            "options": _plain(self.options),
+            "access": [_plain(a) for a in self.access],
+        }
 
     def to_json(self) -> str:
         """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
@@ -283,18 +323,24 @@ class Plan:
         if not isinstance(data, Mapping) or "format_version" not in data:
             raise PlanFormatError("not a provisioner plan (no format_version)")
         if str(data["format_version"]) != FORMAT_VERSION:
-            raise PlanFormatError(f"plan format_version {data['format_version']!r} is not supported "
-                                  f"(this version reads {FORMAT_VERSION!r}); run plan again")
+            raise PlanFormatError(
+                f"plan format_version {data['format_version']!r} is not supported "
+                f"(this version reads {FORMAT_VERSION!r}); run plan again"
+            )
         if not isinstance(data.get("changes") or [], list):
             raise PlanFormatError("changes must be a list")
-        return cls(format_version=FORMAT_VERSION, stack=str(data.get("stack") or ""),
-                   target=dict(data.get("target") or {}), environment=data.get("environment"),
-                   changes=tuple(Change.from_dict(c) for c in data.get("changes") or []),
-                   blocked=tuple(Blocked.from_dict(b) for b in data.get("blocked") or []),
-                   diagnostics=tuple(PlanDiagnostic.from_dict(d) for d in data.get("diagnostics") or []),
-                   summary={str(k): int(v) for k, v in (data.get("summary") or {}).items()},
-                   options=dict(data.get("options") or {}),
-                   access=tuple(dict(a) for a in data.get("access") or [] if isinstance(a, Mapping)))
+        return cls(
+            format_version=FORMAT_VERSION,
+            stack=str(data.get("stack") or ""),
+            target=dict(data.get("target") or {}),
+            environment=data.get("environment"),
+            changes=tuple(Change.from_dict(c) for c in data.get("changes") or []),
+            blocked=tuple(Blocked.from_dict(b) for b in data.get("blocked") or []),
+            diagnostics=tuple(PlanDiagnostic.from_dict(d) for d in data.get("diagnostics") or []),
+            summary={str(k): int(v) for k, v in (data.get("summary") or {}).items()},
+            options=dict(data.get("options") or {}),
+            access=tuple(dict(a) for a in data.get("access") or [] if isinstance(a, Mapping)),
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Plan:

@@ -3,6 +3,7 @@
 A change's *level* is its place in the plan: creates and updates by their kind's rank, deletes by the
 reverse rank after all of them (:attr:`~provisioner.kinds.spec.KindSpec.delete_rank`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -7,6 +7,7 @@ never written); with more deletes than ``--max-deletes`` (every delete counts, p
 nothing is deleted and the plan carries an error. Pruning an application that a privilege this stack
 does not manage still points at is reported as a warning.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -19,8 +20,9 @@ from provisioner.plan.model import Blocked, Change, PlanDiagnostic
 PRUNE_REASON = "created by stack {stack!r} and no longer declared"
 
 
-def _candidates(snapshot: Snapshot, realms: Iterable[str], declared: set[tuple[str, str, str]],
-                stack: str) -> list[tuple[str, str, str]]:
+def _candidates(
+    snapshot: Snapshot, realms: Iterable[str], declared: set[tuple[str, str, str]], stack: str
+) -> list[tuple[str, str, str]]:
     out = []
     for realm in realms:
         snap = snapshot.realm(realm)
@@ -51,9 +53,15 @@ def _dangling(snapshot: Snapshot, changes: list[Change], deleted_privileges: set
     return out
 
 
-def plan_prune(snapshot: Snapshot, realms: Iterable[str], declared: set[tuple[str, str, str]], stack: str,
-               prune: bool, max_deletes: int, other_deletes: Iterable[Change] = ()
-               ) -> tuple[list[Change], tuple[Blocked, ...], list[PlanDiagnostic]]:
+def plan_prune(
+    snapshot: Snapshot,
+    realms: Iterable[str],
+    declared: set[tuple[str, str, str]],
+    stack: str,
+    prune: bool,
+    max_deletes: int,
+    other_deletes: Iterable[Change] = (),
+) -> tuple[list[Change], tuple[Blocked, ...], list[PlanDiagnostic]]:
     """Delete changes (when allowed), blocked deletes, and diagnostics.
 
     Every delete counts towards ``max_deletes``: a pruned agent's privileges and the plan's other
@@ -65,9 +73,14 @@ def plan_prune(snapshot: Snapshot, realms: Iterable[str], declared: set[tuple[st
     candidates = _candidates(snapshot, realms, declared, stack)
     diags: list[PlanDiagnostic] = []
     if len(other) > max_deletes:
-        diags.append(PlanDiagnostic("error", f"the plan deletes {len(other)} privileges no longer declared, more "
-                                    f"than --max-deletes {max_deletes}; nothing will be written (raise "
-                                    f"--max-deletes to allow it)"))
+        diags.append(
+            PlanDiagnostic(
+                "error",
+                f"the plan deletes {len(other)} privileges no longer declared, more "
+                f"than --max-deletes {max_deletes}; nothing will be written (raise "
+                f"--max-deletes to allow it)",
+            )
+        )
     if not candidates:
         return [], (), diags
     reason = PRUNE_REASON.format(stack=stack)
@@ -82,9 +95,14 @@ def plan_prune(snapshot: Snapshot, realms: Iterable[str], declared: set[tuple[st
     if total > max_deletes:
         deletes, exceed, objects = ("delete", "exceeds", "object") if total == 1 else ("deletes", "exceed", "objects")
         why = f"not deleted: {total} {deletes} {exceed} --max-deletes {max_deletes}"
-        diags.append(PlanDiagnostic("error", f"this plan would delete {total} {objects} (privileges included), more "
-                                    f"than --max-deletes {max_deletes}; nothing will be deleted (raise "
-                                    f"--max-deletes to allow it)"))
+        diags.append(
+            PlanDiagnostic(
+                "error",
+                f"this plan would delete {total} {objects} (privileges included), more "
+                f"than --max-deletes {max_deletes}; nothing will be deleted (raise "
+                f"--max-deletes to allow it)",
+            )
+        )
         return [], tuple(_blocked(c, why) for c in changes), diags
     return changes, (), diags
 

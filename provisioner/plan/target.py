@@ -6,6 +6,7 @@ a privilege's agent and application (``depends_on``), an agent's privileges (the
 agent's manifest) and the realm's OAuth2 provider for clients (its grant types gate theirs). Changes
 outside the selection are left out of the plan entirely; blocked deletes are kept only when targeted.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,8 +56,11 @@ def _needs(change: Change, by_address: dict[str, Change]) -> set[str]:
                     out.add(singleton)
     if spec.owns:  # and a parent its children (an agent its privileges)
         prefix = f"{change.key}/"
-        out |= {c.address for c in by_address.values()
-                if c.kind == spec.owns and c.realm == change.realm and c.key.startswith(prefix)}
+        out |= {
+            c.address
+            for c in by_address.values()
+            if c.kind == spec.owns and c.realm == change.realm and c.key.startswith(prefix)
+        }
     return out
 
 
@@ -80,5 +84,6 @@ def select(plan: Plan, targets: Sequence[str]) -> Plan:
     changes = tuple(c for c in plan.changes if c.address in chosen)
     blocked = tuple(b for b in plan.blocked if b.address in chosen)
     options = {**plan.options, "targets": sorted(" ".join(t.split()) for t in targets)}
-    return dataclasses.replace(plan, changes=changes, blocked=blocked, summary=summarize(changes, blocked),
-                               options=options)
+    return dataclasses.replace(
+        plan, changes=changes, blocked=blocked, summary=summarize(changes, blocked), options=options
+    )

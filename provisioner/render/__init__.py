@@ -1,4 +1,5 @@
 """Renderers: text, JSON and Markdown, all generated from the JSON plan (``Plan.to_dict()``)."""
+
 from __future__ import annotations
 
 import json

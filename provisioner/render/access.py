@@ -1,4 +1,5 @@
 """The access map as text, JSON or a Mermaid graph (rendered from ``AccessMap.to_dict()``)."""
+
 from __future__ import annotations
 
 import json
@@ -53,8 +54,10 @@ def render_text(access: dict[str, Any]) -> str:
         lines.append("")
     count = len(access["agents"])
     edges = sum(len(a["exchanges"]) for a in access["agents"])
-    lines.append(f"{count} agent{'s' if count != 1 else ''}, {edges} exchange{'s' if edges != 1 else ''} "
-                 f"(from the {access['source']})")
+    lines.append(
+        f"{count} agent{'s' if count != 1 else ''}, {edges} exchange{'s' if edges != 1 else ''} "
+        f"(from the {access['source']})"
+    )
     return redact.text("\n".join(lines)) + "\n"
 
 

@@ -1,4 +1,5 @@
 """The plan as Markdown for pull-request comments: summary first, one ``<details>`` per change."""
+
 from __future__ import annotations
 
 import html
@@ -44,8 +45,10 @@ def render_markdown(plan: dict[str, Any]) -> str:
         lines.append("")
     for blocked in plan.get("blocked") or []:
         lines.append("<details>")
-        lines.append(f"<summary><code>{SYMBOLS['delete']} {blocked_label(blocked)} {html.escape(blocked['address'])}</code>"
-                     "</summary>")
+        lines.append(
+            f"<summary><code>{SYMBOLS['delete']} {blocked_label(blocked)} {html.escape(blocked['address'])}</code>"
+            "</summary>"
+        )
         lines.append("")
         lines.append(f"_{blocked['reason']}_")
         lines.append("</details>")

@@ -1,4 +1,5 @@
 """The human plan, like ``terraform plan``, rendered from the JSON plan dict (never from objects)."""
+
 from __future__ import annotations
 
 import os
@@ -8,8 +9,14 @@ from provisioner import redact
 from provisioner.render.access import plan_access_text
 from provisioner.render.values import SYMBOLS, blocked_label, field_line, summary_line, target_line
 
-_COLOURS = {"create": "\033[32m", "update": "\033[33m", "delete": "\033[31m", "blocked": "\033[35m",
-            "error": "\033[31m", "warning": "\033[33m"}
+_COLOURS = {
+    "create": "\033[32m",
+    "update": "\033[33m",
+    "delete": "\033[31m",
+    "blocked": "\033[35m",
+    "error": "\033[31m",
+    "warning": "\033[33m",
+}
 _RESET = "\033[0m"
 
 
@@ -23,6 +30,7 @@ def use_colour(stream: TextIO | None, no_color: bool = False, environ: Any = Non
 
 def render_text(plan: dict[str, Any], *, colour: bool = False, header: bool = True, verbose: bool = False) -> str:
     """The plan as text. ``header`` prints the target line first; ``verbose`` lists no-ops too."""
+
     def paint(kind: str, text: str) -> str:
         return f"{_COLOURS[kind]}{text}{_RESET}" if colour and kind in _COLOURS else text
 

@@ -1,4 +1,5 @@
 """Value formatting shared by the renderers (one place, so text and Markdown agree)."""
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,10 @@ def summary_line(plan: dict[str, Any]) -> str:
     when the plan has errors, the sentence saying nothing can be applied."""
     errors = [d for d in plan.get("diagnostics") or [] if d.get("severity") == "error"]
     if errors:
-        return (f"Plan failed: {len(errors)} error{'s' if len(errors) != 1 else ''} (above); nothing can be "
-                f"applied until {'they are' if len(errors) != 1 else 'it is'} fixed.")
+        return (
+            f"Plan failed: {len(errors)} error{'s' if len(errors) != 1 else ''} (above); nothing can be "
+            f"applied until {'they are' if len(errors) != 1 else 'it is'} fixed."
+        )
     s = plan.get("summary") or {}
     blocked = s.get("blocked", 0) or len(plan.get("blocked") or [])
     if not (s.get("create") or s.get("update") or s.get("delete") or blocked):

@@ -5,6 +5,7 @@ scopes and subjects as the tenant holds them, then "no edge the map lacks" (a pr
 that the manifests do not declare). The OAuth flow checks of ``verify`` prove that each edge works;
 these prove the tenant grants nothing beyond the map.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,8 +34,14 @@ def _own(agent: AgentAccess | None) -> str:
 
 def _check(name: str, group: str, expected: str, actual: str, message: str) -> Check:
     ok = expected == actual
-    return Check(name, group, redact.text(expected), redact.text(actual), PASS if ok else FAIL,
-                 "" if ok else redact.text(message))
+    return Check(
+        name,
+        group,
+        redact.text(expected),
+        redact.text(actual),
+        PASS if ok else FAIL,
+        "" if ok else redact.text(message),
+    )
 
 
 def agent_checks(expected: AgentAccess, live: AgentAccess | None) -> list[Check]:
@@ -47,10 +54,21 @@ def agent_checks(expected: AgentAccess, live: AgentAccess | None) -> list[Check]
         checks.append(_check(f"access: exchange → {edge.application}", group, _edge(edge), _edge(actual), drift))
     extra = [e for e in (live.exchanges if live is not None else ()) if expected.exchange(e.application) is None]
     shown = "; ".join(f"{e.application} ({_edge(e)})" for e in extra)
-    checks.append(Check("access: no edge beyond the map", group, "none", redact.text(shown or "none"),
-                        FAIL if extra else PASS,
-                        redact.text(f"the tenant lets {expected.agent} exchange into applications the manifests do not "
-                                    "declare; plan deletes these privileges") if extra else ""))
+    checks.append(
+        Check(
+            "access: no edge beyond the map",
+            group,
+            "none",
+            redact.text(shown or "none"),
+            FAIL if extra else PASS,
+            redact.text(
+                f"the tenant lets {expected.agent} exchange into applications the manifests do not "
+                "declare; plan deletes these privileges"
+            )
+            if extra
+            else "",
+        )
+    )
     return checks
 
 

@@ -3,6 +3,7 @@
 Secret *references* are kept as :class:`~provisioner.manifest.model.SecretRef`; values are resolved
 only by the runner, at the moment of use, through the same ``Secrets`` the manifests were loaded with.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -128,13 +129,15 @@ def agent_of(resource: Any, realm: str | None = None) -> Agent:
     for entry in spec.get("applications") or ():
         if not isinstance(entry, Mapping) or not entry.get("application"):
             continue
-        privileges.append(Privilege(
-            application=str(entry["application"]),
-            permissions=_strings(entry.get("permissions")),
-            subjects=_user_names(entry.get("subjects")),
-            subject_groups=_strings(entry.get("subjectGroups")),
-            existing=bool(entry.get("existing")),
-        ))
+        privileges.append(
+            Privilege(
+                application=str(entry["application"]),
+                permissions=_strings(entry.get("permissions")),
+                subjects=_user_names(entry.get("subjects")),
+                subject_groups=_strings(entry.get("subjectGroups")),
+                existing=bool(entry.get("existing")),
+            )
+        )
     return Agent(
         client_id=resource.name,
         realm=realm or resource.realm,

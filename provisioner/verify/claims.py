@@ -4,6 +4,7 @@ Claim shapes differ by endpoint and by grant: ``aud`` is a string when no audien
 array (client id first) when one was; ``scope`` is an array in tokeninfo and a space-separated string in
 token and introspect responses. Every function here accepts both shapes.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -69,8 +70,9 @@ def act_sub(name: str, group: str, info: Mapping[str, Any], agent: str) -> Check
     act = info.get("act")
     actual = act.get("sub") if isinstance(act, Mapping) else None
     if not isinstance(act, Mapping):
-        message = ("no act claim — the token was not issued by an AI-agent token exchange "
-                   "(is the acting client an AIAgent?)")
+        message = (
+            "no act claim — the token was not issued by an AI-agent token exchange (is the acting client an AIAgent?)"
+        )
     else:
         message = f"act.sub is {show(actual)}, expected {agent}"
     return _check(f"{name}: act.sub", group, agent, show(actual), actual == agent, message)
@@ -90,13 +92,11 @@ def aud_contains(name: str, group: str, info: Mapping[str, Any], required: Itera
     claim = info.get("aud")
     auds = aud_values(claim)
     missing = [a for a in needed if a not in auds]
-    message = (f"aud lacks {', '.join(missing)} — the tenant did not apply the requested audience"
-               if missing else "")
+    message = f"aud lacks {', '.join(missing)} — the tenant did not apply the requested audience" if missing else ""
     return _check(f"{name}: aud", group, "contains " + ", ".join(needed), show(claim), not missing, message)
 
 
-def scope_exact(name: str, group: str, info: Mapping[str, Any], expected: Iterable[str],
-                what: str = "asked") -> Check:
+def scope_exact(name: str, group: str, info: Mapping[str, Any], expected: Iterable[str], what: str = "asked") -> Check:
     """The granted ``scope`` set equals ``expected`` exactly (order and claim shape ignored)."""
     want = set(expected)
     got = set(values(info.get("scope")))
@@ -112,8 +112,9 @@ def scope_exact(name: str, group: str, info: Mapping[str, Any], expected: Iterab
     return _check(f"{name}: scope", group, fmt(want), fmt(got), not parts, message)
 
 
-def client_credentials_claims(group: str, agent: str, scopes: Iterable[str],
-                              info: Mapping[str, Any], name: str = "client credentials") -> list[Check]:
+def client_credentials_claims(
+    group: str, agent: str, scopes: Iterable[str], info: Mapping[str, Any], name: str = "client credentials"
+) -> list[Check]:
     """First token of the autonomous flow: ``sub`` = ``aud`` = the agent, ``scope`` as asked (§8.2)."""
     return [
         equals(name, group, "sub", info, agent),
@@ -122,8 +123,16 @@ def client_credentials_claims(group: str, agent: str, scopes: Iterable[str],
     ]
 
 
-def exchange_claims(group: str, name: str, info: Mapping[str, Any], *, subject: str, agent: str,
-                    application: str, permitted: Iterable[str]) -> list[Check]:
+def exchange_claims(
+    group: str,
+    name: str,
+    info: Mapping[str, Any],
+    *,
+    subject: str,
+    agent: str,
+    application: str,
+    permitted: Iterable[str],
+) -> list[Check]:
     """An exchanged token (§8.3): ``sub`` = the subject, ``act.sub`` = the agent, ``aud`` ⊇ {agent,
     application}, ``scope`` = exactly the permitted scopes, ``grant_type`` = the token-exchange URN."""
     return [

@@ -4,6 +4,7 @@ Pure: takes the :class:`~provisioner.client.oauth.OAuthError` and a :class:`Step
 asked. Branches on the RFC 6749 ``error`` code first; the description text is consulted only to tell
 apart the two ``invalid_request`` cases AM is known to use for token exchange (reference §8.6).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,8 +20,12 @@ EXCHANGE_STEP = "exchange"
 TOKENINFO_STEP = "tokeninfo"
 
 _GRANTS = {CLIENT_CREDENTIALS_STEP: CLIENT_CREDENTIALS, PASSWORD_STEP: PASSWORD, EXCHANGE_STEP: TOKEN_EXCHANGE}
-_LABELS = {CLIENT_CREDENTIALS_STEP: "client credentials token", PASSWORD_STEP: "user token (password grant)",
-           EXCHANGE_STEP: "token exchange", TOKENINFO_STEP: "tokeninfo"}
+_LABELS = {
+    CLIENT_CREDENTIALS_STEP: "client credentials token",
+    PASSWORD_STEP: "user token (password grant)",
+    EXCHANGE_STEP: "token exchange",
+    TOKENINFO_STEP: "tokeninfo",
+}
 INVALID_EXCHANGE = "invalid token exchange."
 INVALID_AUDIENCE = "invalid audience requested."
 
@@ -72,26 +77,35 @@ def diagnose(error: OAuthError, step: Step) -> str:
         grant = _GRANTS.get(step.kind, step.kind)
         return f"{head} — {step.client_id} is not allowed the grant {grant} (its grantTypes)"
     if code == "invalid_client":
-        return (f"{head} — client authentication failed for {step.client_id} — check the secret referenced by "
-                f"{step.secret_ref or '(no clientSecret declared)'} and tokenEndpointAuthMethod "
-                f"{step.auth_method or 'client_secret_basic'}")
+        return (
+            f"{head} — client authentication failed for {step.client_id} — check the secret referenced by "
+            f"{step.secret_ref or '(no clientSecret declared)'} and tokenEndpointAuthMethod "
+            f"{step.auth_method or 'client_secret_basic'}"
+        )
     if code == "invalid_grant" and step.kind == PASSWORD_STEP:
-        return (f"{head} — the test user {step.username} could not sign in: check the password referenced by "
-                f"{step.password_ref} and that the user exists and is active")
+        return (
+            f"{head} — the test user {step.username} could not sign in: check the password referenced by "
+            f"{step.password_ref} and that the user exists and is active"
+        )
     if code == "invalid_scope":
         return _scope(head, step)
     if code == "invalid_request" and step.kind == EXCHANGE_STEP:
         if text == INVALID_AUDIENCE:
             target = step.audience if step.audience else "(no audience)"
-            return (f"{head} — {step.agent or step.client_id} has no privilege for application {target} "
-                    f"(AIAgent applications), or the application's client id differs")
+            return (
+                f"{head} — {step.agent or step.client_id} has no privilege for application {target} "
+                f"(AIAgent applications), or the application's client id differs"
+            )
         if text == INVALID_EXCHANGE:
             causes = [
                 "the audience parameter is not accepted: providerOverrides.acceptAudienceInTokenExchange "
                 "on the agent (with providerOverrides.enabled), or the OAuth2Provider's acceptAudienceInTokenExchange",
             ]
-            subject = ("the user is not a subject of the privilege (subjects / subjectGroups)"
-                       if step.on_behalf_of else "the subject is not permitted by the privilege")
+            subject = (
+                "the user is not a subject of the privilege (subjects / subjectGroups)"
+                if step.on_behalf_of
+                else "the subject is not permitted by the privilege"
+            )
             causes.append(subject)
             causes.append("the subject token is expired or from another realm")
             return f"{head} — likely causes: " + "; ".join(causes)
@@ -103,8 +117,9 @@ def diagnose(error: OAuthError, step: Step) -> str:
 def _scope(head: str, step: Step) -> str:
     asked = fmt(step.scopes) if step.scopes else "(none: default scopes)"
     if step.kind == EXCHANGE_STEP:
-        return (f"{head} — asked {asked}; the privilege of {step.agent or step.client_id} on "
-                f"{step.audience} permits {fmt(step.permitted)} in the manifests; if these agree, the "
-                f"tenant's privilege differs (run `provisioner plan`)")
-    return (f"{head} — asked {asked}; {step.client_id} must have these in its scopes "
-            f"(or declare defaultScopes)")
+        return (
+            f"{head} — asked {asked}; the privilege of {step.agent or step.client_id} on "
+            f"{step.audience} permits {fmt(step.permitted)} in the manifests; if these agree, the "
+            f"tenant's privilege differs (run `provisioner plan`)"
+        )
+    return f"{head} — asked {asked}; {step.client_id} must have these in its scopes (or declare defaultScopes)"

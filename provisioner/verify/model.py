@@ -1,4 +1,5 @@
 """The verify report: one :class:`Check` per claim or refusal proved, grouped by agent."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -92,7 +93,11 @@ class VerifyReport:
             "realm": self.realm,
             "ok": self.ok,
             "provedNothing": self.proved_nothing,
-            "summary": {"total": len(self.checks), "passed": self.passed, "failed": self.failed,
-                        "skipped": self.skipped},
+            "summary": {
+                "total": len(self.checks),
+                "passed": self.passed,
+                "failed": self.failed,
+                "skipped": self.skipped,
+            },
             "checks": [c.to_dict() for c in self.checks],
         }

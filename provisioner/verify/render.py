@@ -3,6 +3,7 @@
 Every string passes through :func:`provisioner.redact.text` on the way out, although checks hold
 no secrets by construction (tokens appear only as fingerprints).
 """
+
 from __future__ import annotations
 
 import json
@@ -88,8 +89,9 @@ def render_table(report: VerifyReport, *, color: bool = False, width: int | None
             for n in range(max(len(w) for w in wrapped)):
                 cells = [(w[n] if n < len(w) else "").ljust(widths[i]) for i, w in enumerate(wrapped)]
                 status = _paint(check.status, check.status, color) if n == 0 else ""
-                lines.append(("  " + "  ".join(cells) + "  " + status).rstrip() if n else
-                             "  " + "  ".join(cells) + "  " + status)
+                lines.append(
+                    ("  " + "  ".join(cells) + "  " + status).rstrip() if n else "  " + "  ".join(cells) + "  " + status
+                )
             if check.message and check.status != PASS:  # the diagnosis stays one line (grep-able)
                 lines.append(f"        ↳ {check.message}")
         lines.append("")
@@ -98,9 +100,12 @@ def render_table(report: VerifyReport, *, color: bool = False, width: int | None
     verdict = "verify passed" if report.ok else "verify FAILED"
     summary = f"{verdict}: {report.summary()}"
     if report.proved_nothing and report.failed == 0:
-        summary += (" — nothing was proved (allowed by --allow-skipped)" if report.allow_skipped else
-                    " — nothing was proved: every check was skipped; fix what the skips name, or pass "
-                    "--allow-skipped to accept this")
+        summary += (
+            " — nothing was proved (allowed by --allow-skipped)"
+            if report.allow_skipped
+            else " — nothing was proved: every check was skipped; fix what the skips name, or pass "
+            "--allow-skipped to accept this"
+        )
     lines.append(_paint(summary, PASS if report.ok else FAIL, color))
     return redact.text("\n".join(lines)) + "\n"
 
@@ -116,8 +121,9 @@ def _testcase(parent: ET.Element, check: Check) -> None:
     if check.message:
         details += f"\n{check.message}"
     if check.status == FAIL:
-        failure = ET.SubElement(case, "failure", {"message": check.message or f"actual: {check.actual}",
-                                                  "type": "VerifyFailure"})
+        failure = ET.SubElement(
+            case, "failure", {"message": check.message or f"actual: {check.actual}", "type": "VerifyFailure"}
+        )
         failure.text = details
     elif check.status == SKIP:
         ET.SubElement(case, "skipped", {"message": check.message or "skipped"})
@@ -128,17 +134,29 @@ def _testcase(parent: ET.Element, check: Check) -> None:
 
 def render_junit(report: VerifyReport) -> str:
     """JUnit XML: one ``testsuite`` per agent, one ``testcase`` per check, ``failure``/``skipped``."""
-    root = ET.Element("testsuites", {
-        "name": "provisioner verify", "tests": str(len(report.checks)), "failures": str(report.failed),
-        "skipped": str(report.skipped), "errors": "0",
-    })
+    root = ET.Element(
+        "testsuites",
+        {
+            "name": "provisioner verify",
+            "tests": str(len(report.checks)),
+            "failures": str(report.failed),
+            "skipped": str(report.skipped),
+            "errors": "0",
+        },
+    )
     for group in report.groups:
         checks = report.by_group(group)
-        suite = ET.SubElement(root, "testsuite", {
-            "name": group, "tests": str(len(checks)),
-            "failures": str(sum(c.status == FAIL for c in checks)),
-            "skipped": str(sum(c.status == SKIP for c in checks)), "errors": "0",
-        })
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            {
+                "name": group,
+                "tests": str(len(checks)),
+                "failures": str(sum(c.status == FAIL for c in checks)),
+                "skipped": str(sum(c.status == SKIP for c in checks)),
+                "errors": "0",
+            },
+        )
         props = ET.SubElement(suite, "properties")
         ET.SubElement(props, "property", {"name": "target", "value": report.target})
         ET.SubElement(props, "property", {"name": "realm", "value": report.realm})

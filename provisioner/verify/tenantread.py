@@ -3,6 +3,7 @@
 Only for applications the manifests do not fully describe (``existing: true``, or a privilege on an
 application the stack does not declare): their scopes decide what an empty ``permissions`` means.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -40,8 +41,10 @@ def app_from_client(app: App, body: Mapping[str, Any]) -> App:
 def read_application(admin: Any, realm: str, app: App) -> tuple[App, str]:
     """(app with its tenant scopes, "") or (app unchanged, why it could not be read)."""
     if admin is None:
-        return app, (f"application {app.client_id} is not described by the manifests and verify has no "
-                     f"admin access to read it from the tenant")
+        return app, (
+            f"application {app.client_id} is not described by the manifests and verify has no "
+            f"admin access to read it from the tenant"
+        )
     try:
         found = admin.am(realm).get(application.AM_KIND, app.client_id)
     except ProvisionerError as exc:

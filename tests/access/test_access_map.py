@@ -1,4 +1,5 @@
 """``provisioner access``: the agent's edges in text, JSON and Mermaid, offline and from the live tenant."""
+
 from __future__ import annotations
 
 import json
@@ -36,9 +37,15 @@ def test_json_carries_both_edges(cli) -> None:
     assert (agent["realm"], agent["agent"]) == ("alpha", AGENT)
     assert agent["ownToken"] == {"grant": "client_credentials", "scopes": ["monitor-system"]}
     assert agent["tokenExchange"] is True
-    assert agent["exchanges"] == [{
-        "application": APP, "audience": APP, "scopes": ["logs-read", "logs-search"], "allScopes": False,
-        "actsFor": {"noOne": True, "users": [], "groups": []}}]
+    assert agent["exchanges"] == [
+        {
+            "application": APP,
+            "audience": APP,
+            "scopes": ["logs-read", "logs-search"],
+            "allScopes": False,
+            "actsFor": {"noOne": True, "users": [], "groups": []},
+        }
+    ]
 
 
 def test_mermaid_draws_exactly_the_two_edges(cli) -> None:
@@ -50,8 +57,11 @@ def test_mermaid_draws_exactly_the_two_edges(cli) -> None:
     assert len(edges) == 2, edges
     node = re.escape("agent0_alpha_bot_traffic_analyzer_agent")
     assert re.fullmatch(node + r' -->\|"client_credentials: monitor-system"\| token\w+', edges[0]), edges[0]
-    assert re.fullmatch(node + r' -->\|"exchange, aud web-server-logs-api-app: logs-read, logs-search; acts for no '
-                        r'one \(autonomous: only for itself\)"\| app\w+', edges[1]), edges[1]
+    assert re.fullmatch(
+        node + r' -->\|"exchange, aud web-server-logs-api-app: logs-read, logs-search; acts for no '
+        r'one \(autonomous: only for itself\)"\| app\w+',
+        edges[1],
+    ), edges[1]
     assert f'["Application {APP}"]' in out and f'["AIAgent {AGENT}"]' in out
 
 
@@ -80,8 +90,9 @@ def test_empty_permissions_mean_every_scope_of_the_application(cli, tmp_path: Pa
 
 
 def test_invalid_manifests_give_no_map(cli, tmp_path: Path) -> None:
-    (tmp_path / "bad.yaml").write_text("apiVersion: provisioner/v1\nkind: AIAgent\nmetadata: {name: a}\n"
-                                       "spec: {scope: [x]}\n")
+    (tmp_path / "bad.yaml").write_text(
+        "apiVersion: provisioner/v1\nkind: AIAgent\nmetadata: {name: a}\nspec: {scope: [x]}\n"
+    )
     code, out, err = cli("access", str(tmp_path))
     assert code == 1 and out == ""
     assert "bad.yaml:4:8: spec.scope: unknown field" in err
@@ -97,20 +108,31 @@ def test_live_tenant_map_equals_the_manifests_after_apply(tenant: Tenant, cli) -
     assert live_map["source"] == "tenant"
     assert live_map["agents"] == offline["agents"]
     code, text, _ = cli("access", str(BOT), "--tenant", tenant.url)
-    assert text.splitlines()[0].startswith("Target: ") and "\n".join(text.splitlines()[1:]) + "\n" == \
-        BOT_TEXT.replace("from the manifests", "from the tenant")
+    assert text.splitlines()[0].startswith("Target: ") and "\n".join(text.splitlines()[1:]) + "\n" == BOT_TEXT.replace(
+        "from the manifests", "from the tenant"
+    )
 
 
 def test_live_map_names_subject_users_and_groups(tenant: Tenant, cli, tmp_path: Path) -> None:
-    tenant.seed({"realm": "alpha", "users": [{"userName": "bob", "password": "Bob-pass-1234"}],
-                 "groups": [{"_id": "log-readers", "members": ["bob"]}]})
+    tenant.seed(
+        {
+            "realm": "alpha",
+            "users": [{"userName": "bob", "password": "Bob-pass-1234"}],
+            "groups": [{"_id": "log-readers", "members": ["bob"]}],
+        }
+    )
     stack = tmp_path / "bot-traffic-analyzer"
     shutil.copytree(BOT, stack)
     agent = stack / "agent.yaml"
-    agent.write_text(agent.read_text().replace("subjects: []", "subjects: [{userName: bob}]")
-                     .replace("subjectGroups: []", "subjectGroups: [log-readers]"))
-    assert cli("apply", str(stack), "--tenant", tenant.url, "--env-file", str(stack / "demo.env"),
-               "--auto-approve")[0] == 0
+    agent.write_text(
+        agent.read_text()
+        .replace("subjects: []", "subjects: [{userName: bob}]")
+        .replace("subjectGroups: []", "subjectGroups: [log-readers]")
+    )
+    assert (
+        cli("apply", str(stack), "--tenant", tenant.url, "--env-file", str(stack / "demo.env"), "--auto-approve")[0]
+        == 0
+    )
     code, out, err = cli("access", str(stack), "--tenant", tenant.url, "--format", "json")
     assert code == 0, err
     edge = json.loads(out)["agents"][0]["exchanges"][0]

@@ -1,4 +1,5 @@
 """The access map built from manifests (pure): what is known offline and what only the tenant knows."""
+
 from __future__ import annotations
 
 from provisioner.kinds.access import from_resources
@@ -13,8 +14,15 @@ def _res(kind: str, name: str, spec: dict) -> Resource:
 
 
 def test_an_existing_application_without_permissions_has_unknown_scopes_offline() -> None:
-    agent = _res("AIAgent", "x", {"scopes": ["s"], "grantTypes": ["client_credentials"],
-                                  "applications": [{"application": "legacy", "existing": True}]})
+    agent = _res(
+        "AIAgent",
+        "x",
+        {
+            "scopes": ["s"],
+            "grantTypes": ["client_credentials"],
+            "applications": [{"application": "legacy", "existing": True}],
+        },
+    )
     [access] = from_resources([agent]).agents
     [edge] = access.exchanges
     assert (edge.scopes, edge.all_scopes) == (None, True)
@@ -31,7 +39,9 @@ def test_unmanaged_grant_types_and_scopes_are_unknown_not_empty() -> None:
     [access] = from_resources([agent]).agents
     assert access.grant_types is None and access.scopes is None
     assert access.has_own_token and access.can_exchange  # unknown: shown, not hidden
-    assert "own token (client_credentials): scopes unknown (not declared in the manifests)" in render_text(from_resources([agent]).to_dict())
+    assert "own token (client_credentials): scopes unknown (not declared in the manifests)" in render_text(
+        from_resources([agent]).to_dict()
+    )
 
 
 def test_labels_cannot_break_the_mermaid_graph() -> None:

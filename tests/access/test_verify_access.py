@@ -1,4 +1,5 @@
 """``verify --access``: the live tenant against the access map (every edge as declared, and no other)."""
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,13 @@ def test_a_tenant_that_matches_the_map_passes(tenant: Tenant, cli) -> None:
     assert code == 0, out + err
     checks = _access_checks(out)
     assert {name: c["status"] for name, c in checks.items()} == {
-        "access: own token": "pass", f"access: exchange → {APP}": "pass", "access: no edge beyond the map": "pass"}
+        "access: own token": "pass",
+        f"access: exchange → {APP}": "pass",
+        "access: no edge beyond the map": "pass",
+    }
     assert checks[f"access: exchange → {APP}"]["actual"] == (
-        f"aud {APP}, scopes [logs-read, logs-search], acts for no one (autonomous: only for itself)")
+        f"aud {APP}, scopes [logs-read, logs-search], acts for no one (autonomous: only for itself)"
+    )
     # Without --access the report has no access checks.
     assert _access_checks(cli("verify", *bot_args(tenant), "--format", "json")[1]) == {}
 
@@ -38,10 +43,14 @@ def test_an_edge_the_map_lacks_and_a_drifted_edge_fail(tenant: Tenant, cli, tmp_
     shutil.copytree(BOT, wider)
     (wider / "extra.yaml").write_text(EXTRA_APP)
     agent = wider / "agent.yaml"
-    agent.write_text(agent.read_text().replace("permissions: [logs-read, logs-search]", "permissions: [logs-read]")
-                     + "    - application: extra-api-app\n      permissions: [extra-read]\n")
-    assert cli("apply", str(wider), "--tenant", tenant.url, "--env-file", str(wider / "demo.env"),
-               "--auto-approve")[0] == 0
+    agent.write_text(
+        agent.read_text().replace("permissions: [logs-read, logs-search]", "permissions: [logs-read]")
+        + "    - application: extra-api-app\n      permissions: [extra-read]\n"
+    )
+    assert (
+        cli("apply", str(wider), "--tenant", tenant.url, "--env-file", str(wider / "demo.env"), "--auto-approve")[0]
+        == 0
+    )
 
     code, out, err = cli("verify", *bot_args(tenant), "--access", "--format", "json")
     assert code == 1, out + err

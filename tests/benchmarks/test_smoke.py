@@ -2,6 +2,7 @@
 
 Timings are never asserted here; benchmarks live in benchmarks/, not in timed tests.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,12 @@ def test_default_secrets_are_distinct_and_generated(tmp_path: Path) -> None:
 
     model = build_model(5)
     files = write_stack(model, tmp_path, secret_env=secret_var)
-    refs = [d["spec"]["clientSecret"]["fromEnv"] for f in files for d in yaml.safe_load_all(f.read_text())
-            if d["kind"] != "OAuth2Provider"]
+    refs = [
+        d["spec"]["clientSecret"]["fromEnv"]
+        for f in files
+        for d in yaml.safe_load_all(f.read_text())
+        if d["kind"] != "OAuth2Provider"
+    ]
     assert len(refs) == 10 and len(set(refs)) == 10
     from types import SimpleNamespace
 
@@ -74,13 +79,15 @@ def test_generated_stack_loads(tmp_path: Path) -> None:
 
 
 def test_ideal_counts_levels() -> None:
-    plan = {"changes": [
-        {"address": "p", "kind": "OAuth2Provider", "action": "update", "fields": [{"path": "spec.grantTypes"}]},
-        {"address": "a", "kind": "Application", "action": "create"},
-        {"address": "g", "kind": "AIAgent", "action": "create"},
-        {"address": "x", "kind": "AgentPrivilege", "action": "create", "depends_on": ["a", "g"]},
-        {"address": "y", "kind": "AgentPrivilege", "action": "no-op"},
-    ]}
+    plan = {
+        "changes": [
+            {"address": "p", "kind": "OAuth2Provider", "action": "update", "fields": [{"path": "spec.grantTypes"}]},
+            {"address": "a", "kind": "Application", "action": "create"},
+            {"address": "g", "kind": "AIAgent", "action": "create"},
+            {"address": "x", "kind": "AgentPrivilege", "action": "create", "depends_on": ["a", "g"]},
+            {"address": "y", "kind": "AgentPrivilege", "action": "no-op"},
+        ]
+    }
     work, shape = work_from_plan(plan)
     assert [(lv["am"], lv["idm"]) for lv in work.levels] == [(3, 0), (0, 1), (0, 1)]
     assert shape["dependency_depth"] == 2
@@ -94,8 +101,13 @@ def test_ideal_counts_levels() -> None:
 def test_quick_run_end_to_end(tmp_path: Path) -> None:
     pytest.importorskip("provisioner.api")
     out = tmp_path / "quick.json"
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--json", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.exists(), proc.stdout + proc.stderr
     results = json.loads(out.read_text())
     entry = results["sizes"]["3"]
@@ -103,8 +115,16 @@ def test_quick_run_end_to_end(tmp_path: Path) -> None:
     for mode in ("inprocess", "cli"):
         steps = entry[mode]
         assert not steps.get("errors"), steps.get("errors")
-        for name in ("cold_plan", "cold_apply", "noop_plan", "noop_apply", "drift_plan", "drift_apply",
-                     "prune_plan", "prune_apply"):
+        for name in (
+            "cold_plan",
+            "cold_apply",
+            "noop_plan",
+            "noop_apply",
+            "drift_plan",
+            "drift_apply",
+            "prune_plan",
+            "prune_apply",
+        ):
             step = steps[name]
             assert step["ok"], (mode, name, step["error"])
             assert step["wall_s"] >= 0 and step["requests"]["total"] >= 0

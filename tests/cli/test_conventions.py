@@ -1,6 +1,7 @@
 """The conventions Terraform, kubectl and Frodo users expect, through the real CLI against the embedded
 emulator (``--tenant local`` in a temporary folder): --target, destroy, show, '-' for stdin, completion,
 version, one JSON document from apply --format json, -q, one warning format, the prompt naming the tenant."""
+
 from __future__ import annotations
 
 import io
@@ -33,8 +34,12 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: str, stdin: str | None = None,
-        monkeypatch: pytest.MonkeyPatch | None = None) -> tuple[int, str, str]:
+def cli(
+    capsys: pytest.CaptureFixture[str],
+    *args: str,
+    stdin: str | None = None,
+    monkeypatch: pytest.MonkeyPatch | None = None,
+) -> tuple[int, str, str]:
     if stdin is not None:
         assert monkeypatch is not None
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
@@ -49,28 +54,45 @@ def addresses(plan: dict) -> set[str]:
 
 # -- version and completion ------------------------------------------------------------------------
 
+
 def test_version_command_matches_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = cli(capsys, "version")
     assert code == 0 and out.startswith("provisioner, version ")
-    flag = subprocess.run(check=False, args=[sys.executable, "-m", "provisioner", "--version"], capture_output=True,
-                          text=True,
-                          timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    flag = subprocess.run(
+        check=False,
+        args=[sys.executable, "-m", "provisioner", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert flag.stdout == out
 
 
-@pytest.mark.parametrize("shell, marker", [("bash", "complete -o nosort -F _provisioner_completion provisioner"),
-                                           ("zsh", "#compdef provisioner"),
-                                           ("fish", "complete --no-files --command provisioner")])
+@pytest.mark.parametrize(
+    "shell, marker",
+    [
+        ("bash", "complete -o nosort -F _provisioner_completion provisioner"),
+        ("zsh", "#compdef provisioner"),
+        ("fish", "complete --no-files --command provisioner"),
+    ],
+)
 def test_completion_scripts(capsys: pytest.CaptureFixture[str], shell: str, marker: str) -> None:
     code, out, _ = cli(capsys, "completion", shell)
     assert code == 0 and marker in out and "_PROVISIONER_COMPLETE" in out
 
 
 def test_completion_answers_what_the_script_asks() -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "_PROVISIONER_COMPLETE": "bash_complete",
-           "COMP_WORDS": "provisioner des", "COMP_CWORD": "1"}
-    result = subprocess.run(check=False, args=[sys.executable, "-m", "provisioner"], capture_output=True, text=True,
-                            timeout=60, env=env)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "_PROVISIONER_COMPLETE": "bash_complete",
+        "COMP_WORDS": "provisioner des",
+        "COMP_CWORD": "1",
+    }
+    result = subprocess.run(
+        check=False, args=[sys.executable, "-m", "provisioner"], capture_output=True, text=True, timeout=60, env=env
+    )
     assert "plain,destroy" in result.stdout.split()
 
 
@@ -81,8 +103,10 @@ def test_completion_of_an_unknown_shell_is_a_usage_error(capsys: pytest.CaptureF
 
 # -- plan --target, show, '-' ----------------------------------------------------------------------
 
+
 def test_target_pulls_in_dependencies_and_show_renders_the_saved_plan(
-        work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, _, err = cli(capsys, "plan", BOT, *LOCAL, "--target", "web-server-logs-api-app", "--out", "app.json")
     assert code == 0, err
     plan = json.loads((work / "app.json").read_text())
@@ -91,8 +115,18 @@ def test_target_pulls_in_dependencies_and_show_renders_the_saved_plan(
 
     code, _, _ = cli(capsys, "plan", BOT, *LOCAL, "--target", PRIV, "--out", "priv.json")
     assert addresses(json.loads((work / "priv.json").read_text())) == {PRIV, AGENT, APP, PROVIDER}
-    code, _, _ = cli(capsys, "plan", BOT, *LOCAL, "--target", "AIAgent/bot-traffic-analyzer-agent", "--target", APP,
-                     "--out", "agent.json")
+    code, _, _ = cli(
+        capsys,
+        "plan",
+        BOT,
+        *LOCAL,
+        "--target",
+        "AIAgent/bot-traffic-analyzer-agent",
+        "--target",
+        APP,
+        "--out",
+        "agent.json",
+    )
     assert addresses(json.loads((work / "agent.json").read_text())) == {PRIV, AGENT, APP, PROVIDER}
 
     for fmt, marker in (("text", f"+ create {APP}"), ("markdown", APP), ("json", '"format_version"')):
@@ -104,7 +138,8 @@ def test_target_pulls_in_dependencies_and_show_renders_the_saved_plan(
 
 
 def test_a_target_that_names_nothing_is_a_usage_error_listing_addresses(
-        work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = cli(capsys, "plan", BOT, *LOCAL, "--target", "nope")
     assert code == 1 and "--target 'nope' matches nothing in the plan; addresses are:" in err and AGENT in err
     code, _, err = cli(capsys, "show", "missing.json")
@@ -112,7 +147,8 @@ def test_a_target_that_names_nothing_is_a_usage_error_listing_addresses(
 
 
 def test_apply_target_writes_only_the_selection_and_reads_a_manifest_from_stdin(
-        work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, out, err = cli(capsys, "apply", BOT, *LOCAL, "--target", APP, "--auto-approve")
     assert code == 0, err
     assert "Apply complete: 2 done" in out
@@ -120,16 +156,19 @@ def test_apply_target_writes_only_the_selection_and_reads_a_manifest_from_stdin(
     assert addresses(json.loads(out)) == {AGENT, PRIV}  # what was not targeted is still to do
     # kubectl-style '-': the application manifest from stdin plans as already applied.
     app_yaml = (work / BOT / "application.yaml").read_text()
-    code, out, err = cli(capsys, "plan", "-", "--stack", "bot-traffic-analyzer", *LOCAL, "-q", stdin=app_yaml,
-                         monkeypatch=monkeypatch)
+    code, out, err = cli(
+        capsys, "plan", "-", "--stack", "bot-traffic-analyzer", *LOCAL, "-q", stdin=app_yaml, monkeypatch=monkeypatch
+    )
     assert code == 0, err
     assert out.strip() == "No changes. The tenant matches the manifests."
 
 
 # -- apply --format json: one document -------------------------------------------------------------
 
+
 def test_apply_format_json_prints_one_document_and_progress_on_stderr(
-        work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = cli(capsys, "apply", BOT, *LOCAL, "--auto-approve", "--verify", "--format", "json")
     assert code == 0, err
     document = json.loads(out)  # the whole of stdout parses
@@ -143,16 +182,25 @@ def test_apply_format_json_prints_one_document_and_progress_on_stderr(
 def test_apply_format_json_pipes_into_json_tool(work: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(work / "home")}
     env.pop("CI", None)
-    pipeline = (f"{sys.executable} -m provisioner apply {BOT} --tenant local --env-file {BOT}/demo.env "
-                f"--auto-approve --format json | {sys.executable} -m json.tool")
-    result = subprocess.run(check=False, args=["bash", "-o", "pipefail", "-c", pipeline], cwd=work, env=env,
-                            capture_output=True,
-                            text=True, timeout=120)
+    pipeline = (
+        f"{sys.executable} -m provisioner apply {BOT} --tenant local --env-file {BOT}/demo.env "
+        f"--auto-approve --format json | {sys.executable} -m json.tool"
+    )
+    result = subprocess.run(
+        check=False,
+        args=["bash", "-o", "pipefail", "-c", pipeline],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["result"]["ok"] is True
 
 
 # -- destroy ---------------------------------------------------------------------------------------
+
 
 def test_destroy_deletes_what_the_stack_owns_within_the_cap(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(capsys, "apply", BOT, *LOCAL, "--auto-approve")[0] == 0
@@ -161,7 +209,9 @@ def test_destroy_deletes_what_the_stack_owns_within_the_cap(work: Path, capsys: 
     code, out, _ = cli(capsys, "destroy", BOT, "--tenant", "local", "--auto-approve", "--max-deletes", "2")
     assert code == 1 and "more than --max-deletes 2" in out
     # Held back by the cap, not by a missing --prune, and owned by the stack (destroy), not "no longer declared".
-    assert f"- delete (over --max-deletes) {AGENT}  # owned by stack 'bot-traffic-analyzer': destroy; not deleted" in out
+    assert (
+        f"- delete (over --max-deletes) {AGENT}  # owned by stack 'bot-traffic-analyzer': destroy; not deleted" in out
+    )
     assert "needs --prune" not in out and "no longer declared" not in out
     code, out, err = cli(capsys, "destroy", BOT, "--tenant", "local", "--auto-approve")
     assert code == 0, err
@@ -179,8 +229,15 @@ def _pty_run(args: list[str], cwd: Path, answer: str) -> str:
     master, slave = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(cwd / "home"), "NO_COLOR": "1"}
     env.pop("CI", None)
-    proc = subprocess.Popen([sys.executable, "-m", "provisioner", *args], cwd=cwd, env=env, stdin=slave,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "provisioner", *args],
+        cwd=cwd,
+        env=env,
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     os.close(slave)
     os.write(master, answer.encode())
     out, _ = proc.communicate(timeout=120)
@@ -199,9 +256,20 @@ def test_prompts_name_the_tenant_and_the_count(work: Path) -> None:
 
 # -- -q and the one warning format -----------------------------------------------------------------
 
+
 def test_quiet_plan_prints_only_changes_and_summary(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = cli(capsys, "plan", "manifests/digital-assistant", "--env", "dev", "--tenant", "local",
-                         "--env-file", "manifests/digital-assistant/demo.env", "-q")
+    code, out, err = cli(
+        capsys,
+        "plan",
+        "manifests/digital-assistant",
+        "--env",
+        "dev",
+        "--tenant",
+        "local",
+        "--env-file",
+        "manifests/digital-assistant/demo.env",
+        "-q",
+    )
     assert code == 0
     assert not any(line.startswith(("Target:", "Stack:", "Environment:")) for line in out.splitlines()), out
     assert out.splitlines()[0].strip() and any(line.startswith(("+ ", "~ ")) for line in out.splitlines())
@@ -222,14 +290,16 @@ def test_validate_and_plan_print_a_warning_the_same_way(work: Path, capsys: pyte
     stack = ["manifests/digital-assistant", "--env", "dev", "--env-file", "manifests/digital-assistant/demo.env"]
     _, out, _ = cli(capsys, "validate", *stack)
     warned = [line for line in out.splitlines() if "warning:" in line]
-    assert warned and warned[0].startswith("manifests/digital-assistant/application.yaml:13:16: spec.grantTypes[0]: "
-                                           "warning: grant type 'password'")
+    assert warned and warned[0].startswith(
+        "manifests/digital-assistant/application.yaml:13:16: spec.grantTypes[0]: warning: grant type 'password'"
+    )
     _, _, err = cli(capsys, "plan", *stack, "--tenant", "local")
     assert warned[0] in err.splitlines()
     _, _, err = cli(capsys, "verify", *stack, "--tenant", "local")
     assert warned[0] in err.splitlines()
     (work / "manifests/digital-assistant/application.yaml").write_text(
-        (work / "manifests/digital-assistant/application.yaml").read_text().replace("scopes:", "scope:", 1))
+        (work / "manifests/digital-assistant/application.yaml").read_text().replace("scopes:", "scope:", 1)
+    )
     _, out, _ = cli(capsys, "validate", *stack)
     [error] = [line for line in out.splitlines() if "unknown field" in line]
     code, _, err = cli(capsys, "verify", *stack, "--tenant", "local")
@@ -244,6 +314,7 @@ def test_one_error_is_singular(work: Path, capsys: pytest.CaptureFixture[str]) -
 
 
 # -- -v: one whole line per request, also in parallel ------------------------------------------------
+
 
 class _YieldingStream:
     """A stream that gives up the GIL inside every write, as a slow terminal or pipe would."""
@@ -301,7 +372,8 @@ def test_an_unknown_env_lists_the_environments_that_exist(work: Path, capsys: py
 
 
 def test_apply_format_json_stays_one_document_when_the_run_stops_with_an_error(
-        work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = cli(capsys, "apply", BOT, *LOCAL, "--auto-approve", "--format", "json", "--target", "nope")
     assert code == 1
     document = json.loads(out)
@@ -310,15 +382,19 @@ def test_apply_format_json_stays_one_document_when_the_run_stops_with_an_error(
 
 
 def test_apply_format_json_is_one_document_for_errors_before_the_tenant(
-        work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Invalid manifests, an undeclared stack and an unreadable plan file stop apply before it opens the
     tenant: stdout is still the one JSON document a pipeline parses, the diagnostics stay on stderr."""
     agent = work / "manifests" / "bot-traffic-analyzer" / "agent.yaml"
     agent.write_text(agent.read_text().replace("  scopes:", "  scope:", 1))
     code, out, err = cli(capsys, "apply", BOT, *LOCAL, "--auto-approve", "--format", "json")
     assert code == 1
-    assert json.loads(out) == {"plan": None, "result": None,
-                               "error": "the manifests are not valid (diagnostics on stderr); nothing was read or written"}
+    assert json.loads(out) == {
+        "plan": None,
+        "result": None,
+        "error": "the manifests are not valid (diagnostics on stderr); nothing was read or written",
+    }
     assert "agent.yaml:14:3: spec.scope: unknown field 'scope'" in err
     (work / "manifests" / "bot-traffic-analyzer" / "provisioner.yaml").unlink()
     agent.write_text(agent.read_text().replace("  scope:", "  scopes:", 1))
@@ -338,8 +414,15 @@ def test_closed_stdin_is_no_terminal_not_an_internal_error(work: Path) -> None:
     env.pop("CI", None)
     runs = {"apply": f"apply {BOT} --tenant local --env-file {BOT}/demo.env", "show": "show -"}
     for name, args in runs.items():
-        result = subprocess.run(["bash", "-c", f"exec {sys.executable} -m provisioner {args} <&-"], cwd=work,
-                                env=env, capture_output=True, text=True, timeout=60, check=False)
+        result = subprocess.run(
+            ["bash", "-c", f"exec {sys.executable} -m provisioner {args} <&-"],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert result.returncode == 1, (name, result.stderr)
         assert "Internal error" not in result.stderr and "Traceback" not in result.stderr, (name, result.stderr)
         if name == "apply":

@@ -4,6 +4,7 @@ Not a mock of ``requests``: the client speaks real HTTP to a real server whose a
 scripts (status sequences, dropped connections, a JWT-bearer token endpoint). The emulator covers the
 API's semantics; this covers transport behaviour the emulator may not offer.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,13 @@ class ScriptedServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
-                seen = Seen(self.command, parts.path, parse_qs(parts.query, keep_blank_values=True),
-                            {k.lower(): v for k, v in self.headers.items()}, body)
+                seen = Seen(
+                    self.command,
+                    parts.path,
+                    parse_qs(parts.query, keep_blank_values=True),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                )
                 with lock:
                     owner.seen.append(seen)
                     route = owner.routes.get((self.command, parts.path))
@@ -64,7 +70,11 @@ class ScriptedServer:
                     self.close_connection = True
                     return
                 status, headers, payload = reply  # type: ignore[misc]
-                data = b"" if payload is None else (payload.encode() if isinstance(payload, str) else json.dumps(payload).encode())
+                data = (
+                    b""
+                    if payload is None
+                    else (payload.encode() if isinstance(payload, str) else json.dumps(payload).encode())
+                )
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

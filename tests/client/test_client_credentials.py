@@ -1,4 +1,5 @@
 """Credentials from the environment / dotenv only; the dotenv parser; key-file permissions; JWT claims."""
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,11 @@ def _key_file(tmp_path: Path, mode: int = 0o600, jwk: dict = PRIVATE) -> Path:
 
 def test_service_account_from_jwk_json() -> None:
     creds = resolve_credentials({"AIC_SERVICE_ACCOUNT_ID": SA, "AIC_SERVICE_ACCOUNT_JWK": json.dumps(PRIVATE)})
-    assert (creds.kind, creds.sa_id, creds.source) == ("service-account", SA, "AIC_SERVICE_ACCOUNT_ID + AIC_SERVICE_ACCOUNT_JWK")
+    assert (creds.kind, creds.sa_id, creds.source) == (
+        "service-account",
+        SA,
+        "AIC_SERVICE_ACCOUNT_ID + AIC_SERVICE_ACCOUNT_JWK",
+    )
     assert creds.jwk == PRIVATE
     assert PRIVATE["d"] in redact.registered()
     assert PRIVATE["d"] not in repr(creds)
@@ -49,7 +54,8 @@ def test_key_file_readable_by_others_is_refused(tmp_path: Path, mode: int) -> No
         resolve_credentials({"AIC_SERVICE_ACCOUNT_ID": SA, "AIC_SERVICE_ACCOUNT_JWK_FILE": str(path)})
     assert str(info.value) == (
         f"permissions {mode:04o} for service-account key file '{path}' are too open: it must not be "
-        f"accessible by group or others (run: chmod 600 '{path}')")
+        f"accessible by group or others (run: chmod 600 '{path}')"
+    )
 
 
 def test_access_token() -> None:
@@ -69,8 +75,9 @@ def test_frodo_fallbacks() -> None:
 
 
 def test_aic_variables_win_over_frodo() -> None:
-    creds = resolve_credentials({"AIC_ACCESS_TOKEN": "tok-abcdef123456", "FRODO_SA_ID": SA,
-                                 "FRODO_SA_JWK": json.dumps(PRIVATE)})
+    creds = resolve_credentials(
+        {"AIC_ACCESS_TOKEN": "tok-abcdef123456", "FRODO_SA_ID": SA, "FRODO_SA_JWK": json.dumps(PRIVATE)}
+    )
     assert creds.kind == "token"
 
 
@@ -81,26 +88,50 @@ def test_environment_wins_over_dotenv_and_dotenv_is_used() -> None:
     assert resolve_credentials({"AIC_ACCESS_TOKEN": ""}, dotenv).token == "tok-from-dotenv-1234"
 
 
-@pytest.mark.parametrize("environ,message", [
-    ({}, "no tenant credentials: set AIC_SERVICE_ACCOUNT_ID and AIC_SERVICE_ACCOUNT_JWK_FILE (or "
-         "AIC_SERVICE_ACCOUNT_JWK), or AIC_ACCESS_TOKEN, in the environment or the --env-file"),
-    ({"AIC_SERVICE_ACCOUNT_ID": SA}, "AIC_SERVICE_ACCOUNT_ID is set but neither AIC_SERVICE_ACCOUNT_JWK_FILE nor AIC_SERVICE_ACCOUNT_JWK is"),
-    ({"AIC_SERVICE_ACCOUNT_JWK": "{}"}, "AIC_SERVICE_ACCOUNT_JWK is set but AIC_SERVICE_ACCOUNT_ID is missing"),
-    ({"AIC_SERVICE_ACCOUNT_ID": SA, "AIC_SERVICE_ACCOUNT_JWK": "{}", "AIC_SERVICE_ACCOUNT_JWK_FILE": "/x"},
-     "set AIC_SERVICE_ACCOUNT_JWK or AIC_SERVICE_ACCOUNT_JWK_FILE, not both"),
-    ({"AIC_SERVICE_ACCOUNT_ID": SA, "AIC_ACCESS_TOKEN": "tok-abcdef123456"},
-     "set either a service account (AIC_SERVICE_ACCOUNT_ID + key) or AIC_ACCESS_TOKEN, not both"),
-    ({"AIC_SERVICE_ACCOUNT_ID": SA, "AIC_SERVICE_ACCOUNT_JWK": "{not json"},
-     "AIC_SERVICE_ACCOUNT_JWK is not valid JSON (line 1, column 2)"),
-    ({"AIC_SERVICE_ACCOUNT_ID": SA, "AIC_SERVICE_ACCOUNT_JWK": "[1]"}, "AIC_SERVICE_ACCOUNT_JWK must be a JSON object (a JWK)"),
-    ({"AIC_SERVICE_ACCOUNT_ID": SA, "AIC_SERVICE_ACCOUNT_JWK": json.dumps(PUBLIC)},
-     'the service-account JWK is a public key; the private key (with "d") is needed'),
-    ({"AIC_SERVICE_ACCOUNT_ID": SA, "AIC_SERVICE_ACCOUNT_JWK": '{"kty":"EC","d":"x"}'},
-     "the service-account JWK must be an RSA key (kty RSA), not 'EC'"),
-    ({"FRODO_SA_ID": SA}, "FRODO_SA_JWK is missing (Frodo service-account variables must come as a pair)"),
-    ({"AIC_SERVICE_ACCOUNT_ID": SA, "AIC_SERVICE_ACCOUNT_JWK_FILE": "/nonexistent/sa.jwk"},
-     "cannot read service-account key file /nonexistent/sa.jwk: No such file or directory"),
-])
+@pytest.mark.parametrize(
+    "environ,message",
+    [
+        (
+            {},
+            "no tenant credentials: set AIC_SERVICE_ACCOUNT_ID and AIC_SERVICE_ACCOUNT_JWK_FILE (or "
+            "AIC_SERVICE_ACCOUNT_JWK), or AIC_ACCESS_TOKEN, in the environment or the --env-file",
+        ),
+        (
+            {"AIC_SERVICE_ACCOUNT_ID": SA},
+            "AIC_SERVICE_ACCOUNT_ID is set but neither AIC_SERVICE_ACCOUNT_JWK_FILE nor AIC_SERVICE_ACCOUNT_JWK is",
+        ),
+        ({"AIC_SERVICE_ACCOUNT_JWK": "{}"}, "AIC_SERVICE_ACCOUNT_JWK is set but AIC_SERVICE_ACCOUNT_ID is missing"),
+        (
+            {"AIC_SERVICE_ACCOUNT_ID": SA, "AIC_SERVICE_ACCOUNT_JWK": "{}", "AIC_SERVICE_ACCOUNT_JWK_FILE": "/x"},
+            "set AIC_SERVICE_ACCOUNT_JWK or AIC_SERVICE_ACCOUNT_JWK_FILE, not both",
+        ),
+        (
+            {"AIC_SERVICE_ACCOUNT_ID": SA, "AIC_ACCESS_TOKEN": "tok-abcdef123456"},
+            "set either a service account (AIC_SERVICE_ACCOUNT_ID + key) or AIC_ACCESS_TOKEN, not both",
+        ),
+        (
+            {"AIC_SERVICE_ACCOUNT_ID": SA, "AIC_SERVICE_ACCOUNT_JWK": "{not json"},
+            "AIC_SERVICE_ACCOUNT_JWK is not valid JSON (line 1, column 2)",
+        ),
+        (
+            {"AIC_SERVICE_ACCOUNT_ID": SA, "AIC_SERVICE_ACCOUNT_JWK": "[1]"},
+            "AIC_SERVICE_ACCOUNT_JWK must be a JSON object (a JWK)",
+        ),
+        (
+            {"AIC_SERVICE_ACCOUNT_ID": SA, "AIC_SERVICE_ACCOUNT_JWK": json.dumps(PUBLIC)},
+            'the service-account JWK is a public key; the private key (with "d") is needed',
+        ),
+        (
+            {"AIC_SERVICE_ACCOUNT_ID": SA, "AIC_SERVICE_ACCOUNT_JWK": '{"kty":"EC","d":"x"}'},
+            "the service-account JWK must be an RSA key (kty RSA), not 'EC'",
+        ),
+        ({"FRODO_SA_ID": SA}, "FRODO_SA_JWK is missing (Frodo service-account variables must come as a pair)"),
+        (
+            {"AIC_SERVICE_ACCOUNT_ID": SA, "AIC_SERVICE_ACCOUNT_JWK_FILE": "/nonexistent/sa.jwk"},
+            "cannot read service-account key file /nonexistent/sa.jwk: No such file or directory",
+        ),
+    ],
+)
 def test_configuration_errors(environ: dict, message: str) -> None:
     with pytest.raises(ConfigurationError) as info:
         resolve_credentials(environ)
@@ -113,8 +144,10 @@ def test_dotenv_credentials_come_through_the_one_dotenv_parser(tmp_path: Path) -
 
     private, _ = generate_rsa_jwk(bits=2048)
     path = tmp_path / "creds.env"
-    path.write_text("# comment\nexport AIC_SERVICE_ACCOUNT_ID = sa-from-file   # trailing\n"
-                    f"AIC_SERVICE_ACCOUNT_JWK='{json.dumps(private)}'\n")
+    path.write_text(
+        "# comment\nexport AIC_SERVICE_ACCOUNT_ID = sa-from-file   # trailing\n"
+        f"AIC_SERVICE_ACCOUNT_JWK='{json.dumps(private)}'\n"
+    )
     dotenv = read_env_file(str(path))
     credentials = resolve_credentials({}, dotenv)
     assert credentials.kind == "service-account" and credentials.sa_id == "sa-from-file"
@@ -122,12 +155,15 @@ def test_dotenv_credentials_come_through_the_one_dotenv_parser(tmp_path: Path) -
         read_env_file(str(tmp_path / "missing.env"))
 
 
-@pytest.mark.parametrize("url,aud", [
-    ("https://openam-acme.forgeblocks.com", "https://openam-acme.forgeblocks.com:443/am/oauth2/access_token"),
-    ("https://openam-acme.forgeblocks.com/", "https://openam-acme.forgeblocks.com:443/am/oauth2/access_token"),
-    ("https://t.example.com:8443", "https://t.example.com:8443/am/oauth2/access_token"),
-    ("http://127.0.0.1:51234", "http://127.0.0.1:51234/am/oauth2/access_token"),
-])
+@pytest.mark.parametrize(
+    "url,aud",
+    [
+        ("https://openam-acme.forgeblocks.com", "https://openam-acme.forgeblocks.com:443/am/oauth2/access_token"),
+        ("https://openam-acme.forgeblocks.com/", "https://openam-acme.forgeblocks.com:443/am/oauth2/access_token"),
+        ("https://t.example.com:8443", "https://t.example.com:8443/am/oauth2/access_token"),
+        ("http://127.0.0.1:51234", "http://127.0.0.1:51234/am/oauth2/access_token"),
+    ],
+)
 def test_token_audience(url: str, aud: str) -> None:
     assert token_audience(url) == aud
 
@@ -138,10 +174,11 @@ def test_assertion_claims() -> None:
     assert token in redact.registered()
     assert jwt.get_unverified_header(token) == {"alg": "RS256", "kid": "test-kid", "typ": "JWT"}
     public = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(PUBLIC))
-    claims = jwt.decode(token, public, algorithms=["RS256"], audience=auth.audience,
-                        options={"verify_exp": False})
+    claims = jwt.decode(token, public, algorithms=["RS256"], audience=auth.audience, options={"verify_exp": False})
     assert claims["iss"] == claims["sub"] == SA
     assert claims["aud"] == "https://openam-acme.forgeblocks.com:443/am/oauth2/access_token"
     assert claims["exp"] == 1_700_000_180
-    assert len(claims["jti"]) == 36 and claims["jti"] != jwt.decode(
-        auth.assertion(), options={"verify_signature": False})["jti"]
+    assert (
+        len(claims["jti"]) == 36
+        and claims["jti"] != jwt.decode(auth.assertion(), options={"verify_signature": False})["jti"]
+    )

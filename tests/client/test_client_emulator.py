@@ -1,4 +1,5 @@
 """The real client against the emulator over a real socket (no mocks): auth, paging, CRUD, faults."""
+
 from __future__ import annotations
 
 import threading
@@ -9,7 +10,13 @@ import pytest
 
 from provisioner import redact
 from provisioner.client import (
-    PreconditionFailed, RetryPolicy, ServiceAccountAuth, TenantClient, TraceEvent, TransportError, unwrap,
+    PreconditionFailed,
+    RetryPolicy,
+    ServiceAccountAuth,
+    TenantClient,
+    TraceEvent,
+    TransportError,
+    unwrap,
 )
 from provisioner.errors import ConfigurationError
 
@@ -100,8 +107,10 @@ def test_am_oauth2client_roundtrip(emulator: Any) -> None:
     client, _ = connect(emulator)
     am = client.am(REALM)
     assert am.get("OAuth2Client", "orders-api") is None
-    body = {"coreOAuth2ClientConfig": {"scopes": ["orders.read"], "clientName": ["Orders"]},
-            "advancedOAuth2ClientConfig": {"grantTypes": ["client_credentials"]}}
+    body = {
+        "coreOAuth2ClientConfig": {"scopes": ["orders.read"], "clientName": ["Orders"]},
+        "advancedOAuth2ClientConfig": {"grantTypes": ["client_credentials"]},
+    }
     created, etag = am.put("OAuth2Client", "orders-api", body)
     assert etag and created["_id"] == "orders-api"
     doc, etag2 = am.get("OAuth2Client", "orders-api")  # type: ignore[misc]
@@ -123,8 +132,10 @@ def test_am_oauth2client_roundtrip(emulator: Any) -> None:
 def test_am_aiagent_create_only(emulator: Any) -> None:
     client, _ = connect(emulator)
     am = client.am(REALM)
-    body = {"aiAgentIdentityAttributes": {"inherited": False, "value": {"oauth2ClientId": "bot-1", "name": "Bot 1"}},
-            "_type": {"_id": "AIAgent", "name": "AI Agents", "collection": True}}
+    body = {
+        "aiAgentIdentityAttributes": {"inherited": False, "value": {"oauth2ClientId": "bot-1", "name": "Bot 1"}},
+        "_type": {"_id": "AIAgent", "name": "AI Agents", "collection": True},
+    }
     created, _ = am.put("AIAgent", "bot-1", body, create_only=True)
     uid = unwrap(created)["aiAgentIdentityUid"]
     assert uid
@@ -144,7 +155,9 @@ def test_provider_roundtrip_and_feature(emulator: Any) -> None:
     grants = doc["advancedOAuth2Config"]["grantTypes"]
     doc["advancedOAuth2Config"]["grantTypes"] = grants + ["urn:ietf:params:oauth:grant-type:token-exchange"]
     am.put_provider(doc)
-    assert "urn:ietf:params:oauth:grant-type:token-exchange" in am.get_provider()[0]["advancedOAuth2Config"]["grantTypes"]
+    assert (
+        "urn:ietf:params:oauth:grant-type:token-exchange" in am.get_provider()[0]["advancedOAuth2Config"]["grantTypes"]
+    )
     assert client.environment.ai_agents_enabled(REALM)
 
 
@@ -152,21 +165,42 @@ def test_retries_on_injected_503_and_429(emulator: Any) -> None:
     events: list[TraceEvent] = []
     sleeps = Recorder()
     client, _ = connect(emulator, trace=events.append, sleep=sleeps)
-    control(client, "PUT", "faults", [{"path": "realm-config/agents/OAuth2Client", "probability": 1,
-                                       "action": "status", "status": 503, "count": 2}])
+    control(
+        client,
+        "PUT",
+        "faults",
+        [{"path": "realm-config/agents/OAuth2Client", "probability": 1, "action": "status", "status": 503, "count": 2}],
+    )
     assert client.am(REALM).list("OAuth2Client") == []
     statuses = [e.status for e in events if "OAuth2Client" in e.path]
     assert statuses == [503, 503, 200]
-    control(client, "PUT", "faults", [{"path": "/openidm/managed", "probability": 1, "action": "status",
-                                       "status": 429, "retryAfter": 2, "count": 1}])
+    control(
+        client,
+        "PUT",
+        "faults",
+        [
+            {
+                "path": "/openidm/managed",
+                "probability": 1,
+                "action": "status",
+                "status": 429,
+                "retryAfter": 2,
+                "count": 1,
+            }
+        ],
+    )
     client.idm.query(f"{REALM}_user")
     assert 2.0 in sleeps
 
 
 def test_create_under_drop_after_is_ambiguous(emulator: Any) -> None:
     client, _ = connect(emulator)
-    control(client, "PUT", "faults", [{"path": "AIAgent/bot-2", "method": "PUT", "probability": 1,
-                                       "action": "drop-after", "count": 1}])
+    control(
+        client,
+        "PUT",
+        "faults",
+        [{"path": "AIAgent/bot-2", "method": "PUT", "probability": 1, "action": "drop-after", "count": 1}],
+    )
     body = {"aiAgentIdentityAttributes": {"inherited": False, "value": {"oauth2ClientId": "bot-2", "name": "Bot 2"}}}
     with pytest.raises(TransportError) as info:
         client.am(REALM).put("AIAgent", "bot-2", body, create_only=True)

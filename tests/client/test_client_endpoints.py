@@ -1,4 +1,5 @@
 """AMApi / IDMApi / EnvironmentApi request shapes, over a real socket (scripted server)."""
+
 from __future__ import annotations
 
 import json
@@ -24,14 +25,21 @@ def server() -> Iterator[ScriptedServer]:
 
 @pytest.fixture
 def client(server: ScriptedServer) -> Iterator[TenantClient]:
-    with TenantClient(server.url, BearerAuth("static-token-abc123"), retry=RetryPolicy(random=lambda: 0.0),
-                      sleep=lambda s: None) as c:
+    with TenantClient(
+        server.url, BearerAuth("static-token-abc123"), retry=RetryPolicy(random=lambda: 0.0), sleep=lambda s: None
+    ) as c:
         yield c
 
 
 def envelope(items: list, cookie: str | None = None) -> dict:
-    return {"result": items, "resultCount": len(items), "pagedResultsCookie": cookie,
-            "totalPagedResultsPolicy": "NONE", "totalPagedResults": -1, "remainingPagedResults": -1}
+    return {
+        "result": items,
+        "resultCount": len(items),
+        "pagedResultsCookie": cookie,
+        "totalPagedResultsPolicy": "NONE",
+        "totalPagedResults": -1,
+        "remainingPagedResults": -1,
+    }
 
 
 def test_am_list_sends_no_page_size(server: ScriptedServer, client: TenantClient) -> None:
@@ -55,12 +63,19 @@ def test_am_get_put_delete(server: ScriptedServer, client: TenantClient) -> None
     path = f"{AGENTS}/OAuth2Client/my%20app"
     server.routes[("GET", path)] = [(404, {}, {"code": 404, "reason": "Not Found", "message": "Not Found"})]
     server.routes[("PUT", path)] = [(201, {"ETag": '"-17"'}, {"_id": "my app", "_rev": "-17"})]
-    server.routes[("DELETE", path)] = [(200, {}, {"_id": "my app"}),
-                                       (404, {}, {"code": 404, "reason": "Not Found", "message": "Not Found"})]
+    server.routes[("DELETE", path)] = [
+        (200, {}, {"_id": "my app"}),
+        (404, {}, {"code": 404, "reason": "Not Found", "message": "Not Found"}),
+    ]
     am = client.am("alpha")
     assert am.get("OAuth2Client", "my app") is None
-    body = {"_id": "my app", "_rev": "1", "_provider": {}, "_type": {"_id": "OAuth2Client"},
-            "coreOAuth2ClientConfig": {"scopes": ["a"], "userpassword-encrypted": "x"}}
+    body = {
+        "_id": "my app",
+        "_rev": "1",
+        "_provider": {},
+        "_type": {"_id": "OAuth2Client"},
+        "coreOAuth2ClientConfig": {"scopes": ["a"], "userpassword-encrypted": "x"},
+    }
     assert am.put("OAuth2Client", "my app", body, create_only=True) == ({"_id": "my app", "_rev": "-17"}, '"-17"')
     put = server.calls("PUT", path)[0]
     assert json.loads(put.body) == {"_type": {"_id": "OAuth2Client"}, "coreOAuth2ClientConfig": {"scopes": ["a"]}}
@@ -70,7 +85,12 @@ def test_am_get_put_delete(server: ScriptedServer, client: TenantClient) -> None
 
 
 def test_am_provider(server: ScriptedServer, client: TenantClient) -> None:
-    doc = {"_id": "", "_rev": "566187774", "_type": {"_id": "oauth-oidc"}, "advancedOAuth2Config": {"grantTypes": ["a"]}}
+    doc = {
+        "_id": "",
+        "_rev": "566187774",
+        "_type": {"_id": "oauth-oidc"},
+        "advancedOAuth2Config": {"grantTypes": ["a"]},
+    }
     server.routes[("GET", PROVIDER)] = [(200, {"ETag": '"566187774"'}, doc)]
     server.routes[("PUT", PROVIDER)] = [(200, {}, doc)]
     am = client.am("alpha")
@@ -83,14 +103,21 @@ def test_am_provider(server: ScriptedServer, client: TenantClient) -> None:
 
 
 def test_am_agent_types(server: ScriptedServer, client: TenantClient) -> None:
-    server.routes[("POST", AGENTS)] = [(503, {}, None), (200, {}, {"result": [{"_id": "OAuth2Client"}, {"_id": "AIAgent"}]})]
+    server.routes[("POST", AGENTS)] = [
+        (503, {}, None),
+        (200, {}, {"result": [{"_id": "OAuth2Client"}, {"_id": "AIAgent"}]}),
+    ]
     assert [t["_id"] for t in client.am("alpha").agent_types()] == ["OAuth2Client", "AIAgent"]
     assert server.seen[-1].query == {"_action": ["getAllTypes"]}
 
 
 def test_idm_paging_sends_cookie_back_exactly(server: ScriptedServer, client: TenantClient) -> None:
     cookies = ["fHwAAAAAAJiWlA%3D%3D%3A0", "a+b/c==", None]
-    pages = [envelope([{"_id": "1"}, {"_id": "2"}], cookies[0]), envelope([{"_id": "3"}], cookies[1]), envelope([], None)]
+    pages = [
+        envelope([{"_id": "1"}, {"_id": "2"}], cookies[0]),
+        envelope([{"_id": "3"}], cookies[1]),
+        envelope([], None),
+    ]
 
     def page(seen: Seen):
         cookie = seen.query.get("_pagedResultsCookie", [None])[0]
@@ -119,7 +146,9 @@ def test_idm_crud(server: ScriptedServer, client: TenantClient) -> None:
     server.routes[("PATCH", f"{base}/p1")] = [(503, {}, None), (200, {}, {"_id": "p1", "_rev": "r2"})]
     server.routes[("GET", f"{base}/p1")] = [(200, {}, {"_id": "p1"})]
     server.routes[("DELETE", f"{base}/p1")] = [(404, {}, {"code": 404, "reason": "Not Found", "message": "Not Found"})]
-    server.routes[("GET", "/openidm/managed/alpha_aiagent/a1/privileges")] = [(200, {}, envelope([{"_refResourceId": "p1"}]))]
+    server.routes[("GET", "/openidm/managed/alpha_aiagent/a1/privileges")] = [
+        (200, {}, envelope([{"_refResourceId": "p1"}]))
+    ]
     idm = client.idm
     assert idm.put("alpha_aiagentprivilege", "p1", {"_id": "p1"}, if_none_match=True)["_rev"] == "r1"
     assert server.calls("PUT", f"{base}/p1")[0].headers["if-none-match"] == "*"

@@ -1,4 +1,5 @@
 """open_tenant: the local emulator through the same JWT-bearer path, and real-tenant credentials."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,9 @@ from provisioner.tenant import Target, open_tenant
 
 
 def test_url_target_uses_environment_credentials() -> None:
-    with open_tenant(Target("https://openam-acme.forgeblocks.com", "--tenant"),
-                     environ={"AIC_ACCESS_TOKEN": "tok-open-tenant-1234"}) as tenant:
+    with open_tenant(
+        Target("https://openam-acme.forgeblocks.com", "--tenant"), environ={"AIC_ACCESS_TOKEN": "tok-open-tenant-1234"}
+    ) as tenant:
         assert tenant.label == "Target: https://openam-acme.forgeblocks.com"
         assert tenant.url == "https://openam-acme.forgeblocks.com"
         assert isinstance(tenant.client.auth, BearerAuth)

@@ -1,10 +1,17 @@
 """Retry decisions: table-driven, pure (no HTTP, no sleeping)."""
+
 from __future__ import annotations
 
 import pytest
 
 from provisioner.client.retry import (
-    AMBIGUOUS, CONNECT, Decision, RetryBudget, RetryPolicy, decide, parse_retry_after,
+    AMBIGUOUS,
+    CONNECT,
+    Decision,
+    RetryBudget,
+    RetryPolicy,
+    decide,
+    parse_retry_after,
 )
 
 HALF = RetryPolicy(random=lambda: 0.5)  # deterministic jitter: half the ceiling
@@ -36,8 +43,14 @@ CASES = [
     ("GET", 1, dict(status=501), False, 0.0, "501 is not retryable"),
     ("GET", 1, dict(status=200), False, 0.0, "200 is not a failure"),
     ("GET", 1, dict(error="tls"), False, 0.0, "tls is not retryable"),
-    ("GET", 1, dict(status=429, retry_after=30.0, budget=10.0), False, 0.0,
-     "waiting 30.0s (Retry-After) exceeds the retry budget left (10.0s)"),
+    (
+        "GET",
+        1,
+        dict(status=429, retry_after=30.0, budget=10.0),
+        False,
+        0.0,
+        "waiting 30.0s (Retry-After) exceeds the retry budget left (10.0s)",
+    ),
     ("GET", 2, dict(status=503, elapsed=119.5), False, 0.0, "would exceed 120s"),
     ("get", 1, dict(status=503), True, 0.5, "503"),  # method case does not matter
 ]
@@ -64,10 +77,21 @@ def test_max_attempts_from_policy() -> None:
     assert not decide("GET", 2, status=503, policy=policy).retry
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("5", 5.0), (" 0 ", 0.0), ("1.5", 1.5), ("-3", 0.0), (None, None), ("", None), ("soon", None),
-    (3, 3.0), ("Wed, 21 Oct 2015 07:28:00 GMT", 10.0), ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("5", 5.0),
+        (" 0 ", 0.0),
+        ("1.5", 1.5),
+        ("-3", 0.0),
+        (None, None),
+        ("", None),
+        ("soon", None),
+        (3, 3.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 10.0),
+        ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),
+    ],
+)
 def test_parse_retry_after(value: object, expected: float | None) -> None:
     now = 1445412470.0  # 2015-10-21 07:27:50 UTC
     assert parse_retry_after(value, now=now) == expected  # type: ignore[arg-type]

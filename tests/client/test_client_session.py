@@ -1,4 +1,5 @@
 """TenantClient over a real loopback socket (scripted server): headers, retries, 401 refresh, drops, traces."""
+
 from __future__ import annotations
 
 import itertools
@@ -12,8 +13,16 @@ import pytest
 
 from provisioner import redact
 from provisioner.client import (
-    BadRequest, BearerAuth, RetryBudget, RetryPolicy, ServerError, ServiceAccountAuth, TenantClient,
-    TraceEvent, TransportError, Unauthorized,
+    BadRequest,
+    BearerAuth,
+    RetryBudget,
+    RetryPolicy,
+    ServerError,
+    ServiceAccountAuth,
+    TenantClient,
+    TraceEvent,
+    TransportError,
+    Unauthorized,
 )
 from provisioner.client.errors import RateLimited, TenantError
 from provisioner.emulator.oauth.keys import generate_rsa_jwk
@@ -56,11 +65,24 @@ def token_endpoint(server: ScriptedServer, expires_in: int = 899):
         assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
         assert form["scope"] == "fr:am:* fr:idm:*"
         public = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(PUBLIC))
-        claims = jwt.decode(form["assertion"], public, algorithms=["RS256"],
-                            audience=f"{server.url}{TOKEN_PATH}", options={"verify_exp": False})
+        claims = jwt.decode(
+            form["assertion"],
+            public,
+            algorithms=["RS256"],
+            audience=f"{server.url}{TOKEN_PATH}",
+            options={"verify_exp": False},
+        )
         assert claims["iss"] == claims["sub"] == SA
-        return (200, {}, {"access_token": f"satoken-{next(counter):04d}-abcdef", "expires_in": expires_in,
-                          "token_type": "Bearer", "scope": "fr:am:* fr:idm:*"})
+        return (
+            200,
+            {},
+            {
+                "access_token": f"satoken-{next(counter):04d}-abcdef",
+                "expires_in": expires_in,
+                "token_type": "Bearer",
+                "scope": "fr:am:* fr:idm:*",
+            },
+        )
 
     server.routes[("POST", TOKEN_PATH)] = issue
 
@@ -136,10 +158,17 @@ def test_idempotent_patch_is_retried(server: ScriptedServer) -> None:
 
 
 def test_raise_errors_false_returns_the_response(server: ScriptedServer) -> None:
-    server.routes[("POST", "/am/oauth2/realms/root/realms/alpha/access_token")] = [(400, {}, {"error": "invalid_scope"})]
+    server.routes[("POST", "/am/oauth2/realms/root/realms/alpha/access_token")] = [
+        (400, {}, {"error": "invalid_scope"})
+    ]
     client, _ = make(server)
-    response = client.request("POST", "/am/oauth2/realms/root/realms/alpha/access_token", data={"a": "b"},
-                              authenticate=False, raise_errors=False)
+    response = client.request(
+        "POST",
+        "/am/oauth2/realms/root/realms/alpha/access_token",
+        data={"a": "b"},
+        authenticate=False,
+        raise_errors=False,
+    )
     assert response.status == 400 and response.body == {"error": "invalid_scope"}
     assert "authorization" not in server.seen[0].headers
 
@@ -150,8 +179,10 @@ def test_create_dropped_after_sending_is_ambiguous_and_not_retried(server: Scrip
     with pytest.raises(TransportError) as info:
         client.request("PUT", AGENT, json={}, headers={"If-None-Match": "*"})
     assert info.value.ambiguous is True
-    assert str(info.value) == (f"PUT {AGENT}: the connection was dropped (attempt 1); "
-                               "the request may have been applied (re-read before retrying)")
+    assert str(info.value) == (
+        f"PUT {AGENT}: the connection was dropped (attempt 1); "
+        "the request may have been applied (re-read before retrying)"
+    )
     assert len(server.seen) == 1 and sleeps == []
 
 
@@ -175,8 +206,9 @@ def test_connection_refused_is_not_ambiguous() -> None:
     url = srv.url
     srv.close()
     sleeps = Sleeps()
-    client = TenantClient(url, BearerAuth("static-token-abc123"), sleep=sleeps,
-                          retry=RetryPolicy(max_attempts=2, random=lambda: 0.0))
+    client = TenantClient(
+        url, BearerAuth("static-token-abc123"), sleep=sleeps, retry=RetryPolicy(max_attempts=2, random=lambda: 0.0)
+    )
     with pytest.raises(TransportError) as info:
         client.request("PUT", AGENT, json={}, headers={"If-None-Match": "*"})
     assert not info.value.ambiguous
@@ -220,7 +252,10 @@ def test_token_renewed_before_expiry(server: ScriptedServer) -> None:
     now[0] += 2  # 59 s left: inside the 60 s margin
     client.request("GET", CLIENT)
     assert [s.headers["authorization"] for s in server.calls("GET", CLIENT)] == [
-        "Bearer satoken-0001-abcdef", "Bearer satoken-0001-abcdef", "Bearer satoken-0002-abcdef"]
+        "Bearer satoken-0001-abcdef",
+        "Bearer satoken-0001-abcdef",
+        "Bearer satoken-0002-abcdef",
+    ]
 
 
 def test_short_lived_token_is_not_fetched_per_request(server: ScriptedServer) -> None:
@@ -239,12 +274,17 @@ def test_short_lived_token_is_not_fetched_per_request(server: ScriptedServer) ->
 
 def test_401_refreshes_once(server: ScriptedServer) -> None:
     token_endpoint(server)
-    server.routes[("GET", CLIENT)] = [(401, {}, {"code": 401, "reason": "Unauthorized", "message": "Access Denied"}), OK]
+    server.routes[("GET", CLIENT)] = [
+        (401, {}, {"code": 401, "reason": "Unauthorized", "message": "Access Denied"}),
+        OK,
+    ]
     client, _ = make(server, auth=ServiceAccountAuth(SA, PRIVATE, server.url))
     assert client.request("GET", CLIENT).status == 200
     assert len(server.calls("POST", TOKEN_PATH)) == 2
     assert [s.headers["authorization"] for s in server.calls("GET", CLIENT)] == [
-        "Bearer satoken-0001-abcdef", "Bearer satoken-0002-abcdef"]
+        "Bearer satoken-0001-abcdef",
+        "Bearer satoken-0002-abcdef",
+    ]
 
 
 def test_401_twice_gives_up(server: ScriptedServer) -> None:
@@ -266,20 +306,26 @@ def test_bearer_401_is_not_retried(server: ScriptedServer) -> None:
 
 
 def test_token_failure_is_fatal_and_not_looped(server: ScriptedServer) -> None:
-    server.routes[("POST", TOKEN_PATH)] = [(400, {}, {"error": "invalid_grant", "error_description": "Session quota exceeded"})]
+    server.routes[("POST", TOKEN_PATH)] = [
+        (400, {}, {"error": "invalid_grant", "error_description": "Session quota exceeded"})
+    ]
     client, _ = make(server, auth=ServiceAccountAuth(SA, PRIVATE, server.url))
     with pytest.raises(BadRequest) as info:
         client.request("GET", CLIENT)
     message = str(info.value)
-    assert message.startswith("could not obtain a service-account token: POST /am/oauth2/access_token: 400 Bad "
-                              "Request: invalid_grant: Session quota exceeded (not a key problem: ")
+    assert message.startswith(
+        "could not obtain a service-account token: POST /am/oauth2/access_token: 400 Bad "
+        "Request: invalid_grant: Session quota exceeded (not a key problem: "
+    )
     assert "check the service-account id and key" not in message  # a session quota is not the key's fault
     assert "PROVISIONER_TOKEN_CACHE" in message
     assert len(server.seen) == 1
 
 
 def test_a_bad_key_is_blamed_on_the_key(server: ScriptedServer) -> None:
-    server.routes[("POST", TOKEN_PATH)] = [(400, {}, {"error": "invalid_grant", "error_description": "JWT signature is invalid"})]
+    server.routes[("POST", TOKEN_PATH)] = [
+        (400, {}, {"error": "invalid_grant", "error_description": "JWT signature is invalid"})
+    ]
     client, _ = make(server, auth=ServiceAccountAuth(SA, PRIVATE, server.url))
     with pytest.raises(BadRequest) as info:
         client.request("GET", CLIENT)
@@ -302,18 +348,28 @@ def test_trace_has_no_headers_or_tokens(server: ScriptedServer) -> None:
     client.request("GET", CLIENT, params={"access_token": "satoken-0001-abcdef"})
     lines = [str(e) for e in events]
     assert [(e.method, e.path, e.status, e.attempt) for e in events] == [
-        ("POST", TOKEN_PATH, 200, 1), ("GET", CLIENT, 503, 1), ("GET", CLIENT, 200, 2)]
+        ("POST", TOKEN_PATH, 200, 1),
+        ("GET", CLIENT, 503, 1),
+        ("GET", CLIENT, 200, 2),
+    ]
     assert lines[1].startswith(f"GET {CLIENT} -> 503 ") and "retrying: 503: attempt 2/5 in 0.50s" in lines[1]
     text = "\n".join(lines)
     assert "satoken" not in text and "Bearer" not in text and "assertion" not in text and "eyJ" not in text
 
 
-@pytest.mark.parametrize("url,kwargs,message", [
-    ("http://openam-acme.forgeblocks.com", {}, "refusing plain http:// to openam-acme.forgeblocks.com"),
-    ("http://10.1.2.3:8080", {}, "refusing plain http:// to 10.1.2.3"),
-    ("https://openam-acme.forgeblocks.com", {"verify": False}, "TLS verification cannot be turned off"),
-    ("https://openam-acme.forgeblocks.com", {"verify": "/nonexistent/ca.pem"}, "CA bundle '/nonexistent/ca.pem' does not exist"),
-])
+@pytest.mark.parametrize(
+    "url,kwargs,message",
+    [
+        ("http://openam-acme.forgeblocks.com", {}, "refusing plain http:// to openam-acme.forgeblocks.com"),
+        ("http://10.1.2.3:8080", {}, "refusing plain http:// to 10.1.2.3"),
+        ("https://openam-acme.forgeblocks.com", {"verify": False}, "TLS verification cannot be turned off"),
+        (
+            "https://openam-acme.forgeblocks.com",
+            {"verify": "/nonexistent/ca.pem"},
+            "CA bundle '/nonexistent/ca.pem' does not exist",
+        ),
+    ],
+)
 def test_transport_security(url: str, kwargs: dict, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message.replace("(", r"\(").replace(")", r"\)")):
         TenantClient(url, BearerAuth("static-token-abc123"), **kwargs)

@@ -1,5 +1,6 @@
 """Consecutive runs share one service-account token through the token cache (one AM session), and the
 cache never sits in the working directory (pipelines upload artifacts from there)."""
+
 from __future__ import annotations
 
 import stat
@@ -14,8 +15,11 @@ from provisioner.tenant import open_tenant
 
 
 def _environ(server: EmulatorServer, **extra: str) -> dict[str, str]:
-    return {"AIC_SERVICE_ACCOUNT_ID": server.service_account["id"],
-            "AIC_SERVICE_ACCOUNT_JWK_FILE": server.service_account["jwkFile"], **extra}
+    return {
+        "AIC_SERVICE_ACCOUNT_ID": server.service_account["id"],
+        "AIC_SERVICE_ACCOUNT_JWK_FILE": server.service_account["jwkFile"],
+        **extra,
+    }
 
 
 @pytest.fixture()
@@ -33,8 +37,9 @@ def _tokens(server: EmulatorServer) -> int:
 def test_second_run_reuses_the_cached_token(server: EmulatorServer, tmp_path: Path) -> None:
     cache = tmp_path / "cache" / "token-cache.json"
     for _ in range(3):
-        with open_tenant(server.url, environ=_environ(server, PROVISIONER_TOKEN_CACHE=str(cache)),
-                         state_dir=tmp_path / "run-state") as tenant:
+        with open_tenant(
+            server.url, environ=_environ(server, PROVISIONER_TOKEN_CACHE=str(cache)), state_dir=tmp_path / "run-state"
+        ) as tenant:
             assert tenant.client.am("alpha").list("OAuth2Client") == []
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600
     assert _tokens(server) == 1

@@ -1,11 +1,13 @@
 """The AM wrap/unwrap and write-body hygiene (reference §4.3, §4.4, §6.6)."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from provisioner.client.wrapping import is_wrapped, unwrap, unwrap_value, wrap, write_body
 
@@ -23,15 +25,21 @@ WRAPPED = {
     "advancedOAuth2ClientConfig": {"grantTypes": {"inherited": False, "value": ["client_credentials"]}},
     "overrideOAuth2ClientConfig": {"providerOverridesEnabled": True, "clientsideTokensEnabled": None},
     "aiAgentIdentityUid": {"inherited": False, "value": "63d324ec-78c6-4c84-a629-aaaaaaaaaaaa"},
-    "aiAgentIdentityAttributes": {"inherited": False, "value": {"_id": "63d3", "name": "MCP", "customAttributes": None}},
+    "aiAgentIdentityAttributes": {
+        "inherited": False,
+        "value": {"_id": "63d3", "name": "MCP", "customAttributes": None},
+    },
 }
 PLAIN = {
     "_id": "mcp-server",
     "_rev": "108502536",
     "_type": {"_id": "AIAgent", "name": "AI Agents", "collection": True},
     "coreOAuth2ClientConfig": {
-        "scopes": ["openid", "profile"], "clientName": ["MCP"], "accessTokenLifetime": 0,
-        "redirectionUris": None, "status": "Active",
+        "scopes": ["openid", "profile"],
+        "clientName": ["MCP"],
+        "accessTokenLifetime": 0,
+        "redirectionUris": None,
+        "status": "Active",
     },
     "advancedOAuth2ClientConfig": {"grantTypes": ["client_credentials"]},
     "overrideOAuth2ClientConfig": {"providerOverridesEnabled": True, "clientsideTokensEnabled": None},
@@ -65,14 +73,17 @@ def test_userpassword_stays_plain_on_wrap() -> None:
     }
 
 
-@pytest.mark.parametrize("value,wrapped,plain", [
-    ({"inherited": False, "value": 3}, True, 3),
-    ({"inherited": True, "value": [1]}, True, [1]),
-    ({"inherited": False}, True, None),
-    ({"inherited": False, "value": 1, "other": 2}, False, {"inherited": False, "value": 1, "other": 2}),
-    ({"value": 1}, False, {"value": 1}),
-    ("x", False, "x"),
-])
+@pytest.mark.parametrize(
+    "value,wrapped,plain",
+    [
+        ({"inherited": False, "value": 3}, True, 3),
+        ({"inherited": True, "value": [1]}, True, [1]),
+        ({"inherited": False}, True, None),
+        ({"inherited": False, "value": 1, "other": 2}, False, {"inherited": False, "value": 1, "other": 2}),
+        ({"value": 1}, False, {"value": 1}),
+        ("x", False, "x"),
+    ],
+)
 def test_unwrap_value(value: object, wrapped: bool, plain: object) -> None:
     assert is_wrapped(value) is wrapped
     assert unwrap_value(value) == plain
@@ -80,7 +91,10 @@ def test_unwrap_value(value: object, wrapped: bool, plain: object) -> None:
 
 def test_write_body_hygiene() -> None:
     body = {
-        "_id": "x", "_rev": "1", "_provider": {}, "_type": {"_id": "AIAgent"},
+        "_id": "x",
+        "_rev": "1",
+        "_provider": {},
+        "_type": {"_id": "AIAgent"},
         "coreOAuth2ClientConfig": {"userpassword-encrypted": "zzz", "scopes": ["a"]},
         "secret-encrypted": "y",
     }
@@ -88,11 +102,17 @@ def test_write_body_hygiene() -> None:
     assert "_id" in body  # the input is not changed
 
 
-_json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-                     lambda inner: st.lists(inner, max_size=3), max_leaves=5)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3),
+    max_leaves=5,
+)
 _fields = st.dictionaries(st.text("abcdefgh", min_size=1, max_size=6), _json, max_size=4)
-_plain_docs = st.dictionaries(st.sampled_from(["coreOAuth2ClientConfig", "advancedOAuth2ClientConfig",
-                                               "signEncOAuth2ClientConfig"]), _fields, max_size=3)
+_plain_docs = st.dictionaries(
+    st.sampled_from(["coreOAuth2ClientConfig", "advancedOAuth2ClientConfig", "signEncOAuth2ClientConfig"]),
+    _fields,
+    max_size=3,
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,4 +1,5 @@
 """The per-request deadline is kept by ONE watchdog thread, not a timer thread per request."""
+
 from __future__ import annotations
 
 import socket
@@ -43,8 +44,13 @@ def test_the_shared_watchdog_still_ends_a_stalled_response() -> None:
     threading.Thread(target=serve, daemon=True).start()
     started = time.monotonic()
     with pytest.raises(LimitExceeded):
-        send(_session(), "GET", f"http://127.0.0.1:{listener.getsockname()[1]}/", limits=HttpLimits(deadline=0.5),
-             timeout=30)
+        send(
+            _session(),
+            "GET",
+            f"http://127.0.0.1:{listener.getsockname()[1]}/",
+            limits=HttpLimits(deadline=0.5),
+            timeout=30,
+        )
     assert time.monotonic() - started < 5
     for conn in accepted:
         conn.close()

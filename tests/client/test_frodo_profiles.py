@@ -1,12 +1,12 @@
 """Frodo interop for the tenant: FRODO_HOST without a scheme, and Frodo's saved connection profiles
 (``~/.frodo/Connections.json``) named by a unique substring, with the service-account key decrypted
 as frodo-lib does. ``fixtures/frodo`` was written by Node's crypto following frodo-lib's DataProtection."""
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
-import os
 import secrets
 from pathlib import Path
 
@@ -20,16 +20,22 @@ FIXTURES = Path(__file__).parent / "fixtures" / "frodo"
 
 
 def frodo_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {"HOME": str(tmp_path), "FRODO_CONNECTION_PROFILES_PATH": str(FIXTURES / "Connections.json"),
-            "FRODO_MASTER_KEY_PATH": str(FIXTURES / "masterkey.key"), **extra}
+    return {
+        "HOME": str(tmp_path),
+        "FRODO_CONNECTION_PROFILES_PATH": str(FIXTURES / "Connections.json"),
+        "FRODO_MASTER_KEY_PATH": str(FIXTURES / "masterkey.key"),
+        **extra,
+    }
 
 
 def test_frodo_host_without_a_scheme_is_https(tmp_path: Path) -> None:
     environ = {"HOME": str(tmp_path), "FRODO_HOST": "openam-acme-dev.forgeblocks.com/am"}
     target = resolve_target(None, None, environ, ci=True)
     assert target.url == "https://openam-acme-dev.forgeblocks.com" and target.source == "FRODO_HOST"
-    assert resolve_target("openam-acme-dev.forgeblocks.com", None, {"HOME": str(tmp_path)}, ci=True).url == \
-        "https://openam-acme-dev.forgeblocks.com"
+    assert (
+        resolve_target("openam-acme-dev.forgeblocks.com", None, {"HOME": str(tmp_path)}, ci=True).url
+        == "https://openam-acme-dev.forgeblocks.com"
+    )
 
 
 def test_node_encrypted_profile_key_decrypts_to_the_jwk(tmp_path: Path) -> None:
@@ -41,10 +47,13 @@ def test_node_encrypted_profile_key_decrypts_to_the_jwk(tmp_path: Path) -> None:
     assert target.url == "https://openam-acme-dev.forgeblocks.com" and "Frodo profile" in target.source
 
 
-@pytest.mark.parametrize("name, message", [
-    ("acme", "matches several Frodo connection profiles"),
-    ("nothing-like-it", "no Frodo connection profile matches 'nothing-like-it'"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("acme", "matches several Frodo connection profiles"),
+        ("nothing-like-it", "no Frodo connection profile matches 'nothing-like-it'"),
+    ],
+)
 def test_a_profile_name_must_match_exactly_one(tmp_path: Path, name: str, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         resolve_target(name, None, frodo_env(tmp_path), ci=True)
@@ -78,9 +87,16 @@ def test_a_profile_signs_in_with_its_service_account(tmp_path: Path) -> None:
         master = base64.b64encode(secrets.token_bytes(32)).decode()
         profiles = tmp_path / ".frodo" / "Connections.json"
         profiles.parent.mkdir()
-        profiles.write_text(json.dumps({f"{server.url}/am": {
-            "svcacctId": server.service_account["id"],
-            "encodedSvcacctJwk": _encrypt(server.service_account["jwk"], master)}}))
+        profiles.write_text(
+            json.dumps(
+                {
+                    f"{server.url}/am": {
+                        "svcacctId": server.service_account["id"],
+                        "encodedSvcacctJwk": _encrypt(server.service_account["jwk"], master),
+                    }
+                }
+            )
+        )
         (tmp_path / ".frodo" / "masterkey.key").write_text(master)
         environ = {"HOME": str(tmp_path), "CI": "true"}
         target = resolve_target(f"127.0.0.1:{server.port}", None, environ, ci=True)

@@ -1,4 +1,5 @@
 """Core fixtures: a real emulator on a loopback socket, admin credentials in the environment, the CLI."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -53,8 +54,7 @@ def emulator_options() -> dict[str, Any]:
 
 @pytest.fixture
 def tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator_options: dict[str, Any]) -> Iterator[Tenant]:
-    with EmulatorServer(port=0, **emulator_options) as server, \
-            service_account_env(server.service_account, monkeypatch):
+    with EmulatorServer(port=0, **emulator_options) as server, service_account_env(server.service_account, monkeypatch):
         monkeypatch.chdir(tmp_path)
         # Every CLI run in a test is a new process-level token (a new AM session); the 5-session quota
         # of a real service account is the client's concern, not these tests'.
@@ -65,11 +65,13 @@ def tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator_options: di
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Any:
     """Run the CLI in-process: returns ``(exit code, stdout, stderr)``."""
+
     def run(*args: str) -> tuple[int, str, str]:
         capsys.readouterr()
         code = main([str(a) for a in args])
         out, err = capsys.readouterr()
         return code, out, err
+
     return run
 
 

@@ -1,4 +1,5 @@
 """Acceptance tests against the emulator over a real socket, with the real client and CLI."""
+
 from __future__ import annotations
 
 import json
@@ -22,13 +23,20 @@ def token(tenant: Tenant, client_id: str, secret: str, **form: str) -> requests.
 def seed_flow(tenant: Tenant, agent_secret: str) -> dict:
     first = token(tenant, AGENT, agent_secret, grant_type="client_credentials", scope="monitor-system")
     assert first.status_code == 200, first.text
-    exchanged = token(tenant, AGENT, agent_secret, grant_type="urn:ietf:params:oauth:grant-type:token-exchange",
-                      subject_token=first.json()["access_token"],
-                      subject_token_type="urn:ietf:params:oauth:token-type:access_token",
-                      audience=APP, scope="logs-read logs-search")
+    exchanged = token(
+        tenant,
+        AGENT,
+        agent_secret,
+        grant_type="urn:ietf:params:oauth:grant-type:token-exchange",
+        subject_token=first.json()["access_token"],
+        subject_token_type="urn:ietf:params:oauth:token-type:access_token",
+        audience=APP,
+        scope="logs-read logs-search",
+    )
     assert exchanged.status_code == 200, exchanged.text
-    info = requests.get(tenant.url + OAUTH + "/tokeninfo",
-                        params={"access_token": exchanged.json()["access_token"]}, timeout=10)
+    info = requests.get(
+        tenant.url + OAUTH + "/tokeninfo", params={"access_token": exchanged.json()["access_token"]}, timeout=10
+    )
     assert info.status_code == 200, info.text
     return info.json()
 
@@ -59,8 +67,9 @@ def test_second_run_is_a_no_op(tenant: Tenant, cli) -> None:
 def test_first_plan_exit_code_is_2_and_validation_errors_exit_1(tenant: Tenant, cli, tmp_path: Path) -> None:
     assert cli("plan", *bot_args(tenant), "--detailed-exitcode")[0] == 2
     bad = tmp_path / "bad.yaml"
-    bad.write_text("apiVersion: provisioner/v1\nkind: Application\nmetadata: {name: 'x y', realm: alpha}\n"
-                   "spec: {scopes: 5}\n")
+    bad.write_text(
+        "apiVersion: provisioner/v1\nkind: Application\nmetadata: {name: 'x y', realm: alpha}\nspec: {scopes: 5}\n"
+    )
     tenant.reset_stats()
     code, _, err = cli("plan", str(bad), "--tenant", tenant.url)
     assert code == 1 and "bad.yaml:" in err
@@ -68,13 +77,17 @@ def test_first_plan_exit_code_is_2_and_validation_errors_exit_1(tenant: Tenant, 
 
 
 def _am_find(client, kind: str, key: str) -> dict:
-    body = client.request("GET", f"/am/json/realms/root/realms/alpha/realm-config/agents/{kind}",
-                          params={"_queryFilter": f"_id eq '{key}'"}).body
+    body = client.request(
+        "GET",
+        f"/am/json/realms/root/realms/alpha/realm-config/agents/{kind}",
+        params={"_queryFilter": f"_id eq '{key}'"},
+    ).body
     return body["result"][0]
 
 
 def _strip(doc: dict) -> dict:
     from provisioner.kinds.common import writable_client_doc
+
     return writable_client_doc(doc)
 
 
@@ -97,12 +110,15 @@ def test_drift_is_shown_field_by_field_and_restored(tenant: Tenant, cli) -> None
         provider_doc["advancedOAuth2Config"]["grantTypes"] = [g for g in grants if g != TOKEN_EXCHANGE]
         am.put_provider(provider_doc)
         privs = client.idm.query("alpha_aiagentprivilege", "true", ("_id", "_rev"))
-        client.idm.patch("alpha_aiagentprivilege", privs[0]["_id"],
-                         [{"operation": "replace", "field": "/permissions",
-                           "value": [{"type": "scopes", "values": ["logs-read"]}]}])
+        client.idm.patch(
+            "alpha_aiagentprivilege",
+            privs[0]["_id"],
+            [{"operation": "replace", "field": "/permissions", "value": [{"type": "scopes", "values": ["logs-read"]}]}],
+        )
         record = client.idm.query("alpha_application", "true", ("_id", "name", "ssoEntities"))[0]
-        client.idm.patch("alpha_application", record["_id"],
-                         [{"operation": "replace", "field": "/name", "value": "Renamed by hand"}])
+        client.idm.patch(
+            "alpha_application", record["_id"], [{"operation": "replace", "field": "/name", "value": "Renamed by hand"}]
+        )
         unmanaged_before = _strip(_am_find(client, "OAuth2Client", APP))
 
     code, out, _ = cli("plan", *bot_args(tenant), "--detailed-exitcode")
@@ -110,10 +126,11 @@ def test_drift_is_shown_field_by_field_and_restored(tenant: Tenant, cli) -> None
     body = out.split("\n\n", 1)[1]
     assert "~ update OAuth2Provider alpha" in body
     assert f"~ update AIAgent alpha/{AGENT}\n    scopes: [extra-scope, monitor-system] → [monitor-system]\n" in body
-    assert (f"~ update AgentPrivilege alpha/{AGENT}/{APP}\n    permissions: [logs-read] → [logs-read, logs-search]\n"
-            in body)
-    assert (f"~ update Application alpha/{APP}\n    displayName: \"Renamed by hand\" → \"Web Server Logs API App\"\n"
-            in body)
+    assert (
+        f"~ update AgentPrivilege alpha/{AGENT}/{APP}\n    permissions: [logs-read] → [logs-read, logs-search]\n"
+        in body
+    )
+    assert f'~ update Application alpha/{APP}\n    displayName: "Renamed by hand" → "Web Server Logs API App"\n' in body
     field_lines = [line for line in body.splitlines() if line.startswith("    ")]
     assert len(field_lines) == 4, body
     assert "Plan: 0 to create, 4 to update, 0 to delete." in body
@@ -137,11 +154,13 @@ def test_stale_plan_is_refused_before_any_write(tenant: Tenant, cli, tmp_path: P
     assert cli("plan", *bot_args(tenant), "--out", plan_file)[0] == 0
     with tenant.admin() as admin:
         record = admin.client.idm.query("alpha_application", "true", ("_id",))[0]
-        admin.client.idm.patch("alpha_application", record["_id"],
-                               [{"operation": "replace", "field": "/description", "value": "changed"}])
+        admin.client.idm.patch(
+            "alpha_application", record["_id"], [{"operation": "replace", "field": "/description", "value": "changed"}]
+        )
     tenant.reset_stats()
-    code, out, err = cli("apply", "--plan", plan_file, "--tenant", tenant.url, "--env-file",
-                         str(BOT / "demo.env"), "--auto-approve")
+    code, out, err = cli(
+        "apply", "--plan", plan_file, "--tenant", tenant.url, "--env-file", str(BOT / "demo.env"), "--auto-approve"
+    )
     assert code == 1
     assert "stale" in err and f"Application alpha/{APP}: IDM revision" in err
     assert tenant.stats()["writes"] == 0

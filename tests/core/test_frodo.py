@@ -7,6 +7,7 @@ The shapes are those of frodo-lib's ``AgentOps.exportAIAgents`` / ``exportAIAgen
 frodo-lib's own test snapshot of ``exportAIAgent`` (single-object export: wrapped AM values), with an
 owner as in its ``exportAIAgents`` snapshot.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,24 +23,42 @@ OWNER_ID = "867cbaf7-03cd-487a-9a96-d9769b297037"
 #: frodo-lib src/test/snapshots/ops/AgentOps.test.js.snap, "exportAIAgent() 1" (owner added).
 FRODO_AGENT = {
     "meta": {"origin": "https://openam-frodo-dev.forgeblocks.com/am", "exportTool": "frodo"},
-    "agent": {"FrodoOpsTestAIAgent1": {
-        "_aiAgentIdentity": {
-            "_id": "63d324ec-78c6-4c84-a629-aaaaaaaaaaaa", "_privileges": [],
-            "_rev": "f90619f5-dd2d-48dd-9107-83847f2351e6-42944", "customAttributes": None,
-            "description": "Test AI agent 1 for Frodo unit tests.", "name": "Frodo Test AI Agent 1",
-            "oauth2ClientId": "FrodoOpsTestAIAgent1",
-            "owners": [{"_ref": f"managed/alpha_user/{OWNER_ID}", "_refResourceCollection": "managed/alpha_user",
-                        "_refResourceId": OWNER_ID}],
-            "privileges": []},
-        "_id": "FrodoOpsTestAIAgent1", "_rev": "1860053480",
-        "_type": {"_id": "AIAgent", "collection": True, "name": "AI Agents"},
-        "aiAgentIdentityAttributes": {"inherited": False, "value": {
-            "_id": "63d324ec-78c6-4c84-a629-aaaaaaaaaaaa", "oauth2ClientId": "FrodoOpsTestAIAgent1",
-            "name": "Frodo Test AI Agent 1", "description": "Test AI agent 1 for Frodo unit tests."}},
-        "aiAgentIdentityUid": {"inherited": False, "value": "63d324ec-78c6-4c84-a629-aaaaaaaaaaaa"},
-        "coreOAuth2ClientConfig": {"scopes": {"inherited": False, "value": ["monitor-system"]}},
-        "advancedOAuth2ClientConfig": {"grantTypes": {"inherited": False, "value": ["client_credentials"]}},
-    }},
+    "agent": {
+        "FrodoOpsTestAIAgent1": {
+            "_aiAgentIdentity": {
+                "_id": "63d324ec-78c6-4c84-a629-aaaaaaaaaaaa",
+                "_privileges": [],
+                "_rev": "f90619f5-dd2d-48dd-9107-83847f2351e6-42944",
+                "customAttributes": None,
+                "description": "Test AI agent 1 for Frodo unit tests.",
+                "name": "Frodo Test AI Agent 1",
+                "oauth2ClientId": "FrodoOpsTestAIAgent1",
+                "owners": [
+                    {
+                        "_ref": f"managed/alpha_user/{OWNER_ID}",
+                        "_refResourceCollection": "managed/alpha_user",
+                        "_refResourceId": OWNER_ID,
+                    }
+                ],
+                "privileges": [],
+            },
+            "_id": "FrodoOpsTestAIAgent1",
+            "_rev": "1860053480",
+            "_type": {"_id": "AIAgent", "collection": True, "name": "AI Agents"},
+            "aiAgentIdentityAttributes": {
+                "inherited": False,
+                "value": {
+                    "_id": "63d324ec-78c6-4c84-a629-aaaaaaaaaaaa",
+                    "oauth2ClientId": "FrodoOpsTestAIAgent1",
+                    "name": "Frodo Test AI Agent 1",
+                    "description": "Test AI agent 1 for Frodo unit tests.",
+                },
+            },
+            "aiAgentIdentityUid": {"inherited": False, "value": "63d324ec-78c6-4c84-a629-aaaaaaaaaaaa"},
+            "coreOAuth2ClientConfig": {"scopes": {"inherited": False, "value": ["monitor-system"]}},
+            "advancedOAuth2ClientConfig": {"grantTypes": {"inherited": False, "value": ["client_credentials"]}},
+        }
+    },
 }
 
 
@@ -49,8 +68,9 @@ def _bot_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WEB_SERVER_LOGS_API_APP_SECRET", values["LOGS_API_APP_SECRET"])
 
 
-def test_frodo_export_imports_into_manifests_whose_plan_is_empty(tenant: Tenant, cli, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_frodo_export_imports_into_manifests_whose_plan_is_empty(
+    tenant: Tenant, cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert cli("apply", *bot_args(tenant), "--auto-approve")[0] == 0
     code, out, err = cli("export", "--format", "frodo", "--tenant", tenant.url, "--out", tmp_path / "frodo")
     assert code == 0, out + err
@@ -69,8 +89,11 @@ def test_frodo_export_imports_into_manifests_whose_plan_is_empty(tenant: Tenant,
     [(record_id, record)] = apps["managedApplication"].items()
     assert record["_id"] == record_id and record["ssoEntities"]["oidcId"] == APP
     client = apps["application"][APP]
-    assert client["_id"] == APP and "urn:ietf:params:oauth:grant-type:token-exchange" in \
-        client["_provider"]["advancedOAuth2Config"]["grantTypes"]
+    assert (
+        client["_id"] == APP
+        and "urn:ietf:params:oauth:grant-type:token-exchange"
+        in client["_provider"]["advancedOAuth2Config"]["grantTypes"]
+    )
     text = (tmp_path / "frodo" / "alpha.agent.json").read_text() + json.dumps(apps)
     assert not any(v in text for v in demo_secrets().values())
     assert client["coreOAuth2ClientConfig"].get("userpassword") is None  # write-only: AM answers null
@@ -88,8 +111,9 @@ def test_frodo_export_imports_into_manifests_whose_plan_is_empty(tenant: Tenant,
     code, out, err = cli("validate", tmp_path / "manifests")
     assert code == 0, out + err
     # The objects carry the stack's marker (apply above); imported manifests declare no stack of their own.
-    code, out, err = cli("plan", tmp_path / "manifests", "--tenant", tenant.url, "--stack", "bot-traffic-analyzer",
-                         "--detailed-exitcode")
+    code, out, err = cli(
+        "plan", tmp_path / "manifests", "--tenant", tenant.url, "--stack", "bot-traffic-analyzer", "--detailed-exitcode"
+    )
     assert code == 0 and "No changes." in out, out + err
 
 
@@ -103,8 +127,9 @@ def test_import_of_frodo_lib_shapes_wrapped_values_and_owner_names(tenant: Tenan
     assert "displayName: Frodo Test AI Agent 1" in text and "scopes: [monitor-system]" in text
     assert "grantTypes: [client_credentials]" in text and "owners" not in text
 
-    tenant.seed({"realm": "alpha", "users": [{"userName": "frodo-owner", "password": "owner-pass-123",
-                                              "_id": OWNER_ID}]})
+    tenant.seed(
+        {"realm": "alpha", "users": [{"userName": "frodo-owner", "password": "owner-pass-123", "_id": OWNER_ID}]}
+    )
     code, out, err = cli("import-frodo", source, "--out", tmp_path / "named", "--tenant", tenant.url)
     assert code == 0, out + err
     named = (tmp_path / "named" / "agents" / "FrodoOpsTestAIAgent1.yaml").read_text()
@@ -112,11 +137,14 @@ def test_import_of_frodo_lib_shapes_wrapped_values_and_owner_names(tenant: Tenan
     assert "no _provider" in err  # an agents-only export carries no provider
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ('{"agent": {\n  "x": [1,\n}', "bad.json:3:1: not JSON"),
-    ('{"journey": {}}', "not a Frodo export of AI agents, OAuth2 clients or applications"),
-    ('{"agent": {"x": 5}}', "bad.json: agent.x: expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"agent": {\n  "x": [1,\n}', "bad.json:3:1: not JSON"),
+        ('{"journey": {}}', "not a Frodo export of AI agents, OAuth2 clients or applications"),
+        ('{"agent": {"x": 5}}', "bad.json: agent.x: expected a JSON object"),
+    ],
+)
 def test_import_frodo_reports_bad_files_with_where_and_why(cli, tmp_path: Path, content: str, message: str) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(content)
@@ -130,8 +158,9 @@ def test_export_frodo_refuses_stack(cli, tmp_path: Path) -> None:
     assert code == 1 and "--stack cannot be used with --format frodo" in err
 
 
-def test_import_frodo_next_command_runs_as_printed(tenant: Tenant, cli, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_import_frodo_next_command_runs_as_printed(
+    tenant: Tenant, cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The 'Next:' line is a command users paste: with --stack it works as printed (provisioner.yaml
     declares the stack); without, it says --stack NAME instead of a plan that refuses for want of one."""
     assert cli("apply", *bot_args(tenant), "--auto-approve")[0] == 0
@@ -150,8 +179,11 @@ def test_import_frodo_next_command_runs_as_printed(tenant: Tenant, cli, tmp_path
     code, out, err = cli("import-frodo", *files, "--out", tmp_path / "x", "--stack", "no spaces")
     assert code == 1 and "not a valid stack name" in out + err
     # The same rule for --stack on plan, apply and destroy: it becomes the marker written on every object.
-    for command in (["plan", *bot_args(tenant)], ["apply", *bot_args(tenant), "--auto-approve"],
-                    ["destroy", *bot_args(tenant)[:1], "--tenant", tenant.url, "--auto-approve"]):
+    for command in (
+        ["plan", *bot_args(tenant)],
+        ["apply", *bot_args(tenant), "--auto-approve"],
+        ["destroy", *bot_args(tenant)[:1], "--tenant", tenant.url, "--auto-approve"],
+    ):
         tenant.reset_stats()
         code, out, err = cli(*command, "--stack", "a b")
         assert code == 1 and "Invalid value for '--stack': 'a b' is not a valid stack name" in out + err, command

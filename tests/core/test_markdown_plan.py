@@ -1,4 +1,5 @@
 """The Markdown plan (pull-request comments) has the documented structure and carries no secret."""
+
 from __future__ import annotations
 
 import re
@@ -33,10 +34,20 @@ def test_markdown_plan_summary_first_one_collapsible_block_per_change(tenant: Te
     assert cli("apply", *bot_args(tenant), "--auto-approve")[0] == 0
     secrets = demo_secrets()
     rotated = tmp_path / "rotated.env"
-    rotated.write_text(f"LOGS_API_APP_SECRET={secrets['LOGS_API_APP_SECRET']}\n"
-                       f"BOT_AGENT_SECRET=rotated-markdown-secret-4411\n")
-    code, md2, err2 = cli("plan", str(BOT), "--tenant", tenant.url, "--env-file", str(rotated),
-                          "--format", "markdown", "--detailed-exitcode")
+    rotated.write_text(
+        f"LOGS_API_APP_SECRET={secrets['LOGS_API_APP_SECRET']}\nBOT_AGENT_SECRET=rotated-markdown-secret-4411\n"
+    )
+    code, md2, err2 = cli(
+        "plan",
+        str(BOT),
+        "--tenant",
+        tenant.url,
+        "--env-file",
+        str(rotated),
+        "--format",
+        "markdown",
+        "--detailed-exitcode",
+    )
     assert code == 2, err2
     summary, blocks = _structure(md2)
     assert summary == "### Plan: 0 to create, 1 to update, 0 to delete."

@@ -1,4 +1,5 @@
 """Acceptance: prune ownership and caps, secret rotation without leaks, read requests vs object count."""
+
 from __future__ import annotations
 
 import shutil
@@ -25,8 +26,15 @@ def _lookalike(tenant: Tenant) -> None:
     from provisioner.kinds import application
     from provisioner.kinds.oauth2client import create_document
 
-    body = create_document(application.TEMPLATES["service"], application.FIELDS, {"scopes": ["x"]}, "alpha",
-                           stack="ignored", secret=None, secret_hash=None)
+    body = create_document(
+        application.TEMPLATES["service"],
+        application.FIELDS,
+        {"scopes": ["x"]},
+        "alpha",
+        stack="ignored",
+        secret=None,
+        secret_hash=None,
+    )
     body["advancedOAuth2ClientConfig"]["customProperties"] = []
     with tenant.admin() as admin:
         admin.client.am("alpha").put("OAuth2Client", "lookalike-app", body)
@@ -41,8 +49,12 @@ def test_prune_deletes_only_this_stacks_objects_and_respects_the_cap(tenant: Ten
     bigger = tmp_path / "bigger"
     shutil.copytree(BOT, bigger)
     (bigger / "extra.yaml").write_text(EXTRA_APP)
-    assert cli("apply", str(bigger), "--tenant", tenant.url, "--env-file", DEMO_ENV, "--stack", "demo",
-               "--auto-approve")[0] == 0
+    assert (
+        cli("apply", str(bigger), "--tenant", tenant.url, "--env-file", DEMO_ENV, "--stack", "demo", "--auto-approve")[
+            0
+        ]
+        == 0
+    )
     _lookalike(tenant)
     assert {"extra-app", "lookalike-app"} <= _clients(tenant)
 
@@ -51,8 +63,9 @@ def test_prune_deletes_only_this_stacks_objects_and_respects_the_cap(tenant: Ten
     assert "lookalike" not in out
 
     tenant.reset_stats()
-    code, out, err = cli("apply", *bot_args(tenant, "--stack", "demo", "--prune", "--max-deletes", "0",
-                                            "--auto-approve"))
+    code, out, err = cli(
+        "apply", *bot_args(tenant, "--stack", "demo", "--prune", "--max-deletes", "0", "--auto-approve")
+    )
     assert code == 1 and "more than --max-deletes 0" in out + err
     assert tenant.stats()["writes"] == 0
 
@@ -88,8 +101,9 @@ def test_secret_rotation_is_detected_sent_and_never_printed(tenant: Tenant, cli,
     assert code == 0
     form = {"grant_type": "client_credentials", "client_id": AGENT, "scope": "monitor-system"}
     new = requests.post(tenant.url + OAUTH + "/access_token", data={**form, "client_secret": new_secret}, timeout=10)
-    old = requests.post(tenant.url + OAUTH + "/access_token",
-                        data={**form, "client_secret": secrets["BOT_AGENT_SECRET"]}, timeout=10)
+    old = requests.post(
+        tenant.url + OAUTH + "/access_token", data={**form, "client_secret": secrets["BOT_AGENT_SECRET"]}, timeout=10
+    )
     assert new.status_code == 200 and old.status_code in (400, 401)
 
     tenant.reset_stats()
@@ -105,15 +119,21 @@ def test_secret_rotation_is_detected_sent_and_never_printed(tenant: Tenant, cli,
 
 def _write_stack(directory: Path, count: int) -> None:
     directory.mkdir()
-    docs = ["apiVersion: provisioner/v1\nkind: OAuth2Provider\nmetadata: {realm: alpha}\n"
-            "spec:\n  grantTypes: {ensure: [client_credentials, token_exchange]}\n"]
+    docs = [
+        "apiVersion: provisioner/v1\nkind: OAuth2Provider\nmetadata: {realm: alpha}\n"
+        "spec:\n  grantTypes: {ensure: [client_credentials, token_exchange]}\n"
+    ]
     for i in range(count):
-        docs.append(f"apiVersion: provisioner/v1\nkind: Application\nmetadata: {{name: app-{count}-{i}, realm: alpha}}\n"
-                    f"spec:\n  displayName: App {count} {i}\n  template: service\n  scopes: [read, write]\n")
-        docs.append(f"apiVersion: provisioner/v1\nkind: AIAgent\nmetadata: {{name: agent-{count}-{i}, realm: alpha}}\n"
-                    f"spec:\n  displayName: Agent {count} {i}\n  scopes: [monitor]\n"
-                    f"  grantTypes: [client_credentials, token_exchange]\n"
-                    f"  applications:\n    - application: app-{count}-{i}\n      permissions: [read]\n")
+        docs.append(
+            f"apiVersion: provisioner/v1\nkind: Application\nmetadata: {{name: app-{count}-{i}, realm: alpha}}\n"
+            f"spec:\n  displayName: App {count} {i}\n  template: service\n  scopes: [read, write]\n"
+        )
+        docs.append(
+            f"apiVersion: provisioner/v1\nkind: AIAgent\nmetadata: {{name: agent-{count}-{i}, realm: alpha}}\n"
+            f"spec:\n  displayName: Agent {count} {i}\n  scopes: [monitor]\n"
+            f"  grantTypes: [client_credentials, token_exchange]\n"
+            f"  applications:\n    - application: app-{count}-{i}\n      permissions: [read]\n"
+        )
     (directory / "stack.yaml").write_text("---\n".join(docs))
     (directory / "provisioner.yaml").write_text(f"stack: scale-{count}\n")
 
@@ -149,10 +169,12 @@ def test_check_secrets_proves_the_live_secret(tenant: Tenant, cli) -> None:
     assert code == 0, out + err  # plans without the probe: the marker matches, nothing to send
     assert cli("plan", *bot_args(tenant), "--check-secrets", "--detailed-exitcode")[0] == 2
     from provisioner.plan import Plan
+
     saved = Path("probe-plan.json")
     assert cli("plan", *bot_args(tenant), "--check-secrets", "--out", saved)[0] == 0
     assert Plan.from_json(saved.read_text()).changes[2].send_secret is True
-    code, out, err = cli("apply", "--plan", saved, str(BOT), "--tenant", tenant.url, "--env-file", DEMO_ENV,
-                         "--auto-approve")
+    code, out, err = cli(
+        "apply", "--plan", saved, str(BOT), "--tenant", tenant.url, "--env-file", DEMO_ENV, "--auto-approve"
+    )
     assert code == 0, out + err
     assert cli("plan", *bot_args(tenant), "--check-secrets", "--detailed-exitcode")[0] == 0

@@ -1,4 +1,5 @@
 """Unit tests for the pure parts: normalisation, field tables, diff, order, JSON round trip, renderers."""
+
 from __future__ import annotations
 
 import json
@@ -8,10 +9,10 @@ import pytest
 
 from provisioner.grants import TOKEN_EXCHANGE
 from provisioner.kinds import aiagent, application, provider
-from provisioner.kinds.common import (properties, string_set, unwrap, with_property, writable_client_doc)
+from provisioner.kinds.common import properties, string_set, unwrap, with_property, writable_client_doc
 from provisioner.kinds.fields import Target, canonical, desired_canonical
 from provisioner.kinds.oauth2client import client_defaults, create_document, update_document
-from provisioner.kinds.secrets import make_marker, verify_marker, verify_many
+from provisioner.kinds.secrets import make_marker, verify_many, verify_marker
 from provisioner.kinds.snapshot import RealmSnapshot, Snapshot, or_filter
 from provisioner.manifest import Resource, SecretRef, SourceLocation
 from provisioner.plan import Plan, PlanOptions, make_plan
@@ -23,34 +24,61 @@ LOC = SourceLocation("m.yaml", 3, 1)
 
 
 def res(kind: str, name: str, spec: dict, realm: str = "alpha") -> Resource:
-    return Resource(kind=kind, name=name, realm=realm, spec=spec, location=LOC,
-                    field_locations={"spec.owners[0]": SourceLocation("m.yaml", 9, 7)})
+    return Resource(
+        kind=kind,
+        name=name,
+        realm=realm,
+        spec=spec,
+        location=LOC,
+        field_locations={"spec.owners[0]": SourceLocation("m.yaml", 9, 7)},
+    )
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ({"inherited": False, "value": ["a"]}, ["a"]),
-    ({"inherited": False}, None),
-    ({"g": {"f": {"inherited": False, "value": 1}}}, {"g": {"f": 1}}),
-    ([1, {"inherited": True, "value": "x"}], [1, "x"]),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ({"inherited": False, "value": ["a"]}, ["a"]),
+        ({"inherited": False}, None),
+        ({"g": {"f": {"inherited": False, "value": 1}}}, {"g": {"f": 1}}),
+        ([1, {"inherited": True, "value": "x"}], [1, "x"]),
+    ],
+)
 def test_unwrap(raw, expected):
     assert unwrap(raw) == expected
     assert unwrap(unwrap(raw)) == unwrap(raw)  # idempotent
 
 
-@pytest.mark.parametrize("raw, expected", [
-    (None, []), ([], []), ([""], []), (["b", "a", "b"], ["a", "b"]), ("[Empty]", []), ("x", ["x"]),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (None, []),
+        ([], []),
+        ([""], []),
+        (["b", "a", "b"], ["a", "b"]),
+        ("[Empty]", []),
+        ("x", ["x"]),
+    ],
+)
 def test_string_set(raw, expected):
     assert string_set(raw) == expected
 
 
-@pytest.mark.parametrize("compare, raw, expected", [
-    ("scalar", "[Empty]", None), ("scalar", None, None), ("scalar", 0, 0),
-    ("set", ["b", "a"], ["a", "b"]), ("one", ["Name"], ["Name"]),
-    ("refs", [{"_ref": "managed/alpha_user/u2", "_refProperties": {"_id": "x"}}, {"_refResourceId": "u1"}], ["u1", "u2"]),
-    ("scopes", [{"type": "scopes", "values": ["b", "a"]}], ["a", "b"]),
-])
+@pytest.mark.parametrize(
+    "compare, raw, expected",
+    [
+        ("scalar", "[Empty]", None),
+        ("scalar", None, None),
+        ("scalar", 0, 0),
+        ("set", ["b", "a"], ["a", "b"]),
+        ("one", ["Name"], ["Name"]),
+        (
+            "refs",
+            [{"_ref": "managed/alpha_user/u2", "_refProperties": {"_id": "x"}}, {"_refResourceId": "u1"}],
+            ["u1", "u2"],
+        ),
+        ("scopes", [{"type": "scopes", "values": ["b", "a"]}], ["a", "b"]),
+    ],
+)
 def test_canonical(compare, raw, expected):
     assert canonical(Target("am", ("x",), compare), raw) == expected
 
@@ -81,8 +109,9 @@ def test_secret_marker_verifies_only_the_same_secret():
 
 def test_create_document_has_six_groups_template_and_markers():
     desired = {"scopes": ["logs-read"], "displayName": "Logs"}
-    doc = create_document(application.TEMPLATES["service"], application.FIELDS, desired, "alpha",
-                          stack="s1", secret="pw", secret_hash="h")
+    doc = create_document(
+        application.TEMPLATES["service"], application.FIELDS, desired, "alpha", stack="s1", secret="pw", secret_hash="h"
+    )
     assert set(client_defaults()) <= set(doc)
     assert doc["advancedOAuth2ClientConfig"]["grantTypes"] == ["client_credentials"]
     assert doc["advancedOAuth2ClientConfig"]["responseTypes"] == ["token"]
@@ -93,10 +122,17 @@ def test_create_document_has_six_groups_template_and_markers():
 
 
 def test_update_document_changes_only_managed_paths():
-    current = {"_id": "app", "_rev": "1", "coreOAuth2ClientConfig": {
-        "scopes": ["b", "a"], "redirectionUris": ["https://keep.example/cb"], "agentgroup": None},
+    current = {
+        "_id": "app",
+        "_rev": "1",
+        "coreOAuth2ClientConfig": {
+            "scopes": ["b", "a"],
+            "redirectionUris": ["https://keep.example/cb"],
+            "agentgroup": None,
+        },
         "advancedOAuth2ClientConfig": {"customProperties": ["team=x"], "grantTypes": ["client_credentials"]},
-        "overrideOAuth2ClientConfig": {"oidcClaimsClass": None, "x": 1}}
+        "overrideOAuth2ClientConfig": {"oidcClaimsClass": None, "x": 1},
+    }
     body, changed = update_document(current, application.FIELDS, {"scopes": ["a", "b"]}, "alpha")
     assert not changed  # equal as sets: the server's order stays
     assert body["coreOAuth2ClientConfig"]["scopes"] == ["b", "a"]
@@ -107,14 +143,16 @@ def test_update_document_changes_only_managed_paths():
     assert "_rev" not in body and "agentgroup" not in body["coreOAuth2ClientConfig"]
     assert body["overrideOAuth2ClientConfig"] == {"x": 1}
     assert writable_client_doc(current) == {k: v for k, v in body.items()} | {
-        "coreOAuth2ClientConfig": {"scopes": ["b", "a"], "redirectionUris": ["https://keep.example/cb"]}}
+        "coreOAuth2ClientConfig": {"scopes": ["b", "a"], "redirectionUris": ["https://keep.example/cb"]}
+    }
 
 
 def test_provider_ensure_appends_missing_keeps_order():
     doc = {"advancedOAuth2Config": {"grantTypes": ["implicit", "client_credentials"]}}
     desired = provider.desired_values({"grantTypes": {"ensure": ["client_credentials", TOKEN_EXCHANGE]}})
     assert provider.field_diffs(doc, desired) == [
-        ("grantTypes", ["implicit", "client_credentials"], ["implicit", "client_credentials", TOKEN_EXCHANGE])]
+        ("grantTypes", ["implicit", "client_credentials"], ["implicit", "client_credentials", TOKEN_EXCHANGE])
+    ]
     exact = provider.desired_values({"grantTypes": {"exact": ["client_credentials"]}})
     assert provider.wanted_grants(["implicit", "client_credentials"], exact) == ["client_credentials"]
     doc2 = {"advancedOAuth2Config": {"grantTypes": ["client_credentials", "implicit", TOKEN_EXCHANGE]}}
@@ -127,8 +165,10 @@ def test_or_filter_is_sorted_and_quoted():
 
 # -- make_plan ----------------------------------------------------------------------------------------
 
-PROVIDER_DOC = {"advancedOAuth2Config": {"grantTypes": ["client_credentials"]},
-                "aiAgentsConfig": {"aiAgentsEnabled": True}}
+PROVIDER_DOC = {
+    "advancedOAuth2Config": {"grantTypes": ["client_credentials"]},
+    "aiAgentsConfig": {"aiAgentsEnabled": True},
+}
 
 
 def empty_snapshot(**kw) -> Snapshot:
@@ -138,18 +178,31 @@ def empty_snapshot(**kw) -> Snapshot:
 def stack() -> list[Resource]:
     return [
         res("OAuth2Provider", "alpha", {"grantTypes": {"ensure": ["client_credentials", TOKEN_EXCHANGE]}}),
-        res("Application", "app1", {"displayName": "App 1", "scopes": ["r", "w"],
-                                    "clientSecret": SecretRef("env", "APP_SECRET")}),
-        res("AIAgent", "agent1", {"displayName": "Agent 1", "grantTypes": ["client_credentials", TOKEN_EXCHANGE],
-                                  "applications": [{"application": "app1", "permissions": ["r"]}]}),
+        res(
+            "Application",
+            "app1",
+            {"displayName": "App 1", "scopes": ["r", "w"], "clientSecret": SecretRef("env", "APP_SECRET")},
+        ),
+        res(
+            "AIAgent",
+            "agent1",
+            {
+                "displayName": "Agent 1",
+                "grantTypes": ["client_credentials", TOKEN_EXCHANGE],
+                "applications": [{"application": "app1", "permissions": ["r"]}],
+            },
+        ),
     ]
 
 
 def test_plan_on_empty_tenant_is_ordered_and_secret_free():
     plan = make_plan(stack(), empty_snapshot(), PlanOptions(stack="s", target={"url": "http://t"}))
     assert [(c.action, c.address) for c in plan.changes] == [
-        ("update", "OAuth2Provider alpha"), ("create", "Application alpha/app1"),
-        ("create", "AIAgent alpha/agent1"), ("create", "AgentPrivilege alpha/agent1/app1")]
+        ("update", "OAuth2Provider alpha"),
+        ("create", "Application alpha/app1"),
+        ("create", "AIAgent alpha/agent1"),
+        ("create", "AgentPrivilege alpha/agent1/app1"),
+    ]
     assert plan.summary["create"] == 3 and plan.summary["update"] == 1
     app = plan.changes[1]
     assert app.secret == SecretReference("env", "APP_SECRET") and "clientSecret" not in app.desired
@@ -172,11 +225,15 @@ def test_plan_is_deterministic_and_round_trips():
 
 
 def test_plan_rules_name_the_manifest_location():
-    resources = [res("Application", "app1", {"owners": [{"userName": "ghost"}]}),
-                 res("Application", "ext", {"existing": True}),
-                 res("AIAgent", "agent1", {"grantTypes": [TOKEN_EXCHANGE],
-                                           "applications": [{"application": "nowhere",
-                                                             "subjectGroups": ["g1"]}]})]
+    resources = [
+        res("Application", "app1", {"owners": [{"userName": "ghost"}]}),
+        res("Application", "ext", {"existing": True}),
+        res(
+            "AIAgent",
+            "agent1",
+            {"grantTypes": [TOKEN_EXCHANGE], "applications": [{"application": "nowhere", "subjectGroups": ["g1"]}]},
+        ),
+    ]
     plan = make_plan(resources, empty_snapshot(), PlanOptions(stack="s"))
     messages = [str(d) for d in plan.diagnostics]
     assert "m.yaml:9:7: spec.owners[0]: user 'ghost' does not exist in the tenant" in messages
@@ -194,11 +251,20 @@ def test_disabled_feature_is_explained():
 
 def _live_snapshot(scopes: list[str], stack_marker: str | None = None) -> Snapshot:
     props = [f"provisioner.stack={stack_marker}"] if stack_marker else []
-    client = {"_id": "app1", "_rev": "11", "coreOAuth2ClientConfig": {"scopes": scopes, "clientName": ["App 1"]},
-              "advancedOAuth2ClientConfig": {"customProperties": props}}
+    client = {
+        "_id": "app1",
+        "_rev": "11",
+        "coreOAuth2ClientConfig": {"scopes": scopes, "clientName": ["App 1"]},
+        "advancedOAuth2ClientConfig": {"customProperties": props},
+    }
     app = {"_id": "u-app", "_rev": "r1", "name": "App 1", "ssoEntities": {"oidcId": "app1"}}
-    return Snapshot(realms={"alpha": RealmSnapshot(realm="alpha", provider=PROVIDER_DOC, provider_rev="7",
-                                                   clients={"app1": client}, apps={"app1": app})})
+    return Snapshot(
+        realms={
+            "alpha": RealmSnapshot(
+                realm="alpha", provider=PROVIDER_DOC, provider_rev="7", clients={"app1": client}, apps={"app1": app}
+            )
+        }
+    )
 
 
 def test_update_shows_only_changed_fields():
@@ -221,16 +287,25 @@ def test_prune_only_marked_and_capped():
     assert [(c.action, c.address) for c in pruned.changes] == [("delete", "Application alpha/app1")]
     capped = make_plan([], marked, PlanOptions(stack="s", realms=("alpha",), prune=True, max_deletes=0))
     assert not capped.changes and capped.errors and "max-deletes" in capped.errors[0].message
-    other = make_plan([], _live_snapshot(["r"], stack_marker="other"),
-                      PlanOptions(stack="s", realms=("alpha",), prune=True))
+    other = make_plan(
+        [], _live_snapshot(["r"], stack_marker="other"), PlanOptions(stack="s", realms=("alpha",), prune=True)
+    )
     unmarked = make_plan([], _live_snapshot(["r"]), PlanOptions(stack="s", realms=("alpha",), prune=True))
     assert not other.changes and not unmarked.changes and not unmarked.blocked
 
 
 def test_renderers_agree():
-    plan = make_plan([res("Application", "app1", {"displayName": "App 1", "scopes": ["r", "w"],
-                                                  "clientSecret": SecretRef("env", "X")})],
-                     _live_snapshot(["r"]), PlanOptions(stack="s", target={"url": "http://t"}, environment="dev"))
+    plan = make_plan(
+        [
+            res(
+                "Application",
+                "app1",
+                {"displayName": "App 1", "scopes": ["r", "w"], "clientSecret": SecretRef("env", "X")},
+            )
+        ],
+        _live_snapshot(["r"]),
+        PlanOptions(stack="s", target={"url": "http://t"}, environment="dev"),
+    )
     data = plan.to_dict()
     text = render_text(data)
     md = render_markdown(data)
@@ -260,10 +335,14 @@ def test_long_list_changes_render_as_their_difference() -> None:
     from provisioner.render.values import field_line
 
     before = ["implicit", "refresh_token", "password", "client_credentials", "authorization_code"]
-    field = {"path": "grantTypes", "before": before,
-             "after": [*before[1:], "urn:ietf:params:oauth:grant-type:token-exchange"]}
+    field = {
+        "path": "grantTypes",
+        "before": before,
+        "after": [*before[1:], "urn:ietf:params:oauth:grant-type:token-exchange"],
+    }
     assert field_line(field, "update") == (
-        "grantTypes: +urn:ietf:params:oauth:grant-type:token-exchange, -implicit (4 unchanged)")
+        "grantTypes: +urn:ietf:params:oauth:grant-type:token-exchange, -implicit (4 unchanged)"
+    )
     short = {"path": "scopes", "before": ["a"], "after": ["a", "b"]}
     assert field_line(short, "update") == "scopes: [a] → [a, b]"
 

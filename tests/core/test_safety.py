@@ -1,4 +1,5 @@
 """Acceptance: no prompt without a TTY, ambiguous creates resolved by re-reading, disabled AI agents."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,8 +16,10 @@ def test_apply_refuses_to_prompt_without_a_tty(tenant: Tenant, cli) -> None:
 
 
 def test_ambiguous_creates_are_matched_not_resent(tenant: Tenant, cli) -> None:
-    rules = [{"path": "realm-config/agents/AIAgent/", "method": "PUT", "action": "drop-after", "count": 1},
-             {"path": "managed/alpha_aiagentprivilege/", "method": "PUT", "action": "drop-after", "count": 1}]
+    rules = [
+        {"path": "realm-config/agents/AIAgent/", "method": "PUT", "action": "drop-after", "count": 1},
+        {"path": "managed/alpha_aiagentprivilege/", "method": "PUT", "action": "drop-after", "count": 1},
+    ]
     assert requests.put(tenant.url + "/_emulator/faults", json=rules, timeout=10).status_code == 200
     tenant.reset_stats()
     code, out, err = cli("apply", *bot_args(tenant), "--auto-approve")

@@ -1,5 +1,6 @@
 """Secret markers: fast for generated secrets, slow for the rest, old markers readable and rewritten on touch,
 no re-hashing in apply's confirmation plan, live probes (``--check-secrets``) against the emulator."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,8 +24,13 @@ def test_generated_secrets_get_the_fast_marker_and_human_ones_the_slow_one() -> 
         assert marker.startswith("hmac-sha256$") and value not in marker
         assert markers.verify_marker(marker, value) and not markers.verify_marker(marker, value + "x")
         assert not markers.needs_rewrite(marker, value)
-    for value in ("Password1" * 4, "demo-logs-api-secret-1234567", "correct horse battery staple and more words",
-                  "a" * 64, secrets.token_hex(8)):
+    for value in (
+        "Password1" * 4,
+        "demo-logs-api-secret-1234567",
+        "correct horse battery staple and more words",
+        "a" * 64,
+        secrets.token_hex(8),
+    ):
         assert not markers.is_strong(value)
         assert markers.make_marker(value, iterations=1000).startswith("pbkdf2-sha256$1000$")
 
@@ -44,7 +50,9 @@ def test_verify_many_trusts_a_marker_this_run_wrote_without_hashing(monkeypatch:
     slow = markers.make_marker("human secret", iterations=1000)
     assert len(calls) == 1
     assert markers.verify_many([("a", slow, "human secret"), ("b", slow, "other")], known={"a": slow}) == {
-        "a": True, "b": False}
+        "a": True,
+        "b": False,
+    }
     assert len(calls) == 2  # only "b" was hashed
 
 
@@ -55,8 +63,9 @@ def _pbkdf2_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-def test_cold_apply_confirmation_plan_does_not_hash_the_markers_it_wrote(tenant: Tenant, cli,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cold_apply_confirmation_plan_does_not_hash_the_markers_it_wrote(
+    tenant: Tenant, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls = _pbkdf2_calls(monkeypatch)  # demo.env's secrets are human-made: slow markers
     code, out, err = cli("apply", *bot_args(tenant), "--auto-approve")
     assert code == 0 and "Apply complete" in out, out + err
@@ -80,13 +89,15 @@ def _put_old_marker(tenant: Tenant, kind: str, key: str, secret: str, drop_scope
         old = markers.make_marker(secret, algorithm=markers.ALGORITHM, iterations=1000)
         body, _ = update_document(current, (), {}, "alpha", secret_hash=old)
         if drop_scope:
-            body["coreOAuth2ClientConfig"]["scopes"] = [s for s in body["coreOAuth2ClientConfig"]["scopes"]
-                                                        if s != drop_scope]
+            body["coreOAuth2ClientConfig"]["scopes"] = [
+                s for s in body["coreOAuth2ClientConfig"]["scopes"] if s != drop_scope
+            ]
         am.put(kind, key, body)
 
 
 def test_old_markers_stay_valid_and_are_rewritten_by_the_next_apply_that_writes_the_object(
-        tenant: Tenant, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    tenant: Tenant, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BOT_AGENT_SECRET", STRONG_AGENT)
     monkeypatch.setenv("LOGS_API_APP_SECRET", STRONG_APP)
     assert cli("apply", *bot_args(tenant), "--auto-approve")[0] == 0
@@ -109,8 +120,9 @@ def test_old_markers_stay_valid_and_are_rewritten_by_the_next_apply_that_writes_
     assert cli("plan", *bot_args(tenant), "--detailed-exitcode")[0] == 0
 
 
-def test_check_secrets_probes_every_client_and_finds_a_changed_secret(tenant: Tenant, cli,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_secrets_probes_every_client_and_finds_a_changed_secret(
+    tenant: Tenant, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("BOT_AGENT_SECRET", STRONG_AGENT)
     monkeypatch.setenv("LOGS_API_APP_SECRET", STRONG_APP)
     assert cli("apply", *bot_args(tenant), "--auto-approve")[0] == 0
@@ -124,7 +136,8 @@ def test_check_secrets_probes_every_client_and_finds_a_changed_secret(tenant: Te
         current = next(d for d in am.list("AIAgent") if d["_id"] == AGENT)
         body, _ = update_document(current, (), {}, "alpha", secret=secrets.token_urlsafe(32))
         body["advancedOAuth2ClientConfig"]["customProperties"] = current["advancedOAuth2ClientConfig"][
-            "customProperties"]
+            "customProperties"
+        ]
         am.put("AIAgent", AGENT, body)
     assert cli("plan", *bot_args(tenant), "--detailed-exitcode")[0] == 0  # the marker cannot tell
     code, out, _ = cli("plan", *bot_args(tenant), "--check-secrets", "--detailed-exitcode")

@@ -4,6 +4,7 @@ Two folders each say ``clientSecret: {fromFile: secret.txt}`` with different fil
 (directly, and through a saved plan) must send each client its own secret, proven by a
 client_credentials token request with each secret against the emulator.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,10 +41,17 @@ def _folders(tmp_path: Path) -> dict[str, str]:
 
 def _token(tenant: Tenant, client_id: str, secret: str) -> str:
     """``"issued"`` or the OAuth error of a client_credentials request authenticated with ``secret``."""
-    response = requests.post(tenant.url + TOKEN, data={"grant_type": "client_credentials", "scope": "read"},
-                             auth=(client_id, secret), timeout=10)
-    return "issued" if response.status_code == 200 and response.json().get("access_token") else \
-        str(response.json().get("error"))
+    response = requests.post(
+        tenant.url + TOKEN,
+        data={"grant_type": "client_credentials", "scope": "read"},
+        auth=(client_id, secret),
+        timeout=10,
+    )
+    return (
+        "issued"
+        if response.status_code == 200 and response.json().get("access_token")
+        else str(response.json().get("error"))
+    )
 
 
 def _assert_own_secrets(tenant: Tenant, secrets: dict[str, str]) -> None:
@@ -54,8 +62,9 @@ def _assert_own_secrets(tenant: Tenant, secrets: dict[str, str]) -> None:
     assert _token(tenant, two, first) == "invalid_client"
 
 
-def test_same_from_file_name_in_two_folders_sends_each_client_its_own_secret(tenant: Tenant, cli,
-                                                                              tmp_path: Path) -> None:
+def test_same_from_file_name_in_two_folders_sends_each_client_its_own_secret(
+    tenant: Tenant, cli, tmp_path: Path
+) -> None:
     secrets = _folders(tmp_path)
     args = ["app-one", "app-two", "--tenant", tenant.url, "--stack", "two-folders"]
     code, out, err = cli("apply", *args, "--auto-approve")
@@ -72,8 +81,10 @@ def test_saved_plan_keeps_the_folder_of_each_from_file_secret(tenant: Tenant, cl
     assert cli("plan", *args, "--out", "plan.json")[0] == 0
     plan = json.loads(Path("plan.json").read_text())
     refs = {c["key"]: c["secret"] for c in plan["changes"]}
-    assert refs == {"app-one": {"source": "file", "name": "secret.txt", "base": "app-one"},
-                    "app-two": {"source": "file", "name": "secret.txt", "base": "app-two"}}
+    assert refs == {
+        "app-one": {"source": "file", "name": "secret.txt", "base": "app-one"},
+        "app-two": {"source": "file", "name": "secret.txt", "base": "app-two"},
+    }
     # Without the manifests, apply reads each file from the folder recorded in the plan.
     code, out, err = cli("apply", "--plan", "plan.json", "--tenant", tenant.url, "--auto-approve")
     assert code == 0, out + err

@@ -6,6 +6,7 @@ a fault makes one privilege write fail after the other writes landed. ``undo JOU
 ``apply --rollback-on-failure`` in one command) must bring back every managed field of every object,
 re-create what was deleted and remove what was created.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,12 @@ from provisioner.kinds.snapshot import ReadScope, read_snapshot
 from tests import leakcheck
 from tests.core.conftest import Tenant
 
-SECRETS = {"UNDO_AGENT_SECRET": "undo-agent-secret-value-1", "UNDO_APP_SECRET": "undo-app-secret-value-2",
-           "UNDO_LEGACY_SECRET": "undo-legacy-secret-value-3", "UNDO_NEW_SECRET": "undo-new-agent-secret-4"}
+SECRETS = {
+    "UNDO_AGENT_SECRET": "undo-agent-secret-value-1",
+    "UNDO_APP_SECRET": "undo-app-secret-value-2",
+    "UNDO_LEGACY_SECRET": "undo-legacy-secret-value-3",
+    "UNDO_NEW_SECRET": "undo-new-agent-secret-4",
+}
 HEADER = "apiVersion: provisioner/v1\n"
 
 
@@ -39,44 +44,50 @@ def _write(folder: Path, files: dict[str, str]) -> Path:
 
 def old_stack(root: Path) -> Path:
     """What the tenant holds before the apply under test."""
-    return _write(root / "old", {
-        "provider.yaml": "kind: OAuth2Provider\nmetadata: {realm: alpha}\nspec:\n"
-                         "  grantTypes: {ensure: [client_credentials]}\n",
-        "app.yaml": "kind: Application\nmetadata: {name: undo-logs-app, realm: alpha}\nspec:\n"
-                    "  displayName: Logs (old)\n  description: old description\n  owners: [{userName: alice}]\n"
-                    "  clientSecret: {fromEnv: UNDO_APP_SECRET}\n  scopes: [logs-read, logs-search, logs-delete]\n",
-        "legacy.yaml": "kind: Application\nmetadata: {name: undo-legacy-app, realm: alpha}\nspec:\n"
-                       "  displayName: Legacy\n  clientSecret: {fromEnv: UNDO_LEGACY_SECRET}\n  scopes: [legacy]\n",
-        "agent.yaml": "kind: AIAgent\nmetadata: {name: undo-agent, realm: alpha}\nspec:\n"
-                      "  displayName: Agent (old)\n  owners: [{userName: alice}]\n"
-                      "  clientSecret: {fromEnv: UNDO_AGENT_SECRET}\n  scopes: [monitor-system, admin]\n"
-                      "  grantTypes: [client_credentials]\n  accessTokenLifetime: 600\n"
-                      "  applications:\n    - application: undo-logs-app\n      description: old privilege\n"
-                      "      subjects: [{userName: bob}]\n      permissions: [logs-read, logs-delete]\n",
-    })
+    return _write(
+        root / "old",
+        {
+            "provider.yaml": "kind: OAuth2Provider\nmetadata: {realm: alpha}\nspec:\n"
+            "  grantTypes: {ensure: [client_credentials]}\n",
+            "app.yaml": "kind: Application\nmetadata: {name: undo-logs-app, realm: alpha}\nspec:\n"
+            "  displayName: Logs (old)\n  description: old description\n  owners: [{userName: alice}]\n"
+            "  clientSecret: {fromEnv: UNDO_APP_SECRET}\n  scopes: [logs-read, logs-search, logs-delete]\n",
+            "legacy.yaml": "kind: Application\nmetadata: {name: undo-legacy-app, realm: alpha}\nspec:\n"
+            "  displayName: Legacy\n  clientSecret: {fromEnv: UNDO_LEGACY_SECRET}\n  scopes: [legacy]\n",
+            "agent.yaml": "kind: AIAgent\nmetadata: {name: undo-agent, realm: alpha}\nspec:\n"
+            "  displayName: Agent (old)\n  owners: [{userName: alice}]\n"
+            "  clientSecret: {fromEnv: UNDO_AGENT_SECRET}\n  scopes: [monitor-system, admin]\n"
+            "  grantTypes: [client_credentials]\n  accessTokenLifetime: 600\n"
+            "  applications:\n    - application: undo-logs-app\n      description: old privilege\n"
+            "      subjects: [{userName: bob}]\n      permissions: [logs-read, logs-delete]\n",
+        },
+    )
 
 
 def new_stack(root: Path) -> Path:
     """The change under test: updates everything, adds an agent, drops the legacy application."""
-    return _write(root / "new", {
-        "provider.yaml": "kind: OAuth2Provider\nmetadata: {realm: alpha}\nspec:\n"
-                         "  grantTypes: {ensure: [client_credentials, token_exchange]}\n"
-                         "  acceptAudienceInTokenExchange: true\n",
-        "app.yaml": "kind: Application\nmetadata: {name: undo-logs-app, realm: alpha}\nspec:\n"
-                    "  displayName: Logs (new)\n  description: new description\n  owners: [{userName: bob}]\n"
-                    "  clientSecret: {fromEnv: UNDO_APP_SECRET}\n  scopes: [logs-read, logs-search]\n",
-        "agent.yaml": "kind: AIAgent\nmetadata: {name: undo-agent, realm: alpha}\nspec:\n"
-                      "  displayName: Agent (new)\n  description: now described\n  owners: [{userName: bob}]\n"
-                      "  clientSecret: {fromEnv: UNDO_AGENT_SECRET}\n  scopes: [monitor-system]\n"
-                      "  grantTypes: [client_credentials, token_exchange]\n  accessTokenLifetime: 300\n"
-                      "  providerOverrides: {enabled: true, acceptAudienceInTokenExchange: true}\n"
-                      "  applications:\n    - application: undo-logs-app\n      description: new privilege\n"
-                      "      subjects: []\n      permissions: [logs-search]\n",
-        "new-agent.yaml": "kind: AIAgent\nmetadata: {name: undo-new-agent, realm: alpha}\nspec:\n"
-                          "  clientSecret: {fromEnv: UNDO_NEW_SECRET}\n  scopes: [monitor-system]\n"
-                          "  grantTypes: [client_credentials, token_exchange]\n"
-                          "  applications:\n    - application: undo-logs-app\n      permissions: [logs-read]\n",
-    })
+    return _write(
+        root / "new",
+        {
+            "provider.yaml": "kind: OAuth2Provider\nmetadata: {realm: alpha}\nspec:\n"
+            "  grantTypes: {ensure: [client_credentials, token_exchange]}\n"
+            "  acceptAudienceInTokenExchange: true\n",
+            "app.yaml": "kind: Application\nmetadata: {name: undo-logs-app, realm: alpha}\nspec:\n"
+            "  displayName: Logs (new)\n  description: new description\n  owners: [{userName: bob}]\n"
+            "  clientSecret: {fromEnv: UNDO_APP_SECRET}\n  scopes: [logs-read, logs-search]\n",
+            "agent.yaml": "kind: AIAgent\nmetadata: {name: undo-agent, realm: alpha}\nspec:\n"
+            "  displayName: Agent (new)\n  description: now described\n  owners: [{userName: bob}]\n"
+            "  clientSecret: {fromEnv: UNDO_AGENT_SECRET}\n  scopes: [monitor-system]\n"
+            "  grantTypes: [client_credentials, token_exchange]\n  accessTokenLifetime: 300\n"
+            "  providerOverrides: {enabled: true, acceptAudienceInTokenExchange: true}\n"
+            "  applications:\n    - application: undo-logs-app\n      description: new privilege\n"
+            "      subjects: []\n      permissions: [logs-search]\n",
+            "new-agent.yaml": "kind: AIAgent\nmetadata: {name: undo-new-agent, realm: alpha}\nspec:\n"
+            "  clientSecret: {fromEnv: UNDO_NEW_SECRET}\n  scopes: [monitor-system]\n"
+            "  grantTypes: [client_credentials, token_exchange]\n"
+            "  applications:\n    - application: undo-logs-app\n      permissions: [logs-read]\n",
+        },
+    )
 
 
 def tenant_state(url: str) -> dict[str, Any]:
@@ -87,27 +98,43 @@ def tenant_state(url: str) -> dict[str, Any]:
 
     with open_tenant(url, environ=dict(os.environ)) as opened:
         snap = read_snapshot(opened.client, [ReadScope("alpha")]).realm("alpha")
-    out: dict[str, Any] = {"provider": {"grants": sorted(current_grants(snap.provider)),
-                                        "audience": get_path(snap.provider, AUDIENCE_PATH)}}
-    for kind, keys, fields in ((application.KIND, sorted(set(snap.clients) | set(snap.apps)), application.FIELDS),
-                               (aiagent.KIND, sorted(snap.agents), aiagent.FIELDS)):
+    out: dict[str, Any] = {
+        "provider": {
+            "grants": sorted(current_grants(snap.provider)),
+            "audience": get_path(snap.provider, AUDIENCE_PATH),
+        }
+    }
+    for kind, keys, fields in (
+        (application.KIND, sorted(set(snap.clients) | set(snap.apps)), application.FIELDS),
+        (aiagent.KIND, sorted(snap.agents), aiagent.FIELDS),
+    ):
         for key in keys:
             docs = application.observe(snap, key) if kind == application.KIND else aiagent.observe(snap, key)
-            out[f"{kind} {key}"] = {f"{fld.name}@{t.remote}": canonical(t, get_path(docs.get(t.remote), t.path))
-                                   for fld in fields if not fld.sensitive for t in fld.targets}
+            out[f"{kind} {key}"] = {
+                f"{fld.name}@{t.remote}": canonical(t, get_path(docs.get(t.remote), t.path))
+                for fld in fields
+                if not fld.sensitive
+                for t in fld.targets
+            }
             out[f"{kind} {key}"]["exists"] = {r: docs.get(r) is not None for r in ("am", "idm")}
     for priv in snap.privileges:
         agent = priv.get("agentOAuth2ClientId")
         out[f"privilege {agent}/{snap.privilege_app(priv)}"] = {
-            fld.name: canonical(fld.targets[0], priv.get(fld.name)) for fld in privilege.FIELDS}
+            fld.name: canonical(fld.targets[0], priv.get(fld.name)) for fld in privilege.FIELDS
+        }
     return out
 
 
 def _fault_on_privilege(tenant: Tenant) -> None:
     """Every attempt (five) at writing undo-agent's privilege fails with 500; then the fault is spent."""
     target = privilege.privilege_id("alpha", "undo-agent", "undo-logs-app")
-    rule = {"path": f"managed/alpha_aiagentprivilege/{target}", "action": "status", "status": 500,
-            "retryAfter": 0, "count": 5}
+    rule = {
+        "path": f"managed/alpha_aiagentprivilege/{target}",
+        "action": "status",
+        "status": 500,
+        "retryAfter": 0,
+        "count": 5,
+    }
     assert requests.put(tenant.url + "/_emulator/faults", json=[rule], timeout=10).status_code == 200
 
 
@@ -116,8 +143,15 @@ def prepared(tenant: Tenant, cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
     leakcheck.add_secret(*SECRETS.values())
-    tenant.seed({"realm": "alpha", "users": [{"userName": "alice", "password": "alice-password-1"},
-                                             {"userName": "bob", "password": "bob-password-22"}]})
+    tenant.seed(
+        {
+            "realm": "alpha",
+            "users": [
+                {"userName": "alice", "password": "alice-password-1"},
+                {"userName": "bob", "password": "bob-password-22"},
+            ],
+        }
+    )
     old = old_stack(tmp_path)
     code, out, err = cli("apply", old, "--tenant", tenant.url, "--stack", "undo", "--auto-approve")
     assert code == 0, out + err
@@ -131,12 +165,14 @@ def _journals(directory: Path) -> list[Path]:
     return sorted(directory.glob("apply-*.jsonl"), key=lambda p: p.stat().st_mtime_ns)
 
 
-def test_undo_restores_every_managed_field_after_a_failed_apply(tenant: Tenant, cli, prepared: dict[str, Any],
-                                                                 tmp_path: Path) -> None:
+def test_undo_restores_every_managed_field_after_a_failed_apply(
+    tenant: Tenant, cli, prepared: dict[str, Any], tmp_path: Path
+) -> None:
     journals = tmp_path / ".provisioner" / "journal"
     known = set(_journals(journals))
-    code, out, err = cli("apply", prepared["new"], "--tenant", tenant.url, "--stack", "undo", "--prune",
-                         "--auto-approve")
+    code, out, err = cli(
+        "apply", prepared["new"], "--tenant", tenant.url, "--stack", "undo", "--prune", "--auto-approve"
+    )
     assert code == 1, out + err
     assert "failed: update AgentPrivilege alpha/undo-agent/undo-logs-app" in err
     assert "done: create AIAgent alpha/undo-new-agent" in err
@@ -172,8 +208,17 @@ def test_undo_restores_every_managed_field_after_a_failed_apply(tenant: Tenant, 
 
 
 def test_rollback_on_failure_undoes_in_the_same_command(tenant: Tenant, cli, prepared: dict[str, Any]) -> None:
-    code, out, err = cli("apply", prepared["new"], "--tenant", tenant.url, "--stack", "undo", "--prune",
-                         "--auto-approve", "--rollback-on-failure")
+    code, out, err = cli(
+        "apply",
+        prepared["new"],
+        "--tenant",
+        tenant.url,
+        "--stack",
+        "undo",
+        "--prune",
+        "--auto-approve",
+        "--rollback-on-failure",
+    )
     assert code == 1, out + err  # the apply failed, whatever the rollback did
     assert "Apply incomplete" in out and "failed: update AgentPrivilege alpha/undo-agent/undo-logs-app" in err
     assert "Rolling back: undoing what this apply wrote" in out
@@ -181,13 +226,20 @@ def test_rollback_on_failure_undoes_in_the_same_command(tenant: Tenant, cli, pre
     assert tenant_state(tenant.url) == prepared["before"]
 
 
-def test_undo_of_a_run_from_an_empty_tenant_deletes_what_it_created(tenant: Tenant, cli, tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_undo_of_a_run_from_an_empty_tenant_deletes_what_it_created(
+    tenant: Tenant, cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tests.core.conftest import bot_args
 
     before = tenant_state(tenant.url)
-    rule = {"path": "managed/alpha_application/", "method": "PUT", "action": "status", "status": 500,
-            "retryAfter": 0, "count": 5}
+    rule = {
+        "path": "managed/alpha_application/",
+        "method": "PUT",
+        "action": "status",
+        "status": 500,
+        "retryAfter": 0,
+        "count": 5,
+    }
     assert requests.put(tenant.url + "/_emulator/faults", json=[rule], timeout=10).status_code == 200
     code, out, err = cli("apply", *bot_args(tenant), "--auto-approve", "--rollback-on-failure")
     assert code == 1 and "Rolled back:" in out, out + err
@@ -211,18 +263,33 @@ def test_undo_refuses_other_tenants_and_bad_journals(tenant: Tenant, cli, tmp_pa
 def test_rollback_is_not_run_after_a_conflict(tenant: Tenant, cli, prepared: dict[str, Any]) -> None:
     # A 412 on the privilege's PATCH: its revision moved under us, i.e. another writer is at work.
     target = privilege.privilege_id("alpha", "undo-agent", "undo-logs-app")
-    rule = {"path": f"managed/alpha_aiagentprivilege/{target}", "method": "PATCH", "action": "status",
-            "status": 412, "count": 1}
+    rule = {
+        "path": f"managed/alpha_aiagentprivilege/{target}",
+        "method": "PATCH",
+        "action": "status",
+        "status": 412,
+        "count": 1,
+    }
     assert requests.put(tenant.url + "/_emulator/faults", json=[rule], timeout=10).status_code == 200
-    code, out, err = cli("apply", prepared["new"], "--tenant", tenant.url, "--stack", "undo", "--prune",
-                         "--auto-approve", "--rollback-on-failure")
+    code, out, err = cli(
+        "apply",
+        prepared["new"],
+        "--tenant",
+        tenant.url,
+        "--stack",
+        "undo",
+        "--prune",
+        "--auto-approve",
+        "--rollback-on-failure",
+    )
     assert code == 1, out + err
     assert "conflict:" in err and "Not rolling back: another writer changed" in err, out + err
     assert "Rolling back" not in out
 
 
-def test_saved_undo_plan_is_refused_when_stale_then_applies(tenant: Tenant, cli, prepared: dict[str, Any],
-                                                             tmp_path: Path) -> None:
+def test_saved_undo_plan_is_refused_when_stale_then_applies(
+    tenant: Tenant, cli, prepared: dict[str, Any], tmp_path: Path
+) -> None:
     from tests.support import admin_token
 
     journals = tmp_path / ".provisioner" / "journal"
@@ -235,12 +302,18 @@ def test_saved_undo_plan_is_refused_when_stale_then_applies(tenant: Tenant, cli,
 
     # Someone edits an object the undo plan covers: the saved plan is stale and nothing is written.
     token = admin_token(tenant.url, tenant.server.service_account)
-    record = requests.get(f"{tenant.url}/openidm/managed/alpha_application?_queryFilter=true&_fields=_id,ssoEntities",
-                          headers={"Authorization": f"Bearer {token}"}, timeout=10).json()["result"]
+    record = requests.get(
+        f"{tenant.url}/openidm/managed/alpha_application?_queryFilter=true&_fields=_id,ssoEntities",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    ).json()["result"]
     [app_id] = [r["_id"] for r in record if r["ssoEntities"]["oidcId"] == "undo-logs-app"]
-    edit = requests.patch(f"{tenant.url}/openidm/managed/alpha_application/{app_id}",
-                          json=[{"operation": "replace", "field": "/description", "value": "edited by hand"}],
-                          headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    edit = requests.patch(
+        f"{tenant.url}/openidm/managed/alpha_application/{app_id}",
+        json=[{"operation": "replace", "field": "/description", "value": "edited by hand"}],
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
     assert edit.status_code == 200, edit.text
     edited = tenant_state(tenant.url)
     code, out, err = cli("apply", "--plan", tmp_path / "undo.json", "--auto-approve")
@@ -257,12 +330,42 @@ def test_saved_undo_plan_is_refused_when_stale_then_applies(tenant: Tenant, cli,
 def test_undo_refuses_a_damaged_journal_with_where_and_why(tenant: Tenant, cli, tmp_path: Path) -> None:
     start = {"event": "start", "stack": "s", "target": tenant.url, "changes": [{"address": "x", "action": "update"}]}
     cases = [
-        ({"event": "before", "address": "X alpha/a", "kind": "Nope", "realm": "alpha", "key": "a",
-          "action": "update", "image": {}}, "before record of unknown kind 'Nope'"),
-        ({"event": "before", "address": "Application alpha/a", "kind": "Application", "realm": "alpha", "key": "a",
-          "action": "update", "image": [1]}, "image must be an object or null"),
-        ({"event": "before", "address": "AIAgent alpha/a", "kind": "AIAgent", "realm": "alpha", "key": "a",
-          "action": "update", "image": {"applications": 5}}, "a before record is malformed"),
+        (
+            {
+                "event": "before",
+                "address": "X alpha/a",
+                "kind": "Nope",
+                "realm": "alpha",
+                "key": "a",
+                "action": "update",
+                "image": {},
+            },
+            "before record of unknown kind 'Nope'",
+        ),
+        (
+            {
+                "event": "before",
+                "address": "Application alpha/a",
+                "kind": "Application",
+                "realm": "alpha",
+                "key": "a",
+                "action": "update",
+                "image": [1],
+            },
+            "image must be an object or null",
+        ),
+        (
+            {
+                "event": "before",
+                "address": "AIAgent alpha/a",
+                "kind": "AIAgent",
+                "realm": "alpha",
+                "key": "a",
+                "action": "update",
+                "image": {"applications": 5},
+            },
+            "a before record is malformed",
+        ),
     ]
     for number, (before, message) in enumerate(cases):
         path = tmp_path / f"damaged-{number}.jsonl"
@@ -292,8 +395,14 @@ def test_undo_and_rollback_format_json_print_one_document(tenant: Tenant, cli, t
     from tests.core.conftest import bot_args
 
     before = tenant_state(tenant.url)
-    rule = {"path": "managed/alpha_application/", "method": "PUT", "action": "status", "status": 500,
-            "retryAfter": 0, "count": 5}
+    rule = {
+        "path": "managed/alpha_application/",
+        "method": "PUT",
+        "action": "status",
+        "status": 500,
+        "retryAfter": 0,
+        "count": 5,
+    }
     assert requests.put(tenant.url + "/_emulator/faults", json=[rule], timeout=10).status_code == 200
     code, out, err = cli("apply", *bot_args(tenant), "--auto-approve", "--rollback-on-failure", "--format", "json")
     assert code == 1, out + err
@@ -303,7 +412,15 @@ def test_undo_and_rollback_format_json_print_one_document(tenant: Tenant, cli, t
     assert tenant_state(tenant.url) == before
     assert requests.delete(tenant.url + "/_emulator/faults", timeout=10).status_code < 300
     assert cli("apply", *bot_args(tenant), "--auto-approve")[0] == 0
-    code, out, err = cli("undo", _journals(tmp_path / ".provisioner" / "journal")[-1], "--tenant", tenant.url, "--auto-approve", "--format", "json")
+    code, out, err = cli(
+        "undo",
+        _journals(tmp_path / ".provisioner" / "journal")[-1],
+        "--tenant",
+        tenant.url,
+        "--auto-approve",
+        "--format",
+        "json",
+    )
     assert code == 0, out + err
     document = json.loads(out)
     assert document["result"]["ok"] is True and len(document["plan"]["changes"]) >= 3

@@ -1,5 +1,6 @@
 """Emulator test fixtures: one running in-memory server per session, reset before each test, and an
 admin-token helper that signs the service-account assertion with PyJWT."""
+
 from __future__ import annotations
 
 import json
@@ -26,16 +27,27 @@ def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
 
 
-def assertion(server: EmulatorServer, *, aud: str | None = None, exp_in: int = 180, jti: bool = True,
-              iss: str | None = None, sub: str | None = None, key: dict[str, Any] | None = None) -> str:
+def assertion(
+    server: EmulatorServer,
+    *,
+    aud: str | None = None,
+    exp_in: int = 180,
+    jti: bool = True,
+    iss: str | None = None,
+    sub: str | None = None,
+    key: dict[str, Any] | None = None,
+) -> str:
     sa = server.service_account
     now = int(time.time())
-    claims: dict[str, Any] = {"iss": iss or sa["id"], "sub": sub or iss or sa["id"],
-                              "aud": aud or server.url + "/am/oauth2/access_token", "exp": now + exp_in}
+    claims: dict[str, Any] = {
+        "iss": iss or sa["id"],
+        "sub": sub or iss or sa["id"],
+        "aud": aud or server.url + "/am/oauth2/access_token",
+        "exp": now + exp_in,
+    }
     if jti:
         claims["jti"] = str(uuid.uuid4())
-    return jwt.encode(claims, _private_key(json.dumps(key or sa["jwk"], sort_keys=True)),
-                      algorithm="RS256")  # type: ignore[arg-type]
+    return jwt.encode(claims, _private_key(json.dumps(key or sa["jwk"], sort_keys=True)), algorithm="RS256")  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=16)
@@ -100,9 +112,16 @@ class Emu:
         return self.control("POST", "seed", {"realm": realm, "users": list(users), "groups": list(groups)})
 
     def new_app(self, name: str, client_id: str, realm: str = "alpha") -> dict[str, Any]:
-        r = self.request("POST", self.idm(f"managed/{realm}_application?_action=create"),
-                         json={"name": name, "templateName": "service", "templateVersion": "1.0",
-                               "ssoEntities": {"oidcId": client_id}})
+        r = self.request(
+            "POST",
+            self.idm(f"managed/{realm}_application?_action=create"),
+            json={
+                "name": name,
+                "templateName": "service",
+                "templateVersion": "1.0",
+                "ssoEntities": {"oidcId": client_id},
+            },
+        )
         assert r.status_code == 201, r.text
         return dict(r.json())
 
@@ -126,5 +145,8 @@ def emu(server: EmulatorServer) -> Emu:
 
 
 def ref(realm: str, kind: str, oid: str) -> dict[str, str]:
-    return {"_ref": f"managed/{realm}_{kind}/{oid}", "_refResourceCollection": f"managed/{realm}_{kind}",
-            "_refResourceId": oid}
+    return {
+        "_ref": f"managed/{realm}_{kind}/{oid}",
+        "_refResourceCollection": f"managed/{realm}_{kind}",
+        "_refResourceId": oid,
+    }

@@ -5,6 +5,7 @@ so the same assertions hold against both. Every object they create is named with
 ``prefix`` and deleted in a ``finally`` (:meth:`ContractTenant.cleanup`), on a real tenant as on
 the emulator.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,12 +62,12 @@ class ContractTenant:
     def put_idm(self, type_name: str, oid: str, body: dict[str, object]) -> Response:
         """Create an IDM object with a chosen id (``If-None-Match: *``) and register its deletion."""
         self.cleanup_idm(type_name, oid)
-        return self.call("PUT", self.idm_path(f"managed/{type_name}/{oid}"), json=body,
-                         headers={"If-None-Match": "*"})
+        return self.call("PUT", self.idm_path(f"managed/{type_name}/{oid}"), json=body, headers={"If-None-Match": "*"})
 
     def cleanup_idm(self, type_name: str, oid: str, *, first: bool = False) -> None:
         """Delete ``managed/type_name/oid`` at the end (``first``: after everything registered so far, e.g. an
         agent's identity after the agent)."""
+
         def undo() -> Response:
             return self.call("DELETE", self.idm_path(f"managed/{type_name}/{oid}"))
 
@@ -92,8 +93,9 @@ def _tenant_client(config: pytest.Config, server: Any) -> tuple[TenantClient, bo
         credentials = resolve_credentials(CONTRACT_ENVIRON)
         return TenantClient(url, credentials.auth(url)), False
     account = server.service_account
-    credentials = resolve_credentials({"AIC_SERVICE_ACCOUNT_ID": account["id"],
-                                       "AIC_SERVICE_ACCOUNT_JWK": json.dumps(account["jwk"])})
+    credentials = resolve_credentials(
+        {"AIC_SERVICE_ACCOUNT_ID": account["id"], "AIC_SERVICE_ACCOUNT_JWK": json.dumps(account["jwk"])}
+    )
     return TenantClient(server.url, credentials.auth(server.url)), True
 
 

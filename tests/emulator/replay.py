@@ -9,6 +9,7 @@ are tenant data: revisions, timestamps, tenant settings).
 
 Used by ``test_replay.py`` for the shared recordings and for files written by ``--record``.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,10 @@ import requests
 
 from tests.support import admin_token
 
-AGENT_ITEM = re.compile(r"^/am/json/realms/root/realms/(?P<realm>[^/]+)/realm-config/agents/"
-                        r"(?P<kind>[^/?]+)/(?P<id>[^/?]+)$")
+AGENT_ITEM = re.compile(
+    r"^/am/json/realms/root/realms/(?P<realm>[^/]+)/realm-config/agents/"
+    r"(?P<kind>[^/?]+)/(?P<id>[^/?]+)$"
+)
 AGENT_LIST = re.compile(r"^/am/json/realms/root/realms/(?P<realm>[^/]+)/realm-config/agents(?:/(?P<kind>[^/?]+))?$")
 SCRIPT = re.compile(r"^/am/json/realms/root/realms/(?P<realm>[^/]+)/scripts/(?P<id>[^/?]+)$")
 IDM_ITEM = re.compile(r"^/openidm/managed/(?P<realm>[^_/]+)_(?P<kind>[^/]+)/(?P<id>[^/?]+)$")
@@ -36,8 +39,17 @@ REF = re.compile(r"^managed/(?P<realm>[^_/]+)_(?P<kind>user|group|application)/(
 NOT_REPLAYED = re.compile(r"^/am/oauth2/")
 FORWARDED = ("accept-api-version", "content-type", "if-match", "if-none-match", "x-requested-with")
 AGENT_KEYS = ("_id", "_rev", "_type")
-IDM_READ_ONLY = ("_rev", "agentID", "agentOAuth2ClientId", "resourceData", "subjectIDs", "privileges",
-                 "aiagentprivileges", "ownerOfApp", "groups")
+IDM_READ_ONLY = (
+    "_rev",
+    "agentID",
+    "agentOAuth2ClientId",
+    "resourceData",
+    "subjectIDs",
+    "privileges",
+    "aiagentprivileges",
+    "ownerOfApp",
+    "groups",
+)
 SEED_SECRET = "replay-seeded-secret-0123456789"  # loopback emulator only, never a real credential
 
 
@@ -56,7 +68,7 @@ class Difference:
 @dataclass
 class Replay:
     name: str
-    recorded: str                   # startedDateTime of the first entry
+    recorded: str  # startedDateTime of the first entry
     exchanges: int = 0
     skipped: int = 0
     differences: list[Difference] = field(default_factory=list)
@@ -105,10 +117,10 @@ def _path_query(url: str) -> tuple[str, str]:
 @dataclass
 class Seeds:
     agents: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)  # (realm, kind, id)
-    refs: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)    # (realm, kind, id)
+    refs: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)  # (realm, kind, id)
     scripts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    identities: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)   # (realm, uid)
-    privileges: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)   # (realm, id)
+    identities: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (realm, uid)
+    privileges: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (realm, id)
 
 
 def _walk_refs(value: Any) -> Iterator[str]:
@@ -148,7 +160,7 @@ def infer_seeds(entries: list[dict[str, Any]]) -> Seeds:
         path = unquote(path)
         sent, got = body_of(request, "postData"), body_of(response, "content")
         for ref in (*_walk_refs(sent), *_walk_refs(got)):
-            if (found := REF.match(ref)):
+            if found := REF.match(ref):
                 referenced.append((found["realm"], found["kind"], found["id"]))
         if (found := AGENT_ITEM.match(path)) and found["kind"] not in ("",):
             key = (found["realm"], found["kind"], found["id"])
@@ -160,7 +172,7 @@ def infer_seeds(entries: list[dict[str, Any]]) -> Seeds:
                     key = (found["realm"], _agent_kind(item, found["kind"]), item["_id"])
                     if first_sight(("am",) + key):
                         seeds.agents[key] = item
-        elif (found := SCRIPT.match(path)):
+        elif found := SCRIPT.match(path):
             key2 = (found["realm"], found["id"])
             if first_sight(("script",) + key2) and status == 200 and method in ("PUT", "GET", "DELETE"):
                 seeds.scripts[key2] = sent if method == "PUT" and isinstance(sent, dict) else got
@@ -170,7 +182,7 @@ def infer_seeds(entries: list[dict[str, Any]]) -> Seeds:
             for item in got.get("result") or []:
                 if isinstance(item, dict) and isinstance(item.get("_id"), str):
                     _idm_sight(seeds, first_sight, found["realm"], found["kind"], item)
-        elif (found := IDM_ITEM.match(path)):
+        elif found := IDM_ITEM.match(path):
             if status == 200 and isinstance(got, dict):
                 _idm_sight(seeds, first_sight, found["realm"], found["kind"], got)
             else:  # created (201) or shown absent (404) by the recording: not seeded
@@ -210,8 +222,14 @@ class Emulator:
             raise AssertionError(f"control {name}: {response.status_code} {response.text}")
         return response.json()
 
-    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-             expect: Iterable[int] = (200, 201)) -> requests.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        expect: Iterable[int] = (200, 201),
+    ) -> requests.Response:
         response = self.session.request(method, self.url + path, json=body, headers=headers or {}, timeout=30)
         if response.status_code not in tuple(expect):
             raise AssertionError(f"seed {method} {path}: {response.status_code} {response.text}")
@@ -242,8 +260,15 @@ def seed(emulator: Emulator, seeds: Seeds) -> None:
         if kind in ("user", "group"):
             bucket = by_realm.setdefault(realm, {"users": [], "groups": []})
             if kind == "user":
-                bucket["users"].append({"_id": oid, "userName": item.get("userName") or f"replay-{oid[:8]}",
-                                        "givenName": "Replay", "sn": "User", "mail": f"{oid[:8]}@replay.invalid"})
+                bucket["users"].append(
+                    {
+                        "_id": oid,
+                        "userName": item.get("userName") or f"replay-{oid[:8]}",
+                        "givenName": "Replay",
+                        "sn": "User",
+                        "mail": f"{oid[:8]}@replay.invalid",
+                    }
+                )
             else:
                 bucket["groups"].append({"_id": oid, "members": []})
     for realm, bucket in by_realm.items():
@@ -259,11 +284,13 @@ def seed(emulator: Emulator, seeds: Seeds) -> None:
             body = _with_secret(body, doc)
         identity = seeds.identities.get((realm, _plain(doc.get("aiAgentIdentityUid")) or ""))
         if kind == "AIAgent" and identity is not None and "aiAgentIdentityAttributes" not in body:
-            body["aiAgentIdentityAttributes"] = {k: identity[k] for k in ("_id", "name", "description")
-                                                 if k in identity}
+            body["aiAgentIdentityAttributes"] = {
+                k: identity[k] for k in ("_id", "name", "description") if k in identity
+            }
         path = f"/am/json/realms/root/realms/{realm}/realm-config/agents/{kind}/{client_id}"
-        version = {"Accept-API-Version": "protocol=2.1,resource=2.0" if kind == "AIAgent"
-                   else "protocol=2.1,resource=1.0"}
+        version = {
+            "Accept-API-Version": "protocol=2.1,resource=2.0" if kind == "AIAgent" else "protocol=2.1,resource=1.0"
+        }
         emulator.call("PUT", path, body, version, expect=(201,))
         # PUT on an existing agent stores exactly what it is given: the recorded field set, not the
         # create defaults of the emulated tenant version.
@@ -271,9 +298,17 @@ def seed(emulator: Emulator, seeds: Seeds) -> None:
     for (realm, uid), identity in sorted(seeds.identities.items()):
         owners = identity.get("owners")
         if isinstance(owners, list) and owners:
-            emulator.call("PATCH", f"/openidm/managed/{realm}_aiagent/{uid}",
-                          [{"operation": "replace", "field": "/owners",
-                            "value": [{"_ref": o["_ref"]} for o in owners if isinstance(o, dict) and "_ref" in o]}])
+            emulator.call(
+                "PATCH",
+                f"/openidm/managed/{realm}_aiagent/{uid}",
+                [
+                    {
+                        "operation": "replace",
+                        "field": "/owners",
+                        "value": [{"_ref": o["_ref"]} for o in owners if isinstance(o, dict) and "_ref" in o],
+                    }
+                ],
+            )
     for (realm, oid), privilege in sorted(seeds.privileges.items()):
         body = {k: v for k, v in privilege.items() if k not in IDM_READ_ONLY and k != "_id"}
         for name in ("agent", "resource", "subjects", "subjectGroups"):
@@ -285,8 +320,13 @@ def seed(emulator: Emulator, seeds: Seeds) -> None:
         emulator.call("PUT", f"/openidm/managed/{realm}_aiagentprivilege/{oid}", body, expect=(201,))
     for (realm, oid), script in sorted(seeds.scripts.items()):
         body = {k: v for k, v in (script or {}).items() if k != "_id"}
-        emulator.call("PUT", f"/am/json/realms/root/realms/{realm}/scripts/{oid}", body,
-                      {"Accept-API-Version": "protocol=2.0,resource=1.0"}, expect=(201,))
+        emulator.call(
+            "PUT",
+            f"/am/json/realms/root/realms/{realm}/scripts/{oid}",
+            body,
+            {"Accept-API-Version": "protocol=2.0,resource=1.0"},
+            expect=(201,),
+        )
 
 
 def _plain(value: Any) -> Any:
@@ -330,12 +370,20 @@ def compare(recorded: Any, actual: Any, path: str = "") -> Iterator[tuple[str, s
 
 
 def _shape(value: Any) -> str:
-    return "object" if isinstance(value, dict) else "array" if isinstance(value, list) else \
-        "null" if value is None else "scalar"
+    return (
+        "object"
+        if isinstance(value, dict)
+        else "array"
+        if isinstance(value, list)
+        else "null"
+        if value is None
+        else "scalar"
+    )
 
 
-def replay(har_path: Path, url: str, service_account: dict[str, Any],
-           allowed: Iterable[tuple[str, str, str, str]] = ()) -> Replay:
+def replay(
+    har_path: Path, url: str, service_account: dict[str, Any], allowed: Iterable[tuple[str, str, str, str]] = ()
+) -> Replay:
     """Seed, replay and compare one HAR file; differences matching ``allowed`` are not reported.
 
     ``allowed``: ``(file glob, JSON path glob, problem, reason)``.
@@ -354,12 +402,12 @@ def replay(har_path: Path, url: str, service_account: dict[str, Any],
         if NOT_REPLAYED.match(path):
             result.skipped += 1
             continue
-        headers = {h["name"]: h["value"] for h in request.get("headers") or []
-                   if h["name"].lower() in FORWARDED}
+        headers = {h["name"]: h["value"] for h in request.get("headers") or [] if h["name"].lower() in FORWARDED}
         text = (request.get("postData") or {}).get("text")
         target = emulator.url + path + ("?" + query if query else "")
-        got = emulator.session.request(request["method"], target, data=text.encode() if text else None,
-                                       headers=headers, timeout=30)
+        got = emulator.session.request(
+            request["method"], target, data=text.encode() if text else None, headers=headers, timeout=30
+        )
         where = f"#{index} {request['method']} {path}"
         found: list[Difference] = []
         if got.status_code != int(response["status"]):

@@ -1,4 +1,5 @@
 """Admin authentication (reference §2): the JWT-bearer grant, bearer checks, the session limit."""
+
 from __future__ import annotations
 
 import time
@@ -45,9 +46,16 @@ def test_missing_or_invalid_token_is_401(emu: Emu, header: str | None) -> None:
 
 def test_token_signed_by_another_key_is_401(emu: Emu) -> None:
     private, _ = generate_rsa_jwk()
-    forged = jwt.encode({"sub": emu.server.service_account["id"], "client_id": "service-account",
-                         "scope": ["fr:am:*"], "exp": int(time.time()) + 60},
-                        RSAAlgorithm.from_jwk(private), algorithm="RS256")  # type: ignore[arg-type]
+    forged = jwt.encode(
+        {
+            "sub": emu.server.service_account["id"],
+            "client_id": "service-account",
+            "scope": ["fr:am:*"],
+            "exp": int(time.time()) + 60,
+        },
+        RSAAlgorithm.from_jwk(private),
+        algorithm="RS256",
+    )  # type: ignore[arg-type]
     r = requests.get(provider_url(emu), headers={"Authorization": f"Bearer {forged}"}, timeout=5)
     assert r.status_code == 401
 
@@ -79,18 +87,25 @@ def test_grant_errors(emu: Emu) -> None:
     server = emu.server
     r = token_response(server, "fr:am:* fr:iga:* fr:idc:esv:*")
     assert r.status_code == 400
-    assert r.json() == {"error": "invalid_scope",
-                        "error_description": "Unsupported scope for service account: fr:iga:*,fr:idc:esv:*"}
+    assert r.json() == {
+        "error": "invalid_scope",
+        "error_description": "Unsupported scope for service account: fr:iga:*,fr:idc:esv:*",
+    }
     assert token_response(server, aud="https://elsewhere/am/oauth2/access_token").json()["error"] == "invalid_grant"
     assert token_response(server, exp_in=901).json()["error"] == "invalid_grant"
     assert token_response(server, exp_in=-5).json()["error"] == "invalid_grant"
     assert token_response(server, jti=False).json()["error"] == "invalid_grant"
     other, _ = generate_rsa_jwk()
     assert token_response(server, key=other).json()["error"] == "invalid_grant"
-    assert token_response(server, iss="someone-else").json() == {"error": "invalid_grant",
-                                                                 "error_description": "Unknown JWT issuer"}
-    wrong_client = requests.post(server.token_url, data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-                                                         "client_id": "x", "assertion": "a.b.c"}, timeout=5)
+    assert token_response(server, iss="someone-else").json() == {
+        "error": "invalid_grant",
+        "error_description": "Unknown JWT issuer",
+    }
+    wrong_client = requests.post(
+        server.token_url,
+        data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "client_id": "x", "assertion": "a.b.c"},
+        timeout=5,
+    )
     assert wrong_client.json()["error"] == "invalid_client"
     assert token_response(server, scope=None).json()["scope"] == "fr:am:* fr:idm:*"
 
@@ -110,8 +125,9 @@ def test_session_limit_evict_oldest(emu: Emu) -> None:
     second = admin_token(emu.server)
     newest = admin_token(emu.server)
     for token, status in ((oldest, 401), (second, 200), (newest, 200)):
-        r = requests.get(provider_url(emu), headers={"Authorization": f"Bearer {token}",
-                                                     "Accept-API-Version": AM_V1}, timeout=5)
+        r = requests.get(
+            provider_url(emu), headers={"Authorization": f"Bearer {token}", "Accept-API-Version": AM_V1}, timeout=5
+        )
         assert r.status_code == status
 
 

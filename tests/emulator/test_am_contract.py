@@ -1,26 +1,47 @@
 """AM contract tests against the recorded fixtures (reference §3, §4, §6, §12)."""
+
 from __future__ import annotations
 
 import requests
 
 from .conftest import AM_V1, AM_V2, Emu, fixture
 
-GROUPS = ("overrideOAuth2ClientConfig", "advancedOAuth2ClientConfig", "signEncOAuth2ClientConfig",
-          "coreOAuth2ClientConfig", "coreOpenIDClientConfig", "coreUmaClientConfig")
+GROUPS = (
+    "overrideOAuth2ClientConfig",
+    "advancedOAuth2ClientConfig",
+    "signEncOAuth2ClientConfig",
+    "coreOAuth2ClientConfig",
+    "coreOpenIDClientConfig",
+    "coreUmaClientConfig",
+)
 NOT_FOUND = {"code": 404, "reason": "Not Found", "message": "Not Found"}
-NOT_AVAILABLE = {"code": 403, "reason": "Forbidden",
-                 "message": "This operation is not available in PingOne Advanced Identity Cloud."}
+NOT_AVAILABLE = {
+    "code": 403,
+    "reason": "Forbidden",
+    "message": "This operation is not available in PingOne Advanced Identity Cloud.",
+}
 
 
 def test_bare_aiagent_create_has_the_recorded_key_set_per_group(emu: Emu) -> None:
     recorded = fixture("aiagent-get-full.json")  # recorded on the 2026-05 tenant
     emu.control("PATCH", "config", {"am.tenantVersion": "2026-05"})
-    r = emu.put_agent("AIAgent", "FrodoTestAIAgent2", {
-        "aiAgentIdentityAttributes": {"inherited": False, "value": {
-            "_id": "9abea037-4da5-4e5c-803f-bbbbbbbbbbbb", "oauth2ClientId": "FrodoTestAIAgent2",
-            "name": "Frodo Test AI Agent 2", "description": "Test AI agent 2"}},
-        "aiAgentIdentityUid": {"inherited": False, "value": "9abea037-4da5-4e5c-803f-bbbbbbbbbbbb"},
-        "_type": {"_id": "AIAgent", "name": "AI Agents", "collection": True}})
+    r = emu.put_agent(
+        "AIAgent",
+        "FrodoTestAIAgent2",
+        {
+            "aiAgentIdentityAttributes": {
+                "inherited": False,
+                "value": {
+                    "_id": "9abea037-4da5-4e5c-803f-bbbbbbbbbbbb",
+                    "oauth2ClientId": "FrodoTestAIAgent2",
+                    "name": "Frodo Test AI Agent 2",
+                    "description": "Test AI agent 2",
+                },
+            },
+            "aiAgentIdentityUid": {"inherited": False, "value": "9abea037-4da5-4e5c-803f-bbbbbbbbbbbb"},
+            "_type": {"_id": "AIAgent", "name": "AI Agents", "collection": True},
+        },
+    )
     assert r.status_code == 201
     body = r.json()
     assert list(body) == list(recorded)
@@ -39,8 +60,11 @@ def test_bare_aiagent_create_has_the_recorded_key_set_per_group(emu: Emu) -> Non
     assert r.headers["Content-Type"] == "application/json;charset=UTF-8"
     assert r.headers["Cache-Control"] == "private"
     # the identity exists in IDM with the AM values and the IDM _rev echoed in AM
-    ident = emu.request("GET", emu.idm("managed/alpha_aiagent/9abea037-4da5-4e5c-803f-bbbbbbbbbbbb"),
-                        params={"_fields": "_id,customAttributes,description,name,oauth2ClientId,owners,privileges"})
+    ident = emu.request(
+        "GET",
+        emu.idm("managed/alpha_aiagent/9abea037-4da5-4e5c-803f-bbbbbbbbbbbb"),
+        params={"_fields": "_id,customAttributes,description,name,oauth2ClientId,owners,privileges"},
+    )
     assert ident.status_code == 200
     assert ident.json()["_rev"] == attrs["value"]["_rev"]
     assert ident.json()["oauth2ClientId"] == "FrodoTestAIAgent2"
@@ -49,8 +73,11 @@ def test_bare_aiagent_create_has_the_recorded_key_set_per_group(emu: Emu) -> Non
 
 def test_single_get_is_wrapped_and_list_is_plain_with_w9_keys(emu: Emu) -> None:
     emu.control("PATCH", "config", {"am.tenantVersion": "2026-05"})  # the wrapped sample is from 2026-05
-    emu.put_agent("OAuth2Client", "mcp-server", {"coreOAuth2ClientConfig": {
-        "userpassword": "s3cret", "clientName": ["MCP Server"], "scopes": ["mcp:read"]}})
+    emu.put_agent(
+        "OAuth2Client",
+        "mcp-server",
+        {"coreOAuth2ClientConfig": {"userpassword": "s3cret", "clientName": ["MCP Server"], "scopes": ["mcp:read"]}},
+    )
     single = emu.get_agent("OAuth2Client", "mcp-server")
     assert single.status_code == 200
     body = single.json()
@@ -67,8 +94,12 @@ def test_single_get_is_wrapped_and_list_is_plain_with_w9_keys(emu: Emu) -> None:
     assert listing.status_code == 200
     envelope = listing.json()
     assert {k: v for k, v in envelope.items() if k != "result"} == {
-        "resultCount": 1, "pagedResultsCookie": None, "totalPagedResultsPolicy": "EXACT",
-        "totalPagedResults": 1, "remainingPagedResults": -1}
+        "resultCount": 1,
+        "pagedResultsCookie": None,
+        "totalPagedResultsPolicy": "EXACT",
+        "totalPagedResults": 1,
+        "remainingPagedResults": -1,
+    }
     item = envelope["result"][0]
     assert item["coreOAuth2ClientConfig"]["scopes"] == ["mcp:read"]
     assert "userpassword" not in item["coreOAuth2ClientConfig"]  # it has a secret (R2)
@@ -82,15 +113,27 @@ def test_single_get_is_wrapped_and_list_is_plain_with_w9_keys(emu: Emu) -> None:
 
 def test_aiagent_list_item_has_plain_identity_fields(emu: Emu) -> None:
     created = emu.new_agent("agent-one")
-    r = emu.request("GET", emu.agent("AIAgent"), params={"_queryFilter": "_id eq 'agent-one'"}, headers=emu.v("AIAgent"))
+    r = emu.request(
+        "GET", emu.agent("AIAgent"), params={"_queryFilter": "_id eq 'agent-one'"}, headers=emu.v("AIAgent")
+    )
     item = r.json()["result"][0]
     assert item["aiAgentIdentityUid"] == created["aiAgentIdentityUid"]["value"]
     assert item["aiAgentIdentityAttributes"]["_id"] == created["aiAgentIdentityUid"]["value"]
     empty = emu.request("GET", emu.agent("AIAgent"), params={"_queryFilter": "_id eq 'nope'"}, headers=emu.v("AIAgent"))
-    assert empty.json() == {"result": [], "resultCount": 0, "pagedResultsCookie": None,
-                            "totalPagedResultsPolicy": "EXACT", "totalPagedResults": 0, "remainingPagedResults": -1}
-    cross = emu.request("GET", emu.am("realm-config/agents"), params={"_queryFilter": "_id eq 'agent-one'"},
-                        headers={"Accept-API-Version": AM_V1})
+    assert empty.json() == {
+        "result": [],
+        "resultCount": 0,
+        "pagedResultsCookie": None,
+        "totalPagedResultsPolicy": "EXACT",
+        "totalPagedResults": 0,
+        "remainingPagedResults": -1,
+    }
+    cross = emu.request(
+        "GET",
+        emu.am("realm-config/agents"),
+        params={"_queryFilter": "_id eq 'agent-one'"},
+        headers={"Accept-API-Version": AM_V1},
+    )
     assert cross.json()["totalPagedResultsPolicy"] == "NONE" and cross.json()["totalPagedResults"] == -1
     assert "_type" not in cross.json()["result"][0]
 
@@ -98,10 +141,19 @@ def test_aiagent_list_item_has_plain_identity_fields(emu: Emu) -> None:
 def test_update_is_whole_replacement_with_partial_echo(emu: Emu) -> None:
     created = emu.new_agent("FrodoOpsTestAIAgent1", description="one")
     uid = created["aiAgentIdentityUid"]["value"]
-    body = {"aiAgentIdentityAttributes": {"inherited": False, "value": {
-        "_id": uid, "oauth2ClientId": "FrodoOpsTestAIAgent1", "name": "FrodoOpsTestAIAgent1", "description": "one"}},
+    body = {
+        "aiAgentIdentityAttributes": {
+            "inherited": False,
+            "value": {
+                "_id": uid,
+                "oauth2ClientId": "FrodoOpsTestAIAgent1",
+                "name": "FrodoOpsTestAIAgent1",
+                "description": "one",
+            },
+        },
         "aiAgentIdentityUid": {"inherited": False, "value": uid},
-        "_type": {"_id": "AIAgent", "name": "AI Agents", "collection": True}}
+        "_type": {"_id": "AIAgent", "name": "AI Agents", "collection": True},
+    }
     r = emu.put_agent("AIAgent", "FrodoOpsTestAIAgent1", body)
     assert r.status_code == 200
     echoed = r.json()
@@ -132,8 +184,12 @@ def test_errors_404_403_412_and_version(emu: Emu) -> None:
     assert missing.status_code == 404 and missing.json() == NOT_FOUND
     deleted = emu.request("DELETE", emu.agent("AIAgent", "nope"), headers=emu.v("AIAgent"))
     assert deleted.status_code == 404 and deleted.json() == NOT_FOUND
-    root = emu.request("GET", f"{emu.url}/am/json/realms/root/realm-config/agents/OAuth2Client",
-                       params={"_queryFilter": "true"}, headers={"Accept-API-Version": AM_V1})
+    root = emu.request(
+        "GET",
+        f"{emu.url}/am/json/realms/root/realm-config/agents/OAuth2Client",
+        params={"_queryFilter": "true"},
+        headers={"Accept-API-Version": AM_V1},
+    )
     assert root.status_code == 403 and root.json() == NOT_AVAILABLE
     assert root.headers["Cache-Control"] == "private, no-store"
     emu.new_agent("dup")
@@ -141,8 +197,11 @@ def test_errors_404_403_412_and_version(emu: Emu) -> None:
     assert again.status_code == 412
     assert again.json() == {"code": 412, "reason": "Precondition Failed", "message": "Resource already exists"}
     old = emu.request("GET", emu.agent("AIAgent", "dup"), headers={"Accept-API-Version": AM_V1})
-    assert old.status_code == 400 and old.json() == {"code": 400, "reason": "Bad Request",
-                                                     "message": "Unsupported resource version"}
+    assert old.status_code == 400 and old.json() == {
+        "code": 400,
+        "reason": "Bad Request",
+        "message": "Unsupported resource version",
+    }
     bad_id = emu.put_agent("OAuth2Client", "bad.id", {})
     assert bad_id.status_code == 400 and bad_id.json()["code"] == 400
     csrf = emu.request("PUT", emu.agent("OAuth2Client", "c2"), json={})
@@ -156,8 +215,13 @@ def test_delete_echoes_and_cascades_to_identity_and_privileges(emu: Emu) -> None
     uid = agent["aiAgentIdentityUid"]["value"]
     app = emu.new_app("App", "app-1")
     from .conftest import ref
-    p = emu.request("PUT", emu.idm("managed/alpha_aiagentprivilege/p1"), headers={"If-None-Match": "*"},
-                    json={"agent": ref("alpha", "aiagent", uid), "resource": ref("alpha", "application", app["_id"])})
+
+    p = emu.request(
+        "PUT",
+        emu.idm("managed/alpha_aiagentprivilege/p1"),
+        headers={"If-None-Match": "*"},
+        json={"agent": ref("alpha", "aiagent", uid), "resource": ref("alpha", "application", app["_id"])},
+    )
     assert p.status_code == 201
     r = emu.request("DELETE", emu.agent("AIAgent", "gone"), headers=emu.v("AIAgent"))
     assert r.status_code == 200 and r.json()["_id"] == "gone" and "aiAgentIdentityAttributes" in r.json()
@@ -176,8 +240,11 @@ def test_identity_sync_and_snapshot(emu: Emu) -> None:
     agent = emu.new_agent("snap", description="d1")
     uid = agent["aiAgentIdentityUid"]["value"]
     rev0 = agent["aiAgentIdentityAttributes"]["value"]["_rev"]
-    patched = emu.request("PATCH", emu.idm(f"managed/alpha_aiagent/{uid}"),
-                          json=[{"operation": "replace", "field": "/description", "value": "from idm"}])
+    patched = emu.request(
+        "PATCH",
+        emu.idm(f"managed/alpha_aiagent/{uid}"),
+        json=[{"operation": "replace", "field": "/description", "value": "from idm"}],
+    )
     assert patched.json()["_rev"] != rev0
     seen = emu.get_agent("AIAgent", "snap").json()
     assert seen["aiAgentIdentityAttributes"]["value"]["_rev"] == rev0  # a snapshot, not refreshed
@@ -188,16 +255,27 @@ def test_identity_sync_and_snapshot(emu: Emu) -> None:
 
 
 def test_template_types_and_provider(emu: Emu) -> None:
-    template = emu.request("POST", emu.agent("OAuth2Client") + "?_action=template", json={},
-                           headers=emu.v("OAuth2Client"))
+    template = emu.request(
+        "POST", emu.agent("OAuth2Client") + "?_action=template", json={}, headers=emu.v("OAuth2Client")
+    )
     assert template.status_code == 200
     assert template.json()["advancedOAuth2ClientConfig"]["grantTypes"] == ["authorization_code"]
-    types = emu.request("POST", emu.am("realm-config/agents") + "?_action=getAllTypes", json={},
-                        headers={"Accept-API-Version": AM_V1}).json()
+    types = emu.request(
+        "POST", emu.am("realm-config/agents") + "?_action=getAllTypes", json={}, headers={"Accept-API-Version": AM_V1}
+    ).json()
     assert list(types) == ["result"]
-    assert [t["_id"] for t in types["result"]] == ["WebAgent", "J2EEAgent", "2.2_Agent", "OAuth2Client", "SharedAgent",
-                                                   "RemoteConsentAgent", "SoftwarePublisher", "IdentityGatewayAgent",
-                                                   "TrustedJwtIssuer", "AIAgent"]
+    assert [t["_id"] for t in types["result"]] == [
+        "WebAgent",
+        "J2EEAgent",
+        "2.2_Agent",
+        "OAuth2Client",
+        "SharedAgent",
+        "RemoteConsentAgent",
+        "SoftwarePublisher",
+        "IdentityGatewayAgent",
+        "TrustedJwtIssuer",
+        "AIAgent",
+    ]
     url = emu.am("realm-config/services/oauth-oidc")
     provider = emu.request("GET", url, headers={"Accept-API-Version": AM_V1})
     doc = provider.json()
@@ -214,8 +292,9 @@ def test_template_types_and_provider(emu: Emu) -> None:
     partial = {"advancedOAuth2Config": doc["advancedOAuth2Config"]}
     replaced = emu.request("PUT", url, json=partial, headers={"Accept-API-Version": AM_V1}).json()
     assert "coreOAuth2Config" not in replaced and replaced["aiAgentsConfig"]["aiAgentsEnabled"] is True
-    bravo = emu.request("GET", emu.am("realm-config/services/oauth-oidc", "bravo"),
-                        headers={"Accept-API-Version": AM_V1}).json()
+    bravo = emu.request(
+        "GET", emu.am("realm-config/services/oauth-oidc", "bravo"), headers={"Accept-API-Version": AM_V1}
+    ).json()
     assert bravo["aiAgentsConfig"]["aiAgentsIdentityObjectName"] == "managed/bravo_aiagent"
 
 
@@ -230,8 +309,12 @@ def test_provider_if_match_enforced_when_switched_on(emu: Emu) -> None:
 
 
 def test_transaction_id_is_echoed(emu: Emu) -> None:
-    r = emu.request("GET", emu.agent("OAuth2Client"), params={"_queryFilter": "true"},
-                    headers={"Accept-API-Version": AM_V1, "X-ForgeRock-TransactionId": "tx-123"})
+    r = emu.request(
+        "GET",
+        emu.agent("OAuth2Client"),
+        params={"_queryFilter": "true"},
+        headers={"Accept-API-Version": AM_V1, "X-ForgeRock-TransactionId": "tx-123"},
+    )
     assert r.headers["X-ForgeRock-TransactionId"] == "tx-123"
     idm = emu.request("GET", emu.idm("managed/alpha_user"), params={"_queryFilter": "true"})
     assert idm.headers["Content-Type"] == "application/json;charset=utf-8"
@@ -254,8 +337,9 @@ def test_feature_disabled_then_enabled(emu: Emu) -> None:
     assert enabled.status_code == 200 and enabled.json() == {}
     assert emu.put_agent("AIAgent", "x", {}).status_code == 201
     assert requests.get(f"{emu.url}/am/json/serverinfo/*", timeout=5).json()["oauth2AIAgentsEnabled"] is True
-    types = emu.request("POST", emu.am("realm-config/agents") + "?_action=getAllTypes", json={},
-                        headers={"Accept-API-Version": AM_V1}).json()["result"]
+    types = emu.request(
+        "POST", emu.am("realm-config/agents") + "?_action=getAllTypes", json={}, headers={"Accept-API-Version": AM_V1}
+    ).json()["result"]
     assert types[-1]["_id"] == "AIAgent"
 
 
@@ -263,6 +347,7 @@ def test_server_started_with_ai_agents_disabled() -> None:
     from provisioner.emulator import EmulatorServer
 
     from .conftest import admin_token
+
     with EmulatorServer(ai_agents=False, realms=("alpha",)) as server:
         headers = {"Authorization": f"Bearer {admin_token(server)}", "Accept-API-Version": AM_V2}
         url = f"{server.url}/am/json/realms/root/realms/alpha/realm-config/agents/AIAgent/x"

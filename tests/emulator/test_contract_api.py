@@ -1,6 +1,7 @@
 """Contract tests for the API behaviour provisioner relies on (create, replace, list forms, delete,
 privileges). Marked ``contract``: only the documented API, runnable against a real tenant with
 ``--tenant-url`` (docs/emulator.md); objects are prefixed and deleted in a ``finally``."""
+
 from __future__ import annotations
 
 import uuid
@@ -32,8 +33,12 @@ def test_put_creates_with_201_then_replaces_the_whole_agent(tenant: ContractTena
     assert created.body["coreOAuth2ClientConfig"]["clientType"] == {"inherited": False, "value": "Confidential"}
     assert "userpassword" not in created.body["coreOAuth2ClientConfig"]
     # a PUT on an existing agent stores exactly the body: partial groups, nothing filled in
-    replaced = tenant.call("PUT", tenant.agent_path("AIAgent", agent), version=AM_V2,
-                           json={"coreOAuth2ClientConfig": {"scopes": ["contract:a"]}})
+    replaced = tenant.call(
+        "PUT",
+        tenant.agent_path("AIAgent", agent),
+        version=AM_V2,
+        json={"coreOAuth2ClientConfig": {"scopes": ["contract:a"]}},
+    )
     assert replaced.status == 200, replaced.body
     assert "location" not in {k.lower() for k in replaced.headers}
     assert replaced.body["coreOAuth2ClientConfig"] == {"scopes": {"inherited": False, "value": ["contract:a"]}}
@@ -49,15 +54,20 @@ def test_list_envelopes_and_plain_items(tenant: ContractTenant) -> None:
     query = {"_queryFilter": f"_id eq '{agent}'"}
     per_type = tenant.call("GET", tenant.agent_path("AIAgent"), version=AM_V2, params=query).body
     assert {k: v for k, v in per_type.items() if k != "result"} == {
-        "resultCount": 1, "pagedResultsCookie": None, "totalPagedResultsPolicy": "EXACT",
-        "totalPagedResults": 1, "remainingPagedResults": -1}
+        "resultCount": 1,
+        "pagedResultsCookie": None,
+        "totalPagedResultsPolicy": "EXACT",
+        "totalPagedResults": 1,
+        "remainingPagedResults": -1,
+    }
     item = per_type["result"][0]
     assert item["aiAgentIdentityUid"] == created.body["aiAgentIdentityUid"]["value"]
     assert item["coreOAuth2ClientConfig"]["clientType"] == "Confidential"  # plain, not wrapped
     cross = tenant.call("GET", tenant.am_path("realm-config/agents"), version=AM_V1, params=query).body
     assert cross["totalPagedResultsPolicy"] == "NONE" and cross["totalPagedResults"] == -1
-    nothing = tenant.call("GET", tenant.agent_path("AIAgent"), version=AM_V2,
-                          params={"_queryFilter": f"_id eq '{tenant.name('absent')}'"}).body
+    nothing = tenant.call(
+        "GET", tenant.agent_path("AIAgent"), version=AM_V2, params={"_queryFilter": f"_id eq '{tenant.name('absent')}'"}
+    ).body
     assert nothing["result"] == [] and nothing["resultCount"] == 0
 
 
@@ -78,15 +88,27 @@ def test_privilege_create_answers_its_virtual_fields(tenant: ContractTenant) -> 
     assert created.status == 201, created.body
     uid = created.body["aiAgentIdentityUid"]["value"]
     app_id, privilege_id = str(uuid.uuid4()), str(uuid.uuid4())
-    app = tenant.put_idm(f"{tenant.realm}_application", app_id, {
-        "name": app_client, "templateName": "service", "templateVersion": "1.0",
-        "ssoEntities": {"oidcId": app_client}})
+    app = tenant.put_idm(
+        f"{tenant.realm}_application",
+        app_id,
+        {
+            "name": app_client,
+            "templateName": "service",
+            "templateVersion": "1.0",
+            "ssoEntities": {"oidcId": app_client},
+        },
+    )
     assert app.status == 201, app.body
-    privilege = tenant.put_idm(f"{tenant.realm}_aiagentprivilege", privilege_id, {
-        "description": "provisioner contract test",
-        "agent": {"_ref": f"managed/{tenant.realm}_aiagent/{uid}"},
-        "resource": {"_ref": f"managed/{tenant.realm}_application/{app_id}"},
-        "permissions": [{"type": "scopes", "values": []}]})
+    privilege = tenant.put_idm(
+        f"{tenant.realm}_aiagentprivilege",
+        privilege_id,
+        {
+            "description": "provisioner contract test",
+            "agent": {"_ref": f"managed/{tenant.realm}_aiagent/{uid}"},
+            "resource": {"_ref": f"managed/{tenant.realm}_application/{app_id}"},
+            "permissions": [{"type": "scopes", "values": []}],
+        },
+    )
     assert privilege.status == 201, privilege.body
     body = privilege.body
     assert body["agentID"] == uid and body["agentOAuth2ClientId"] == agent

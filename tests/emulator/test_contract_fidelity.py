@@ -3,6 +3,7 @@
 Marked ``contract``: they use only the documented API, so ``pytest -m contract --tenant-url URL``
 runs the same assertions against a real tenant (see docs/emulator.md); by default, the emulator.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -23,8 +24,12 @@ def tenant(request: pytest.FixtureRequest) -> Iterator[ContractTenant]:
 
 
 def _identity(client_id: str) -> dict[str, object]:
-    return {"aiAgentIdentityAttributes": {"inherited": False, "value": {"name": client_id,
-                                                                       "description": "provisioner contract test"}}}
+    return {
+        "aiAgentIdentityAttributes": {
+            "inherited": False,
+            "value": {"name": client_id, "description": "provisioner contract test"},
+        }
+    }
 
 
 def test_aiagent_list_items_carry_agentgroup_null_and_no_userpassword(tenant: ContractTenant) -> None:
@@ -48,17 +53,28 @@ def test_aiagent_list_items_carry_agentgroup_null_and_no_userpassword(tenant: Co
 # Fact 2: the provider's supported-algorithm lists (values as a real tenant returns them).
 SUPPORTED_LISTS = {
     "advancedOIDCConfig": (
-        "supportedAuthorizationResponseEncryptionAlgorithms", "supportedAuthorizationResponseEncryptionEnc",
-        "supportedAuthorizationResponseSigningAlgorithms", "supportedRequestParameterEncryptionAlgorithms",
-        "supportedRequestParameterEncryptionEnc", "supportedRequestParameterSigningAlgorithms",
+        "supportedAuthorizationResponseEncryptionAlgorithms",
+        "supportedAuthorizationResponseEncryptionEnc",
+        "supportedAuthorizationResponseSigningAlgorithms",
+        "supportedRequestParameterEncryptionAlgorithms",
+        "supportedRequestParameterEncryptionEnc",
+        "supportedRequestParameterSigningAlgorithms",
         "supportedTokenEndpointAuthenticationSigningAlgorithms",
         "supportedTokenIntrospectionResponseEncryptionAlgorithms",
-        "supportedTokenIntrospectionResponseEncryptionEnc", "supportedTokenIntrospectionResponseSigningAlgorithms",
-        "supportedUserInfoEncryptionAlgorithms", "supportedUserInfoEncryptionEnc",
-        "supportedUserInfoSigningAlgorithms"),
-    "consent": ("supportedRcsRequestEncryptionAlgorithms", "supportedRcsRequestEncryptionMethods",
-                "supportedRcsRequestSigningAlgorithms", "supportedRcsResponseEncryptionAlgorithms",
-                "supportedRcsResponseEncryptionMethods", "supportedRcsResponseSigningAlgorithms"),
+        "supportedTokenIntrospectionResponseEncryptionEnc",
+        "supportedTokenIntrospectionResponseSigningAlgorithms",
+        "supportedUserInfoEncryptionAlgorithms",
+        "supportedUserInfoEncryptionEnc",
+        "supportedUserInfoSigningAlgorithms",
+    ),
+    "consent": (
+        "supportedRcsRequestEncryptionAlgorithms",
+        "supportedRcsRequestEncryptionMethods",
+        "supportedRcsRequestSigningAlgorithms",
+        "supportedRcsResponseEncryptionAlgorithms",
+        "supportedRcsResponseEncryptionMethods",
+        "supportedRcsResponseSigningAlgorithms",
+    ),
     "coreOIDCConfig": ("supportedIDTokenEncryptionAlgorithms", "supportedIDTokenEncryptionMethods"),
 }
 
@@ -92,11 +108,15 @@ def test_aiagent_create_and_read_carry_the_newest_tenant_defaults(tenant: Contra
 def test_oauth2client_with_a_secret_lists_without_userpassword(tenant: ContractTenant) -> None:
     """Fact 4: list-only null keys only where unset; a client with a secret has no ``userpassword``."""
     client_id = tenant.name("client-secret")
-    created = tenant.put_agent("OAuth2Client", client_id, {"coreOAuth2ClientConfig": {
-        "userpassword": SECRET, "clientName": [client_id], "scopes": ["contract:read"]}})
+    created = tenant.put_agent(
+        "OAuth2Client",
+        client_id,
+        {"coreOAuth2ClientConfig": {"userpassword": SECRET, "clientName": [client_id], "scopes": ["contract:read"]}},
+    )
     assert created.status == 201, created.body
-    listing = tenant.call("GET", tenant.agent_path("OAuth2Client"), version=AM_V1,
-                          params={"_queryFilter": f"_id eq '{client_id}'"})
+    listing = tenant.call(
+        "GET", tenant.agent_path("OAuth2Client"), version=AM_V1, params={"_queryFilter": f"_id eq '{client_id}'"}
+    )
     assert listing.status == 200, listing.body
     (item,) = listing.body["result"]
     core = item["coreOAuth2ClientConfig"]
@@ -114,8 +134,9 @@ def test_oauth2client_with_a_secret_lists_without_userpassword(tenant: ContractT
 
 def test_every_listed_agent_type_answers_a_result_list(tenant: ContractTenant) -> None:
     """Fact 5: WebAgent, J2EEAgent, IdentityGatewayAgent, … answer 200 with a (possibly empty) list."""
-    types = tenant.call("POST", tenant.am_path("realm-config/agents"), version=AM_V1,
-                        params={"_action": "getAllTypes"}, json={})
+    types = tenant.call(
+        "POST", tenant.am_path("realm-config/agents"), version=AM_V1, params={"_action": "getAllTypes"}, json={}
+    )
     assert types.status == 200, types.body
     names = [t["_id"] for t in types.body["result"]]
     assert {"WebAgent", "J2EEAgent", "IdentityGatewayAgent", "OAuth2Client"} <= set(names)

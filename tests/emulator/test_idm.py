@@ -1,28 +1,39 @@
 """IDM managed objects (reference §5, §6.8, §7, §9): CRUD, PATCH, queries, paging, _fields,
 relationships, privilege virtual fields, policies."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from .conftest import Emu, fixture, ref
 
-PRIVILEGE_FIELDS = ("_id,agent,agentID,agentOAuth2ClientId,description,permissions,resource,resourceData,"
-                    "subjectGroups,subjectIDs,subjects")
+PRIVILEGE_FIELDS = (
+    "_id,agent,agentID,agentOAuth2ClientId,description,permissions,resource,resourceData,"
+    "subjectGroups,subjectIDs,subjects"
+)
 
 
 def _privilege(emu: Emu, pid: str, agent_uid: str, **extra: Any) -> Any:
-    body = {"_id": pid, "description": "Privilege", "permissions": [{"type": "scopes", "values": ["openid"]}],
-            "agent": ref("alpha", "aiagent", agent_uid), **extra}
-    return emu.request("PUT", emu.idm(f"managed/alpha_aiagentprivilege/{pid}"), json=body,
-                       headers={"If-None-Match": "*"})
+    body = {
+        "_id": pid,
+        "description": "Privilege",
+        "permissions": [{"type": "scopes", "values": ["openid"]}],
+        "agent": ref("alpha", "aiagent", agent_uid),
+        **extra,
+    }
+    return emu.request(
+        "PUT", emu.idm(f"managed/alpha_aiagentprivilege/{pid}"), json=body, headers={"If-None-Match": "*"}
+    )
 
 
 def _setup(emu: Emu) -> dict[str, Any]:
     agent = emu.new_agent("FrodoOpsTestAIAgent11")
     uid = agent["aiAgentIdentityUid"]["value"]
     app = emu.new_app("Priv App", "FrodoOpsPrivApp1")
-    seeded = emu.seed(users=[{"userName": "bob", "password": "pw-bob"}, {"userName": "carol", "password": "pw"}],
-                      groups=[{"_id": "FrodoOpsTestAIPrivGroup", "members": ["carol"]}])
+    seeded = emu.seed(
+        users=[{"userName": "bob", "password": "pw-bob"}, {"userName": "carol", "password": "pw"}],
+        groups=[{"_id": "FrodoOpsTestAIPrivGroup", "members": ["carol"]}],
+    )
     users = {u["userName"]: u["_id"] for u in seeded["users"]}
     return {"uid": uid, "app": app, "users": users}
 
@@ -32,48 +43,90 @@ def test_privilege_create_and_virtual_fields(emu: Emu) -> None:
     created = _privilege(emu, "07707883-48f5-46cd-b6be-d740f87aeded", s["uid"])
     assert created.status_code == 201
     body = created.json()
-    assert set(body) == {"_id", "_rev", "agentID", "subjectIDs", "permissions", "resourceData", "description",
-                         "agentOAuth2ClientId"}
+    assert set(body) == {
+        "_id",
+        "_rev",
+        "agentID",
+        "subjectIDs",
+        "permissions",
+        "resourceData",
+        "description",
+        "agentOAuth2ClientId",
+    }
     assert body["agentID"] == s["uid"] and body["agentOAuth2ClientId"] == "FrodoOpsTestAIAgent11"
     assert body["resourceData"] == {} and body["subjectIDs"] == []
     assert created.headers["ETag"] == f'"{body["_rev"]}"'
     assert created.headers["Location"] == emu.idm("managed/alpha_aiagentprivilege/07707883-48f5-46cd-b6be-d740f87aeded")
     url = emu.idm("managed/alpha_aiagentprivilege/07707883-48f5-46cd-b6be-d740f87aeded")
-    r = emu.request("PATCH", url, json=[{"operation": "replace", "field": "/resource",
-                                         "value": ref("alpha", "application", s["app"]["_id"])}])
+    r = emu.request(
+        "PATCH",
+        url,
+        json=[{"operation": "replace", "field": "/resource", "value": ref("alpha", "application", s["app"]["_id"])}],
+    )
     data = r.json()["resourceData"]
-    assert data == {"ssoEntities": {"oidcId": "FrodoOpsPrivApp1"}, "_rev": s["app"]["_rev"], "_id": s["app"]["_id"],
-                    "_refResourceCollection": "managed/alpha_application", "_refResourceId": s["app"]["_id"],
-                    "_ref": f"managed/alpha_application/{s['app']['_id']}"}
-    emu.request("PATCH", url, json=[
-        {"operation": "replace", "field": "/subjects", "value": [ref("alpha", "user", s["users"]["bob"])]},
-        {"operation": "replace", "field": "/subjectGroups",
-         "value": [ref("alpha", "group", "FrodoOpsTestAIPrivGroup")]}])
+    assert data == {
+        "ssoEntities": {"oidcId": "FrodoOpsPrivApp1"},
+        "_rev": s["app"]["_rev"],
+        "_id": s["app"]["_id"],
+        "_refResourceCollection": "managed/alpha_application",
+        "_refResourceId": s["app"]["_id"],
+        "_ref": f"managed/alpha_application/{s['app']['_id']}",
+    }
+    emu.request(
+        "PATCH",
+        url,
+        json=[
+            {"operation": "replace", "field": "/subjects", "value": [ref("alpha", "user", s["users"]["bob"])]},
+            {
+                "operation": "replace",
+                "field": "/subjectGroups",
+                "value": [ref("alpha", "group", "FrodoOpsTestAIPrivGroup")],
+            },
+        ],
+    )
     full = emu.request("GET", url, params={"_fields": PRIVILEGE_FIELDS}).json()
     assert full["subjectIDs"] == [s["users"]["bob"], s["users"]["carol"]]
     assert full["resource"]["_refProperties"].keys() == {"_id", "_rev"}
     # a write body's virtual fields are dropped; group membership changes flow into subjectIDs
-    emu.request("PATCH", emu.idm("managed/alpha_group/FrodoOpsTestAIPrivGroup"),
-                json=[{"operation": "replace", "field": "/members", "value": []}])
+    emu.request(
+        "PATCH",
+        emu.idm("managed/alpha_group/FrodoOpsTestAIPrivGroup"),
+        json=[{"operation": "replace", "field": "/members", "value": []}],
+    )
     assert emu.request("GET", url).json()["subjectIDs"] == [s["users"]["bob"]]
     # the app's client id change flows into resourceData
-    emu.request("PATCH", emu.idm(f"managed/alpha_application/{s['app']['_id']}"),
-                json=[{"operation": "replace", "field": "/ssoEntities/oidcId", "value": "renamed"}])
+    emu.request(
+        "PATCH",
+        emu.idm(f"managed/alpha_application/{s['app']['_id']}"),
+        json=[{"operation": "replace", "field": "/ssoEntities/oidcId", "value": "renamed"}],
+    )
     assert emu.request("GET", url).json()["resourceData"]["ssoEntities"] == {"oidcId": "renamed"}
     # query by searchable virtual fields
-    for flt in ('agentOAuth2ClientId eq "FrodoOpsTestAIAgent11"', 'resourceData/ssoEntities/oidcId eq "renamed"',
-                f'subjectIDs eq "{s["users"]["bob"]}"', f"agentID eq '{s['uid']}'"):
+    for flt in (
+        'agentOAuth2ClientId eq "FrodoOpsTestAIAgent11"',
+        'resourceData/ssoEntities/oidcId eq "renamed"',
+        f'subjectIDs eq "{s["users"]["bob"]}"',
+        f"agentID eq '{s['uid']}'",
+    ):
         found = emu.request("GET", emu.idm("managed/alpha_aiagentprivilege"), params={"_queryFilter": flt}).json()
         assert found["resultCount"] == 1, flt
 
 
 def test_relationship_collection_shape_matches_fixture(emu: Emu) -> None:
     s = _setup(emu)
-    _privilege(emu, "p1", s["uid"], resource=ref("alpha", "application", s["app"]["_id"]),
-               subjects=[ref("alpha", "user", s["users"]["bob"])],
-               subjectGroups=[ref("alpha", "group", "FrodoOpsTestAIPrivGroup")])
-    r = emu.request("GET", emu.idm(f"managed/alpha_aiagent/{s['uid']}/privileges"),
-                    params={"_queryFilter": "true", "_pageSize": "1000", "_fields": PRIVILEGE_FIELDS})
+    _privilege(
+        emu,
+        "p1",
+        s["uid"],
+        resource=ref("alpha", "application", s["app"]["_id"]),
+        subjects=[ref("alpha", "user", s["users"]["bob"])],
+        subjectGroups=[ref("alpha", "group", "FrodoOpsTestAIPrivGroup")],
+    )
+    r = emu.request(
+        "GET",
+        emu.idm(f"managed/alpha_aiagent/{s['uid']}/privileges"),
+        params={"_queryFilter": "true", "_pageSize": "1000", "_fields": PRIVILEGE_FIELDS},
+    )
     assert r.status_code == 200 and "ETag" not in r.headers
     recorded = fixture("aiagent-privileges-relcollection-sample.json")
     got = r.json()
@@ -91,36 +144,58 @@ def test_relationship_collection_shape_matches_fixture(emu: Emu) -> None:
     # the agent's reverse side is maintained without bumping its _rev (W6)
     agent = emu.request("GET", emu.idm(f"managed/alpha_aiagent/{s['uid']}"), params={"_fields": "*,privileges"}).json()
     assert [p["_refResourceId"] for p in agent["privileges"]] == ["p1"]
-    assert agent["_rev"] == emu.get_agent("AIAgent", "FrodoOpsTestAIAgent11").json()[
-        "aiAgentIdentityAttributes"]["value"]["_rev"]
-    app = emu.request("GET", emu.idm(f"managed/alpha_application/{s['app']['_id']}"),
-                      params={"_fields": "name,aiagentprivileges"}).json()
+    assert (
+        agent["_rev"]
+        == emu.get_agent("AIAgent", "FrodoOpsTestAIAgent11").json()["aiAgentIdentityAttributes"]["value"]["_rev"]
+    )
+    app = emu.request(
+        "GET", emu.idm(f"managed/alpha_application/{s['app']['_id']}"), params={"_fields": "name,aiagentprivileges"}
+    ).json()
     assert [p["_refResourceId"] for p in app["aiagentprivileges"]] == ["p1"]
-    group = emu.request("GET", emu.idm("managed/alpha_group/FrodoOpsTestAIPrivGroup"),
-                        params={"_fields": "aiagentprivileges"}).json()
+    group = emu.request(
+        "GET", emu.idm("managed/alpha_group/FrodoOpsTestAIPrivGroup"), params={"_fields": "aiagentprivileges"}
+    ).json()
     assert [p["_refResourceId"] for p in group["aiagentprivileges"]] == ["p1"]
 
 
 def test_policy_failures(emu: Emu) -> None:
-    no_agent = emu.request("POST", emu.idm("managed/alpha_aiagentprivilege?_action=create"),
-                           json={"description": "x", "permissions": []})
+    no_agent = emu.request(
+        "POST", emu.idm("managed/alpha_aiagentprivilege?_action=create"), json={"description": "x", "permissions": []}
+    )
     assert no_agent.status_code == 403
-    assert no_agent.json() == {"code": 403, "reason": "Forbidden", "message": "Failed policy validation",
-                               "detail": {"result": False, "failedPolicyRequirements": [{
-                                   "policyRequirements": [{"policyRequirement": "REQUIRED"}], "property": "agent"}]}}
+    assert no_agent.json() == {
+        "code": 403,
+        "reason": "Forbidden",
+        "message": "Failed policy validation",
+        "detail": {
+            "result": False,
+            "failedPolicyRequirements": [
+                {"policyRequirements": [{"policyRequirement": "REQUIRED"}], "property": "agent"}
+            ],
+        },
+    }
     emu.new_app("Same", "c1")
     dup = emu.request("POST", emu.idm("managed/alpha_application?_action=create"), json={"name": "Same"})
     assert dup.status_code == 403
     assert dup.json()["detail"]["failedPolicyRequirements"][0] == {
-        "policyRequirements": [{"policyRequirement": "UNIQUE"}], "property": "name"}
+        "policyRequirements": [{"policyRequirement": "UNIQUE"}],
+        "property": "name",
+    }
     app = emu.new_app("Other", "c2")
-    reverse = emu.request("PATCH", emu.idm(f"managed/alpha_application/{app['_id']}"),
-                          json=[{"operation": "add", "field": "/aiagentprivileges",
-                                 "value": ref("alpha", "aiagentprivilege", "p")}])
+    reverse = emu.request(
+        "PATCH",
+        emu.idm(f"managed/alpha_application/{app['_id']}"),
+        json=[{"operation": "add", "field": "/aiagentprivileges", "value": ref("alpha", "aiagentprivilege", "p")}],
+    )
     assert reverse.status_code == 403
-    assert reverse.json()["detail"]["failedPolicyRequirements"] == [{"policyRequirements": [
-        {"params": {"invalidType": "object", "validTypes": ["array"]}, "policyRequirement": "VALID_TYPE"}],
-        "property": "aiagentprivileges"}]
+    assert reverse.json()["detail"]["failedPolicyRequirements"] == [
+        {
+            "policyRequirements": [
+                {"params": {"invalidType": "object", "validTypes": ["array"]}, "policyRequirement": "VALID_TYPE"}
+            ],
+            "property": "aiagentprivileges",
+        }
+    ]
 
 
 def test_put_preconditions_and_revisions(emu: Emu) -> None:
@@ -157,13 +232,21 @@ def test_patch_operations_and_noop(emu: Emu) -> None:
     emu.request("PATCH", url, json=[{"operation": "add", "field": "/owners/-", "value": ref("alpha", "user", ids[1])}])
     got = emu.request("GET", url, params={"_fields": "owners"}).json()["owners"]
     assert [o["_refResourceId"] for o in got] == ids
-    emu.request("PATCH", url, json=[{"operation": "remove", "field": "/owners",
-                                     "value": {"_ref": f"managed/alpha_user/{ids[0]}"}}])
+    emu.request(
+        "PATCH",
+        url,
+        json=[{"operation": "remove", "field": "/owners", "value": {"_ref": f"managed/alpha_user/{ids[0]}"}}],
+    )
     got = emu.request("GET", url, params={"_fields": "owners"}).json()["owners"]
     assert [o["_refResourceId"] for o in got] == [ids[1]]
-    emu.request("PATCH", url, json=[{"operation": "add", "field": "/customAttributes",
-                                     "value": {"custom1": "v"}},
-                                    {"operation": "remove", "field": "/description"}])
+    emu.request(
+        "PATCH",
+        url,
+        json=[
+            {"operation": "add", "field": "/customAttributes", "value": {"custom1": "v"}},
+            {"operation": "remove", "field": "/description"},
+        ],
+    )
     body = emu.request("GET", url).json()
     assert body["customAttributes"] == {"custom1": "v"} and "description" not in body
     bad = emu.request("PATCH", url, json=[{"operation": "frobnicate", "field": "/x"}])
@@ -192,16 +275,20 @@ def test_fields_paging_and_hidden_properties(emu: Emu) -> None:
     assert "password" not in one and one["givenName"] == "G"
     assert emu.request("GET", url, params={"_queryFilter": "bad filter here"}).status_code == 400
     assert emu.request("GET", url).status_code == 400
-    sorted_desc = emu.request("GET", url, params={"_queryFilter": "true", "_sortKeys": "-userName",
-                                                   "_fields": "userName"}).json()["result"]
+    sorted_desc = emu.request(
+        "GET", url, params={"_queryFilter": "true", "_sortKeys": "-userName", "_fields": "userName"}
+    ).json()["result"]
     assert sorted_desc[0]["userName"] == "user06"
 
 
 def test_application_fields_and_delete_keeps_privileges(emu: Emu) -> None:
     s = _setup(emu)
     _privilege(emu, "p1", s["uid"], resource=ref("alpha", "application", s["app"]["_id"]))
-    listed = emu.request("GET", emu.idm("managed/alpha_application"), params={
-        "_queryFilter": "true", "_fields": "_id,name,ssoEntities,authoritative,connectorId"}).json()["result"][0]
+    listed = emu.request(
+        "GET",
+        emu.idm("managed/alpha_application"),
+        params={"_queryFilter": "true", "_fields": "_id,name,ssoEntities,authoritative,connectorId"},
+    ).json()["result"][0]
     assert set(listed) == {"_id", "_rev", "name", "ssoEntities"}  # W7: unset fields omitted
     assert emu.request("DELETE", emu.idm(f"managed/alpha_application/{s['app']['_id']}")).status_code == 200
     kept = emu.request("GET", emu.idm("managed/alpha_aiagentprivilege/p1"), params={"_fields": "*,resource"})
@@ -235,9 +322,13 @@ def test_schemas_and_unknown_types(emu: Emu) -> None:
 
 
 def test_invalid_reference_is_400(emu: Emu) -> None:
-    r = emu.request("POST", emu.idm("managed/alpha_aiagentprivilege?_action=create"),
-                    json={"agent": ref("alpha", "aiagent", "does-not-exist")})
+    r = emu.request(
+        "POST",
+        emu.idm("managed/alpha_aiagentprivilege?_action=create"),
+        json={"agent": ref("alpha", "aiagent", "does-not-exist")},
+    )
     assert r.status_code == 400
-    r = emu.request("POST", emu.idm("managed/alpha_aiagentprivilege?_action=create"),
-                    json={"agent": ref("bravo", "user", "x")})
+    r = emu.request(
+        "POST", emu.idm("managed/alpha_aiagentprivilege?_action=create"), json={"agent": ref("bravo", "user", "x")}
+    )
     assert r.status_code == 400

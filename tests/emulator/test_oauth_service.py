@@ -3,6 +3,7 @@
 ``InMemoryTenant`` is a backend double implementing the view protocol, not an HTTP mock. Client ids
 are configuration (reference §8.5): the tests use the constants below and nothing else.
 """
+
 from __future__ import annotations
 
 import base64
@@ -33,24 +34,54 @@ KEYS = generate_rsa_jwk(kid="emulator-key")
 OTHER_KEYS = generate_rsa_jwk(kid="emulator-key")  # same kid, different key: a forgery
 
 
-def client(kind: str, secret: str | None, scopes: list[str], grants: list[str], method: str,
-           overrides: dict[str, bool] | None = None, **core: Any) -> dict[str, Any]:
-    return {"kind": kind, "secret": secret, "config": {
-        "coreOAuth2ClientConfig": {"status": "Active", "scopes": scopes, "defaultScopes": [],
-                                   "accessTokenLifetime": 0, **core},
-        "advancedOAuth2ClientConfig": {"grantTypes": grants, "tokenEndpointAuthMethod": method,
-                                       "allowedResourceServerAudienceValues": []},
-        "signEncOAuth2ClientConfig": {}, "coreOpenIDClientConfig": {}, "coreUmaClientConfig": {},
-        "overrideOAuth2ClientConfig": overrides or {"providerOverridesEnabled": False}}}
+def client(
+    kind: str,
+    secret: str | None,
+    scopes: list[str],
+    grants: list[str],
+    method: str,
+    overrides: dict[str, bool] | None = None,
+    **core: Any,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "secret": secret,
+        "config": {
+            "coreOAuth2ClientConfig": {
+                "status": "Active",
+                "scopes": scopes,
+                "defaultScopes": [],
+                "accessTokenLifetime": 0,
+                **core,
+            },
+            "advancedOAuth2ClientConfig": {
+                "grantTypes": grants,
+                "tokenEndpointAuthMethod": method,
+                "allowedResourceServerAudienceValues": [],
+            },
+            "signEncOAuth2ClientConfig": {},
+            "coreOpenIDClientConfig": {},
+            "coreUmaClientConfig": {},
+            "overrideOAuth2ClientConfig": overrides or {"providerOverridesEnabled": False},
+        },
+    }
 
 
-AGENT_OVERRIDES = {"providerOverridesEnabled": True, "statelessTokensEnabled": True,
-                   "acceptAudienceParametersInTokenExchangeRequests": True}
+AGENT_OVERRIDES = {
+    "providerOverridesEnabled": True,
+    "statelessTokensEnabled": True,
+    "acceptAudienceParametersInTokenExchangeRequests": True,
+}
 
 
 def privilege(pid: str, agent: str, app: str, scopes: list[str], subjects: list[str] = ()) -> dict[str, Any]:
-    return {"_id": pid, "agentOAuth2ClientId": agent, "resourceData": {"ssoEntities": {"oidcId": app}},
-            "subjectIDs": list(subjects), "permissions": [{"type": "scopes", "values": scopes}]}
+    return {
+        "_id": pid,
+        "agentOAuth2ClientId": agent,
+        "resourceData": {"ssoEntities": {"oidcId": app}},
+        "subjectIDs": list(subjects),
+        "permissions": [{"type": "scopes", "values": scopes}],
+    }
 
 
 class InMemoryTenant:
@@ -58,25 +89,50 @@ class InMemoryTenant:
 
     def __init__(self) -> None:
         self.realms = {"alpha", "bravo"}
-        self.providers = {realm: {
-            "advancedOAuth2Config": {"grantTypes": ["authorization_code", "client_credentials", "password", TX],
-                                     "acceptAudienceParametersInTokenExchangeRequests": False},
-            "coreOAuth2Config": {"statelessTokensEnabled": True, "accessTokenLifetime": 3600}}
-            for realm in self.realms}
+        self.providers = {
+            realm: {
+                "advancedOAuth2Config": {
+                    "grantTypes": ["authorization_code", "client_credentials", "password", TX],
+                    "acceptAudienceParametersInTokenExchangeRequests": False,
+                },
+                "coreOAuth2Config": {"statelessTokensEnabled": True, "accessTokenLifetime": 3600},
+            }
+            for realm in self.realms
+        }
         self.clients: dict[str, dict[str, Any]] = {
-            AGENT: client("AIAgent", AGENT_SECRET, ["monitor-system"], [TX, "client_credentials"],
-                          "client_secret_post", dict(AGENT_OVERRIDES)),
-            APP: client("OAuth2Client", APP_SECRET, ["logs-read", "logs-search", "logs-delete"],
-                        ["client_credentials"], "client_secret_basic"),
+            AGENT: client(
+                "AIAgent",
+                AGENT_SECRET,
+                ["monitor-system"],
+                [TX, "client_credentials"],
+                "client_secret_post",
+                dict(AGENT_OVERRIDES),
+            ),
+            APP: client(
+                "OAuth2Client",
+                APP_SECRET,
+                ["logs-read", "logs-search", "logs-delete"],
+                ["client_credentials"],
+                "client_secret_basic",
+            ),
             WEB: client("OAuth2Client", WEB_SECRET, ["openid"], ["password"], "client_secret_post"),
             OBO: client("AIAgent", OBO_SECRET, [], [TX], "client_secret_post", dict(AGENT_OVERRIDES)),
-            DATA: client("OAuth2Client", "data-secret", ["read-data", "write-data"], ["client_credentials"],
-                         "client_secret_basic"),
+            DATA: client(
+                "OAuth2Client",
+                "data-secret",
+                ["read-data", "write-data"],
+                ["client_credentials"],
+                "client_secret_basic",
+            ),
         }
-        self.privs = [privilege("p-logs", AGENT, APP, ["logs-read", "logs-search"]),
-                      privilege("p-data", OBO, DATA, ["read-data"], [ALICE_ID])]
-        self.users = {ALICE_ID: {"_id": ALICE_ID, "userName": "alice", "password": "Alice#123"},
-                      BOB_ID: {"_id": BOB_ID, "userName": "bob", "password": "Bob#123"}}
+        self.privs = [
+            privilege("p-logs", AGENT, APP, ["logs-read", "logs-search"]),
+            privilege("p-data", OBO, DATA, ["read-data"], [ALICE_ID]),
+        ]
+        self.users = {
+            ALICE_ID: {"_id": ALICE_ID, "userName": "alice", "password": "Alice#123"},
+            BOB_ID: {"_id": BOB_ID, "userName": "bob", "password": "Bob#123"},
+        }
         self.agents_on = True
 
     def realm_exists(self, realm: str) -> bool:
@@ -167,13 +223,28 @@ def info(svc: OAuthService, value: str, realm: str = REALM) -> dict[str, Any]:
 
 
 def user_token(svc: OAuthService, user: str = "alice", password: str = "Alice#123") -> str:
-    return access(token(svc, grant_type="password", client_id=WEB, client_secret=WEB_SECRET,
-                        username=user, password=password, scope="openid"))
+    return access(
+        token(
+            svc,
+            grant_type="password",
+            client_id=WEB,
+            client_secret=WEB_SECRET,
+            username=user,
+            password=password,
+            scope="openid",
+        )
+    )
 
 
 def exchange(svc: OAuthService, subject: str, agent: str = AGENT, secret: str = AGENT_SECRET, **extra: str):
-    form = {"grant_type": TX, "subject_token": subject, "subject_token_type": AT,
-            "client_id": agent, "client_secret": secret, **extra}
+    form = {
+        "grant_type": TX,
+        "subject_token": subject,
+        "subject_token_type": AT,
+        "client_id": agent,
+        "client_secret": secret,
+        **extra,
+    }
     return svc.token(REALM, form, {}, BASE)
 
 
@@ -193,15 +264,19 @@ NO_SCOPE = err("invalid_scope", "No scope requested and no default scope configu
 
 # -- client authentication (§8.1, §11 rows 15, 25) --------------------------------------------------
 
-@pytest.mark.parametrize("form, headers", [
-    ({"client_id": "nobody", "client_secret": "x"}, {}),
-    ({"client_id": AGENT, "client_secret": "wrong"}, {}),
-    ({"client_id": AGENT}, {}),
-    ({}, {}),
-    ({}, basic(AGENT, AGENT_SECRET)),             # right secret, wrong method (agent is post)
-    ({"client_id": APP, "client_secret": APP_SECRET}, {}),  # app is basic
-    ({}, {"Authorization": "Basic !!!"}),
-])
+
+@pytest.mark.parametrize(
+    "form, headers",
+    [
+        ({"client_id": "nobody", "client_secret": "x"}, {}),
+        ({"client_id": AGENT, "client_secret": "wrong"}, {}),
+        ({"client_id": AGENT}, {}),
+        ({}, {}),
+        ({}, basic(AGENT, AGENT_SECRET)),  # right secret, wrong method (agent is post)
+        ({"client_id": APP, "client_secret": APP_SECRET}, {}),  # app is basic
+        ({}, {"Authorization": "Basic !!!"}),
+    ],
+)
 def test_client_authentication_failures(svc, form, headers):
     response = token(svc, headers=headers, grant_type="client_credentials", scope="monitor-system", **form)
     assert status_body(response) == INVALID_CLIENT
@@ -240,6 +315,7 @@ def test_public_client_authenticates_with_client_id_only(svc, tenant):
 
 # -- grant type gates (§8.4 steps 1-2, §8.6) --------------------------------------------------------
 
+
 def test_realm_grant_check_comes_before_client_authentication(svc, tenant):
     tenant.providers[REALM]["advancedOAuth2Config"]["grantTypes"] = ["password"]
     response = token(svc, grant_type="client_credentials", client_id="nobody", client_secret="x")
@@ -253,10 +329,12 @@ def test_grants_not_emulated_or_not_in_realm_are_unsupported(svc, grant_type):
 
 
 def test_client_without_the_grant_is_unauthorized(svc):
-    response = token(svc, grant_type="password", client_id=AGENT, client_secret=AGENT_SECRET,
-                     username="alice", password="Alice#123")
-    assert status_body(response) == err("unauthorized_client",
-                                        "Client is not authorized to use the requested grant type")
+    response = token(
+        svc, grant_type="password", client_id=AGENT, client_secret=AGENT_SECRET, username="alice", password="Alice#123"
+    )
+    assert status_body(response) == err(
+        "unauthorized_client", "Client is not authorized to use the requested grant type"
+    )
 
 
 def test_missing_grant_type(svc):
@@ -271,6 +349,7 @@ def test_unknown_realm(svc):
 
 # -- client_credentials (§8.2) ----------------------------------------------------------------------
 
+
 def test_client_credentials_response(svc):
     status, body, headers = cc(svc, scope="monitor-system")
     assert status == 200
@@ -282,9 +361,28 @@ def test_client_credentials_response(svc):
 def test_client_credentials_tokeninfo_shape(svc):
     value = access(cc(svc, scope="monitor-system"))
     body = info(svc, value)
-    assert list(body) == ["sub", "cts", "auditTrackingId", "subname", "iss", "tokenName", "token_type",
-                          "authGrantId", "client_id", "access_token", "aud", "nbf", "grant_type", "scope",
-                          "monitor-system", "realm", "exp", "iat", "expires_in", "jti"]
+    assert list(body) == [
+        "sub",
+        "cts",
+        "auditTrackingId",
+        "subname",
+        "iss",
+        "tokenName",
+        "token_type",
+        "authGrantId",
+        "client_id",
+        "access_token",
+        "aud",
+        "nbf",
+        "grant_type",
+        "scope",
+        "monitor-system",
+        "realm",
+        "exp",
+        "iat",
+        "expires_in",
+        "jti",
+    ]
     assert body["sub"] == body["subname"] == body["client_id"] == body["aud"] == AGENT
     assert body["cts"] == "OAUTH2_STATELESS_GRANT"
     assert body["iss"] == f"{BASE}/am/oauth2/realms/root/realms/alpha"
@@ -293,7 +391,8 @@ def test_client_credentials_tokeninfo_shape(svc):
     assert (body["realm"], body["iat"], body["nbf"], body["exp"]) == ("/alpha", T0, T0, T0 + 3600)
     assert body["expires_in"] == 3599
     assert len(body["jti"]) == 27 and set(body["jti"]) <= set(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    )
     assert "act" not in body and "auth_level" not in body
 
 
@@ -318,6 +417,7 @@ def test_lifetime_client_then_realm(svc, tenant):
 
 # -- token format, expiry, realm (§8.1) -------------------------------------------------------------
 
+
 def test_jwt_is_rs256_with_kid_and_verifies_with_jwks(svc):
     value = access(cc(svc, scope="monitor-system"))
     assert jwt.get_unverified_header(value) == {"typ": "JWT", "kid": "emulator-key", "alg": "RS256"}
@@ -329,24 +429,38 @@ def test_jwt_is_rs256_with_kid_and_verifies_with_jwks(svc):
     assert claims["expires_in"] == 3600 and claims["sub"] == AGENT  # decoded token says 3600 (W13)
 
 
-@pytest.mark.parametrize("base, iss", [
-    ("https://openam-acme.forgeblocks.com", "https://openam-acme.forgeblocks.com:443"),
-    ("https://openam-acme.forgeblocks.com:8443/", "https://openam-acme.forgeblocks.com:8443"),
-    ("http://127.0.0.1:5123", "http://127.0.0.1:5123"),
-])
+@pytest.mark.parametrize(
+    "base, iss",
+    [
+        ("https://openam-acme.forgeblocks.com", "https://openam-acme.forgeblocks.com:443"),
+        ("https://openam-acme.forgeblocks.com:8443/", "https://openam-acme.forgeblocks.com:8443"),
+        ("http://127.0.0.1:5123", "http://127.0.0.1:5123"),
+    ],
+)
 def test_issuer(svc, base, iss):
-    value = access(svc.token(REALM, {"grant_type": "client_credentials", "client_id": AGENT,
-                                     "client_secret": AGENT_SECRET, "scope": "monitor-system"}, {}, base))
+    value = access(
+        svc.token(
+            REALM,
+            {
+                "grant_type": "client_credentials",
+                "client_id": AGENT,
+                "client_secret": AGENT_SECRET,
+                "scope": "monitor-system",
+            },
+            {},
+            base,
+        )
+    )
     assert info(svc, value)["iss"] == f"{iss}/am/oauth2/realms/root/realms/alpha"
 
 
 def test_opaque_tokens_when_effective_stateless_is_false(svc, tenant):
-    tenant.overrides(AGENT)["statelessTokensEnabled"] = False        # override wins over realm true
+    tenant.overrides(AGENT)["statelessTokensEnabled"] = False  # override wins over realm true
     value = access(cc(svc, scope="monitor-system"))
     assert "." not in value and len(value) == 27
     body = info(svc, value)
     assert "cts" not in body and body["sub"] == AGENT and body["access_token"] == value
-    tenant.overrides(AGENT)["providerOverridesEnabled"] = False       # realm value applies again
+    tenant.overrides(AGENT)["providerOverridesEnabled"] = False  # realm value applies again
     assert access(cc(svc, scope="monitor-system")).count(".") == 2
     tenant.providers[REALM]["coreOAuth2Config"]["statelessTokensEnabled"] = False
     assert "." not in access(cc(svc, scope="monitor-system"))
@@ -360,16 +474,22 @@ def test_expiry_uses_the_injected_clock(svc, tenant, clock, stateless):
     assert info(svc, value)["expires_in"] == 599
     clock.now = T0 + 3600
     assert status_body(svc.tokeninfo(REALM, {"access_token": value}, BASE)) == err(
-        "invalid_request", "Access token is either expired or invalid")
-    assert svc.introspect(REALM, {"token": value, "client_id": AGENT, "client_secret": AGENT_SECRET},
-                          {}, BASE)[1] == {"active": False}
+        "invalid_request", "Access token is either expired or invalid"
+    )
+    assert svc.introspect(REALM, {"token": value, "client_id": AGENT, "client_secret": AGENT_SECRET}, {}, BASE)[1] == {
+        "active": False
+    }
 
 
 def test_token_from_another_realm_or_key_is_invalid(svc, tenant):
     value = access(cc(svc, scope="monitor-system"))
     assert svc.tokeninfo("bravo", {"access_token": value}, BASE)[0] == 400
-    forged = jwt.encode(jwt.decode(value, options={"verify_signature": False}),
-                        RSAAlgorithm.from_jwk(OTHER_KEYS[0]), algorithm="RS256", headers={"kid": "emulator-key"})
+    forged = jwt.encode(
+        jwt.decode(value, options={"verify_signature": False}),
+        RSAAlgorithm.from_jwk(OTHER_KEYS[0]),
+        algorithm="RS256",
+        headers={"kid": "emulator-key"},
+    )
     assert svc.tokeninfo(REALM, {"access_token": forged}, BASE)[0] == 400
     assert svc.tokeninfo(REALM, {"access_token": "garbage"}, BASE)[0] == 400
     assert svc.tokeninfo(REALM, {}, BASE)[0] == 400
@@ -378,8 +498,10 @@ def test_token_from_another_realm_or_key_is_invalid(svc, tenant):
 def test_tokeninfo_error_status_switch_and_bearer_header(svc, options):
     options["token.tokeninfoErrorStatus"] = 401
     status, body, headers = svc.tokeninfo(REALM, {"access_token": "nope"}, BASE)
-    assert (status, body) == (401, {"error": "invalid_request",
-                                    "error_description": "Access token is either expired or invalid"})
+    assert (status, body) == (
+        401,
+        {"error": "invalid_request", "error_description": "Access token is either expired or invalid"},
+    )
     assert "WWW-Authenticate" in headers
     value = access(cc(svc, scope="monitor-system"))
     assert svc.tokeninfo(REALM, {}, BASE, headers={"authorization": f"Bearer {value}"})[0] == 200
@@ -407,6 +529,7 @@ def test_opaque_tokens_are_thread_safe(svc, tenant):
 
 # -- password grant ---------------------------------------------------------------------------------
 
+
 def test_password_grant_user_token(svc):
     body = info(svc, user_token(svc))
     assert body["sub"] == body["subname"] == ALICE_ID
@@ -415,19 +538,25 @@ def test_password_grant_user_token(svc):
     assert list(body)[:3] == ["sub", "cts", "auth_level"]
 
 
-@pytest.mark.parametrize("form, expected", [
-    ({"username": "alice", "password": "wrong"}, err("invalid_grant", "Authentication failed")),
-    ({"username": "nobody", "password": "x"}, err("invalid_grant", "Authentication failed")),
-    ({"password": "x"}, err("invalid_request", "Missing parameter, 'username'")),
-    ({"username": "alice", "password": "Alice#123", "scope": "profile"},
-     err("invalid_scope", "Unknown/invalid scope(s): [profile]")),
-])
+@pytest.mark.parametrize(
+    "form, expected",
+    [
+        ({"username": "alice", "password": "wrong"}, err("invalid_grant", "Authentication failed")),
+        ({"username": "nobody", "password": "x"}, err("invalid_grant", "Authentication failed")),
+        ({"password": "x"}, err("invalid_request", "Missing parameter, 'username'")),
+        (
+            {"username": "alice", "password": "Alice#123", "scope": "profile"},
+            err("invalid_scope", "Unknown/invalid scope(s): [profile]"),
+        ),
+    ],
+)
 def test_password_grant_errors(svc, form, expected):
     response = token(svc, grant_type="password", client_id=WEB, client_secret=WEB_SECRET, **form)
     assert status_body(response) == expected
 
 
 # -- token exchange: the documented flows (§8.3) ----------------------------------------------------
+
 
 def test_autonomous_exchange(svc):
     subject = access(cc(svc, scope="monitor-system"))
@@ -448,7 +577,7 @@ def test_on_behalf_of_exchange(svc, clock):
     subject = user_token(svc)
     clock.now += 16
     status, body, _ = exchange(svc, subject, agent=OBO, secret=OBO_SECRET, audience=DATA, scope="read-data")
-    assert status == 200 and body["scope"] == "read-data"   # not limited by the subject's "openid"
+    assert status == 200 and body["scope"] == "read-data"  # not limited by the subject's "openid"
     claims = info(svc, body["access_token"])
     assert claims["sub"] == claims["subname"] == ALICE_ID
     assert (claims["client_id"], claims["aud"], claims["act"]) == (OBO, [OBO, DATA], {"sub": OBO})
@@ -471,16 +600,20 @@ def test_subject_group_member_is_a_subject(svc, tenant):
 
 # -- token exchange: gates and subject token (§8.4 steps 1-3) ---------------------------------------
 
+
 def test_exchange_realm_and_client_grant_checks(svc, tenant):
     subject = access(cc(svc, scope="monitor-system"))
     tenant.advanced(AGENT)["grantTypes"] = ["client_credentials"]
     assert status_body(exchange(svc, subject, audience=APP)) == err(
-        "unauthorized_client", "Client is not authorized to use the requested grant type")
+        "unauthorized_client", "Client is not authorized to use the requested grant type"
+    )
     tenant.providers[REALM]["advancedOAuth2Config"]["grantTypes"] = ["client_credentials"]
     assert status_body(exchange(svc, subject, audience=APP)) == err(
-        "unsupported_grant_type", "Grant type is not supported")
+        "unsupported_grant_type", "Grant type is not supported"
+    )
     assert status_body(exchange(svc, subject, secret="wrong", audience=APP)) == err(
-        "unsupported_grant_type", "Grant type is not supported")
+        "unsupported_grant_type", "Grant type is not supported"
+    )
 
 
 def test_exchange_client_authentication(svc):
@@ -488,16 +621,26 @@ def test_exchange_client_authentication(svc):
     assert status_body(exchange(svc, subject, secret="wrong", audience=APP)) == INVALID_CLIENT
 
 
-@pytest.mark.parametrize("change", [
-    {"subject_token": "not-a-token"},
-    {"subject_token": ""},
-    {"subject_token_type": "urn:ietf:params:oauth:token-type:id_token"},
-    {"subject_token_type": ""},
-    {"requested_token_type": "urn:ietf:params:oauth:token-type:id_token"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"subject_token": "not-a-token"},
+        {"subject_token": ""},
+        {"subject_token_type": "urn:ietf:params:oauth:token-type:id_token"},
+        {"subject_token_type": ""},
+        {"requested_token_type": "urn:ietf:params:oauth:token-type:id_token"},
+    ],
+)
 def test_bad_subject_token_or_types(svc, change):
-    form = {"grant_type": TX, "subject_token": access(cc(svc, scope="monitor-system")),
-            "subject_token_type": AT, "client_id": AGENT, "client_secret": AGENT_SECRET, "audience": APP, **change}
+    form = {
+        "grant_type": TX,
+        "subject_token": access(cc(svc, scope="monitor-system")),
+        "subject_token_type": AT,
+        "client_id": AGENT,
+        "client_secret": AGENT_SECRET,
+        "audience": APP,
+        **change,
+    }
     assert status_body(svc.token(REALM, form, {}, BASE)) == INVALID_EXCHANGE
 
 
@@ -514,6 +657,7 @@ def test_subject_token_of_another_client(svc):
 
 # -- token exchange: audience and privileges (steps 5, 6, 10; §11 rows 16, 17, 23) ------------------
 
+
 def test_no_audience_rejected_by_default(svc):
     subject = access(cc(svc, scope="monitor-system"))
     assert status_body(exchange(svc, subject, scope="logs-read")) == INVALID_EXCHANGE
@@ -523,7 +667,7 @@ def test_audience_switch_off_rejects(svc, tenant):
     tenant.overrides(AGENT)["acceptAudienceParametersInTokenExchangeRequests"] = False
     subject = access(cc(svc, scope="monitor-system"))
     assert status_body(exchange(svc, subject, audience=APP)) == INVALID_EXCHANGE
-    tenant.overrides(AGENT)["providerOverridesEnabled"] = False          # realm value (false) applies
+    tenant.overrides(AGENT)["providerOverridesEnabled"] = False  # realm value (false) applies
     tenant.overrides(AGENT)["acceptAudienceParametersInTokenExchangeRequests"] = True
     assert status_body(exchange(svc, subject, audience=APP)) == INVALID_EXCHANGE
     tenant.providers[REALM]["advancedOAuth2Config"]["acceptAudienceParametersInTokenExchangeRequests"] = True
@@ -538,13 +682,20 @@ def test_no_audience_agent_only_switch(svc, options):
     claims = info(svc, body["access_token"])
     assert (claims["aud"], claims["sub"], claims["act"]) == (AGENT, AGENT, {"sub": AGENT})
     assert status_body(exchange(svc, subject, scope="logs-read")) == err(
-        "invalid_scope", "Unknown/invalid scope(s): [logs-read]")
+        "invalid_scope", "Unknown/invalid scope(s): [logs-read]"
+    )
 
 
 def test_two_audiences_are_refused(svc):
     subject = access(cc(svc, scope="monitor-system"))
-    form = {"grant_type": TX, "subject_token": subject, "subject_token_type": AT, "client_id": AGENT,
-            "client_secret": AGENT_SECRET, "audience": [APP, DATA]}
+    form = {
+        "grant_type": TX,
+        "subject_token": subject,
+        "subject_token_type": AT,
+        "client_id": AGENT,
+        "client_secret": AGENT_SECRET,
+        "audience": [APP, DATA],
+    }
     assert status_body(svc.token(REALM, form, {}, BASE)) == INVALID_EXCHANGE
 
 
@@ -576,6 +727,7 @@ def test_audience_allow_list_switch(svc, options, tenant):
 
 # -- token exchange: subjects (step 7; §11 rows 18, 19) ---------------------------------------------
 
+
 def test_autonomous_with_subjects_allowed_by_default(svc, options, tenant):
     tenant.privs[0]["subjectIDs"] = [ALICE_ID]
     subject = access(cc(svc, scope="monitor-system"))
@@ -594,15 +746,18 @@ def test_on_behalf_of_with_empty_subjects(svc, options, tenant):
 
 # -- token exchange: scopes (step 8; §11 rows 21, 22) -----------------------------------------------
 
+
 def test_unpermitted_scope_reject_and_downscope(svc, options):
     subject = access(cc(svc, scope="monitor-system"))
     assert status_body(exchange(svc, subject, audience=APP, scope="logs-read logs-delete")) == err(
-        "invalid_scope", "Unknown/invalid scope(s): [logs-delete]")
+        "invalid_scope", "Unknown/invalid scope(s): [logs-delete]"
+    )
     options["token.agent.unpermittedScope"] = "downscope"
     status, body, _ = exchange(svc, subject, audience=APP, scope="logs-read logs-delete")
     assert (status, body["scope"]) == (200, "logs-read")
     assert status_body(exchange(svc, subject, audience=APP, scope="logs-delete")) == err(
-        "invalid_scope", "Unknown/invalid scope(s): [logs-delete]")
+        "invalid_scope", "Unknown/invalid scope(s): [logs-delete]"
+    )
 
 
 def test_missing_scope_all_or_reject(svc, options):
@@ -638,6 +793,7 @@ def test_exchange_lifetime_and_token_form_follow_the_agent(svc, tenant):
 
 # -- token exchange: plain clients and may_act (step 4) ---------------------------------------------
 
+
 def test_plain_client_needs_may_act(svc, tenant, options):
     tenant.advanced(APP)["grantTypes"] = ["client_credentials", TX]
     subject = user_token(svc)
@@ -650,21 +806,27 @@ def test_plain_client_needs_may_act(svc, tenant, options):
     claims = info(svc, body["access_token"])
     assert (claims["sub"], claims["client_id"], claims["aud"]) == (ALICE_ID, APP, APP)
     assert "act" not in claims and claims["auth_level"] == 0
-    assert status_body(token(svc, headers=basic(APP, APP_SECRET), **{**form, "subject_token": subject,
-                                                                      "scope": "openid"})) == err(
-        "invalid_scope", "Unknown/invalid scope(s): [openid]")
+    assert status_body(
+        token(svc, headers=basic(APP, APP_SECRET), **{**form, "subject_token": subject, "scope": "openid"})
+    ) == err("invalid_scope", "Unknown/invalid scope(s): [openid]")
 
 
 def test_plain_client_audience_needs_switch_and_allow_list(svc, tenant, options):
     tenant.advanced(APP)["grantTypes"] = [TX]
     options["token.mayAct"] = {WEB: APP}
     subject = user_token(svc)
-    form = {"grant_type": TX, "subject_token": subject, "subject_token_type": AT, "scope": "logs-read",
-            "audience": DATA}
+    form = {
+        "grant_type": TX,
+        "subject_token": subject,
+        "subject_token_type": AT,
+        "scope": "logs-read",
+        "audience": DATA,
+    }
     ok = token(svc, headers=basic(APP, APP_SECRET), **form)
-    assert info(svc, access(ok))["aud"] == APP                        # switch off: audience not applied
-    tenant.overrides(APP).update(providerOverridesEnabled=True, statelessTokensEnabled=True,
-                                 acceptAudienceParametersInTokenExchangeRequests=True)
+    assert info(svc, access(ok))["aud"] == APP  # switch off: audience not applied
+    tenant.overrides(APP).update(
+        providerOverridesEnabled=True, statelessTokensEnabled=True, acceptAudienceParametersInTokenExchangeRequests=True
+    )
     assert status_body(token(svc, headers=basic(APP, APP_SECRET), **form)) == INVALID_AUDIENCE
     tenant.advanced(APP)["allowedResourceServerAudienceValues"] = [DATA]
     assert info(svc, access(token(svc, headers=basic(APP, APP_SECRET), **form)))["aud"] == [APP, DATA]
@@ -672,11 +834,13 @@ def test_plain_client_audience_needs_switch_and_allow_list(svc, tenant, options)
 
 # -- introspect (§8.7; §11 row 27) ------------------------------------------------------------------
 
+
 def introspect(svc: OAuthService, value: str, client_id: str, secret: str) -> tuple[int, dict[str, Any]]:
     if client_id in (APP, DATA):
         return status_body(svc.introspect(REALM, {"token": value}, basic(client_id, secret), BASE))
-    return status_body(svc.introspect(REALM, {"token": value, "client_id": client_id,
-                                              "client_secret": secret}, {}, BASE))
+    return status_body(
+        svc.introspect(REALM, {"token": value, "client_id": client_id, "client_secret": secret}, {}, BASE)
+    )
 
 
 def test_introspect_requires_client_authentication(svc):
@@ -690,10 +854,20 @@ def test_introspect_own_client_token(svc):
     value = access(cc(svc, scope="monitor-system"))
     status, body = introspect(svc, value, AGENT, AGENT_SECRET)
     assert status == 200
-    assert body == {"active": True, "scope": "monitor-system", "realm": "/alpha", "client_id": AGENT,
-                    "token_type": "Bearer", "exp": T0 + 3600, "sub": AGENT, "subname": AGENT,
-                    "iss": f"{BASE}/am/oauth2/realms/root/realms/alpha", "authGrantId": body["authGrantId"],
-                    "auditTrackingId": body["auditTrackingId"], "expires_in": 3599}
+    assert body == {
+        "active": True,
+        "scope": "monitor-system",
+        "realm": "/alpha",
+        "client_id": AGENT,
+        "token_type": "Bearer",
+        "exp": T0 + 3600,
+        "sub": AGENT,
+        "subname": AGENT,
+        "iss": f"{BASE}/am/oauth2/realms/root/realms/alpha",
+        "authGrantId": body["authGrantId"],
+        "auditTrackingId": body["auditTrackingId"],
+        "expires_in": 3599,
+    }
 
 
 def test_introspect_user_token(svc):
@@ -733,12 +907,18 @@ def test_introspect_invalid_or_missing_token(svc):
 
 # -- discovery ---------------------------------------------------------------------------------------
 
+
 def test_openid_configuration(svc):
     status, body, _ = svc.openid_configuration(REALM, BASE)
     oauth = f"{BASE}/am/oauth2/realms/root/realms/alpha"
     assert status == 200
     assert (body["issuer"], body["token_endpoint"], body["introspection_endpoint"], body["jwks_uri"]) == (
-        oauth, f"{oauth}/access_token", f"{oauth}/introspect", f"{oauth}/connect/jwk_uri")
+        oauth,
+        f"{oauth}/access_token",
+        f"{oauth}/introspect",
+        f"{oauth}/connect/jwk_uri",
+    )
     assert body["grant_types_supported"] == ["authorization_code", "client_credentials", "password"]
     assert svc.openid_configuration(REALM, "https://t.example.com")[1]["issuer"] == (
-        "https://t.example.com:443/am/oauth2/realms/root/realms/alpha")
+        "https://t.example.com:443/am/oauth2/realms/root/realms/alpha"
+    )

@@ -1,4 +1,5 @@
 """The ``_queryFilter`` parser and paging helpers (pure functions)."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,25 +7,50 @@ import pytest
 from provisioner.emulator.backend.query import decode_cookie, encode_cookie, page, parse_filter
 from provisioner.emulator.errors import BadRequest
 
-OBJ = {"_id": "a1", "name": "Orders API", "count": 3, "active": True, "tags": ["x", "y"],
-       "ssoEntities": {"oidcId": "orders"}, "resourceData": {"ssoEntities": {"oidcId": "app-1"}},
-       "subjectIDs": ["u1", "u2"]}
+OBJ = {
+    "_id": "a1",
+    "name": "Orders API",
+    "count": 3,
+    "active": True,
+    "tags": ["x", "y"],
+    "ssoEntities": {"oidcId": "orders"},
+    "resourceData": {"ssoEntities": {"oidcId": "app-1"}},
+    "subjectIDs": ["u1", "u2"],
+}
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("true", True), ("false", False),
-    ('name eq "Orders API"', True), ("name eq 'Orders API'", True), ("name eq 'orders api'", False),
-    ("_id eq 'a1'", True), ('name sw "Ord"', True), ('name co "ers A"', True), ('name co "zzz"', False),
-    ("count eq 3", True), ("count gt 2", True), ("count le 2", False), ("active eq true", True),
-    ("ssoEntities/oidcId eq 'orders'", True), ("/ssoEntities/oidcId eq 'orders'", True),
-    ('resourceData/ssoEntities/oidcId eq "app-1"', True), ('subjectIDs eq "u2"', True),
-    ("tags eq 'y'", True), ("missing pr", False), ("name pr", True),
-    ('name eq "X" or _id eq "a1"', True), ('name eq "Orders API" and count eq 4', False),
-    ('!(name eq "X")', True), ('!(name eq "Orders API")', False),
-    ('(name eq "X" or count eq 3) and active eq true', True),
-    ('name eq "Orders API" AND (tags eq "z" OR tags eq "x")', True),
-    (r'name eq "say \"hi\""', False),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("true", True),
+        ("false", False),
+        ('name eq "Orders API"', True),
+        ("name eq 'Orders API'", True),
+        ("name eq 'orders api'", False),
+        ("_id eq 'a1'", True),
+        ('name sw "Ord"', True),
+        ('name co "ers A"', True),
+        ('name co "zzz"', False),
+        ("count eq 3", True),
+        ("count gt 2", True),
+        ("count le 2", False),
+        ("active eq true", True),
+        ("ssoEntities/oidcId eq 'orders'", True),
+        ("/ssoEntities/oidcId eq 'orders'", True),
+        ('resourceData/ssoEntities/oidcId eq "app-1"', True),
+        ('subjectIDs eq "u2"', True),
+        ("tags eq 'y'", True),
+        ("missing pr", False),
+        ("name pr", True),
+        ('name eq "X" or _id eq "a1"', True),
+        ('name eq "Orders API" and count eq 4', False),
+        ('!(name eq "X")', True),
+        ('!(name eq "Orders API")', False),
+        ('(name eq "X" or count eq 3) and active eq true', True),
+        ('name eq "Orders API" AND (tags eq "z" OR tags eq "x")', True),
+        (r'name eq "say \"hi\""', False),
+    ],
+)
 def test_filters(text: str, expected: bool) -> None:
     assert parse_filter(text)(OBJ) is expected
 

@@ -1,4 +1,5 @@
 """Reads share the store (no write lock) and reuse their rendered answer until something is written."""
+
 from __future__ import annotations
 
 import threading

@@ -1,5 +1,6 @@
 """``--record FILE.har``: plan/apply/verify/export write every exchange as HAR 1.2, with no secret in
 it, and the file drops straight into the replay test."""
+
 from __future__ import annotations
 
 import json
@@ -44,10 +45,12 @@ def recorded(recording_server: EmulatorServer, tmp_path_factory: pytest.TempPath
         monkeypatch.setenv("PROVISIONER_TOKEN_CACHE", "off")
         with service_account_env(recording_server.service_account, monkeypatch):
             common = ["--tenant", recording_server.url, "--env-file", str(DEMO_ENV)]
-            for args in (["apply", "bot-traffic-analyzer", *common, "--auto-approve", "--record", "apply.har"],
-                         ["plan", "bot-traffic-analyzer", *common, "--record", "plan.har"],
-                         ["verify", "bot-traffic-analyzer", *common, "--record", "verify.har"],
-                         ["export", "--tenant", recording_server.url, "--out", "exported", "--record", "export.har"]):
+            for args in (
+                ["apply", "bot-traffic-analyzer", *common, "--auto-approve", "--record", "apply.har"],
+                ["plan", "bot-traffic-analyzer", *common, "--record", "plan.har"],
+                ["verify", "bot-traffic-analyzer", *common, "--record", "verify.har"],
+                ["export", "--tenant", recording_server.url, "--out", "exported", "--record", "export.har"],
+            ):
                 result = _run(*args)
                 assert result.exit_code == 0, (args[0], result.output)
     yield workdir
@@ -81,29 +84,42 @@ def _check_har(path: Path) -> dict[str, Any]:
     return doc
 
 
-def test_plan_apply_verify_export_record_har_without_any_secret(recording_server: EmulatorServer,
-                                                                recorded: Path) -> None:
+def test_plan_apply_verify_export_record_har_without_any_secret(
+    recording_server: EmulatorServer, recorded: Path
+) -> None:
     account = recording_server.service_account
     workdir = recorded
     docs = {name: _check_har(workdir / name) for name in ("apply.har", "plan.har", "verify.har", "export.har")}
     apply_methods = [(e["request"]["method"], e["response"]["status"]) for e in docs["apply.har"]["log"]["entries"]]
     assert ("POST", 200) in apply_methods  # the admin token request
     assert apply_methods.count(("PUT", 201)) >= 3  # agent, application client, privilege …
-    token_calls = [e for e in docs["verify.har"]["log"]["entries"]
-                   if e["request"]["url"].endswith("/am/oauth2/realms/root/realms/alpha/access_token")]
+    token_calls = [
+        e
+        for e in docs["verify.har"]["log"]["entries"]
+        if e["request"]["url"].endswith("/am/oauth2/realms/root/realms/alpha/access_token")
+    ]
     assert len(token_calls) >= 2  # client credentials and token exchange, with the agent's secret
-    assert all(e["request"]["postData"]["text"].count("%28sensitive%29") >= 1 or
-               any(h["name"].lower() == "authorization" for h in e["request"]["headers"]) for e in token_calls)
+    assert all(
+        e["request"]["postData"]["text"].count("%28sensitive%29") >= 1
+        or any(h["name"].lower() == "authorization" for h in e["request"]["headers"])
+        for e in token_calls
+    )
     plan_urls = [e["request"]["url"] for e in docs["plan.har"]["log"]["entries"]]
     assert any(u.endswith("/realm-config/services/oauth-oidc") for u in plan_urls)
 
     # the credentials really went over the wire, and only their masks reached the files
-    token_request = next(e for e in docs["apply.har"]["log"]["entries"]
-                         if e["request"]["url"].endswith("/am/oauth2/access_token"))
+    token_request = next(
+        e for e in docs["apply.har"]["log"]["entries"] if e["request"]["url"].endswith("/am/oauth2/access_token")
+    )
     assert "assertion=%28sensitive%29" in token_request["request"]["postData"]["text"]
     assert json.loads(token_request["response"]["content"]["text"])["access_token"] == redact.MASK
-    authorizations = [h["value"] for d in docs.values() for e in d["log"]["entries"]
-                      for h in e["request"]["headers"] if h["name"].lower() == "authorization"]
+    authorizations = [
+        h["value"]
+        for d in docs.values()
+        for e in d["log"]["entries"]
+        for h in e["request"]["headers"]
+        if h["name"].lower() == "authorization"
+    ]
     assert authorizations and set(authorizations) == {redact.MASK}
 
     secrets = _secrets_of_the_run(account)
@@ -124,14 +140,27 @@ def test_a_recorded_plan_replays_key_for_key(recording_server: EmulatorServer, r
 
 
 def test_record_into_a_missing_folder_is_a_usage_error_before_any_request(
-        recording_server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    recording_server: EmulatorServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.chdir(tmp_path)
     shutil.copytree(STACK, tmp_path / "bot-traffic-analyzer")
     requests.delete(recording_server.url + "/_emulator/stats", timeout=10)
     with service_account_env(recording_server.service_account, monkeypatch):
-        code = main(["plan", "bot-traffic-analyzer", "--tenant", recording_server.url, "--env-file", str(DEMO_ENV),
-                     "--record", "no/such/folder/plan.har"])
+        code = main(
+            [
+                "plan",
+                "bot-traffic-analyzer",
+                "--tenant",
+                recording_server.url,
+                "--env-file",
+                str(DEMO_ENV),
+                "--record",
+                "no/such/folder/plan.har",
+            ]
+        )
     assert code == 1
     err = capsys.readouterr().err
     assert "--record no/such/folder/plan.har: cannot write a HAR file there" in err

@@ -3,6 +3,7 @@
 Every recording must match on status and on body keys at every depth. The only tolerated
 differences are in ``VERSION_SKEW`` below: fields that today's tenant has and a 2023 recording lacks.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,30 +24,62 @@ VERSION_SKEW: tuple[tuple[str, str, str, str], ...] = (
     (_EXPORT, "aiAgentsConfig", "extra", "the provider's AI agents section arrived with AI agents (2026)"),
     (_EXPORT, "advancedOIDCConfig.minMaxAge", "extra", "provider setting added after 2023"),
     (_EXPORT, "advancedOIDCConfig.jwtSigningKidHeaderMappings", "extra", "provider setting added after 2023"),
-    (_EXPORT, "advancedOAuth2Config.includeClientIdClaimInStatelessTokens", "extra",
-     "provider setting added after 2023"),
-    (_EXPORT, "advancedOAuth2Config.acceptAudienceParametersInTokenExchangeRequests", "extra",
-     "token-exchange audience switch added for AI agents (2026)"),
+    (
+        _EXPORT,
+        "advancedOAuth2Config.includeClientIdClaimInStatelessTokens",
+        "extra",
+        "provider setting added after 2023",
+    ),
+    (
+        _EXPORT,
+        "advancedOAuth2Config.acceptAudienceParametersInTokenExchangeRequests",
+        "extra",
+        "token-exchange audience switch added for AI agents (2026)",
+    ),
     (_EXPORT, "advancedOAuth2Config.enableApplicationContext", "extra", "provider setting added after 2023"),
-    (_EXPORT, "clientDynamicRegistrationConfig.dynamicClientRegistrationScript", "extra",
-     "DCR script hook added after 2023"),
-    (_EXPORT, "deviceCodeConfig.realmAllowUnauthorisedAccessToUserCodeForm", "extra",
-     "device-flow setting added after 2023"),
-    *((created, path, "extra", reason)
-      for created in ("OAuth2ClientOps_*putOAuth2Client_*", "OAuth2ClientOps_*importOAuth2Client_*")
-      for path, reason in (
-          ("overrideOAuth2ClientConfig.enableApplicationContext", "client override added after 2023"),
-          ("overrideOAuth2ClientConfig.acceptAudienceParametersInTokenExchangeRequests",
-           "token-exchange audience override added for AI agents (2026)"),
-          ("advancedOAuth2ClientConfig.allowedResourceServerAudienceValues", "client default added after 2023 (§4.2)"),
-          ("advancedOAuth2ClientConfig.acceptedJwtIssuers", "client default added after 2023 (§4.2)"),
-          ("advancedOAuth2ClientConfig.introspectionPolicySets", "client default added after 2023 (§4.2)"),
-          ("advancedOAuth2ClientConfig.treeName", "client default added after 2023 (§4.2)"),
-          ("coreOAuth2ClientConfig.secretLabelIdentifier", "ESV-mapped client secret labels arrived after 2023"))),
-    ("OAuth2ClientOps_*putOAuth2Client_*", "overrideOAuth2ClientConfig.useForceAuthnForMaxAge", "extra",
-     "client override added after 2023-04 (the 2023-09 import already has it)"),
-    ("ServiceAccountOps_*", "result[[]_id=aiagent[]]", "extra item",
-     "the AI agents feature did not exist on 2023 tenants"),
+    (
+        _EXPORT,
+        "clientDynamicRegistrationConfig.dynamicClientRegistrationScript",
+        "extra",
+        "DCR script hook added after 2023",
+    ),
+    (
+        _EXPORT,
+        "deviceCodeConfig.realmAllowUnauthorisedAccessToUserCodeForm",
+        "extra",
+        "device-flow setting added after 2023",
+    ),
+    *(
+        (created, path, "extra", reason)
+        for created in ("OAuth2ClientOps_*putOAuth2Client_*", "OAuth2ClientOps_*importOAuth2Client_*")
+        for path, reason in (
+            ("overrideOAuth2ClientConfig.enableApplicationContext", "client override added after 2023"),
+            (
+                "overrideOAuth2ClientConfig.acceptAudienceParametersInTokenExchangeRequests",
+                "token-exchange audience override added for AI agents (2026)",
+            ),
+            (
+                "advancedOAuth2ClientConfig.allowedResourceServerAudienceValues",
+                "client default added after 2023 (§4.2)",
+            ),
+            ("advancedOAuth2ClientConfig.acceptedJwtIssuers", "client default added after 2023 (§4.2)"),
+            ("advancedOAuth2ClientConfig.introspectionPolicySets", "client default added after 2023 (§4.2)"),
+            ("advancedOAuth2ClientConfig.treeName", "client default added after 2023 (§4.2)"),
+            ("coreOAuth2ClientConfig.secretLabelIdentifier", "ESV-mapped client secret labels arrived after 2023"),
+        )
+    ),
+    (
+        "OAuth2ClientOps_*putOAuth2Client_*",
+        "overrideOAuth2ClientConfig.useForceAuthnForMaxAge",
+        "extra",
+        "client override added after 2023-04 (the 2023-09 import already has it)",
+    ),
+    (
+        "ServiceAccountOps_*",
+        "result[[]_id=aiagent[]]",
+        "extra item",
+        "the AI agents feature did not exist on 2023 tenants",
+    ),
 )
 
 
@@ -57,7 +90,8 @@ def recordings() -> list[Path]:
 
 
 needs_recordings = pytest.mark.skipif(
-    not RECORDINGS.is_dir(), reason=f"no recordings folder at {RECORDINGS} (the shared reference is not checked out)")
+    not RECORDINGS.is_dir(), reason=f"no recordings folder at {RECORDINGS} (the shared reference is not checked out)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +111,9 @@ def test_seeds_do_not_depend_on_the_order_of_parallel_reads() -> None:
     app = {"_id": "app-1", "name": "Logs API", "templateName": "service", "ssoEntities": {"oidcId": "logs"}}
     ref = {"_ref": "managed/alpha_application/app-1", "_refResourceId": "app-1"}
     privilege = {"_id": "priv-1", "resource": ref, "subjects": [{"_ref": "managed/alpha_user/u-1"}]}
-    privileges = _exchange("GET", "/openidm/managed/alpha_aiagentprivilege?_queryFilter=true", 200,
-                           {"result": [privilege]})
+    privileges = _exchange(
+        "GET", "/openidm/managed/alpha_aiagentprivilege?_queryFilter=true", 200, {"result": [privilege]}
+    )
     apps = _exchange("GET", "/openidm/managed/alpha_application?_queryFilter=true", 200, {"result": [app]})
     for entries in ([privileges, apps], [apps, privileges]):
         seeds = infer_seeds(entries)
@@ -88,8 +123,12 @@ def test_seeds_do_not_depend_on_the_order_of_parallel_reads() -> None:
     created = _exchange("PUT", "/openidm/managed/alpha_application/app-1", 201, app, app)
     assert ("alpha", "application", "app-1") not in infer_seeds([created, privileges]).refs
     missing = _exchange("GET", "/am/json/realms/root/realms/alpha/realm-config/agents/AIAgent/a1", 404, {})
-    listed = _exchange("GET", "/am/json/realms/root/realms/alpha/realm-config/agents/AIAgent?_queryFilter=true",
-                       200, {"result": [{"_id": "a1"}, {"_id": "a2"}]})
+    listed = _exchange(
+        "GET",
+        "/am/json/realms/root/realms/alpha/realm-config/agents/AIAgent?_queryFilter=true",
+        200,
+        {"result": [{"_id": "a1"}, {"_id": "a2"}]},
+    )
     assert set(infer_seeds([missing, listed]).agents) == {("alpha", "AIAgent", "a2")}
 
 
@@ -111,8 +150,7 @@ def test_recording_replays_key_for_key(har: Path, replay_server: EmulatorServer)
 
 
 @needs_recordings
-def test_the_allow_list_is_version_skew_from_2023_only_and_every_entry_is_used(
-        replay_server: EmulatorServer) -> None:
+def test_the_allow_list_is_version_skew_from_2023_only_and_every_entry_is_used(replay_server: EmulatorServer) -> None:
     from fnmatch import fnmatchcase
 
     from .replay import replay as run
@@ -137,8 +175,9 @@ def test_the_allow_list_is_version_skew_from_2023_only_and_every_entry_is_used(
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "given_har" in metafunc.fixturenames:
         files = [Path(name) for name in metafunc.config.getoption("--har")]
-        params = [pytest.param(p, id=p.name) for p in files] or \
-            [pytest.param(None, id="none", marks=pytest.mark.skip(reason="no --har FILE.har given to replay"))]
+        params = [pytest.param(p, id=p.name) for p in files] or [
+            pytest.param(None, id="none", marks=pytest.mark.skip(reason="no --har FILE.har given to replay"))
+        ]
         metafunc.parametrize("given_har", params)
 
 

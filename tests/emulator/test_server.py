@@ -1,4 +1,5 @@
 """Server-level behaviour: persistence, concurrency, keep-alive, fault injection, stats, latency, CLI."""
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,9 @@ def test_state_survives_restart(tmp_path) -> None:
         again = requests.get(url, headers={"Authorization": token, "Accept-API-Version": AM_V2}, timeout=10)
         assert again.status_code == 200 and again.json() == created.json()
         uid = again.json()["aiAgentIdentityUid"]["value"]
-        ident = requests.get(f"{second.url}/openidm/managed/alpha_aiagent/{uid}",
-                             headers={"Authorization": token}, timeout=10)
+        ident = requests.get(
+            f"{second.url}/openidm/managed/alpha_aiagent/{uid}", headers={"Authorization": token}, timeout=10
+        )
         assert ident.status_code == 200
         assert second.backend.view.oauth_client("alpha", "persisted")["secret"] == "s"
 
@@ -54,11 +56,15 @@ def test_concurrent_writers_never_corrupt_state(emu: Emu) -> None:
         session.headers.update(emu.session.headers)
         statuses = []
         for i in range(10):
-            r = session.put(emu.idm(f"managed/alpha_application/app-{n}-{i}"), json={"name": f"app {n} {i}"},
-                            timeout=30)
+            r = session.put(
+                emu.idm(f"managed/alpha_application/app-{n}-{i}"), json={"name": f"app {n} {i}"}, timeout=30
+            )
             statuses.append(r.status_code)
-            r = session.patch(emu.idm(f"managed/alpha_application/app-{n}-{i}"),
-                              json=[{"operation": "replace", "field": "/description", "value": str(n)}], timeout=30)
+            r = session.patch(
+                emu.idm(f"managed/alpha_application/app-{n}-{i}"),
+                json=[{"operation": "replace", "field": "/description", "value": str(n)}],
+                timeout=30,
+            )
             statuses.append(r.status_code)
         return statuses
 
@@ -69,10 +75,16 @@ def test_concurrent_writers_never_corrupt_state(emu: Emu) -> None:
     assert listed["resultCount"] == 80
     revs = [item["_rev"] for item in listed["result"]]
     assert len(set(revs)) == 80  # one tenant-wide counter: no two writes share a rev
+
     # concurrent creates of one name: exactly one wins (UNIQUE), the rest are 403
     def create(_: int) -> int:
-        return requests.post(emu.idm("managed/alpha_application?_action=create"), json={"name": "contested"},
-                             headers=dict(emu.session.headers), timeout=30).status_code
+        return requests.post(
+            emu.idm("managed/alpha_application?_action=create"),
+            json={"name": "contested"},
+            headers=dict(emu.session.headers),
+            timeout=30,
+        ).status_code
+
     with ThreadPoolExecutor(8) as pool:
         codes = sorted(pool.map(create, range(8)))
     assert codes.count(201) == 1 and codes.count(403) == 7
@@ -88,8 +100,9 @@ def test_200_concurrent_requests_over_keep_alive(emu: Emu) -> None:
         if i % 4 == 0:
             r = local.session.put(emu.idm(f"managed/alpha_user/u{i}"), json={"userName": f"u{i}"}, timeout=30)
         else:
-            r = local.session.get(emu.am("realm-config/services/oauth-oidc"),
-                                  headers={"Accept-API-Version": AM_V1}, timeout=30)
+            r = local.session.get(
+                emu.am("realm-config/services/oauth-oidc"), headers={"Accept-API-Version": AM_V1}, timeout=30
+            )
         return r.status_code
 
     with ThreadPoolExecutor(16) as pool:
@@ -98,8 +111,20 @@ def test_200_concurrent_requests_over_keep_alive(emu: Emu) -> None:
 
 
 def test_fault_429_carries_retry_after(emu: Emu) -> None:
-    emu.control("PUT", "faults", [{"path": "/openidm/managed/alpha_user", "method": "GET", "action": "status",
-                                   "status": 429, "retryAfter": 7, "count": 1}])
+    emu.control(
+        "PUT",
+        "faults",
+        [
+            {
+                "path": "/openidm/managed/alpha_user",
+                "method": "GET",
+                "action": "status",
+                "status": 429,
+                "retryAfter": 7,
+                "count": 1,
+            }
+        ],
+    )
     url = emu.idm("managed/alpha_user")
     first = emu.request("GET", url, params={"_queryFilter": "true"})
     assert first.status_code == 429 and first.headers["Retry-After"] == "7"
@@ -107,10 +132,15 @@ def test_fault_429_carries_retry_after(emu: Emu) -> None:
     assert emu.request("GET", url, params={"_queryFilter": "true"}).status_code == 200  # count exhausted
     rules = emu.control("GET", "faults")["rules"]
     assert rules[0]["fired"] == 1
-    emu.control("PUT", "faults", [{"path": "oauth-oidc", "action": "status", "status": 503, "probability": 0.5,
-                                   "seed": 42}])
-    codes = [emu.request("GET", emu.am("realm-config/services/oauth-oidc"),
-                         headers={"Accept-API-Version": AM_V1}).status_code for _ in range(40)]
+    emu.control(
+        "PUT", "faults", [{"path": "oauth-oidc", "action": "status", "status": 503, "probability": 0.5, "seed": 42}]
+    )
+    codes = [
+        emu.request(
+            "GET", emu.am("realm-config/services/oauth-oidc"), headers={"Accept-API-Version": AM_V1}
+        ).status_code
+        for _ in range(40)
+    ]
     assert 0 < codes.count(503) < 40 and set(codes) == {200, 503}
     emu.control("DELETE", "faults")
     assert emu.control("GET", "faults") == {"rules": []}
@@ -140,14 +170,20 @@ def test_stats_count_reads_writes_and_tokens(emu: Emu) -> None:
     stats = emu.control("GET", "stats")
     assert stats["total"] == 4 and stats["reads"] == 3 and stats["writes"] == 1 and stats["tokens"] == 1
     assert stats["byMethod"] == {"GET": 3, "PUT": 1}
-    assert stats["byRoute"] == {"GET am/agents/AIAgent": 1, "GET am/provider": 1, "GET idm/managed/user": 1,
-                                "PUT am/agents/AIAgent": 1}
+    assert stats["byRoute"] == {
+        "GET am/agents/AIAgent": 1,
+        "GET am/provider": 1,
+        "GET idm/managed/user": 1,
+        "PUT am/agents/AIAgent": 1,
+    }
     assert emu.control("DELETE", "stats")["total"] == 0
 
 
 def test_control_plane_seed_state_config_reset(emu: Emu) -> None:
-    seeded = emu.seed(users=[{"userName": "alice", "password": "pw", "_id": "alice-id", "givenName": "Alice"}],
-                      groups=[{"_id": "team", "members": ["alice"]}])
+    seeded = emu.seed(
+        users=[{"userName": "alice", "password": "pw", "_id": "alice-id", "givenName": "Alice"}],
+        groups=[{"_id": "team", "members": ["alice"]}],
+    )
     assert seeded["users"] == [{"_id": "alice-id", "userName": "alice"}]
     view = emu.server.backend.view
     assert view.user_by_username("alpha", "alice")["password"] == "pw"
@@ -178,10 +214,28 @@ def test_global_latency() -> None:
 
 
 def test_cli_serve_prints_one_json_line_and_serves(tmp_path) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "provisioner", "emulator", "serve", "--port", "0",
-                             "--state", str(tmp_path), "--realm", "alpha", "--option", "sa.sessionLimit=7",
-                             "--ai-agents", "disabled"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "provisioner",
+            "emulator",
+            "serve",
+            "--port",
+            "0",
+            "--state",
+            str(tmp_path),
+            "--realm",
+            "alpha",
+            "--option",
+            "sa.sessionLimit=7",
+            "--ai-agents",
+            "disabled",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()  # type: ignore[union-attr]
         info = json.loads(line)
@@ -197,6 +251,10 @@ def test_cli_serve_prints_one_json_line_and_serves(tmp_path) -> None:
 
 
 def test_cli_rejects_bad_options(tmp_path) -> None:
-    result = subprocess.run([sys.executable, "-m", "provisioner", "emulator", "serve", "--option", "nope=1"],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "provisioner", "emulator", "serve", "--option", "nope=1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 1 and "unknown emulator option" in result.stderr and result.stdout == ""

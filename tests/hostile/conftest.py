@@ -5,6 +5,7 @@ traceback escaped, and that the run took well under :data:`LIMIT` seconds of CPU
 seconds of wall-clock time (generous: the machine may be busy; the failures these tests guard
 against ran for 40 s, 121 s or forever).
 """
+
 from __future__ import annotations
 
 import time

@@ -2,6 +2,7 @@
 
 Real sockets, the real client: what the tenant (or a proxy in front of it) might do to provisioner.
 """
+
 from __future__ import annotations
 
 import json
@@ -60,10 +61,20 @@ def _serve(conn: socket.socket, mode: str, stop: threading.Event) -> None:
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400000000\r\n\r\n")
             elif mode == "echo":  # a CREST 400 quoting the request body, JSON-escaped
                 text = body.decode("utf-8", "replace")
-                reply = json.dumps({"code": 400, "reason": "Bad Request", "message": f"Invalid value: {text}",
-                                    "error": "invalid_client", "error_description": f"bad request {text}"}).encode()
-                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                             + f"Content-Length: {len(reply)}\r\n\r\n".encode() + reply)
+                reply = json.dumps(
+                    {
+                        "code": 400,
+                        "reason": "Bad Request",
+                        "message": f"Invalid value: {text}",
+                        "error": "invalid_client",
+                        "error_description": f"bad request {text}",
+                    }
+                ).encode()
+                conn.sendall(
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                    + f"Content-Length: {len(reply)}\r\n\r\n".encode()
+                    + reply
+                )
         except OSError:
             return
 

@@ -1,4 +1,5 @@
 """Item 7: dotenv lines end at \\n or \\r\\n only; text after a closing quote is an error with its line."""
+
 from __future__ import annotations
 
 import json
@@ -29,18 +30,25 @@ def test_a_value_is_not_split_at_other_line_breaks(cli, stack: Path, tmp_path: P
     assert values == {"APP_SECRET": f"abc{separator}defghijk", "OTHER": "1"} and problems == []
 
 
-@pytest.mark.parametrize("line", ['APP_SECRET="long-enough-value" junk', "APP_SECRET='long-enough-value'junk",
-                                  'APP_SECRET="long-enough-value""second"'])
+@pytest.mark.parametrize(
+    "line",
+    [
+        'APP_SECRET="long-enough-value" junk',
+        "APP_SECRET='long-enough-value'junk",
+        'APP_SECRET="long-enough-value""second"',
+    ],
+)
 def test_text_after_a_quoted_value_is_refused_with_the_line(cli, stack: Path, tmp_path: Path, line: str) -> None:
     env_file = _write_env(tmp_path, f"# ci settings\n{line}\n")
     app_with_secret(stack, "{fromEnv: APP_SECRET}")
     run = cli("validate", str(stack), "--env-file", str(env_file)).check(
-        1, f"{env_file}:2:1: invalid line in env file: unexpected text after the closing quote")
+        1, f"{env_file}:2:1: invalid line in env file: unexpected text after the closing quote"
+    )
     assert "long-enough" not in run.text  # the line's content may be a secret: never shown
 
 
 def test_comments_after_quotes_and_crlf_line_ends_are_fine(cli, stack: Path, tmp_path: Path) -> None:
-    env_file = _write_env(tmp_path, 'APP_SECRET="long-enough-value"   # the app\'s secret\r\nX=\'y\'\r\n')
+    env_file = _write_env(tmp_path, "APP_SECRET=\"long-enough-value\"   # the app's secret\r\nX='y'\r\n")
     app_with_secret(stack, "{fromEnv: APP_SECRET}")
     cli("validate", str(stack), "--env-file", str(env_file)).check(0, "valid")
 
@@ -49,4 +57,5 @@ def test_an_unclosed_quote_keeps_its_own_message(cli, stack: Path, tmp_path: Pat
     env_file = _write_env(tmp_path, 'A=1\nAPP_SECRET="long-enough-value\n')
     app_with_secret(stack, "{fromEnv: APP_SECRET}")
     cli("validate", str(stack), "--env-file", str(env_file)).check(
-        1, f"{env_file}:2:1: invalid line in env file: unclosed quote")
+        1, f"{env_file}:2:1: invalid line in env file: unclosed quote"
+    )

@@ -4,6 +4,7 @@ state files are private.
 Each case uses a real emulator on a loopback socket and raw HTTP (``requests`` with the headers a
 browser would send), then checks that the state did not change.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,23 +41,31 @@ def _check(response: requests.Response, status: int, message: str, started: floa
 @pytest.mark.parametrize("origin", ["https://evil.example", "http://evil.example:8080", "null"])
 def test_a_cross_origin_seed_is_refused(server: EmulatorServer, origin: str) -> None:
     started = time.perf_counter()
-    response = requests.post(server.url + "/_emulator/seed", data=json.dumps(SEED), timeout=5,
-                             headers={"Origin": origin, "Content-Type": "text/plain"})
+    response = requests.post(
+        server.url + "/_emulator/seed",
+        data=json.dumps(SEED),
+        timeout=5,
+        headers={"Origin": origin, "Content-Type": "text/plain"},
+    )
     _check(response, 403, "cross-origin requests to the emulator's control plane are refused", started)
     assert "mallory-user" not in _users(server)
 
 
 def test_a_cross_origin_reset_without_a_body_is_refused(server: EmulatorServer) -> None:
     started = time.perf_counter()
-    response = requests.post(server.url + "/_emulator/reset", timeout=5,
-                             headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+    response = requests.post(
+        server.url + "/_emulator/reset",
+        timeout=5,
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
     _check(response, 403, "cross-origin requests to the emulator's control plane are refused", started)
 
 
 def test_a_simple_form_post_without_origin_is_refused_for_its_content_type(server: EmulatorServer) -> None:
     started = time.perf_counter()
-    response = requests.post(server.url + "/_emulator/seed", data=json.dumps(SEED), timeout=5,
-                             headers={"Content-Type": "text/plain"})
+    response = requests.post(
+        server.url + "/_emulator/seed", data=json.dumps(SEED), timeout=5, headers={"Content-Type": "text/plain"}
+    )
     _check(response, 415, "the emulator's control plane takes JSON bodies only", started)
     assert "mallory-user" not in _users(server)
 
@@ -79,13 +88,16 @@ def test_loopback_hosts_and_the_tools_own_requests_still_work(server: EmulatorSe
     assert requests.patch(server.url + "/_emulator/config", data="{}", headers=same_origin, timeout=5).ok
 
 
-@pytest.mark.parametrize("pattern, problem", [
-    ("(a+)+$", "a repetition inside a repetition"),
-    ("(a|aa)*$", "an alternation inside a repetition"),
-    (".*a.*a.*b", "more than one unbounded repetition"),
-    (r"(x)\1", "a back-reference"),
-    ("a" * 201, "longer than 200 characters"),
-])
+@pytest.mark.parametrize(
+    "pattern, problem",
+    [
+        ("(a+)+$", "a repetition inside a repetition"),
+        ("(a|aa)*$", "an alternation inside a repetition"),
+        (".*a.*a.*b", "more than one unbounded repetition"),
+        (r"(x)\1", "a back-reference"),
+        ("a" * 201, "longer than 200 characters"),
+    ],
+)
 def test_regex_bomb_fault_rules_are_refused(server: EmulatorServer, pattern: str, problem: str) -> None:
     started = time.perf_counter()
     response = requests.put(server.url + "/_emulator/faults", json=[{"path": pattern, "action": "status"}], timeout=5)

@@ -4,6 +4,7 @@ Each request has a total deadline and a response-size cap (``PROVISIONER_HTTP_DE
 ``PROVISIONER_HTTP_MAX_BYTES``), and the error names the request. A server that quotes the request
 body back (JSON-escaped, or form-encoded) does not get the secret printed.
 """
+
 from __future__ import annotations
 
 import base64
@@ -47,9 +48,12 @@ def _plan(cli, url: str):
 @pytest.mark.parametrize("mode", ["drip", "drip-headers"])
 def test_a_dripping_server_hits_the_total_deadline(cli, plan_env: None, mode: str) -> None:
     with hostile_server(mode) as url:
-        _plan(cli, url).check(1, f"Error: {FIRST_READ}: no complete response within the 0.5 s deadline (attempt 1; "
-                                 "PROVISIONER_HTTP_DEADLINE / PROVISIONER_HTTP_MAX_BYTES change the limits)",
-                              limit=CLI_LIMIT)
+        _plan(cli, url).check(
+            1,
+            f"Error: {FIRST_READ}: no complete response within the 0.5 s deadline (attempt 1; "
+            "PROVISIONER_HTTP_DEADLINE / PROVISIONER_HTTP_MAX_BYTES change the limits)",
+            limit=CLI_LIMIT,
+        )
 
 
 def test_a_flooding_server_is_cut_off_at_the_size_cap(cli, plan_env: None) -> None:
@@ -59,8 +63,9 @@ def test_a_flooding_server_is_cut_off_at_the_size_cap(cli, plan_env: None) -> No
 
 def test_a_declared_huge_body_is_refused_before_reading(cli, plan_env: None) -> None:
     with hostile_server("huge-declared") as url:
-        _plan(cli, url).check(1, f"Error: {FIRST_READ}: the response is larger than 100000 bytes "
-                                 "(400000000 declared)", limit=CLI_LIMIT)
+        _plan(cli, url).check(
+            1, f"Error: {FIRST_READ}: the response is larger than 100000 bytes (400000000 declared)", limit=CLI_LIMIT
+        )
 
 
 def test_a_bad_limit_setting_is_a_clear_error(cli, plan_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,15 +76,17 @@ def test_a_bad_limit_setting_is_a_clear_error(cli, plan_env: None, monkeypatch: 
 
 def test_the_token_endpoint_is_bounded_too() -> None:
     with hostile_server("drip-headers") as url:
-        endpoints = OAuthEndpoints(TenantClient(url, BearerAuth("hostile-test-token-0002"),
-                                                http_limits=HttpLimits(deadline=0.4)), "alpha")
+        endpoints = OAuthEndpoints(
+            TenantClient(url, BearerAuth("hostile-test-token-0002"), http_limits=HttpLimits(deadline=0.4)), "alpha"
+        )
         start = time.perf_counter()
         with pytest.raises(OAuthError) as caught:
             endpoints.client_credentials("agent-one", "agent-secret-0001", "client_secret_post", None)
         assert time.perf_counter() - start < 2.0
     assert str(caught.value).startswith(
         "POST /am/oauth2/realms/root/realms/alpha/access_token (client credentials, client agent-one): "
-        f"no response: cannot reach {url}: no complete response within the 0.4 s deadline")
+        f"no response: cannot reach {url}: no complete response within the 0.4 s deadline"
+    )
 
 
 def test_a_crest_400_echoing_the_body_does_not_print_the_json_escaped_secret() -> None:
@@ -88,8 +95,11 @@ def test_a_crest_400_echoing_the_body_does_not_print_the_json_escaped_secret() -
     with hostile_server("echo") as url:
         client = TenantClient(url, BearerAuth("hostile-test-token-0003"), retry=RetryPolicy(max_attempts=1))
         with pytest.raises(TenantError) as caught:
-            client.request("PUT", "/am/json/realms/root/realms/alpha/realm-config/agents/OAuth2Client/app-one",
-                           json={"coreOAuth2ClientConfig": {"userpassword": SPECIAL}})
+            client.request(
+                "PUT",
+                "/am/json/realms/root/realms/alpha/realm-config/agents/OAuth2Client/app-one",
+                json={"coreOAuth2ClientConfig": {"userpassword": SPECIAL}},
+            )
     message = str(caught.value)
     assert message.startswith("PUT /am/json/realms/root/realms/alpha/realm-config/agents/OAuth2Client/app-one")
     assert "(sensitive)" in message
@@ -104,7 +114,14 @@ def test_a_token_error_echoing_the_form_does_not_print_the_encoded_secret(auth_m
         with pytest.raises(OAuthError) as caught:
             endpoints.client_credentials("agent-one", SPECIAL, auth_method, ["read"])
     message = str(caught.value)
-    assert message.startswith("POST /am/oauth2/realms/root/realms/alpha/access_token (client credentials, client agent-one): 400")
-    for form in (quote_plus(SPECIAL), quote(SPECIAL, safe=""), json.dumps(SPECIAL)[1:-1],
-                 base64.b64encode(SPECIAL.encode()).decode()[:12], "Sp3c"):
+    assert message.startswith(
+        "POST /am/oauth2/realms/root/realms/alpha/access_token (client credentials, client agent-one): 400"
+    )
+    for form in (
+        quote_plus(SPECIAL),
+        quote(SPECIAL, safe=""),
+        json.dumps(SPECIAL)[1:-1],
+        base64.b64encode(SPECIAL.encode()).decode()[:12],
+        "Sp3c",
+    ):
         assert form not in message, message

@@ -4,6 +4,7 @@ A tiny test file that prints a secret JSON-escaped (and others: form-encoded, ba
 is run by pytest in a subprocess with this suite's conftest as a plugin: the session must fail and name
 each encoding; the same file without the leaks passes.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -14,7 +15,7 @@ from tests import leakcheck
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PLANTED = '''
+PLANTED = """
 import base64, json
 from urllib.parse import urlencode
 from tests import leakcheck
@@ -42,17 +43,34 @@ def test_base64_in_basic_header(capsys):
 def test_clean(capsys):
     print("client_secret=(sensitive)", json.dumps({{"userpassword": "(sensitive)"}}))
     capsys.readouterr()
-'''
+"""
 
 
 def _run(tmp_path: Path) -> subprocess.CompletedProcess[str]:
     test_file = tmp_path / "test_planted_leak.py"
     test_file.write_text(PLANTED.format(), encoding="utf-8")
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider",
-         "--rootdir", str(tmp_path), "--basetemp", str(tmp_path / "base"), str(test_file)],
-        cwd=ROOT, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
-        timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "tests.conftest",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tmp_path),
+            "--basetemp",
+            str(tmp_path / "base"),
+            str(test_file),
+        ],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_a_planted_json_escaped_leak_fails_the_session(tmp_path: Path) -> None:
@@ -60,8 +78,11 @@ def test_a_planted_json_escaped_leak_fails_the_session(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert "4 passed" in result.stdout  # every test passed: the leak scan alone fails the session
     assert "SECRET LEAK CHECK FAILED: 3 leak(s)" in result.stdout, result.stdout
-    for encoding, test in (("JSON-escaped", "test_json_escaped"), ("form-encoded", "test_form_encoded"),
-                           ("base64", "test_base64_in_basic_header")):
+    for encoding, test in (
+        ("JSON-escaped", "test_json_escaped"),
+        ("form-encoded", "test_form_encoded"),
+        ("base64", "test_base64_in_basic_header"),
+    ):
         assert f"secret Pl4… ({encoding}) found in capsys:test_planted_leak.py::{test}" in result.stdout
     assert "test_clean" not in result.stdout  # the masked output of the clean test is no hit
     assert "Traceback" not in result.stdout + result.stderr

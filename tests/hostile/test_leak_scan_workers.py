@@ -4,6 +4,7 @@ Each worker knows only the secrets its own tests registered and the outputs its 
 controller must scan the union, so a secret registered on one worker and printed on another is found,
 and a planted leak fails the session exactly as it does without workers.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -19,14 +20,38 @@ def test_a_planted_leak_fails_the_session_under_xdist_workers(tmp_path: Path) ->
     test_file = tmp_path / "test_planted_leak.py"
     test_file.write_text(PLANTED.format(), encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider", "-n", "2",
-         "--dist", "load", "--rootdir", str(tmp_path), "--basetemp", str(tmp_path / "base"), str(test_file)],
-        cwd=ROOT, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
-        timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "tests.conftest",
+            "-p",
+            "no:cacheprovider",
+            "-n",
+            "2",
+            "--dist",
+            "load",
+            "--rootdir",
+            str(tmp_path),
+            "--basetemp",
+            str(tmp_path / "base"),
+            str(test_file),
+        ],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     out = result.stdout
     assert result.returncode == 1, out + result.stderr
     assert "4 passed" in out  # every test passed: the leak scan alone fails the session
     assert "SECRET LEAK CHECK FAILED: 3 leak(s)" in out, out
-    for encoding, test in (("JSON-escaped", "test_json_escaped"), ("form-encoded", "test_form_encoded"),
-                           ("base64", "test_base64_in_basic_header")):
+    for encoding, test in (
+        ("JSON-escaped", "test_json_escaped"),
+        ("form-encoded", "test_form_encoded"),
+        ("base64", "test_base64_in_basic_header"),
+    ):
         assert f"({encoding}) found in" in out and test in out, out

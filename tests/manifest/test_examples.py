@@ -1,4 +1,5 @@
 """The example stacks are valid for every environment, with their demo secrets."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,8 @@ def test_example_stack_is_valid(stack: str, env: str) -> None:
     if (stack, env) == ("digital-assistant", "prod"):
         # Its prod policy forbids the password grant the web application uses (tests/manifest/test_policy.py).
         assert {d.message.split(":")[0] for d in result.errors} == {
-            f"policy 'forbidGrantTypes' of environment 'prod' ({folder / 'environments' / 'prod.yaml'}"}
+            f"policy 'forbidGrantTypes' of environment 'prod' ({folder / 'environments' / 'prod.yaml'}"
+        }
         return
     assert result.ok, [str(d) for d in result.diagnostics]
     assert {r.kind for r in result.stack.resources} == {"OAuth2Provider", "Application", "AIAgent"}
@@ -54,4 +56,5 @@ def test_manifests_point_editors_at_the_schema() -> None:
             continue
         schema = "stack" if path.name == "provisioner.yaml" else "manifest"  # the stack declaration
         assert path.read_text(encoding="utf-8").startswith(
-            f"# yaml-language-server: $schema=../../schemas/{schema}.schema.json\n"), path
+            f"# yaml-language-server: $schema=../../schemas/{schema}.schema.json\n"
+        ), path

@@ -7,6 +7,7 @@
 Inputs: every YAML file in the repository plus seeded random mutations of them, so a difference
 shows up as a failing, reproducible case.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,7 +19,7 @@ import pytest
 
 from provisioner.manifest import yamlload
 from provisioner.manifest.limits import DEFAULT_LIMITS
-from provisioner.manifest.schema import KIND_SCHEMAS, ENVIRONMENT_SCHEMA, quick_check, validator
+from provisioner.manifest.schema import ENVIRONMENT_SCHEMA, KIND_SCHEMAS, quick_check, validator
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXTS = sorted(
@@ -26,9 +27,49 @@ TEXTS = sorted(
     for pattern in ("manifests/**/*.yaml", "tests/**/*.yaml", "examples/**/*.yaml", "manifests/**/*.yml")
     for p in ROOT.glob(pattern)
 )
-PIECES = ["é", "日本", "\u00a0", ":", "-", "[", "]", "{", "}", ",", "#", "&", "*", "|", ">", "'", '"', "%", "@",
-          "`", " ", "\n", "  ", "\n  ", "- ", ": ", "---\n", "...\n", "on", "yes", "~", "0x1F", "1e3",
-          "2024-01-02", ".inf", "<<: ", "\t", "?", "!", "\r\n", "\ufeff"]
+PIECES = [
+    "é",
+    "日本",
+    "\u00a0",
+    ":",
+    "-",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "#",
+    "&",
+    "*",
+    "|",
+    ">",
+    "'",
+    '"',
+    "%",
+    "@",
+    "`",
+    " ",
+    "\n",
+    "  ",
+    "\n  ",
+    "- ",
+    ": ",
+    "---\n",
+    "...\n",
+    "on",
+    "yes",
+    "~",
+    "0x1F",
+    "1e3",
+    "2024-01-02",
+    ".inf",
+    "<<: ",
+    "\t",
+    "?",
+    "!",
+    "\r\n",
+    "\ufeff",
+]
 
 
 def _reference(text: str) -> Any:
@@ -71,18 +112,62 @@ def test_libyaml_path_matches_the_pure_python_loader() -> None:
     assert used > len(TEXTS) // 2  # the fast path is actually taken for ordinary files
 
 
-@pytest.mark.parametrize("text", ["a:\tb\n", "a: [x?y]\n", "a: {b: , c: d}\n", "a: |#\n  x\n", "a: !x [b,c]\n",
-                                  "a: &a [*a]\n", "a: 1\n---\nb: [\n", "\ufeffa: 1\n", "a: 1\r\nb: 2\r\n"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a:\tb\n",
+        "a: [x?y]\n",
+        "a: {b: , c: d}\n",
+        "a: |#\n  x\n",
+        "a: !x [b,c]\n",
+        "a: &a [*a]\n",
+        "a: 1\n---\nb: [\n",
+        "\ufeffa: 1\n",
+        "a: 1\r\nb: 2\r\n",
+    ],
+)
 def test_inputs_libyaml_reads_differently_take_the_pure_python_path(text: str) -> None:
     assert yamlload._parse_fast(text, "f.yaml", DEFAULT_LIMITS, 10) is None
     assert yamlload.parse_documents(text, "f.yaml") == _reference(text)
 
 
-VALUES: list[Any] = [None, True, False, 0, 1, -1, 1.0, 1.5, 3600, 10**9, "", "x", "alpha", "provisioner/v1",
-                     "client_credentials", "token_exchange", "service", "web", "https://a.example/cb", "bad id!",
-                     "a" * 300, [], ["x"], ["x", "x"], ["a", "b"], [1], [{}], {}, {"fromEnv": "X"},
-                     {"fromFile": "f"}, {"fromEnv": "X", "fromFile": "f"}, {"userName": "u"}, {"ensure": ["x"]},
-                     {"exact": []}, {"x": 1}]
+VALUES: list[Any] = [
+    None,
+    True,
+    False,
+    0,
+    1,
+    -1,
+    1.0,
+    1.5,
+    3600,
+    10**9,
+    "",
+    "x",
+    "alpha",
+    "provisioner/v1",
+    "client_credentials",
+    "token_exchange",
+    "service",
+    "web",
+    "https://a.example/cb",
+    "bad id!",
+    "a" * 300,
+    [],
+    ["x"],
+    ["x", "x"],
+    ["a", "b"],
+    [1],
+    [{}],
+    {},
+    {"fromEnv": "X"},
+    {"fromFile": "f"},
+    {"fromEnv": "X", "fromFile": "f"},
+    {"userName": "u"},
+    {"ensure": ["x"]},
+    {"exact": []},
+    {"x": 1},
+]
 
 
 def _paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

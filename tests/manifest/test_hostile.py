@@ -1,4 +1,5 @@
 """Hostile input is refused as located diagnostics, quickly, never with a traceback."""
+
 from __future__ import annotations
 
 import time
@@ -17,13 +18,13 @@ def test_file_size_cap(tmp_path: Path) -> None:
     big.write_text(APP % "a" + "# " + "x" * (1024 * 1024) + "\n", encoding="utf-8")
     result = load([str(big)])
     assert [str(d) for d in result.diagnostics] == [
-        f"{big}:1:1: manifest file is too large ({big.stat().st_size} bytes; the limit is 1048576)"]
+        f"{big}:1:1: manifest file is too large ({big.stat().st_size} bytes; the limit is 1048576)"
+    ]
 
 
 def test_total_document_cap_across_files(tmp_path: Path) -> None:
     for index in range(3):
-        (tmp_path / f"{index}.yaml").write_text("---\n".join(APP % f"a{index}{n}" for n in range(2)),
-                                                encoding="utf-8")
+        (tmp_path / f"{index}.yaml").write_text("---\n".join(APP % f"a{index}{n}" for n in range(2)), encoding="utf-8")
     result = load([str(tmp_path)], limits=Limits(max_documents=5))
     assert [d.message for d in result.diagnostics] == ["too many YAML documents (more than 5)"]
     assert str(result.diagnostics[0].location) == f"{tmp_path / '2.yaml'}:6:1"
@@ -37,11 +38,14 @@ def test_file_count_cap(tmp_path: Path) -> None:
 
 
 def test_billion_laughs_through_the_cli_is_rejected_in_well_under_a_second(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     levels = "".join(f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 10))
     (tmp_path / "bomb.yaml").write_text(
         "apiVersion: provisioner/v1\nkind: Application\nmetadata: {name: b}\nspec:\n"
-        "  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + levels, encoding="utf-8")
+        "  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + levels,
+        encoding="utf-8",
+    )
     assert main(["validate", "--help"]) == 0  # the command is imported on first use: not what is timed here
     capsys.readouterr()
     start = time.process_time()  # CPU time: wall time on a loaded machine says nothing about the bound

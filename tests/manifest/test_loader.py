@@ -1,4 +1,5 @@
 """load(): the model contract the core team builds on (docs/architecture.md)."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # Secret values are assembled at run time so that they never appear verbatim in this file (the
 # session's leak scan also reads copies of the source tree that other tests make).
 LOGS_SECRET, AGENT_SECRET, FILE_SECRET, DEMO_PASSWORD = (
-    "-".join(("logs", "secret", "for", "tests")), "-".join(("agent", "secret", "for", "tests")),
-    "-".join(("file", "secret", "value")), "-".join(("demo", "password", "value")))
+    "-".join(("logs", "secret", "for", "tests")),
+    "-".join(("agent", "secret", "for", "tests")),
+    "-".join(("file", "secret", "value")),
+    "-".join(("demo", "password", "value")),
+)
 BOT = ROOT / "manifests" / "bot-traffic-analyzer"
 
 APP = """\
@@ -51,12 +55,17 @@ def test_the_example_stack_loads_into_the_documented_model() -> None:
     assert (agent.name, agent.realm) == ("bot-traffic-analyzer-agent", "alpha")
     assert agent.spec["grantTypes"] == [grants.CLIENT_CREDENTIALS, grants.TOKEN_EXCHANGE]
     assert agent.spec["clientSecret"] == SecretRef("env", "BOT_AGENT_SECRET")
-    assert agent.spec["applications"] == [{
-        "application": "web-server-logs-api-app", "description": "Read and search the logs to spot bot traffic",
-        "subjects": [], "subjectGroups": [], "permissions": ["logs-read", "logs-search"]}]
+    assert agent.spec["applications"] == [
+        {
+            "application": "web-server-logs-api-app",
+            "description": "Read and search the logs to spot bot traffic",
+            "subjects": [],
+            "subjectGroups": [],
+            "permissions": ["logs-read", "logs-search"],
+        }
+    ]
     assert agent.spec["accessTokenLifetime"] == 3600
-    assert agent.field_locations["spec.applications[0].permissions"] == SourceLocation(
-        str(BOT / "agent.yaml"), 27, 20)
+    assert agent.field_locations["spec.applications[0].permissions"] == SourceLocation(str(BOT / "agent.yaml"), 27, 20)
     assert agent.locate("spec.applications[0].nothing") == agent.field_locations["spec.applications[0]"]
     provider = stack.by_kind("OAuth2Provider")[0]
     assert provider.name == "alpha"
@@ -65,20 +74,25 @@ def test_the_example_stack_loads_into_the_documented_model() -> None:
 
 
 def test_spec_keeps_only_the_keys_written(tmp_path: Path) -> None:
-    write(tmp_path, {"a.yaml": "apiVersion: provisioner/v1\nkind: Application\nmetadata: {name: a}\n"
-                               "spec: {scopes: [x]}\n"})
+    write(
+        tmp_path,
+        {"a.yaml": "apiVersion: provisioner/v1\nkind: Application\nmetadata: {name: a}\nspec: {scopes: [x]}\n"},
+    )
     result = load([str(tmp_path)])
     assert result.ok
     assert result.stack.resources[0].spec == {"scopes": ["x"]}
 
 
 def test_environment_provides_realm_vars_and_test_users(tmp_path: Path) -> None:
-    write(tmp_path, {
-        "app.yaml": APP,
-        "secret.txt": FILE_SECRET + "\n",
-        "environments/dev.yaml": "tenant: local\nrealm: bravo\nvars: {suffix: (dev)}\nverify:\n  testUsers:\n"
-                                 "    - {userName: demo, password: {fromEnv: DEMO_PW}}\n",
-    })
+    write(
+        tmp_path,
+        {
+            "app.yaml": APP,
+            "secret.txt": FILE_SECRET + "\n",
+            "environments/dev.yaml": "tenant: local\nrealm: bravo\nvars: {suffix: (dev)}\nverify:\n  testUsers:\n"
+            "    - {userName: demo, password: {fromEnv: DEMO_PW}}\n",
+        },
+    )
     result = load([str(tmp_path)], env="dev", environ={"DEMO_PW": DEMO_PASSWORD})
     assert result.ok, [str(d) for d in result.diagnostics]
     env = result.stack.environment
@@ -105,8 +119,15 @@ def test_realm_defaults_to_alpha_and_stack_name_can_be_overridden(tmp_path: Path
 
 
 def test_environments_folder_and_hidden_folders_are_not_manifests(tmp_path: Path) -> None:
-    write(tmp_path, {"b/app.yaml": APP.replace("{{ suffix }}", ""), "environments/dev.yaml": "tenant: local\n",
-                     ".git/x.yaml": "not: a manifest\n", "notes.txt": "ignored"})
+    write(
+        tmp_path,
+        {
+            "b/app.yaml": APP.replace("{{ suffix }}", ""),
+            "environments/dev.yaml": "tenant: local\n",
+            ".git/x.yaml": "not: a manifest\n",
+            "notes.txt": "ignored",
+        },
+    )
     result = load([str(tmp_path)], resolve_secrets=False)
     assert result.ok and result.stack.sources == (str(tmp_path / "b" / "app.yaml"),)
 
@@ -117,14 +138,18 @@ def test_unknown_environment_is_a_diagnostic(tmp_path: Path) -> None:
     looked = os.path.join(str(tmp_path), "environments", "qa.yaml")
     messages = [str(d) for d in result.diagnostics]
     assert any(f"environment 'qa' not found (looked for {looked}" in m for m in messages)
-    assert any("undefined template variable 'suffix' (environment 'qa' could not be loaded)" in m
-               for m in messages)
+    assert any("undefined template variable 'suffix' (environment 'qa' could not be loaded)" in m for m in messages)
 
 
 def test_environment_file_is_validated(tmp_path: Path) -> None:
-    write(tmp_path, {"app.yaml": APP.replace("{{ suffix }}", ""),
-                     "environments/dev.yaml": "tenant: ftp://x\nrealms: alpha\nvars: {env: x}\n"
-                                              "verify: {testUsers: [{userName: u, password: pw1234}]}\n"})
+    write(
+        tmp_path,
+        {
+            "app.yaml": APP.replace("{{ suffix }}", ""),
+            "environments/dev.yaml": "tenant: ftp://x\nrealms: alpha\nvars: {env: x}\n"
+            "verify: {testUsers: [{userName: u, password: pw1234}]}\n",
+        },
+    )
     result = load([str(tmp_path)], env="dev", resolve_secrets=False)
     env_file = os.path.join(str(tmp_path), "environments", "dev.yaml")
     assert [str(d) for d in result.diagnostics] == [
@@ -148,13 +173,19 @@ def test_missing_paths_and_empty_directories(tmp_path: Path) -> None:
     assert [d.message for d in result.diagnostics] == ["no such file or directory"]
     assert result.stack is None
     assert [d.message for d in load([str(tmp_path)]).diagnostics] == [
-        "no manifest files (*.yaml, *.yml) in this directory"]
+        "no manifest files (*.yaml, *.yml) in this directory"
+    ]
 
 
 def test_json_output_is_byte_identical_and_independent_of_listing_order(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    files = {f"{name}.yaml": APP.replace("orders-api", name).replace("{{ suffix }}", name).replace(
-        "[orders.read]", "orders.read") for name in ("zeta", "alpha", "mid")}  # distinct names: unique per realm
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        f"{name}.yaml": APP.replace("orders-api", name)
+        .replace("{{ suffix }}", name)
+        .replace("[orders.read]", "orders.read")
+        for name in ("zeta", "alpha", "mid")
+    }  # distinct names: unique per realm
     write(tmp_path / "one" / "stack", files)
     write(tmp_path / "two" / "stack", dict(reversed(list(files.items()))))  # created in the other order
     outputs = []
@@ -171,8 +202,9 @@ def test_json_output_is_byte_identical_and_independent_of_listing_order(
     assert outputs[0] == json.dumps(report, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-def test_text_output_and_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_text_output_and_exit_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     write(tmp_path, {"app.yaml": APP.replace("{{ suffix }}", "") + "  grantTypes: [password]\n"})
     monkeypatch.chdir(tmp_path)
     assert main(["validate", "app.yaml", "--skip-secrets"]) == 0

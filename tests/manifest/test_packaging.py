@@ -1,4 +1,5 @@
 """The wheel ships every subpackage and the schemas (provisioner._schemas → schemas/)."""
+
 from __future__ import annotations
 
 import tomllib
@@ -12,8 +13,7 @@ def test_every_subpackage_is_listed_in_pyproject() -> None:
     listed = set(config["packages"])
     on_disk = {"provisioner"}
     for path in (ROOT / "provisioner").rglob("*"):
-        if path.is_dir() and path.name != "__pycache__" and any(
-                p.suffix in (".py", ".json") for p in path.iterdir()):
+        if path.is_dir() and path.name != "__pycache__" and any(p.suffix in (".py", ".json") for p in path.iterdir()):
             on_disk.add(".".join(path.relative_to(ROOT).parts))
     missing = sorted(on_disk - listed)
     assert not missing, f"add {missing} to [tool.setuptools] packages in pyproject.toml"

@@ -3,6 +3,7 @@
 yaml-language-server checks the raw file against the schema named in its first line; a template
 expression that breaks the YAML (an unquoted ``{{ … }}`` starts a flow mapping) would mark it red.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,8 +67,10 @@ spec:
 """
 
 
-@pytest.mark.parametrize("uri, warned", [("{{ origin }}/callback", True), ('"{{ origin }}/callback"', False),
-                                         ("https://fixed.example/callback", False)])
+@pytest.mark.parametrize(
+    "uri, warned",
+    [("{{ origin }}/callback", True), ('"{{ origin }}/callback"', False), ("https://fixed.example/callback", False)],
+)
 def test_validate_warns_when_a_template_breaks_the_raw_yaml(tmp_path: Path, uri: str, warned: bool) -> None:
     from click.testing import CliRunner
 

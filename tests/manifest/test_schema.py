@@ -1,4 +1,5 @@
 """The JSON Schemas: well-formed, documented, closed, in step with the vocabulary, usable alone."""
+
 from __future__ import annotations
 
 import json
@@ -52,16 +53,21 @@ def test_schema_files_are_draft_2020_12_and_match_the_checkout(name: str) -> Non
 
 @pytest.mark.parametrize("name", SCHEMA_FILES)
 def test_every_property_has_a_title_and_a_description(name: str) -> None:
-    missing = [path for path, sub in properties(schema_documents()[name])
-               if not (sub.get("title") and sub.get("description"))]
+    missing = [
+        path for path, sub in properties(schema_documents()[name]) if not (sub.get("title") and sub.get("description"))
+    ]
     assert missing == []
 
 
 @pytest.mark.parametrize("name", SCHEMA_FILES)
 def test_every_object_is_closed(name: str) -> None:
-    open_objects = [o.get("title") for o in objects(schema_documents()[name])
-                    if o.get("additionalProperties") is not False and o.get("unevaluatedProperties") is not False
-                    and o.get("title") != "Template variables"]
+    open_objects = [
+        o.get("title")
+        for o in objects(schema_documents()[name])
+        if o.get("additionalProperties") is not False
+        and o.get("unevaluatedProperties") is not False
+        and o.get("title") != "Template variables"
+    ]
     assert open_objects == []
 
 
@@ -74,23 +80,44 @@ def test_grant_type_enum_has_every_alias_and_every_am_value() -> None:
 def test_the_vocabulary_of_docs_architecture() -> None:
     spec = lambda name: schema_documents()[name]["properties"]["spec"]["properties"]  # noqa: E731
     assert set(spec("application.schema.json")) == {
-        "displayName", "description", "template", "owners", "clientSecret", "scopes", "defaultScopes",
-        "grantTypes", "tokenEndpointAuthMethod", "redirectUris", "accessTokenLifetime", "clientType"}
+        "displayName",
+        "description",
+        "template",
+        "owners",
+        "clientSecret",
+        "scopes",
+        "defaultScopes",
+        "grantTypes",
+        "tokenEndpointAuthMethod",
+        "redirectUris",
+        "accessTokenLifetime",
+        "clientType",
+    }
     assert set(spec("aiagent.schema.json")) == {
-        "displayName", "description", "owners", "clientSecret", "scopes", "defaultScopes", "grantTypes",
-        "tokenEndpointAuthMethod", "accessTokenLifetime", "providerOverrides", "applications"}
+        "displayName",
+        "description",
+        "owners",
+        "clientSecret",
+        "scopes",
+        "defaultScopes",
+        "grantTypes",
+        "tokenEndpointAuthMethod",
+        "accessTokenLifetime",
+        "providerOverrides",
+        "applications",
+    }
     assert set(spec("oauth2provider.schema.json")) == {"grantTypes", "acceptAudienceInTokenExchange"}
     privilege = schema_documents()["aiagent.schema.json"]["$defs"]["privilege"]["properties"]
-    assert set(privilege) == {"application", "existing", "description", "subjects", "subjectGroups",
-                              "permissions"}
+    assert set(privilege) == {"application", "existing", "description", "subjects", "subjectGroups", "permissions"}
 
 
 def example_documents() -> list[dict[str, Any]]:
     from provisioner.manifest.templating import render
 
     docs = []
-    for path in sorted(p for p in (ROOT / "manifests").glob("*/*.yaml")
-                       if p.name not in ("emulator-seed.yaml", "provisioner.yaml")):  # not manifests
+    for path in sorted(
+        p for p in (ROOT / "manifests").glob("*/*.yaml") if p.name not in ("emulator-seed.yaml", "provisioner.yaml")
+    ):  # not manifests
         text, _ = render(path.read_text(encoding="utf-8"), str(path), {"webAppOrigin": "https://x.example"})
         docs += [d for d in yaml.safe_load_all(text) if d]
     return docs

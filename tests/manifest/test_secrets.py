@@ -1,4 +1,5 @@
 """Secret references: dotenv parsing, precedence, and that values never reach any output."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,25 +28,30 @@ spec:
 
 
 def stack(tmp_path: Path) -> Path:
-    docs = [MANIFEST % {"name": "from-env", "ref": "{fromEnv: APP_ENV_SECRET}"},
-            MANIFEST % {"name": "from-dotenv", "ref": "{fromEnv: APP_DOTENV_SECRET}"},
-            MANIFEST % {"name": "from-file", "ref": "{fromFile: secrets/app-secret.txt}"}]
+    docs = [
+        MANIFEST % {"name": "from-env", "ref": "{fromEnv: APP_ENV_SECRET}"},
+        MANIFEST % {"name": "from-dotenv", "ref": "{fromEnv: APP_DOTENV_SECRET}"},
+        MANIFEST % {"name": "from-file", "ref": "{fromFile: secrets/app-secret.txt}"},
+    ]
     (tmp_path / "stack").mkdir()
     (tmp_path / "stack" / "apps.yaml").write_text("---\n".join(docs), encoding="utf-8")
     (tmp_path / "stack" / "secrets").mkdir()
     (tmp_path / "stack" / "secrets" / "app-secret.txt").write_text(FILE_SECRET + "\n", encoding="utf-8")
     (tmp_path / "demo.env").write_text(
-        f"# comment\nexport APP_DOTENV_SECRET='{DOTENV_SECRET}'\nAPP_ENV_SECRET=\"{SHADOWED}\"\n",
-        encoding="utf-8")
+        f"# comment\nexport APP_DOTENV_SECRET='{DOTENV_SECRET}'\nAPP_ENV_SECRET=\"{SHADOWED}\"\n", encoding="utf-8"
+    )
     return tmp_path
 
 
 def test_dotenv_syntax() -> None:
     values, problems = parse_dotenv(
-        "# c\n\nA=1\nexport B = two words  # note\nC='x # y'\nD=\"q\\\"\\n\"\nE=\nbad line\nF='open\n", "e.env")
+        "# c\n\nA=1\nexport B = two words  # note\nC='x # y'\nD=\"q\\\"\\n\"\nE=\nbad line\nF='open\n", "e.env"
+    )
     assert values == {"A": "1", "B": "two words", "C": "x # y", "D": 'q"\n', "E": ""}
-    assert [str(p) for p in problems] == ["e.env:8:1: invalid line in env file: expected KEY=VALUE",
-                                          "e.env:9:1: invalid line in env file: unclosed quote"]
+    assert [str(p) for p in problems] == [
+        "e.env:8:1: invalid line in env file: expected KEY=VALUE",
+        "e.env:9:1: invalid line in env file: unclosed quote",
+    ]
 
 
 def test_environment_wins_over_dotenv_and_files_are_relative_to_the_manifest(tmp_path: Path) -> None:
@@ -85,15 +91,21 @@ def test_skip_secrets_checks_references_without_reading_them(tmp_path: Path) -> 
 
 def test_short_and_empty_secrets_are_refused_without_showing_them(tmp_path: Path) -> None:
     base = stack(tmp_path)
-    result = load([str(base / "stack")], env_file=str(base / "demo.env"),
-                  environ={"APP_ENV_SECRET": "", "APP_DOTENV_SECRET": "short7x"})
+    result = load(
+        [str(base / "stack")],
+        env_file=str(base / "demo.env"),
+        environ={"APP_ENV_SECRET": "", "APP_DOTENV_SECRET": "short7x"},
+    )
     messages = [d.message for d in result.diagnostics]
-    assert messages == ["secret {fromEnv: APP_ENV_SECRET} is empty",
-                        "secret {fromEnv: APP_DOTENV_SECRET} is too short (at least 8 characters)"]
+    assert messages == [
+        "secret {fromEnv: APP_ENV_SECRET} is empty",
+        "secret {fromEnv: APP_DOTENV_SECRET} is too short (at least 8 characters)",
+    ]
 
 
-def test_no_secret_appears_in_any_output_even_on_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_secret_appears_in_any_output_even_on_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     secrets = (ENV_SECRET, DOTENV_SECRET, FILE_SECRET, SHADOWED)
     leakcheck.add_secret(*secrets)
     base = stack(tmp_path)
@@ -101,8 +113,9 @@ def test_no_secret_appears_in_any_output_even_on_errors(tmp_path: Path, capsys: 
     # (the file name says "secret" so that the session's leak scan knows the test wrote it on purpose)
     with (base / "stack" / "with-secret-literals.yaml").open("w", encoding="utf-8") as handle:
         handle.write(MANIFEST % {"name": "literal", "ref": FILE_SECRET} + "  scope: [x]\n")
-        handle.write("---\napiVersion: provisioner/v1\nkind: Application\nmetadata: {name: " + ENV_SECRET + "x.}\n"
-                     "spec: {}\n")
+        handle.write(
+            "---\napiVersion: provisioner/v1\nkind: Application\nmetadata: {name: " + ENV_SECRET + "x.}\nspec: {}\n"
+        )
     monkeypatch.setenv("APP_ENV_SECRET", ENV_SECRET)
     outputs = []
     for fmt in ("text", "json"):
@@ -116,6 +129,7 @@ def test_no_secret_appears_in_any_output_even_on_errors(tmp_path: Path, capsys: 
         assert secret not in combined
     # The error boundary redacts exception text too.
     from provisioner.errors import ConfigurationError
+
     try:
         raise ConfigurationError(f"failed with {ENV_SECRET}")
     except ConfigurationError as exc:

@@ -1,4 +1,5 @@
 """Simple ``{{ name }}`` / ``{{ name | default('x') }}`` texts render without Jinja, exactly as Jinja would."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,13 +10,13 @@ VARS = {"name": "logs", "n": 3, "ratio": 0.5, "flag": True, "empty": "", "items"
 
 CASES = [
     "a: {{ name }}\n",
-    "a: \"x{{name}}y{{ n }}\"\nb: {{ ratio }}\n",
-    "a: \"{{ missing | default('') }}\"\nb: {{ missing|d(\"dflt\") }}\n",
+    'a: "x{{name}}y{{ n }}"\nb: {{ ratio }}\n',
+    'a: "{{ missing | default(\'\') }}"\nb: {{ missing|d("dflt") }}\n',
     "a: {{ name | default('unused') }}\n",
     "a: '}} literal'\nb: {{ empty }}\n",
     "a: {{ flag }}\n",
-    "a: {{ items }}\n",         # list: Jinja
-    "a: {{ true }}\n",          # a Jinja constant, not a variable: Jinja
+    "a: {{ items }}\n",  # list: Jinja
+    "a: {{ true }}\n",  # a Jinja constant, not a variable: Jinja
     "a: {{ name | upper }}\n",  # any other filter: Jinja
     "a: {% if n %}x{% endif %}\n",
     "a: {{ name }}\r\nb: 1\r\n",

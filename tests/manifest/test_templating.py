@@ -1,4 +1,5 @@
 """Jinja2 templating over manifest text: strict variables, located errors, the sandbox."""
+
 from __future__ import annotations
 
 from provisioner.manifest.limits import Limits
@@ -20,8 +21,9 @@ def test_variables_are_substituted_and_lines_kept() -> None:
 
 
 def test_every_use_of_every_undefined_variable_is_reported_with_its_column() -> None:
-    text, problems = render("a: {{ one }}\nb: x-{{ two }}\nc: {{ one | upper }}\n", "f.yaml", {"x": 1},
-                            hint="defined: x")
+    text, problems = render(
+        "a: {{ one }}\nb: x-{{ two }}\nc: {{ one | upper }}\n", "f.yaml", {"x": 1}, hint="defined: x"
+    )
     assert text is None
     assert messages(problems) == [
         "f.yaml:1:7: undefined template variable 'one' (defined: x)",
@@ -31,8 +33,7 @@ def test_every_use_of_every_undefined_variable_is_reported_with_its_column() -> 
 
 
 def test_default_filter_and_defined_test_allow_undefined_names() -> None:
-    text, problems = render("a: {{ x | default('d') }}\n{% if y is defined %}b: {{ y }}{% endif %}\n",
-                            "f.yaml", {})
+    text, problems = render("a: {{ x | default('d') }}\n{% if y is defined %}b: {{ y }}{% endif %}\n", "f.yaml", {})
     assert problems == [] and text == "a: d\n\n"
 
 
@@ -61,8 +62,12 @@ def test_the_sandbox_blocks_python_internals_and_huge_output() -> None:
     assert problems[0].message == "template error: exponent too large in template expression"
     _, problems = render("{% for i in range(10) %}{% endfor %}", "f.yaml", {})
     assert "undefined template variable 'range'" in problems[0].message
-    _, problems = render("{% for a in l %}{% for b in l %}{{ a }}{{ b }}{% endfor %}{% endfor %}", "f.yaml",
-                         {"l": list(range(300))}, Limits(max_rendered_bytes=1000))
+    _, problems = render(
+        "{% for a in l %}{% for b in l %}{{ a }}{{ b }}{% endfor %}{% endfor %}",
+        "f.yaml",
+        {"l": list(range(300))},
+        Limits(max_rendered_bytes=1000),
+    )
     assert problems[0].message == "template output exceeds 1000 bytes"
 
 

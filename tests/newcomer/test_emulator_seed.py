@@ -1,5 +1,6 @@
 """Seed files: ``emulator serve --seed/--write-env/--format env`` and the stack's ``emulator-seed.yaml``
 that ``--tenant local`` loads, so every example runs on the emulator with one command."""
+
 from __future__ import annotations
 
 import os
@@ -43,13 +44,16 @@ def test_seeding_is_an_upsert_with_members_and_the_password_from_the_env_file(tm
     assert [m["_ref"] for m in group["members"]] == [f"managed/alpha_user/{user_id}"]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("users: [{password: x}]\n", "users[0] needs a userName"),
-    ("realm: alpha\nusers: []\nextra: 1\n", "unknown key 'extra'"),
-    ("users:\n  - userName: u\n    password: {fromEnv: NOPE_NOT_SET}\n", "{fromEnv: NOPE_NOT_SET} is not set"),
-    ("groups: [{name: g, members: oops}]\n", "members must be a list of user names"),
-    ("users: [a\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("users: [{password: x}]\n", "users[0] needs a userName"),
+        ("realm: alpha\nusers: []\nextra: 1\n", "unknown key 'extra'"),
+        ("users:\n  - userName: u\n    password: {fromEnv: NOPE_NOT_SET}\n", "{fromEnv: NOPE_NOT_SET} is not set"),
+        ("groups: [{name: g, members: oops}]\n", "members must be a list of user names"),
+        ("users: [a\n", "not valid YAML"),
+    ],
+)
 def test_bad_seed_files_say_where_and_why(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "seed.yaml"
     path.write_text(text, encoding="utf-8")
@@ -63,10 +67,27 @@ def test_serve_seeds_and_prints_export_lines_and_writes_an_env_file(tmp_path: Pa
     env_out = tmp_path / "emulator.env"
     environ = {**os.environ, **DEMO}
     environ.pop("CI", None)
-    proc = subprocess.Popen([sys.executable, "-m", "provisioner", "emulator", "serve", "--realm", "alpha",
-                             "--seed", str(ASSISTANT / "emulator-seed.yaml"), "--format", "env",
-                             "--write-env", str(env_out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "provisioner",
+            "emulator",
+            "serve",
+            "--realm",
+            "alpha",
+            "--seed",
+            str(ASSISTANT / "emulator-seed.yaml"),
+            "--format",
+            "env",
+            "--write-env",
+            str(env_out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environ,
+    )
     try:
         lines = [proc.stdout.readline() for _ in range(3)]  # type: ignore[union-attr]
         exports = dict(shlex.split(line.removeprefix("export "))[0].split("=", 1) for line in lines)
@@ -75,12 +96,28 @@ def test_serve_seeds_and_prints_export_lines_and_writes_an_env_file(tmp_path: Pa
         written = [ln for ln in env_out.read_text().splitlines() if ln.startswith("export ")]
         assert written == [ln.strip() for ln in lines]
         # The CLI, pointed at it by those variables, plans the assistant without a missing group.
-        plan = subprocess.run(check=False, args=[sys.executable, "-m", "provisioner", "plan", str(ASSISTANT),
-                                                 "--env", "dev",
-                               "--tenant", exports["AIC_TENANT_URL"],
-                               "--env-file", str(ASSISTANT / "demo.env"), "--format", "json"],
-                              env={**environ, **exports, "PROVISIONER_TOKEN_CACHE": "off"},
-                              capture_output=True, text=True, timeout=60)
+        plan = subprocess.run(
+            check=False,
+            args=[
+                sys.executable,
+                "-m",
+                "provisioner",
+                "plan",
+                str(ASSISTANT),
+                "--env",
+                "dev",
+                "--tenant",
+                exports["AIC_TENANT_URL"],
+                "--env-file",
+                str(ASSISTANT / "demo.env"),
+                "--format",
+                "json",
+            ],
+            env={**environ, **exports, "PROVISIONER_TOKEN_CACHE": "off"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert plan.returncode == 0, plan.stderr
         assert "does not exist" not in plan.stdout + plan.stderr
         groups = requests.get(exports["AIC_TENANT_URL"] + "/_emulator/state", timeout=5).json()["objects"]

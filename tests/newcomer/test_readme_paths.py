@@ -1,5 +1,6 @@
 """The newcomer's path, walked the way people walk it: the README's own commands, exactly as written,
 in a fresh folder, without CI and with a private home (the token cache lives there), many times."""
+
 from __future__ import annotations
 
 import os
@@ -50,9 +51,16 @@ def newcomer(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(check=False, args=[sys.executable, "-m", "provisioner", *args], cwd=cwd, env=env,
-                          capture_output=True,
-                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        check=False,
+        args=[sys.executable, "-m", "provisioner", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_the_readme_names_a_command_for_every_example_stack() -> None:
@@ -74,7 +82,8 @@ def test_quick_start_ten_times_in_one_folder(tmp_path: Path) -> None:
         else:  # nothing left to do: no write at all
             assert "No changes." in result.stdout and "Apply complete: 0 done" in result.stdout, result.stdout
     assert [p.relative_to(work) for p in work.rglob("token-cache.json")] == [
-        Path(".provisioner/emulator/token-cache.json")]
+        Path(".provisioner/emulator/token-cache.json")
+    ]
 
 
 @pytest.mark.slow

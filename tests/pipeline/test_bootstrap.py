@@ -1,5 +1,6 @@
 """Bootstrap of an empty tenant in one command, as docs/pipelines.md shows it: a tenant whose AI agents
 feature is off, `apply --enable-features --auto-approve --verify`, then a detailed plan that is empty."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,15 @@ def empty_tenant() -> Iterator[object]:
 
 
 def provisioner(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "provisioner", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "provisioner", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_bootstrap_an_empty_tenant_in_one_command(empty_tenant: object, tmp_path: Path) -> None:
@@ -34,19 +42,23 @@ def test_bootstrap_an_empty_tenant_in_one_command(empty_tenant: object, tmp_path
 
     shutil.copytree(ROOT / "manifests", tmp_path / "manifests")
     account = empty_tenant.service_account  # type: ignore[attr-defined]
-    env = {**base_environment(),
-           **parse_dotenv((ROOT / "manifests" / STACK / "demo.env").read_text(encoding="utf-8"), "demo.env")[0],
-           "AIC_TENANT_URL": empty_tenant.url,  # type: ignore[attr-defined]
-           "AIC_SERVICE_ACCOUNT_ID": account["id"],
-           "AIC_SERVICE_ACCOUNT_JWK": json.dumps(account["jwk"])}
+    env = {
+        **base_environment(),
+        **parse_dotenv((ROOT / "manifests" / STACK / "demo.env").read_text(encoding="utf-8"), "demo.env")[0],
+        "AIC_TENANT_URL": empty_tenant.url,  # type: ignore[attr-defined]
+        "AIC_SERVICE_ACCOUNT_ID": account["id"],
+        "AIC_SERVICE_ACCOUNT_JWK": json.dumps(account["jwk"]),
+    }
     stack = f"manifests/{STACK}"
 
     tenant = ["--tenant", env["AIC_TENANT_URL"]]  # the environment file names a placeholder tenant
-    bootstrap = provisioner(["apply", stack, "--env", "staging", *tenant, "--enable-features", "--auto-approve",
-                             "--verify"], env, tmp_path)
+    bootstrap = provisioner(
+        ["apply", stack, "--env", "staging", *tenant, "--enable-features", "--auto-approve", "--verify"], env, tmp_path
+    )
     assert bootstrap.returncode == 0, bootstrap.stdout + bootstrap.stderr
 
-    drift = provisioner(["plan", stack, "--env", "staging", *tenant, "--detailed-exitcode", "--format", "json"], env,
-                        tmp_path)
+    drift = provisioner(
+        ["plan", stack, "--env", "staging", *tenant, "--detailed-exitcode", "--format", "json"], env, tmp_path
+    )
     assert drift.returncode == 0, drift.stdout + drift.stderr
     assert not [c for c in json.loads(drift.stdout)["changes"] if c["action"] != "no-op"]

@@ -4,6 +4,7 @@ The command is built from the hook definition (``entry`` + ``args`` + the staged
 ``pass_filenames``), with ``provisioner`` run as ``python -m provisioner`` so exit codes are real, in a
 temporary copy of the repository's manifests, as pre-commit does from the repository root.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,9 +43,15 @@ def run_hook(hook: dict, repo: Path) -> subprocess.CompletedProcess[str]:
     if hook.get("pass_filenames", True):
         words += staged_manifests(repo, hook)
     assert words[0] == "provisioner"
-    return subprocess.run([sys.executable, "-m", "provisioner", *words[1:]], cwd=repo,
-                          env=base_environment(), capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "provisioner", *words[1:]],
+        cwd=repo,
+        env=base_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture
@@ -92,8 +99,11 @@ def test_documented_config_passes_on_the_example_stacks(hook: dict, repo: Path) 
             invalid = (stack, env) == ("digital-assistant", "prod")
             assert (verdict + "invalid") in proc.stdout if invalid else (verdict + "valid") in proc.stdout
     assert proc.returncode == 1
-    errors = [ln for ln in proc.stdout.splitlines() if ln.startswith("manifests") and ": warning: " not in ln
-              and " (--env " not in ln]
+    errors = [
+        ln
+        for ln in proc.stdout.splitlines()
+        if ln.startswith("manifests") and ": warning: " not in ln and " (--env " not in ln
+    ]
     assert errors and all("policy 'forbidGrantTypes' of environment 'prod'" in ln for ln in errors), errors
 
 
@@ -132,7 +142,8 @@ def test_hook_fails_on_a_broken_manifest_with_its_location(hook: dict, tmp_path:
         "spec:\n"
         "  displayName: Broken\n"
         "  tokenEndpointAuthMethod: magic\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     proc = run_hook(hook, repo)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     location = f"manifests{os.sep}zz-broken.yaml:6:28: spec.tokenEndpointAuthMethod: 'magic' is not allowed"
@@ -141,14 +152,24 @@ def test_hook_fails_on_a_broken_manifest_with_its_location(hook: dict, tmp_path:
 
 def test_single_file_would_dangle(repo: Path) -> None:
     """Why ``pass_filenames: false``: an agent's file alone does not declare the application it uses."""
-    agent_files = [p for p in sorted((repo / "manifests").rglob("*.y*ml"))
-                   if "environments" not in p.parts and "kind: AIAgent" in p.read_text(encoding="utf-8")
-                   and "kind: Application" not in p.read_text(encoding="utf-8")]
+    agent_files = [
+        p
+        for p in sorted((repo / "manifests").rglob("*.y*ml"))
+        if "environments" not in p.parts
+        and "kind: AIAgent" in p.read_text(encoding="utf-8")
+        and "kind: Application" not in p.read_text(encoding="utf-8")
+    ]
     if not agent_files:
         pytest.skip("no example stack keeps its agent and application in separate files")
-    proc = subprocess.run([sys.executable, "-m", "provisioner", "validate", "--skip-secrets",
-                           str(agent_files[0].relative_to(repo))], cwd=repo, env=base_environment(),
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "-m", "provisioner", "validate", "--skip-secrets", str(agent_files[0].relative_to(repo))],
+        cwd=repo,
+        env=base_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 1 and "is not declared in these manifests" in proc.stdout, proc.stdout
 
 
@@ -161,18 +182,32 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
         pytest.skip("pre-commit is not installed (pip install pre-commit)")
     source = tmp_path / "provisioner-src"
     # try-repo needs a git repository; a copy of the working tree keeps the real checkout untouched.
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".provisioner", "__pycache__",
-                                                                "*.egg-info", ".pytest_cache", "build"))
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(".git", ".provisioner", "__pycache__", "*.egg-info", ".pytest_cache", "build"),
+    )
     project = tmp_path / "infra"  # a single-stack repository: the hook's default args fit
     shutil.copytree(ROOT / "manifests" / "bot-traffic-analyzer", project / "manifests")
-    env = {**base_environment(), "PRE_COMMIT_HOME": str(tmp_path / "cache"),
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    env = {
+        **base_environment(),
+        "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
     env.pop("PYTHONPATH", None)
     for folder in (source, project):
         for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
             subprocess.run(["git", *args], cwd=folder, env=env, check=True, capture_output=True)
-    proc = subprocess.run([pre_commit, "try-repo", str(source), "provisioner-validate", "--all-files"],
-                          cwd=project, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [pre_commit, "try-repo", str(source), "provisioner-validate", "--all-files"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "provisioner validate" in proc.stdout and "Passed" in proc.stdout

@@ -9,6 +9,7 @@ Sequence: pull request (validate, plan → markdown), merge (validate, plan --de
 apply PATH --plan, verify --junit), the same merge job again (plan = 0, apply skipped, verify), nightly drift
 (= 0), then a manifest change that was never applied (drift = 2, listed in the JSON).
 """
+
 from __future__ import annotations
 
 import json
@@ -70,9 +71,10 @@ class Runner:
         return workdir
 
     def job(self, name: str) -> tuple[dict[str, wf.Step], dict[str, str]]:
-        env = {**wf.base_environment(),
-               **wf.job_environment(self.flow, name, matrix={"environment": self.environment},
-                                    secrets=self.secrets)}
+        env = {
+            **wf.base_environment(),
+            **wf.job_environment(self.flow, name, matrix={"environment": self.environment}, secrets=self.secrets),
+        }
         return {s.id: s for s in wf.provisioner_steps(self.flow, name)}, env
 
     @staticmethod
@@ -92,10 +94,13 @@ def test_workflow_environments_exist_in_the_stack(flow: dict, stack: str) -> Non
     assert set(matrix) <= set(environments(stack)), f"manifests/{stack}/environments/ lacks some of {matrix}"
 
 
-@pytest.mark.parametrize("environment", ["dev", pytest.param("staging", marks=pytest.mark.slow),
-                                         pytest.param("prod", marks=pytest.mark.slow)])
-def test_pipeline_commands_against_the_emulator(flow: dict, stack: str, server: object, tmp_path: Path,
-                                                environment: str) -> None:
+@pytest.mark.parametrize(
+    "environment",
+    ["dev", pytest.param("staging", marks=pytest.mark.slow), pytest.param("prod", marks=pytest.mark.slow)],
+)
+def test_pipeline_commands_against_the_emulator(
+    flow: dict, stack: str, server: object, tmp_path: Path, environment: str
+) -> None:
     runner = Runner(flow, tmp_path, environment, github_secrets(server, stack))
 
     # --- pull request: validate (offline), plan with markdown for the comment ------------------
@@ -172,8 +177,12 @@ def _patch_config(server: object, changes: dict[str, object]) -> None:
     """``PATCH /_emulator/config`` on the control plane."""
     import urllib.request
 
-    request = urllib.request.Request(f"{server.url}/_emulator/config", method="PATCH",  # type: ignore[attr-defined]
-                                     data=json.dumps(changes).encode(), headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{server.url}/_emulator/config",
+        method="PATCH",  # type: ignore[attr-defined]
+        data=json.dumps(changes).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
 
@@ -183,8 +192,7 @@ def _change_a_display_name(folder: Path, environment: str) -> str:
     from provisioner.manifest import load
 
     loaded = load([str(folder)], env=environment, resolve_secrets=False)
-    resource = next(r for r in sorted(loaded.stack.resources, key=lambda r: r.name)
-                    if "displayName" in r.spec)
+    resource = next(r for r in sorted(loaded.stack.resources, key=lambda r: r.name) if "displayName" in r.spec)
     where = resource.locate("spec.displayName")
     path = Path(where.file)
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)

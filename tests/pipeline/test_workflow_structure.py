@@ -1,5 +1,6 @@
 """The example GitHub Actions workflow is valid YAML with the triggers, jobs and guards docs/pipelines.md
 describes. No network, no tenant: this is about the file's shape."""
+
 from __future__ import annotations
 
 import pytest
@@ -41,8 +42,7 @@ def test_matrix_over_environments(flow: dict, job: str) -> None:
 def test_apply_is_protected_and_serialised_per_environment(flow: dict) -> None:
     apply = flow["jobs"]["apply"]
     assert apply["environment"] == "${{ matrix.environment }}"
-    assert apply["concurrency"] == {"group": "provisioner-apply-${{ matrix.environment }}",
-                                    "cancel-in-progress": False}
+    assert apply["concurrency"] == {"group": "provisioner-apply-${{ matrix.environment }}", "cancel-in-progress": False}
     assert apply["strategy"]["max-parallel"] == 1 and apply["strategy"]["fail-fast"] is True
     # Drift has its own group: a pending drift run must never replace a pending apply.
     assert flow["jobs"]["drift"]["concurrency"]["group"] != apply["concurrency"]["group"]
@@ -56,8 +56,13 @@ def test_validate_job_needs_no_secrets(flow: dict) -> None:
 
 def test_credentials_and_manifest_secrets_come_from_github_secrets(flow: dict) -> None:
     apply_env = flow["jobs"]["apply"]["env"]
-    for name in ("AIC_TENANT_URL", "AIC_SERVICE_ACCOUNT_ID", "AIC_SERVICE_ACCOUNT_JWK",
-                 "BOT_AGENT_SECRET", "LOGS_API_APP_SECRET"):
+    for name in (
+        "AIC_TENANT_URL",
+        "AIC_SERVICE_ACCOUNT_ID",
+        "AIC_SERVICE_ACCOUNT_JWK",
+        "BOT_AGENT_SECRET",
+        "LOGS_API_APP_SECRET",
+    ):
         assert apply_env[name] == f"${{{{ secrets.{name} }}}}"
 
 
@@ -65,19 +70,37 @@ def test_every_provisioner_step_is_one_marked_command_line(flow: dict) -> None:
     commands = {job: [(s.id, s.line) for s in wf.provisioner_steps(flow, job)] for job in flow["jobs"]}
     assert commands == {
         "validate": [("validate", "provisioner validate manifests/${STACK} --env ${ENV} --skip-secrets")],
-        "plan": [("plan", "provisioner plan manifests/${STACK} --env ${ENV} --tenant ${AIC_TENANT_URL} --prune "
-                          "--out plan.json --format markdown > plan.md")],
+        "plan": [
+            (
+                "plan",
+                "provisioner plan manifests/${STACK} --env ${ENV} --tenant ${AIC_TENANT_URL} --prune "
+                "--out plan.json --format markdown > plan.md",
+            )
+        ],
         "apply": [
             ("validate", "provisioner validate manifests/${STACK} --env ${ENV}"),
-            ("plan", "provisioner plan manifests/${STACK} --env ${ENV} --tenant ${AIC_TENANT_URL} --prune "
-                     "--out plan.json --detailed-exitcode"),
-            ("apply", "provisioner apply manifests/${STACK} --env ${ENV} --tenant ${AIC_TENANT_URL} --plan plan.json "
-                      "--auto-approve"),
-            ("verify", "provisioner verify manifests/${STACK} --env ${ENV} --tenant ${AIC_TENANT_URL} "
-                       "--junit verify.xml"),
+            (
+                "plan",
+                "provisioner plan manifests/${STACK} --env ${ENV} --tenant ${AIC_TENANT_URL} --prune "
+                "--out plan.json --detailed-exitcode",
+            ),
+            (
+                "apply",
+                "provisioner apply manifests/${STACK} --env ${ENV} --tenant ${AIC_TENANT_URL} --plan plan.json "
+                "--auto-approve",
+            ),
+            (
+                "verify",
+                "provisioner verify manifests/${STACK} --env ${ENV} --tenant ${AIC_TENANT_URL} --junit verify.xml",
+            ),
         ],
-        "drift": [("drift", "provisioner plan manifests/${STACK} --env ${ENV} --tenant ${AIC_TENANT_URL} "
-                            "--detailed-exitcode --format json > drift.json")],
+        "drift": [
+            (
+                "drift",
+                "provisioner plan manifests/${STACK} --env ${ENV} --tenant ${AIC_TENANT_URL} "
+                "--detailed-exitcode --format json > drift.json",
+            )
+        ],
     }
 
 

@@ -5,6 +5,7 @@ exactly one line of its ``run:`` starts with ``provisioner ``. Here that line is
 job's environment (``$VAR`` / ``${VAR}``), a trailing ``> file`` becomes stdout redirection, and the
 command runs as ``python -m provisioner ...`` in a subprocess so the exit code is the real one.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,14 +55,14 @@ def provisioner_steps(workflow: Mapping[str, Any], job: str) -> list[Step]:
         if not commands:
             continue
         if len(commands) != 1 or "id" not in step:
-            raise AssertionError(f"job {job}: a provisioner step needs an id and exactly one "
-                                 f"provisioner line: {step}")
+            raise AssertionError(f"job {job}: a provisioner step needs an id and exactly one provisioner line: {step}")
         steps.append(Step(job, step["id"], commands[0], step.get("if")))
     return steps
 
 
-def job_environment(workflow: Mapping[str, Any], job: str, *, matrix: Mapping[str, str],
-                    secrets: Mapping[str, str]) -> dict[str, str]:
+def job_environment(
+    workflow: Mapping[str, Any], job: str, *, matrix: Mapping[str, str], secrets: Mapping[str, str]
+) -> dict[str, str]:
     """Workflow-level plus job-level ``env:``, with ``${{ secrets.X }}`` / ``${{ matrix.x }}`` filled.
 
     A secret the workflow names but ``secrets`` lacks is an error: the test must know every one.
@@ -84,6 +85,7 @@ def job_environment(workflow: Mapping[str, Any], job: str, *, matrix: Mapping[st
 
 def expand(line: str, env: Mapping[str, str]) -> str:
     """Shell-style ``$VAR`` / ``${VAR}`` expansion; an unset variable is an error (not an empty string)."""
+
     def value(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(2)
         if name not in env:
@@ -102,9 +104,11 @@ class Result:
     stderr: str
 
     def describe(self) -> str:
-        return (f"step {self.step.job}/{self.step.id}: {' '.join(self.argv)}\n"
-                f"exit {self.returncode}\n--- stdout ---\n{self.stdout[-4000:]}\n"
-                f"--- stderr ---\n{self.stderr[-4000:]}")
+        return (
+            f"step {self.step.job}/{self.step.id}: {' '.join(self.argv)}\n"
+            f"exit {self.returncode}\n--- stdout ---\n{self.stdout[-4000:]}\n"
+            f"--- stderr ---\n{self.stderr[-4000:]}"
+        )
 
 
 def run(step: Step, env: Mapping[str, str], cwd: Path, timeout: float = 300) -> Result:
@@ -119,8 +123,9 @@ def run(step: Step, env: Mapping[str, str], cwd: Path, timeout: float = 300) -> 
         stdout_file = cwd / words[at + 1]
         words = words[:at]
     argv = [sys.executable, "-m", "provisioner", *words[1:]]
-    proc = subprocess.run(argv, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        argv, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
     if stdout_file is not None:
         stdout_file.write_text(proc.stdout, encoding="utf-8")
     return Result(step, words, proc.returncode, proc.stdout, proc.stderr)
@@ -129,8 +134,7 @@ def run(step: Step, env: Mapping[str, str], cwd: Path, timeout: float = 300) -> 
 def base_environment() -> dict[str, str]:
     """What a fresh runner has before the job's ``env:``: a PATH, a HOME, ``CI=true``, and this checkout
     importable (the workflow's ``pip install .``)."""
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR",
-                                                         "SYSTEMROOT")}
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")}
     pythonpath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     return {**keep, "CI": "true", "GITHUB_ACTIONS": "true", "PYTHONPATH": pythonpath}
 

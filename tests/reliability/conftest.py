@@ -1,4 +1,5 @@
 """Reliability fixtures: the core suite's emulator, credentials and in-process CLI, plus shared helpers."""
+
 from __future__ import annotations
 
 import sys

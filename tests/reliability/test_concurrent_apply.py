@@ -4,6 +4,7 @@ Both runs use the same stack name and declare the same application and agent; on
 scopes A (and permissions A on the application), the other scopes B. The emulator answers every
 request after 150 ms so the two runs overlap (a barrier starts them together).
 """
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,9 @@ def _race(tenant: Tenant, tmp_path: Path, capsys: Any) -> tuple[dict[str, Any], 
         try:
             with api.tenant(tenant.url, environ=environ) as opened:
                 barrier.wait(timeout=30)
-                results[side] = api.apply([str(paths[side])], opened, environ=environ,
-                                          progress=lambda line: print(f"[{side}] {line}"))
+                results[side] = api.apply(
+                    [str(paths[side])], opened, environ=environ, progress=lambda line: print(f"[{side}] {line}")
+                )
         except Exception as exc:  # reported by the assertions below
             results[side] = exc
 
@@ -84,13 +86,14 @@ def _no_silent_loss(results: dict[str, Any]) -> str | None:
             continue
         for item in failed:
             assert item.error.startswith("conflict: ") and item.address in item.error, loser.to_dict()
-        assert all(r.status == "not attempted" for r in loser.results[loser.results.index(failed[-1]) + 1:])
+        assert all(r.status == "not attempted" for r in loser.results[loser.results.index(failed[-1]) + 1 :])
     return winners[0] if winners else None
 
 
 @pytest.mark.parametrize("round_", [1, 2])
-def test_concurrent_updates_one_wins_other_reports_conflict(tenant: Tenant, tmp_path: Path, capsys: Any,
-                                                           round_: int) -> None:
+def test_concurrent_updates_one_wins_other_reports_conflict(
+    tenant: Tenant, tmp_path: Path, capsys: Any, round_: int
+) -> None:
     environ = {**os.environ, **SECRETS}
     base = write_stack(BASE, tmp_path / "base")
     with api.tenant(tenant.url, environ=environ) as opened:
@@ -107,7 +110,8 @@ def test_concurrent_updates_one_wins_other_reports_conflict(tenant: Tenant, tmp_
 
 
 def test_concurrent_creates_never_duplicate_and_every_loss_is_a_named_conflict(
-        tenant: Tenant, tmp_path: Path, capsys: Any) -> None:
+    tenant: Tenant, tmp_path: Path, capsys: Any
+) -> None:
     """Creating the same objects from two runs at once: several objects are contested in parallel, so
     each run may win some of them; whatever a run loses is a named conflict (never an overwrite, never
     a duplicate), and re-running either side converges to it exactly."""

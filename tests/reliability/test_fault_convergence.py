@@ -7,6 +7,7 @@ re-running apply until one succeeds. Then, faults off: plan is empty and there i
 client/agent, one IDM record and one privilege per key. Phase two sets unmanaged fields by raw REST,
 applies a changed version of the stack under faults the same way, and checks they survived.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -30,6 +31,7 @@ _counter = itertools.count()
 @st.composite
 def stacks(draw: Any) -> tuple[StackSpec, StackSpec]:
     """A stack and a changed version of it (same objects, new scopes/descriptions/permissions)."""
+
     def scopes(pool: tuple[str, ...], low: int) -> tuple[str, ...]:
         return tuple(sorted(draw(st.sets(st.sampled_from(pool), min_size=low, max_size=4))))
 
@@ -38,26 +40,45 @@ def stacks(draw: Any) -> tuple[StackSpec, StackSpec]:
     grants_of = [sorted(draw(st.sets(st.integers(0, app_count - 1), min_size=1))) for _ in range(agent_count)]
     out = []
     for phase in range(2):
-        apps = tuple(AppSpec(f"soak-app-{i}", scopes(APP_SCOPES, 1), f"app {i} phase {phase}")
-                     for i in range(app_count))
-        agents = tuple(AgentSpec(f"soak-agent-{j}", scopes(AGENT_SCOPES, 1), f"agent {j} phase {phase}",
-                                 tuple(Grant(apps[i].name,
-                                             tuple(sorted(draw(st.sets(st.sampled_from(apps[i].scopes))))))
-                                       for i in grants_of[j]))
-                       for j in range(agent_count))
+        apps = tuple(
+            AppSpec(f"soak-app-{i}", scopes(APP_SCOPES, 1), f"app {i} phase {phase}") for i in range(app_count)
+        )
+        agents = tuple(
+            AgentSpec(
+                f"soak-agent-{j}",
+                scopes(AGENT_SCOPES, 1),
+                f"agent {j} phase {phase}",
+                tuple(
+                    Grant(apps[i].name, tuple(sorted(draw(st.sets(st.sampled_from(apps[i].scopes))))))
+                    for i in grants_of[j]
+                ),
+            )
+            for j in range(agent_count)
+        )
         out.append(StackSpec(apps, agents))
     return out[0], out[1]
 
 
-def _check(tenant: Tenant, tmp_path: Path, capsys: Any, spec: StackSpec, changed: StackSpec,
-           seed: int) -> dict[str, Any]:
+def _check(
+    tenant: Tenant, tmp_path: Path, capsys: Any, spec: StackSpec, changed: StackSpec, seed: int
+) -> dict[str, Any]:
     run = next(_counter)
     secrets = {name: f"rel-{run:04d}-{n:02d}-secret-value" for n, name in enumerate(spec.secret_names())}
     leakcheck.add_secret(*secrets.values())
     environ = {**os.environ, **secrets}
     workdir = tmp_path / f"example-{run}"
-    outcome = run_stack(tenant.url, workdir, spec, changed, environ, fault_rate=FAULT_RATE, seed=seed,
-                        max_attempts=MAX_ATTEMPTS, progress=print, journal_dir=str(workdir / "journal"))
+    outcome = run_stack(
+        tenant.url,
+        workdir,
+        spec,
+        changed,
+        environ,
+        fault_rate=FAULT_RATE,
+        seed=seed,
+        max_attempts=MAX_ATTEMPTS,
+        progress=print,
+        journal_dir=str(workdir / "journal"),
+    )
     capsys.readouterr()  # recorded for the suite-wide secret-leak check
     assert not outcome.problems, "\n".join(outcome.problems + outcome.errors)
     assert all(a <= MAX_ATTEMPTS for a in outcome.attempts), outcome.errors
@@ -67,8 +88,13 @@ def _check(tenant: Tenant, tmp_path: Path, capsys: Any, spec: StackSpec, changed
 def _run_property(tenant: Tenant, tmp_path: Path, capsys: Any, examples: int) -> None:
     totals = {"faults": 0, "requests": 0, "kinds": set()}
 
-    @settings(max_examples=examples, derandomize=True, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(pair=stacks(), seed=st.integers(0, 10**6))
     def prop(pair: tuple[StackSpec, StackSpec], seed: int) -> None:
         seen = _check(tenant, tmp_path, capsys, pair[0], pair[1], seed)

@@ -2,6 +2,7 @@
 
 Also the ``--verbose`` trace: one line per HTTP request, and never a credential.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,18 +21,51 @@ FUZZ_SECRET = "fuzz-secret-value-0123"
 
 
 def seeded(examples: int) -> settings:
-    return settings(max_examples=examples, derandomize=True, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    return settings(
+        max_examples=examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
 
 # -- generators ----------------------------------------------------------------------------------------
 
-YAML_BITS = ["apiVersion: provisioner/v1\n", "kind: Application\n", "kind: AIAgent\n", "kind: OAuth2Provider\n",
-             "metadata: {name: app-1, realm: alpha}\n", "metadata:\n  name: x\n", "spec:\n", "  scopes: [a, b]\n",
-             "  scopes: 5\n", "  applications:\n    - application: app-1\n", "---\n", "&a [*a]\n", "*b\n",
-             "{{ x }}\n", "{% for i in range(3) %}a{% endfor %}\n", "!!python/object:os.system\n", "key: !!binary x\n",
-             "- - - -\n", "  clientSecret: {fromEnv: FUZZ_SECRET}\n", "  clientSecret: {fromFile: /etc/passwd}\n",
-             "\t\n", ": :\n", "? complex\n", "%YAML 1.1\n", "<<: *a\n", "a: 1\na: 2\n", "\x00", "\ufeff", "'\n",
-             "\"unterminated\n", "spec: {grantTypes: {ensure: [client_credentials]}}\n", "  permissions: [read]\n"]
+YAML_BITS = [
+    "apiVersion: provisioner/v1\n",
+    "kind: Application\n",
+    "kind: AIAgent\n",
+    "kind: OAuth2Provider\n",
+    "metadata: {name: app-1, realm: alpha}\n",
+    "metadata:\n  name: x\n",
+    "spec:\n",
+    "  scopes: [a, b]\n",
+    "  scopes: 5\n",
+    "  applications:\n    - application: app-1\n",
+    "---\n",
+    "&a [*a]\n",
+    "*b\n",
+    "{{ x }}\n",
+    "{% for i in range(3) %}a{% endfor %}\n",
+    "!!python/object:os.system\n",
+    "key: !!binary x\n",
+    "- - - -\n",
+    "  clientSecret: {fromEnv: FUZZ_SECRET}\n",
+    "  clientSecret: {fromFile: /etc/passwd}\n",
+    "\t\n",
+    ": :\n",
+    "? complex\n",
+    "%YAML 1.1\n",
+    "<<: *a\n",
+    "a: 1\na: 2\n",
+    "\x00",
+    "\ufeff",
+    "'\n",
+    '"unterminated\n',
+    "spec: {grantTypes: {ensure: [client_credentials]}}\n",
+    "  permissions: [read]\n",
+]
 
 yaml_texts = st.one_of(
     st.lists(st.sampled_from(YAML_BITS), max_size=12).map("".join),
@@ -39,26 +73,59 @@ yaml_texts = st.one_of(
     st.lists(st.one_of(st.sampled_from(YAML_BITS), st.text(max_size=20)), max_size=8).map("".join),
 )
 
-names = st.one_of(st.sampled_from(["app-1", "agent-1", "x", "", "bad name", "a" * 300, "ü", "app_1", None, 5]),
-                  st.text(max_size=12))
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**12), st.floats(allow_nan=True),
-                    st.text(max_size=20), st.sampled_from(["read", "write", "client_credentials", "token_exchange"]))
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                       st.dictionaries(st.text(max_size=8), inner, max_size=4)),
-                      max_leaves=12)
-SPEC_KEYS = ["displayName", "description", "template", "owners", "clientSecret", "scopes", "defaultScopes",
-             "grantTypes", "tokenEndpointAuthMethod", "redirectUris", "accessTokenLifetime", "clientType",
-             "providerOverrides", "applications", "acceptAudienceInTokenExchange", "unknownField"]
-GOOD = {"displayName": st.text(min_size=1, max_size=20), "description": st.text(max_size=20),
-        "template": st.sampled_from(["service", "web", "native", "other"]),
-        "clientSecret": st.just({"fromEnv": "FUZZ_SECRET"}),
-        "scopes": st.lists(st.sampled_from(["read", "write", "search"]), min_size=1, max_size=3, unique=True),
-        "grantTypes": st.sampled_from([["client_credentials"], ["client_credentials", "token_exchange"]]),
-        "tokenEndpointAuthMethod": st.sampled_from(["client_secret_basic", "client_secret_post"]),
-        "accessTokenLifetime": st.integers(-1, 100000),
-        "applications": st.lists(st.fixed_dictionaries(
-            {"application": st.sampled_from(["app-1", "app-2"]),
-             "permissions": st.lists(st.sampled_from(["read", "write", "nope"]), max_size=2)}), max_size=2)}
+names = st.one_of(
+    st.sampled_from(["app-1", "agent-1", "x", "", "bad name", "a" * 300, "ü", "app_1", None, 5]), st.text(max_size=12)
+)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 10**12),
+    st.floats(allow_nan=True),
+    st.text(max_size=20),
+    st.sampled_from(["read", "write", "client_credentials", "token_exchange"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=12,
+)
+SPEC_KEYS = [
+    "displayName",
+    "description",
+    "template",
+    "owners",
+    "clientSecret",
+    "scopes",
+    "defaultScopes",
+    "grantTypes",
+    "tokenEndpointAuthMethod",
+    "redirectUris",
+    "accessTokenLifetime",
+    "clientType",
+    "providerOverrides",
+    "applications",
+    "acceptAudienceInTokenExchange",
+    "unknownField",
+]
+GOOD = {
+    "displayName": st.text(min_size=1, max_size=20),
+    "description": st.text(max_size=20),
+    "template": st.sampled_from(["service", "web", "native", "other"]),
+    "clientSecret": st.just({"fromEnv": "FUZZ_SECRET"}),
+    "scopes": st.lists(st.sampled_from(["read", "write", "search"]), min_size=1, max_size=3, unique=True),
+    "grantTypes": st.sampled_from([["client_credentials"], ["client_credentials", "token_exchange"]]),
+    "tokenEndpointAuthMethod": st.sampled_from(["client_secret_basic", "client_secret_post"]),
+    "accessTokenLifetime": st.integers(-1, 100000),
+    "applications": st.lists(
+        st.fixed_dictionaries(
+            {
+                "application": st.sampled_from(["app-1", "app-2"]),
+                "permissions": st.lists(st.sampled_from(["read", "write", "nope"]), max_size=2),
+            }
+        ),
+        max_size=2,
+    ),
+}
 
 
 @st.composite
@@ -73,13 +140,21 @@ def documents(draw: Any) -> dict[str, Any]:
         spec[key] = draw(good if good is not None and (clean or draw(st.booleans())) else values)
     if clean:
         name = draw(st.sampled_from(["app-1", "app-2", "agent-1"]))
-        return {"apiVersion": "provisioner/v1", "kind": kind, "metadata": {"name": name, "realm": "alpha"},
-                "spec": spec}
-    doc: dict[str, Any] = {"apiVersion": draw(st.sampled_from(["provisioner/v1", "provisioner/v1", "v2", None])),
-                           "kind": kind,
-                           "metadata": {"name": draw(st.one_of(st.sampled_from(["app-1", "app-2", "agent-1"]), names)),
-                                        "realm": draw(st.sampled_from(["alpha", "alpha", "bravo", "", None]))},
-                           "spec": spec}
+        return {
+            "apiVersion": "provisioner/v1",
+            "kind": kind,
+            "metadata": {"name": name, "realm": "alpha"},
+            "spec": spec,
+        }
+    doc: dict[str, Any] = {
+        "apiVersion": draw(st.sampled_from(["provisioner/v1", "provisioner/v1", "v2", None])),
+        "kind": kind,
+        "metadata": {
+            "name": draw(st.one_of(st.sampled_from(["app-1", "app-2", "agent-1"]), names)),
+            "realm": draw(st.sampled_from(["alpha", "alpha", "bravo", "", None])),
+        },
+        "spec": spec,
+    }
     for key in draw(st.lists(st.sampled_from(["apiVersion", "kind", "metadata", "spec"]), max_size=1)):
         doc[key] = draw(values)
     return doc
@@ -90,6 +165,7 @@ def _dump(docs: list[dict[str, Any]]) -> str:
 
 
 # -- the checks ------------------------------------------------------------------------------------------
+
 
 def _no_crash(code: int, out: str, err: str) -> None:
     assert code in (0, 1, 2), (code, out, err)
@@ -154,8 +230,9 @@ def test_random_manifest_structures_never_crash(tenant: Tenant, cli: Any, tmp_pa
 TRACE_LINE = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD) /\S* -> (\d{3}|\([^)]*\)) \d+ms attempt \d+")
 
 
-def test_verbose_plan_traces_each_request_without_credentials(tenant: Tenant, cli: Any,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verbose_plan_traces_each_request_without_credentials(
+    tenant: Tenant, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PROVISIONER_TOKEN_CACHE", "off")  # so the plan signs in (and traces that) itself
     assert cli("apply", *bot_args(tenant), "--auto-approve")[0] == 0
     tenant.reset_stats()
@@ -167,8 +244,15 @@ def test_verbose_plan_traces_each_request_without_credentials(tenant: Tenant, cl
     assert len(api_lines) == stats["total"], (err, stats)  # one line per admin API request
     assert any(line.startswith("POST /am/oauth2/access_token -> 200") for line in trace)  # the sign-in
     assert any(line.startswith("GET /openidm/managed/alpha_application -> 200") for line in trace), err
-    for word in ("Authorization", "authorization", "Bearer", "client_secret", "userpassword", "assertion",
-                 "eyJ"):  # eyJ: the start of every JWT (assertions and access tokens)
+    for word in (
+        "Authorization",
+        "authorization",
+        "Bearer",
+        "client_secret",
+        "userpassword",
+        "assertion",
+        "eyJ",
+    ):  # eyJ: the start of every JWT (assertions and access tokens)
         assert word not in out + err, word
     assert not any(value in out + err for value in demo_secrets().values())
 

@@ -1,4 +1,5 @@
 """Interrupted and failed applies: the report, the journal, exit codes, and the next run converging."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def big_stack() -> StackSpec:
     apps = tuple(AppSpec(f"soak-app-{i}", ("read", "write"), f"app {i}") for i in range(4))
-    agents = tuple(AgentSpec(f"soak-agent-{j}", ("monitor",), f"agent {j}",
-                             tuple(Grant(a.name, ("read",)) for a in apps[: j + 1])) for j in range(4))
+    agents = tuple(
+        AgentSpec(f"soak-agent-{j}", ("monitor",), f"agent {j}", tuple(Grant(a.name, ("read",)) for a in apps[: j + 1]))
+        for j in range(4)
+    )
     return StackSpec(apps, agents)
 
 
@@ -50,11 +53,20 @@ class TestInterrupt:
         manifest = write_stack(spec, tmp_path / "stack")
         secrets = _secrets(spec)
         env = {**os.environ, **secrets, "PYTHONUNBUFFERED": "1"}
-        command = [sys.executable, "-m", "provisioner", "apply", str(manifest), "--tenant", tenant.url,
-                   "--auto-approve"]
+        command = [
+            sys.executable,
+            "-m",
+            "provisioner",
+            "apply",
+            str(manifest),
+            "--tenant",
+            tenant.url,
+            "--auto-approve",
+        ]
         started = time.monotonic()
-        proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, encoding="utf-8")
+        proc = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8"
+        )
         lines = []
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -101,16 +113,16 @@ class TestInterrupt:
 
 def test_failed_apply_reports_done_failed_and_not_attempted(tenant: Tenant, cli, tmp_path: Path) -> None:
     # A persistent 500 on IDM application writes (Retry-After: 0 keeps the five attempts quick).
-    rule = {"path": "managed/alpha_application/", "method": "PUT", "action": "status", "status": 500,
-            "retryAfter": 0}
+    rule = {"path": "managed/alpha_application/", "method": "PUT", "action": "status", "status": 500, "retryAfter": 0}
     assert requests.put(tenant.url + "/_emulator/faults", json=[rule], timeout=10).status_code == 200
     code, out, err = cli("apply", *bot_args(tenant), "--auto-approve")
     assert code == 1, out + err
     assert "done: update OAuth2Provider alpha\n" in err
     assert f"done: create AIAgent alpha/{AGENT}\n" in err
     assert f"failed: create Application alpha/{APP}: " in err and "500" in err
-    assert (f"not attempted: create AgentPrivilege alpha/{AGENT}/{APP} "
-            "(a change it depends on did not complete)\n") in err
+    assert (
+        f"not attempted: create AgentPrivilege alpha/{AGENT}/{APP} (a change it depends on did not complete)\n"
+    ) in err
     assert "Run apply again to finish" in err
     assert "Apply incomplete: 2 done, 1 failed, 1 not attempted." in out
     assert not any(v in out + err for v in demo_secrets().values())

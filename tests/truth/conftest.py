@@ -1,5 +1,6 @@
 """Fixtures for the plan-tells-the-truth suite: the core fixtures (a real emulator on a loopback
 socket, the in-process CLI) plus a copy of the example stacks in the test's own folder."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,5 +1,6 @@
 """Items 1 and 3: a delete waiting for --prune is a change; --max-deletes counts every delete;
 pruning what an unmanaged object still references is reported."""
+
 from __future__ import annotations
 
 import json
@@ -41,7 +42,8 @@ def test_removed_manifest_is_a_change_in_every_format(tenant: Tenant, cli, bot_c
     assert cli("plan", *args(tenant, bot_copy, "--detailed-exitcode"))[0] == 0
 
 
-EXTRA_AGENTS = "".join(f"""---
+EXTRA_AGENTS = "".join(
+    f"""---
 apiVersion: provisioner/v1
 kind: AIAgent
 metadata: {{name: helper-{n}, realm: alpha}}
@@ -50,7 +52,9 @@ spec:
   applications:
     - application: {APP}
       permissions: [logs-read]
-""" for n in (1, 2))
+"""
+    for n in (1, 2)
+)
 
 
 def test_max_deletes_counts_privileges(tenant: Tenant, cli, bot_copy: Path) -> None:
@@ -92,5 +96,7 @@ def test_pruning_a_referenced_application_is_reported(tenant: Tenant, cli, bot_c
     code, out, err = cli("plan", *args(tenant, bot_copy, "--prune"))
     assert code == 0, out + err
     assert f"- delete Application alpha/{APP}" in out
-    assert (f"warning: pruning Application alpha/{APP} leaves privilege" in out
-            and "of agent 'hand-made-agent' (not managed by this stack) pointing at nothing" in out)
+    assert (
+        f"warning: pruning Application alpha/{APP} leaves privilege" in out
+        and "of agent 'hand-made-agent' (not managed by this stack) pointing at nothing" in out
+    )

@@ -1,4 +1,5 @@
 """Acceptance 3: each example stack applies cleanly on a fresh --tenant local, and a second plan exits 0."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,16 @@ from tests.truth.conftest import ROOT
 def provisioner(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIC_", "FRODO_")) and k != "CI"}
     env["PYTHONPATH"] = str(ROOT)
-    return subprocess.run([sys.executable, "-m", "provisioner", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300, stdin=subprocess.DEVNULL, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "provisioner", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize("stack", ["bot-traffic-analyzer", "digital-assistant"])

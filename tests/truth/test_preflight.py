@@ -1,4 +1,5 @@
 """Item 4: failures the snapshot and the manifests predict are plan (or validate) errors, before any write."""
+
 from __future__ import annotations
 
 import shutil
@@ -26,8 +27,9 @@ def test_duplicate_application_names_fail_validate(cli, bot_copy: Path) -> None:
     assert "application.yaml:" in out
 
 
-def test_name_taken_in_the_tenant_is_a_plan_error_before_any_write(tenant: Tenant, cli, bot_copy: Path,
-                                                                    tmp_path: Path) -> None:
+def test_name_taken_in_the_tenant_is_a_plan_error_before_any_write(
+    tenant: Tenant, cli, bot_copy: Path, tmp_path: Path
+) -> None:
     base = ["--tenant", tenant.url, "--env-file", str(DEMO_ENV)]
     assert cli("apply", str(bot_copy), *base, "--auto-approve")[0] == 0
     other = tmp_path / "other"
@@ -37,8 +39,10 @@ def test_name_taken_in_the_tenant_is_a_plan_error_before_any_write(tenant: Tenan
     tenant.reset_stats()
     code, out, err = cli("plan", str(other), *base)
     assert code == 1, out + err
-    assert ("application name 'Web Server Logs API App' is already used by application "
-            "'web-server-logs-api-app' in the tenant") in out
+    assert (
+        "application name 'Web Server Logs API App' is already used by application "
+        "'web-server-logs-api-app' in the tenant"
+    ) in out
     assert "Plan: 1 to create" not in out and "Plan failed: 1 error" in out
     assert out.index("error:") < out.index("+ create")  # the error comes first
     code, out, err = cli("apply", str(other), *base, "--auto-approve")
@@ -64,11 +68,15 @@ def test_grant_type_the_provider_lacks_is_a_plan_error(tenant: Tenant, cli, tmp_
     stack = tmp_path / "grants"
     stack.mkdir()
     (stack / "provisioner.yaml").write_text("stack: grants\n")
-    (stack / "app.yaml").write_text("apiVersion: provisioner/v1\nkind: Application\n"
-                                    "metadata: {name: exchanger, realm: alpha}\n"
-                                    "spec:\n  template: service\n  grantTypes: [client_credentials, token_exchange]\n")
+    (stack / "app.yaml").write_text(
+        "apiVersion: provisioner/v1\nkind: Application\n"
+        "metadata: {name: exchanger, realm: alpha}\n"
+        "spec:\n  template: service\n  grantTypes: [client_credentials, token_exchange]\n"
+    )
     code, out, err = cli("plan", str(stack), "--tenant", tenant.url)
     assert code == 1, out + err
-    assert ("Application 'exchanger' uses grant type(s) urn:ietf:params:oauth:grant-type:token-exchange that the "
-            "OAuth2 provider of realm 'alpha' does not allow") in out
+    assert (
+        "Application 'exchanger' uses grant type(s) urn:ietf:params:oauth:grant-type:token-exchange that the "
+        "OAuth2 provider of realm 'alpha' does not allow"
+    ) in out
     assert "app.yaml:" in out and "Plan failed: 1 error" in out

@@ -8,6 +8,7 @@ agent with its managed fields alone (groups, clientType, status, responseTypes a
 gone), after which plan said "No changes" and prune could not see it. The fault is injected exactly
 there: the apply's list read of AIAgent answers with the stripped item.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,12 @@ HEADERS = {"Accept-API-Version": "protocol=2.1,resource=2.0"}
 
 def _agent_list(tenant: Tenant) -> dict:
     token = admin_token(tenant.url, tenant.server.service_account)
-    response = requests.get(tenant.url + LIST, params={"_queryFilter": "true"},
-                            headers={**HEADERS, "Authorization": f"Bearer {token}"}, timeout=10)
+    response = requests.get(
+        tenant.url + LIST,
+        params={"_queryFilter": "true"},
+        headers={**HEADERS, "Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -34,14 +39,16 @@ def _agent_list(tenant: Tenant) -> dict:
 def _stripped(item: dict) -> dict:
     """The item with only what a manifest manages (and its unchanged ``_rev``): an incomplete read."""
     core, advanced = item["coreOAuth2ClientConfig"], item["advancedOAuth2ClientConfig"]
-    return {"_id": item["_id"], "_rev": item["_rev"],
-            "coreOAuth2ClientConfig": {k: core[k] for k in ("scopes", "accessTokenLifetime")},
-            "advancedOAuth2ClientConfig": {k: advanced[k] for k in ("grantTypes", "tokenEndpointAuthMethod")},
-            "overrideOAuth2ClientConfig": item["overrideOAuth2ClientConfig"]}
+    return {
+        "_id": item["_id"],
+        "_rev": item["_rev"],
+        "coreOAuth2ClientConfig": {k: core[k] for k in ("scopes", "accessTokenLifetime")},
+        "advancedOAuth2ClientConfig": {k: advanced[k] for k in ("grantTypes", "tokenEndpointAuthMethod")},
+        "overrideOAuth2ClientConfig": item["overrideOAuth2ClientConfig"],
+    }
 
 
-def test_update_built_from_an_incomplete_read_is_refused(tenant: Tenant, cli, bot_copy: Path,
-                                                         tmp_path: Path) -> None:
+def test_update_built_from_an_incomplete_read_is_refused(tenant: Tenant, cli, bot_copy: Path, tmp_path: Path) -> None:
     base = ["--tenant", tenant.url, "--env-file", str(DEMO_ENV)]
     assert cli("apply", str(bot_copy), *base, "--auto-approve")[0] == 0
     agent = bot_copy / "agent.yaml"
@@ -52,8 +59,10 @@ def test_update_built_from_an_incomplete_read_is_refused(tenant: Tenant, cli, bo
     listing = _agent_list(tenant)
     before = next(i for i in listing["result"] if i["_id"] == AGENT)
     partial = {**listing, "result": [_stripped(i) if i["_id"] == AGENT else i for i in listing["result"]]}
-    faults(tenant, {"path": r"/realm-config/agents/AIAgent\?", "method": "GET", "action": "respond",
-                    "body": partial, "count": 1})
+    faults(
+        tenant,
+        {"path": r"/realm-config/agents/AIAgent\?", "method": "GET", "action": "respond", "body": partial, "count": 1},
+    )
     code, out, err = cli("apply", str(bot_copy), *base, "--plan", str(plan_file), "--auto-approve")
     fired = requests.get(tenant.url + "/_emulator/faults", timeout=10).json()["rules"][0]["fired"]
     faults(tenant)

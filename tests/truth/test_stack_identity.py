@@ -1,4 +1,5 @@
 """Item 2: a stack's identity is declared, never its folder's name; another stack's objects are refused."""
+
 from __future__ import annotations
 
 import shutil
@@ -51,13 +52,16 @@ def test_redeclaring_another_stacks_object_is_an_error_naming_both(tenant: Tenan
     other = tmp_path / "other"
     other.mkdir()
     (other / "provisioner.yaml").write_text("stack: other-team\n")
-    (other / "application.yaml").write_text((BOT / "application.yaml").read_text().replace(
-        "Web Server Logs API App", "Logs API (other team)"))
+    (other / "application.yaml").write_text(
+        (BOT / "application.yaml").read_text().replace("Web Server Logs API App", "Logs API (other team)")
+    )
     tenant.reset_stats()
     code, out, err = run(cli, tenant, "apply", other, "--auto-approve")
     assert code == 1, out + err
-    assert (f"Application alpha/{APP} belongs to stack 'bot-traffic-analyzer' (its provisioner.stack marker), "
-            f"not to this stack 'other-team'; remove it from these manifests, or pass --take-over") in out + err
+    assert (
+        f"Application alpha/{APP} belongs to stack 'bot-traffic-analyzer' (its provisioner.stack marker), "
+        f"not to this stack 'other-team'; remove it from these manifests, or pass --take-over"
+    ) in out + err
     assert "~ update" not in out and tenant.stats()["writes"] == 0
 
     code, out, err = run(cli, tenant, "apply", other, "--take-over", "--auto-approve")

@@ -1,4 +1,5 @@
 """Item 6: AIC_TENANT_URL must not silently beat environments/<env>.yaml's tenant."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,10 @@ def test_env_file_and_aic_tenant_url_disagree_is_refused(tenant: Tenant, cli, mo
     tenant.reset_stats()
     code, out, err = cli("plan", str(BOT), "--env", "prod", "--env-file", str(DEMO_ENV))
     assert code == 1, out + err
-    assert (f"the tenant is ambiguous: AIC_TENANT_URL says {tenant.url} but environment file says "
-            "https://openam-acme-prod.forgeblocks.com; pass --tenant to choose") in err
+    assert (
+        f"the tenant is ambiguous: AIC_TENANT_URL says {tenant.url} but environment file says "
+        "https://openam-acme-prod.forgeblocks.com; pass --tenant to choose"
+    ) in err
     assert "Plan:" not in out
     assert tenant.stats()["total"] == 0  # refused before any request
 

@@ -1,4 +1,5 @@
 """The apply journal: ordered, redacted, private."""
+
 from __future__ import annotations
 
 import stat
@@ -12,9 +13,13 @@ def test_journal_records_in_order_without_secrets(tmp_path: Path) -> None:
     ticks = iter(range(100, 200))
     with journal.Journal(tmp_path / "j", clock=lambda: float(next(ticks)), run_id="r1") as j:
         j.record("start", stack="s", changes=2)
-        j.record("step", address="AIAgent.alpha.a", status="failed",
-                 cause="PUT failed: bad secret journal-secret-value-123",
-                 body={"userpassword": "plain", "scopes": ["x"]})
+        j.record(
+            "step",
+            address="AIAgent.alpha.a",
+            status="failed",
+            cause="PUT failed: bad secret journal-secret-value-123",
+            body={"userpassword": "plain", "scopes": ["x"]},
+        )
         j.record("end", done=1, failed=1, not_attempted=0)
     path = journal.latest(tmp_path / "j")
     assert path is not None and path.name == "apply-r1.jsonl"

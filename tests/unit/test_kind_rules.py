@@ -1,4 +1,5 @@
 """The manifest's per-kind semantic rules and agent policies come from the kind declarations."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -67,11 +68,20 @@ def test_snapshot_reads_are_the_kinds_declared_reads() -> None:
     assert declared == ["provider", "clients", "apps", "agents", "identities", "privileges"]
     assert list(read_realm_tasks(Client(), ReadScope("alpha"))) == declared
     assert list(read_realm_tasks(Client(), ReadScope("alpha", frozenset({"u"}), frozenset({"g"})))) == [
-        *declared, "users", "groups"]
-    realm = build_realm("alpha", {"provider": ({"aiAgentsConfig": {"aiAgentsEnabled": False}}, "7"),
-                                  "clients": [{"_id": "c"}], "agents": [], "identities": [],
-                                  "apps": [{"_id": "2", "ssoEntities": {"oidcId": "c"}},
-                                           {"_id": "1", "ssoEntities": {"oidcId": "c"}}]})
+        *declared,
+        "users",
+        "groups",
+    ]
+    realm = build_realm(
+        "alpha",
+        {
+            "provider": ({"aiAgentsConfig": {"aiAgentsEnabled": False}}, "7"),
+            "clients": [{"_id": "c"}],
+            "agents": [],
+            "identities": [],
+            "apps": [{"_id": "2", "ssoEntities": {"oidcId": "c"}}, {"_id": "1", "ssoEntities": {"oidcId": "c"}}],
+        },
+    )
     assert (realm.provider_rev, list(realm.clients), realm.apps["c"]["_id"]) == ("7", ["c"], "1")
     assert realm.ai_agents_enabled is False
     assert build_realm("alpha", {"agents": [], "identities": []}).ai_agents_enabled is True

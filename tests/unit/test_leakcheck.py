@@ -1,4 +1,5 @@
 """The leak checker and the redaction layer catch what they must."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The redaction layer: encoded forms of registered secrets, and cost linear in the number of secrets."""
+
 from __future__ import annotations
 
 import base64
@@ -19,21 +20,24 @@ def _registered() -> None:
     redact.register(SPECIAL)
 
 
-@pytest.mark.parametrize("spelling", [
-    json.dumps({"userpassword": SPECIAL}),
-    json.dumps({"userpassword": SPECIAL}, ensure_ascii=False),
-    json.dumps({"userpassword": SPECIAL}).replace("/", "\\/"),
-    json.dumps({"message": json.dumps({"userpassword": SPECIAL})}),   # escaped twice
-    urlencode({"grant_type": "client_credentials", "client_secret": SPECIAL}),
-    "client_secret=" + quote(SPECIAL, safe=""),
-    "client_secret=" + re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quote(SPECIAL, safe="")),
-    "https://x.example/cb?s=" + quote_plus(SPECIAL),
-    "Authorization: Basic " + base64.b64encode(("agent:" + SPECIAL).encode()).decode(),
-    "Authorization: Basic " + base64.b64encode(("agent-1:" + SPECIAL).encode()).decode(),
-    "Authorization: Basic " + base64.b64encode(("agent-12:" + SPECIAL).encode()).decode(),
-    base64.urlsafe_b64encode(SPECIAL.encode()).decode(),
-    "<p>" + SPECIAL.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "</p>",
-])
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        json.dumps({"userpassword": SPECIAL}),
+        json.dumps({"userpassword": SPECIAL}, ensure_ascii=False),
+        json.dumps({"userpassword": SPECIAL}).replace("/", "\\/"),
+        json.dumps({"message": json.dumps({"userpassword": SPECIAL})}),  # escaped twice
+        urlencode({"grant_type": "client_credentials", "client_secret": SPECIAL}),
+        "client_secret=" + quote(SPECIAL, safe=""),
+        "client_secret=" + re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quote(SPECIAL, safe="")),
+        "https://x.example/cb?s=" + quote_plus(SPECIAL),
+        "Authorization: Basic " + base64.b64encode(("agent:" + SPECIAL).encode()).decode(),
+        "Authorization: Basic " + base64.b64encode(("agent-1:" + SPECIAL).encode()).decode(),
+        "Authorization: Basic " + base64.b64encode(("agent-12:" + SPECIAL).encode()).decode(),
+        base64.urlsafe_b64encode(SPECIAL.encode()).decode(),
+        "<p>" + SPECIAL.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "</p>",
+    ],
+)
 def test_every_encoded_form_is_masked(spelling: str) -> None:
     out = redact.text(spelling)
     assert redact.MASK in out
@@ -63,8 +67,9 @@ def test_a_value_registered_after_a_text_call_is_masked_too() -> None:
 def test_cost_is_linear_in_distinct_secrets() -> None:
     """1,000 distinct secrets: registering and masking 200 KB takes well under a second of CPU (the
     old one-regex-per-register design took minutes), and 4x the secrets costs far less than 16x."""
+
     def cost(count: int, tag: str) -> float:
-        values = [f"{tag}-{i:05d}-Zq8+/=&\"{i * 7919:08d}" for i in range(count)]
+        values = [f'{tag}-{i:05d}-Zq8+/=&"{i * 7919:08d}' for i in range(count)]
         start = time.process_time()
         for value in values:
             redact.register(value)

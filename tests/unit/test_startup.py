@@ -1,5 +1,6 @@
 """Start-up cost: ``--version`` imports no CLI framework, ``validate`` no HTTP client, schema or Jinja
 machinery when the manifests do not need them; every command is still reachable."""
+
 from __future__ import annotations
 
 import json
@@ -24,15 +25,28 @@ print(json.dumps({"code": code, "loaded": [m for m in heavy if m in sys.modules]
 
 def _modules_after(*args: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CI": "true"}
-    done = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(list(args))], capture_output=True, text=True,
-                          check=False, env=env, cwd=ROOT, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, json.dumps(list(args))],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_version_answers_without_importing_click() -> None:
-    done = subprocess.run([sys.executable, "-m", "provisioner", "--version"], capture_output=True, text=True,
-                          check=False, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "provisioner", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
     assert done.returncode == 0 and done.stdout.strip().startswith("provisioner, version ")
     assert _modules_after("--version") == {"code": 0, "loaded": []}
 

@@ -1,14 +1,24 @@
 """``plan --format json`` is streamed: the pieces are exactly render_json's text, each ending at a line break."""
+
 from __future__ import annotations
 
 from provisioner.render import render_json, stream_json
 
 
 def _plan(n: int) -> dict:
-    return {"format_version": 2, "stack": "s", "changes": [
-        {"address": f"AIAgent alpha/a{i}", "action": "create", "desired": {"scopes": ["x", "ü", "y\nz"], "n": i,
-                                                                          "nested": {"b": None, "a": [True, 1.5]}}}
-        for i in range(n)], "summary": {}}
+    return {
+        "format_version": 2,
+        "stack": "s",
+        "changes": [
+            {
+                "address": f"AIAgent alpha/a{i}",
+                "action": "create",
+                "desired": {"scopes": ["x", "ü", "y\nz"], "n": i, "nested": {"b": None, "a": [True, 1.5]}},
+            }
+            for i in range(n)
+        ],
+        "summary": {},
+    }
 
 
 def test_streamed_text_equals_the_whole_text_and_pieces_end_at_line_breaks() -> None:

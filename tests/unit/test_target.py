@@ -1,4 +1,5 @@
 """``--target`` selection (pure): address forms, dependencies pulled in, errors naming the addresses."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,14 @@ from provisioner.plan.target import TargetError, select
 
 def change(kind: str, realm: str, key: str, action: str = "create", depends_on: tuple[str, ...] = ()) -> Change:
     address = f"{kind} {realm}" if kind == "OAuth2Provider" else f"{kind} {realm}/{key}"
-    return Change(address=address, kind=kind, realm=realm, key=key, action=action,  # type: ignore[arg-type]
-                  depends_on=depends_on)
+    return Change(
+        address=address,
+        kind=kind,
+        realm=realm,
+        key=key,
+        action=action,  # type: ignore[arg-type]
+        depends_on=depends_on,
+    )
 
 
 PROVIDER = change("OAuth2Provider", "alpha", "alpha", "update")
@@ -21,8 +28,14 @@ AGENT = change("AIAgent", "alpha", "bot")
 PRIV = change("AgentPrivilege", "alpha", "bot/logs", depends_on=(AGENT.address, APP.address))
 BRAVO_APP = change("Application", "bravo", "logs")
 CHANGES = (PROVIDER, APP, OTHER_APP, AGENT, PRIV, BRAVO_APP)
-PLAN = Plan(format_version=FORMAT_VERSION, stack="s", target={}, environment=None, changes=CHANGES,
-            summary=summarize(CHANGES, ()))
+PLAN = Plan(
+    format_version=FORMAT_VERSION,
+    stack="s",
+    target={},
+    environment=None,
+    changes=CHANGES,
+    summary=summarize(CHANGES, ()),
+)
 
 
 def addresses(plan: Plan) -> set[str]:
@@ -33,8 +46,9 @@ def test_no_target_is_the_whole_plan() -> None:
     assert select(PLAN, ()) is PLAN
 
 
-@pytest.mark.parametrize("target", ["Application alpha/web", "application  alpha/web", "Application/web",
-                                    "alpha/web", "web"])
+@pytest.mark.parametrize(
+    "target", ["Application alpha/web", "application  alpha/web", "Application/web", "alpha/web", "web"]
+)
 def test_address_forms(target: str) -> None:
     assert addresses(select(PLAN, [target])) == {OTHER_APP.address, PROVIDER.address}
 

@@ -3,6 +3,7 @@ purpose, the emulator control plane, and the CLI runs (apply, verify) with their
 
 Nothing here mocks ``requests``: every call goes over a real socket to ``EmulatorServer``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -81,8 +82,11 @@ class Admin:
 
     def privileges(self, agent_client_id: str) -> list[dict[str, Any]]:
         query = f'agentOAuth2ClientId eq "{agent_client_id}"'
-        body = self.call("GET", f"{IDM}/managed/{REALM}_aiagentprivilege?_queryFilter={requests.utils.quote(query)}"
-                                f"&_fields=_id,permissions,agentOAuth2ClientId,resourceData")
+        body = self.call(
+            "GET",
+            f"{IDM}/managed/{REALM}_aiagentprivilege?_queryFilter={requests.utils.quote(query)}"
+            f"&_fields=_id,permissions,agentOAuth2ClientId,resourceData",
+        )
         return body["result"]
 
     def patch_privilege(self, privilege_id: str, ops: list[dict[str, Any]]) -> None:

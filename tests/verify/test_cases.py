@@ -1,4 +1,5 @@
 """Reading what to verify from the stack (pure)."""
+
 from __future__ import annotations
 
 from provisioner.manifest.model import Environment, Resource, SecretRef, SourceLocation, Stack
@@ -12,15 +13,25 @@ def _res(kind, name, spec):
     return Resource(kind, name, "alpha", spec, LOC, {})
 
 
-APP = _res("Application", "logs-app", {"scopes": ["logs-read", "logs-search", "logs-admin"],
-                                       "clientSecret": SecretRef("env", "APP_SECRET")})
-AGENT = _res("AIAgent", "bot", {
-    "clientSecret": SecretRef("env", "BOT_SECRET"), "tokenEndpointAuthMethod": "client_secret_post",
-    "scopes": ["monitor-system"], "grantTypes": ["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"],
-    "applications": [
-        {"application": "logs-app", "permissions": ["logs-read"]},
-        {"application": "web", "subjects": [{"userName": "bob"}], "subjectGroups": ["g1"]},
-    ]})
+APP = _res(
+    "Application",
+    "logs-app",
+    {"scopes": ["logs-read", "logs-search", "logs-admin"], "clientSecret": SecretRef("env", "APP_SECRET")},
+)
+AGENT = _res(
+    "AIAgent",
+    "bot",
+    {
+        "clientSecret": SecretRef("env", "BOT_SECRET"),
+        "tokenEndpointAuthMethod": "client_secret_post",
+        "scopes": ["monitor-system"],
+        "grantTypes": ["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"],
+        "applications": [
+            {"application": "logs-app", "permissions": ["logs-read"]},
+            {"application": "web", "subjects": [{"userName": "bob"}], "subjectGroups": ["g1"]},
+        ],
+    },
+)
 
 
 def test_agent_and_privileges():
@@ -52,9 +63,18 @@ def test_unprivileged_application():
 
 
 def test_test_users_and_user_for():
-    env = Environment("dev", None, "alpha", {}, {"testUsers": [
-        {"userName": "alice", "password": SecretRef("env", "A")},
-        {"userName": "bob", "password": SecretRef("env", "B")}]})
+    env = Environment(
+        "dev",
+        None,
+        "alpha",
+        {},
+        {
+            "testUsers": [
+                {"userName": "alice", "password": SecretRef("env", "A")},
+                {"userName": "bob", "password": SecretRef("env", "B")},
+            ]
+        },
+    )
     stack = Stack("s", (APP, AGENT), env)
     users = cases.test_users(stack)
     assert [u.user_name for u in users] == ["alice", "bob"]
@@ -66,8 +86,9 @@ def test_test_users_and_user_for():
 
 def test_existing_application_read_in_wrapped_form():
     app = cases.App("existing-app", None, existing=True)
-    body = {"coreOAuth2ClientConfig": {"scopes": {"inherited": False, "value": ["a", "b"]}},
-            "advancedOAuth2ClientConfig": {"tokenEndpointAuthMethod": {"inherited": False,
-                                                                       "value": "client_secret_post"}}}
+    body = {
+        "coreOAuth2ClientConfig": {"scopes": {"inherited": False, "value": ["a", "b"]}},
+        "advancedOAuth2ClientConfig": {"tokenEndpointAuthMethod": {"inherited": False, "value": "client_secret_post"}},
+    }
     filled = app_from_client(app, body)
     assert filled.scopes == ("a", "b") and filled.auth_method == "client_secret_post"

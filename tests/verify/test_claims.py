@@ -1,4 +1,5 @@
 """Claim checks: both shapes of ``aud`` and ``scope``, exact messages."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,8 +21,11 @@ def test_client_credentials_claims_accept_both_aud_shapes(aud):
     info = {"sub": AGENT, "aud": aud, "scope": ["monitor-system"]}
     checks = claims.client_credentials_claims(AGENT, AGENT, ["monitor-system"], info)
     assert [c.status for c in checks] == [PASS, PASS, PASS]
-    assert [c.name for c in checks] == ["client credentials: sub", "client credentials: aud",
-                                        "client credentials: scope"]
+    assert [c.name for c in checks] == [
+        "client credentials: sub",
+        "client credentials: aud",
+        "client credentials: scope",
+    ]
 
 
 def test_client_credentials_scope_as_string_and_wrong_aud():
@@ -34,10 +38,22 @@ def test_client_credentials_scope_as_string_and_wrong_aud():
 
 
 def test_exchange_claims_all_pass_with_array_aud():
-    info = {"sub": AGENT, "act": {"sub": AGENT}, "aud": [AGENT, APP], "scope": ["logs-search", "logs-read"],
-            "grant_type": TOKEN_EXCHANGE}
-    checks = claims.exchange_claims(AGENT, f"exchange → {APP}", info, subject=AGENT, agent=AGENT,
-                                    application=APP, permitted=["logs-read", "logs-search"])
+    info = {
+        "sub": AGENT,
+        "act": {"sub": AGENT},
+        "aud": [AGENT, APP],
+        "scope": ["logs-search", "logs-read"],
+        "grant_type": TOKEN_EXCHANGE,
+    }
+    checks = claims.exchange_claims(
+        AGENT,
+        f"exchange → {APP}",
+        info,
+        subject=AGENT,
+        agent=AGENT,
+        application=APP,
+        permitted=["logs-read", "logs-search"],
+    )
     assert [c.status for c in checks] == [PASS] * 5
     by = _by_claim(checks)
     assert by["aud"].expected == "contains bot-agent, logs-app"
@@ -47,15 +63,19 @@ def test_exchange_claims_all_pass_with_array_aud():
 
 def test_exchange_claims_failures_explain_themselves():
     info = {"sub": "user-1", "aud": AGENT, "scope": ["logs-read", "admin"], "grant_type": "client_credentials"}
-    by = _by_claim(claims.exchange_claims(AGENT, "x", info, subject="user-2", agent=AGENT, application=APP,
-                                          permitted=["logs-read", "logs-search"]))
+    by = _by_claim(
+        claims.exchange_claims(
+            AGENT, "x", info, subject="user-2", agent=AGENT, application=APP, permitted=["logs-read", "logs-search"]
+        )
+    )
     assert by["sub"].message == "sub is user-1, expected user-2"
     assert by["act.sub"].actual == "(absent)"
     assert by["act.sub"].message.startswith("no act claim")
     assert by["aud"].message == "aud lacks logs-app — the tenant did not apply the requested audience"
     assert by["scope"].message == (
         "not granted [logs-search]; granted beyond what was permitted [admin] — the tenant differs from "
-        "the manifests; run `provisioner plan` to see the drift")
+        "the manifests; run `provisioner plan` to see the drift"
+    )
     assert by["grant_type"].status == FAIL
     assert all(c.status == FAIL for c in by.values())
 

@@ -1,4 +1,5 @@
 """``OAuthEndpoints`` and ``run_verify`` as a library, over a real socket against the emulator."""
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,10 @@ def test_endpoints_basic_auth_and_errors_name_the_request_without_secrets(tenant
         endpoints.client_credentials(AGENT, "not-the-secret-123", "client_secret_post", ["monitor-system"])
     err = caught.value
     assert (err.status, err.error, err.error_description) == (400, "invalid_client", "Client authentication failed")
-    assert str(err) == ("POST /am/oauth2/realms/root/realms/alpha/access_token (client credentials, client "
-                        f"{AGENT}): 400 invalid_client: Client authentication failed")
+    assert str(err) == (
+        "POST /am/oauth2/realms/root/realms/alpha/access_token (client credentials, client "
+        f"{AGENT}): 400 invalid_client: Client authentication failed"
+    )
     assert "not-the-secret-123" not in str(err)
 
 
@@ -83,8 +86,10 @@ def test_unreachable_tenant_is_a_sentence():
     with pytest.raises(OAuthError) as caught:
         endpoints.tokeninfo("x")
     assert caught.value.status is None
-    assert str(caught.value) == ("GET /am/oauth2/realms/root/realms/alpha/tokeninfo: no response: cannot reach "
-                                 "http://127.0.0.1:9: could not connect (attempt 1)")
+    assert str(caught.value) == (
+        "GET /am/oauth2/realms/root/realms/alpha/tokeninfo: no response: cannot reach "
+        "http://127.0.0.1:9: could not connect (attempt 1)"
+    )
 
 
 @pytest.mark.parametrize("form", ["tenant", "client", "url"])
@@ -103,12 +108,25 @@ def test_existing_application_scopes_are_read_from_the_tenant(tenant, tmp_path):
     shutil.copytree(BOT, copy)
     (copy / "application.yaml").unlink()
     agent = (copy / "agent.yaml").read_text(encoding="utf-8")
-    agent = agent.replace("    - application: web-server-logs-api-app\n",
-                          "    - application: web-server-logs-api-app\n      existing: true\n")
+    agent = agent.replace(
+        "    - application: web-server-logs-api-app\n",
+        "    - application: web-server-logs-api-app\n      existing: true\n",
+    )
     agent = agent.replace("      permissions: [logs-read, logs-search]\n", "")
     (copy / "agent.yaml").write_text(agent, encoding="utf-8")
-    code, out, err = run_cli(["verify", str(copy), "--env", "dev", "--tenant", tenant.url,
-                              "--env-file", str(copy / "demo.env"), "--no-color"])
+    code, out, err = run_cli(
+        [
+            "verify",
+            str(copy),
+            "--env",
+            "dev",
+            "--tenant",
+            tenant.url,
+            "--env-file",
+            str(copy / "demo.env"),
+            "--no-color",
+        ]
+    )
     assert_no_leak(out, err)
     assert code == 0, out + err
     assert "token with [logs-read, logs-search]" in out
@@ -119,8 +137,9 @@ def test_invalid_manifests_exit_1_without_touching_the_tenant(tmp_path):
     copy = tmp_path / "bot"
     shutil.copytree(BOT, copy)
     (copy / "agent.yaml").write_text("apiVersion: provisioner/v1\nkind: AIAgent\nmetadata: {}\n", encoding="utf-8")
-    code, out, err = run_cli(["verify", str(copy), "--tenant", "http://127.0.0.1:9",
-                              "--env-file", str(copy / "demo.env")])
+    code, out, err = run_cli(
+        ["verify", str(copy), "--tenant", "http://127.0.0.1:9", "--env-file", str(copy / "demo.env")]
+    )
     assert code == 1
     assert "Error: the manifests are not valid; nothing was verified" in err
     assert "Target:" not in out

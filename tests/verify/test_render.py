@@ -1,4 +1,5 @@
 """Renderers: table, JSON (sorted keys), JUnit XML (parses, counts, failure/skipped elements)."""
+
 from __future__ import annotations
 
 import json
@@ -7,13 +8,29 @@ import xml.etree.ElementTree as ET
 from provisioner.verify.model import FAIL, PASS, SKIP, Check, VerifyReport
 from provisioner.verify.render import render_json, render_junit, render_table
 
-REPORT = VerifyReport("http://127.0.0.1:1", "alpha", (
-    Check("client credentials: token", "bot-agent", "token for [monitor-system]", "issued sha256:0011aabb", PASS),
-    Check("exchange → logs: token", "bot-agent", "token for logs", "refused: invalid_scope", FAIL,
-          "token exchange refused: invalid_scope <& \"quoted\">"),
-    Check("on-behalf-of → web", "da-agent", "user token exchanged by the agent", "not run", SKIP,
-          "no test user configured"),
-))
+REPORT = VerifyReport(
+    "http://127.0.0.1:1",
+    "alpha",
+    (
+        Check("client credentials: token", "bot-agent", "token for [monitor-system]", "issued sha256:0011aabb", PASS),
+        Check(
+            "exchange → logs: token",
+            "bot-agent",
+            "token for logs",
+            "refused: invalid_scope",
+            FAIL,
+            'token exchange refused: invalid_scope <& "quoted">',
+        ),
+        Check(
+            "on-behalf-of → web",
+            "da-agent",
+            "user token exchanged by the agent",
+            "not run",
+            SKIP,
+            "no test user configured",
+        ),
+    ),
+)
 
 
 def test_table_has_sections_rows_diagnoses_and_summary():
@@ -65,14 +82,27 @@ def test_all_pass_summary():
     assert render_table(ok).splitlines()[-1] == "verify passed: 1 check: 1 passed, 0 failed, 0 skipped"
 
 
-LONG = VerifyReport("http://127.0.0.1:1", "alpha", (
-    Check("on-behalf-of demo-user → digital-assistant-web-app: aud", "digital-assistant-ai-agent",
-          "contains digital-assistant-ai-agent, digital-assistant-web-app",
-          "[digital-assistant-ai-agent, digital-assistant-web-app]", PASS),
-    Check("least privilege: unpermitted scope → digital-assistant-web-app", "digital-assistant-ai-agent",
-          "openid not granted", "issued a token with [openid, read-data, write-data] and more", FAIL,
-          "the privilege's permissions do not limit the scopes; check permissions on the privilege entry"),
-))
+LONG = VerifyReport(
+    "http://127.0.0.1:1",
+    "alpha",
+    (
+        Check(
+            "on-behalf-of demo-user → digital-assistant-web-app: aud",
+            "digital-assistant-ai-agent",
+            "contains digital-assistant-ai-agent, digital-assistant-web-app",
+            "[digital-assistant-ai-agent, digital-assistant-web-app]",
+            PASS,
+        ),
+        Check(
+            "least privilege: unpermitted scope → digital-assistant-web-app",
+            "digital-assistant-ai-agent",
+            "openid not granted",
+            "issued a token with [openid, read-data, write-data] and more",
+            FAIL,
+            "the privilege's permissions do not limit the scopes; check permissions on the privilege entry",
+        ),
+    ),
+)
 
 
 def test_table_fits_the_width_by_wrapping_and_keeps_every_word():
@@ -84,7 +114,8 @@ def test_table_fits_the_width_by_wrapping_and_keeps_every_word():
         assert max(len(line) for line in table) <= width, text
         words = lambda t: sorted("".join(t.split()))  # noqa: E731 — every character survives the wrapping
         assert words(text.replace("check", "").replace("expected", "").replace("actual", "")) == words(
-            natural.replace("check", "").replace("expected", "").replace("actual", ""))
+            natural.replace("check", "").replace("expected", "").replace("actual", "")
+        )
         rows = [line for line in text.splitlines() if line.rstrip().endswith(("pass", "fail"))]
         assert len(rows) == 2  # the status stays on the row's first line
 

@@ -1,4 +1,5 @@
 """``run_verify`` paths that need no tenant answer: everything is skipped with its reason, never passed."""
+
 from __future__ import annotations
 
 from provisioner.manifest.model import Environment, Resource, SecretRef, Secrets, SourceLocation, Stack
@@ -10,8 +11,7 @@ UNREACHABLE = "http://127.0.0.1:9"
 
 
 def _stack(agent_spec, env=None):
-    app = Resource("Application", "web", "alpha", {"scopes": ["read"], "clientSecret": SecretRef("env", "W")},
-                   LOC, {})
+    app = Resource("Application", "web", "alpha", {"scopes": ["read"], "clientSecret": SecretRef("env", "W")}, LOC, {})
     agent = Resource("AIAgent", "agent", "alpha", {"clientSecret": SecretRef("env", "A"), **agent_spec}, LOC, {})
     return Stack("s", (app, agent), env)
 
@@ -40,10 +40,19 @@ def test_autonomous_privilege_without_client_credentials_is_skipped():
 
 def test_unreachable_tenant_fails_with_a_sentence_and_skips_the_rest():
     env = Environment("dev", None, "alpha", {}, {})
-    stack = _stack({"grantTypes": ["client_credentials", TX], "scopes": ["s"], "tokenEndpointAuthMethod":
-                    "client_secret_post", "applications": [{"application": "web", "permissions": ["read"]}]}, env)
+    stack = _stack(
+        {
+            "grantTypes": ["client_credentials", TX],
+            "scopes": ["s"],
+            "tokenEndpointAuthMethod": "client_secret_post",
+            "applications": [{"application": "web", "permissions": ["read"]}],
+        },
+        env,
+    )
     report = run_verify(stack, Secrets({SecretRef("env", "A"): "agent-secret-1"}), UNREACHABLE)
     first = report.checks[0]
     assert (first.name, first.status, first.actual) == ("client credentials: token", "fail", "no response")
-    assert first.message.startswith("client credentials token failed: cannot reach http://127.0.0.1:9: could not connect")
+    assert first.message.startswith(
+        "client credentials token failed: cannot reach http://127.0.0.1:9: could not connect"
+    )
     assert report.failed == 1 and report.skipped == len(report.checks) - 1

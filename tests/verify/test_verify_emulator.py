@@ -4,6 +4,7 @@ Each test gets a fresh emulator with the on-behalf-of test user and group seeded
 the privilege's subject group resolves), then ``provisioner apply`` of both stacks. Breakages are
 made directly through the admin REST API, one at a time.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.verify.helpers import ASSISTANT, BOT, Admin, assert_no_leak, control, demo_env, run_cli
+from tests.verify.helpers import ASSISTANT, BOT, Admin, assert_no_leak, control, run_cli
 
 BOT_AGENT = "bot-traffic-analyzer-agent"
 LOGS_APP = "web-server-logs-api-app"
@@ -27,9 +28,24 @@ EXPECTED_CHECKS = {BOT: 13, ASSISTANT: 10}
 def verify(server, stack: Path, tmp_path: Path, *extra: str, env: str = "dev", fmt: str = "json"):
     """Run the verify CLI; returns (exit code, parsed JSON or table text, stderr, JUnit root)."""
     junit = tmp_path / f"junit-{stack.name}.xml"
-    code, out, err = run_cli(["verify", str(stack), "--env", env, "--tenant", server.url,
-                              "--env-file", str(stack / "demo.env"), "--format", fmt, "--junit", str(junit),
-                              "--no-color", *extra])
+    code, out, err = run_cli(
+        [
+            "verify",
+            str(stack),
+            "--env",
+            env,
+            "--tenant",
+            server.url,
+            "--env-file",
+            str(stack / "demo.env"),
+            "--format",
+            fmt,
+            "--junit",
+            str(junit),
+            "--no-color",
+            *extra,
+        ]
+    )
     junit_text = junit.read_text(encoding="utf-8")
     assert_no_leak(out, err, junit_text)
     assert "Traceback" not in out + err
@@ -44,14 +60,19 @@ def check(report: dict, name: str) -> dict:
 
 # -- 1. everything passes after apply ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize("stack", [BOT, ASSISTANT], ids=["bot-traffic-analyzer", "digital-assistant"])
 def test_verify_passes_every_check_after_apply(tenant, tmp_path, stack):
     code, report, err, junit = verify(tenant, stack, tmp_path)
     failing = [c for c in report["checks"] if c["status"] != "pass"]
     assert code == 0, failing
     assert failing == []
-    assert report["summary"] == {"total": EXPECTED_CHECKS[stack], "passed": EXPECTED_CHECKS[stack],
-                                 "failed": 0, "skipped": 0}
+    assert report["summary"] == {
+        "total": EXPECTED_CHECKS[stack],
+        "passed": EXPECTED_CHECKS[stack],
+        "failed": 0,
+        "skipped": 0,
+    }
     assert err.startswith(f"Target: {tenant.url}")  # json: the target line goes to stderr
     assert junit.tag == "testsuites" and junit.get("tests") == str(EXPECTED_CHECKS[stack])
     assert len(junit.findall("testsuite")) == 1
@@ -83,6 +104,7 @@ def test_on_behalf_of_checks_the_users_id_and_the_agent(tenant, tmp_path):
 
 # -- 2. break one thing at a time --------------------------------------------------------------------
 
+
 def _drop_token_exchange_from_provider(admin: Admin) -> None:
     doc = admin.provider()
     doc["advancedOAuth2Config"]["grantTypes"] = [g for g in doc["advancedOAuth2Config"]["grantTypes"] if g != TX]
@@ -91,8 +113,10 @@ def _drop_token_exchange_from_provider(admin: Admin) -> None:
 
 def _drop_permission(admin: Admin) -> None:
     (privilege,) = admin.privileges(BOT_AGENT)
-    admin.patch_privilege(privilege["_id"], [
-        {"operation": "replace", "field": "/permissions", "value": [{"type": "scopes", "values": ["logs-read"]}]}])
+    admin.patch_privilege(
+        privilege["_id"],
+        [{"operation": "replace", "field": "/permissions", "value": [{"type": "scopes", "values": ["logs-read"]}]}],
+    )
 
 
 def _audience_override_off(admin: Admin) -> None:
@@ -108,16 +132,38 @@ def _change_agent_secret(admin: Admin) -> None:
 
 
 BREAKAGES = [
-    pytest.param(_drop_token_exchange_from_provider, f"exchange → {LOGS_APP}: token",
-                 ["unsupported_grant_type", f"the realm's OAuth2 provider does not allow {TX}"], id="provider-grant"),
-    pytest.param(_drop_permission, f"exchange → {LOGS_APP}: token",
-                 ["invalid_scope", "[logs-search]", f"the privilege of {BOT_AGENT} on {LOGS_APP} permits "
-                  "[logs-read, logs-search] in the manifests", "run `provisioner plan`"], id="permission"),
-    pytest.param(_audience_override_off, f"exchange → {LOGS_APP}: token",
-                 ["Invalid token exchange.", "providerOverrides.acceptAudienceInTokenExchange"], id="audience-off"),
-    pytest.param(_change_agent_secret, "client credentials: token",
-                 [f"client authentication failed for {BOT_AGENT} — check the secret referenced by "
-                  "{fromEnv: BOT_AGENT_SECRET} and tokenEndpointAuthMethod client_secret_post"], id="agent-secret"),
+    pytest.param(
+        _drop_token_exchange_from_provider,
+        f"exchange → {LOGS_APP}: token",
+        ["unsupported_grant_type", f"the realm's OAuth2 provider does not allow {TX}"],
+        id="provider-grant",
+    ),
+    pytest.param(
+        _drop_permission,
+        f"exchange → {LOGS_APP}: token",
+        [
+            "invalid_scope",
+            "[logs-search]",
+            f"the privilege of {BOT_AGENT} on {LOGS_APP} permits [logs-read, logs-search] in the manifests",
+            "run `provisioner plan`",
+        ],
+        id="permission",
+    ),
+    pytest.param(
+        _audience_override_off,
+        f"exchange → {LOGS_APP}: token",
+        ["Invalid token exchange.", "providerOverrides.acceptAudienceInTokenExchange"],
+        id="audience-off",
+    ),
+    pytest.param(
+        _change_agent_secret,
+        "client credentials: token",
+        [
+            f"client authentication failed for {BOT_AGENT} — check the secret referenced by "
+            "{fromEnv: BOT_AGENT_SECRET} and tokenEndpointAuthMethod client_secret_post"
+        ],
+        id="agent-secret",
+    ),
 ]
 
 
@@ -142,17 +188,23 @@ def test_table_shows_the_diagnosis_and_exit_code_one(tenant, tmp_path):
     _change_agent_secret(Admin(tenant))
     code, out, _, _ = verify(tenant, BOT, tmp_path, fmt="table")
     assert code == 1
-    assert f"↳ client credentials token refused: invalid_client (Client authentication failed) — " \
-           f"client authentication failed for {BOT_AGENT}" in out
+    assert (
+        f"↳ client credentials token refused: invalid_client (Client authentication failed) — "
+        f"client authentication failed for {BOT_AGENT}" in out
+    )
     assert out.splitlines()[-1].startswith("verify FAILED: 13 checks: 0 passed, 1 failed, 12 skipped")
 
 
 # -- 3. emulator switch: narrow vs reject an unpermitted scope ---------------------------------------
 
-@pytest.mark.parametrize("mode, bot_actual, da_actual", [
-    ("downscope", "narrowed to [logs-read, logs-search]", "narrowed to [read-data]"),
-    ("reject", "refused: invalid_scope", "refused: invalid_scope"),
-])
+
+@pytest.mark.parametrize(
+    "mode, bot_actual, da_actual",
+    [
+        ("downscope", "narrowed to [logs-read, logs-search]", "narrowed to [read-data]"),
+        ("reject", "refused: invalid_scope", "refused: invalid_scope"),
+    ],
+)
 def test_unpermitted_scope_reports_what_the_tenant_did(tenant, tmp_path, mode, bot_actual, da_actual):
     control(tenant, "PATCH", "config", {"token.agent.unpermittedScope": mode})
     for stack, app, actual in ((BOT, LOGS_APP, bot_actual), (ASSISTANT, DA_APP, da_actual)):
@@ -169,16 +221,20 @@ def test_agent_only_tokens_without_audience_still_pass_when_no_application_is_re
     result = check(report, "least privilege: exchange without audience")
     # agent-only: no privilege applies, so the privilege's scopes are not the agent's to get either.
     assert (result["status"], result["actual"]) == (
-        "pass", "refused: invalid_scope (Unknown/invalid scope(s): [logs-read, logs-search])")
+        "pass",
+        "refused: invalid_scope (Unknown/invalid scope(s): [logs-read, logs-search])",
+    )
 
 
 # -- on-behalf-of without a test user: skip, never pass ----------------------------------------------
+
 
 def test_no_test_user_means_skip_with_reason(tenant, tmp_path):
     copy = tmp_path / "digital-assistant"
     shutil.copytree(ASSISTANT, copy)
     (copy / "environments" / "dev.yaml").write_text(
-        "tenant: local\nrealm: alpha\nvars:\n  webAppOrigin: http://localhost:8080\n", encoding="utf-8")
+        "tenant: local\nrealm: alpha\nvars:\n  webAppOrigin: http://localhost:8080\n", encoding="utf-8"
+    )
     code, report, _, junit = verify(tenant, copy, tmp_path)
     skipped = check(report, f"on-behalf-of → {DA_APP}")
     assert skipped["status"] == "skip"

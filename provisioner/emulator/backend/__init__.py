@@ -4,6 +4,7 @@
 backends. Everything it holds is built in the constructor from the store, so ``reset`` is a store
 wipe plus a new bootstrap.
 """
+
 from __future__ import annotations
 
 import time
@@ -25,8 +26,14 @@ KEEP_ON_RESET = ("serviceAccount", "signingKey", "revPrefix", "edgePrefix", "cou
 
 
 class Backend:
-    def __init__(self, store: Store, config: Config, realms: tuple[str, ...] = ("alpha", "bravo"),
-                 ai_agents: bool = True, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        realms: tuple[str, ...] = ("alpha", "bravo"),
+        ai_agents: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.config = config
         self.realms = tuple(realms)
@@ -86,8 +93,14 @@ class Backend:
             if existing is None:
                 self.idm.create(f"{realm}_user", fields, oid, None)
             else:
-                self.idm.put(f"{realm}_user", oid, {**{k: v for k, v in existing.items()
-                                                       if k not in ("_id", "_rev")}, **fields}, None, None, None)
+                self.idm.put(
+                    f"{realm}_user",
+                    oid,
+                    {**{k: v for k, v in existing.items() if k not in ("_id", "_rev")}, **fields},
+                    None,
+                    None,
+                    None,
+                )
             users_out.append({"_id": oid, "userName": user["userName"]})
         for group in body.get("groups") or []:
             if not isinstance(group, dict) or not isinstance(group.get("_id"), str):
@@ -106,8 +119,12 @@ class Backend:
 
     def dump(self) -> dict[str, Any]:
         """``GET /_emulator/state``: every stored document (secrets and passwords masked)."""
-        out: dict[str, Any] = {"aiAgentsEnabled": self.ai_agents_enabled(), "realms": list(self.realms),
-                               "serviceAccount": {"id": self.auth.service_account_id}, "objects": {}}
+        out: dict[str, Any] = {
+            "aiAgentsEnabled": self.ai_agents_enabled(),
+            "realms": list(self.realms),
+            "serviceAccount": {"id": self.auth.service_account_id},
+            "objects": {},
+        }
         for namespace in self.store.namespaces():
             if namespace.startswith("auth:"):
                 out.setdefault("sessions", {})[namespace] = len(self.store.items(namespace))

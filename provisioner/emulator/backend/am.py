@@ -1,5 +1,6 @@
 """AM realm config (reference §3, §4, §6): the OAuth2 provider and the OAuth2Client / AIAgent
 collections, including the AI agent identity that AM creates in IDM. No HTTP here."""
+
 from __future__ import annotations
 
 import copy
@@ -16,11 +17,21 @@ if TYPE_CHECKING:
     from . import Backend
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]+$")
-KNOWN_GRANT_TYPES = frozenset({
-    "authorization_code", "implicit", "password", "client_credentials", "refresh_token",
-    "urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:saml2-bearer",
-    "urn:ietf:params:oauth:grant-type:uma-ticket", "urn:ietf:params:oauth:grant-type:jwt-bearer",
-    "urn:openid:params:grant-type:ciba", "urn:ietf:params:oauth:grant-type:token-exchange"})
+KNOWN_GRANT_TYPES = frozenset(
+    {
+        "authorization_code",
+        "implicit",
+        "password",
+        "client_credentials",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "urn:ietf:params:oauth:grant-type:saml2-bearer",
+        "urn:ietf:params:oauth:grant-type:uma-ticket",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "urn:openid:params:grant-type:ciba",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+    }
+)
 PROVIDER_TYPE = {"_id": "oauth-oidc", "name": "OAuth2 Provider", "collection": False}
 
 
@@ -71,8 +82,12 @@ class AmBackend:
 
     def put_provider(self, realm: str, body: Any, if_match: str | None) -> dict[str, Any]:
         current = self.provider(realm)
-        if self.config["am.ifMatch"] == "enforce" and if_match and if_match.strip() != "*" \
-                and if_match.strip().strip('"') != current["_rev"]:
+        if (
+            self.config["am.ifMatch"] == "enforce"
+            and if_match
+            and if_match.strip() != "*"
+            and if_match.strip().strip('"') != current["_rev"]
+        ):
             raise RevisionMismatch()
         if not isinstance(body, dict):
             raise BadRequest("The request body must be a JSON object")
@@ -114,8 +129,7 @@ class AmBackend:
         if "_queryFilter" not in params:
             raise BadRequest("Query request must contain _queryFilter")
         predicate = parse_filter(params["_queryFilter"])
-        kinds = [kind] if kind else [k for k in forms.AGENT_TYPES
-                                     if k != "AIAgent" or self.core.ai_agents_enabled()]
+        kinds = [kind] if kind else [k for k in forms.AGENT_TYPES if k != "AIAgent" or self.core.ai_agents_enabled()]
         items = []
         for each in kinds:
             for client_id, record in self.store.items(f"am:{realm}:{each}"):
@@ -124,12 +138,24 @@ class AmBackend:
                     items.append(item)
         size = params.get("_pageSize")
         if size and self.config["am.list.pageSize"] == "truncate" and size.isdigit() and int(size) > 0:
-            items = items[:int(size)]
+            items = items[: int(size)]
         if kind is None:
-            return {"result": items, "resultCount": len(items), "pagedResultsCookie": None,
-                    "totalPagedResultsPolicy": "NONE", "totalPagedResults": -1, "remainingPagedResults": -1}
-        return {"result": items, "resultCount": len(items), "pagedResultsCookie": None,
-                "totalPagedResultsPolicy": "EXACT", "totalPagedResults": len(items), "remainingPagedResults": -1}
+            return {
+                "result": items,
+                "resultCount": len(items),
+                "pagedResultsCookie": None,
+                "totalPagedResultsPolicy": "NONE",
+                "totalPagedResults": -1,
+                "remainingPagedResults": -1,
+            }
+        return {
+            "result": items,
+            "resultCount": len(items),
+            "pagedResultsCookie": None,
+            "totalPagedResultsPolicy": "EXACT",
+            "totalPagedResults": len(items),
+            "remainingPagedResults": -1,
+        }
 
     def query_other_type(self, realm: str, kind: str, params: dict[str, str]) -> dict[str, Any]:
         """Another agent type of ``getAllTypes`` (WebAgent, J2EEAgent, …): the emulator holds none (R5)."""
@@ -139,8 +165,14 @@ class AmBackend:
         if "_queryFilter" not in params:
             raise BadRequest("Query request must contain _queryFilter")
         parse_filter(params["_queryFilter"])
-        return {"result": [], "resultCount": 0, "pagedResultsCookie": None, "totalPagedResultsPolicy": "EXACT",
-                "totalPagedResults": 0, "remainingPagedResults": -1}
+        return {
+            "result": [],
+            "resultCount": 0,
+            "pagedResultsCookie": None,
+            "totalPagedResultsPolicy": "EXACT",
+            "totalPagedResults": 0,
+            "remainingPagedResults": -1,
+        }
 
     def template(self, realm: str, kind: str) -> dict[str, Any]:
         self._realm(realm)
@@ -149,28 +181,44 @@ class AmBackend:
 
     def all_types(self, realm: str) -> dict[str, Any]:
         self._realm(realm)
-        return {"result": [{"_id": t, "name": n, "collection": True} for t, n in forms.ALL_TYPES
-                           if t != "AIAgent" or self.core.ai_agents_enabled()]}
+        return {
+            "result": [
+                {"_id": t, "name": n, "collection": True}
+                for t, n in forms.ALL_TYPES
+                if t != "AIAgent" or self.core.ai_agents_enabled()
+            ]
+        }
 
-    def put(self, realm: str, kind: str, client_id: str, body: Any, if_match: str | None,
-            if_none_match: str | None) -> tuple[int, dict[str, Any]]:
+    def put(
+        self, realm: str, kind: str, client_id: str, body: Any, if_match: str | None, if_none_match: str | None
+    ) -> tuple[int, dict[str, Any]]:
         """Upsert (reference §4.4, §6.3, §6.4): 201 with defaults on create, exact replace on update."""
         self._realm(realm)
         self._kind(kind)
         if self.config["am.clientIdPattern"] == "enforce" and not CLIENT_ID.match(client_id):
             raise BadRequest("Invalid client ID: only letters, digits, '-' and '_' are allowed")
         existing = self.record(realm, kind, client_id)
-        if existing is not None and if_none_match and if_none_match.strip() == "*" \
-                and self.config["am.aiagent.ifNoneMatch"] == "enforce":
+        if (
+            existing is not None
+            and if_none_match
+            and if_none_match.strip() == "*"
+            and self.config["am.aiagent.ifNoneMatch"] == "enforce"
+        ):
             raise PreconditionFailed()
-        if existing is not None and self.config["am.ifMatch"] == "enforce" and if_match \
-                and if_match.strip() != "*" \
-                and if_match.strip().strip('"') != forms.render_single(client_id, kind, existing)["_rev"]:
+        if (
+            existing is not None
+            and self.config["am.ifMatch"] == "enforce"
+            and if_match
+            and if_match.strip() != "*"
+            and if_match.strip().strip('"') != forms.render_single(client_id, kind, existing)["_rev"]
+        ):
             raise RevisionMismatch()
         parsed = forms.parse_body(body, kind, self.config.flag("am.aiagent.topLevelSecret"))
         if existing is None:
-            config = {g: forms.deep_merge(d, parsed["groups"].get(g, {}))
-                      for g, d in forms.defaults(self.config["am.tenantVersion"]).items()}
+            config = {
+                g: forms.deep_merge(d, parsed["groups"].get(g, {}))
+                for g, d in forms.defaults(self.config["am.tenantVersion"]).items()
+            }
             for group, values in parsed["groups"].items():
                 config.setdefault(group, values)
             list_only = forms.list_only_defaults()
@@ -181,9 +229,11 @@ class AmBackend:
                 record.update(self._create_identity(realm, client_id, parsed, config))
             status = 201
         else:
-            record = {"config": parsed["groups"],
-                      "secret": parsed["secret"] if parsed["secret"] is not None else existing.get("secret"),
-                      "listOnly": parsed["listOnly"]}
+            record = {
+                "config": parsed["groups"],
+                "secret": parsed["secret"] if parsed["secret"] is not None else existing.get("secret"),
+                "listOnly": parsed["listOnly"],
+            }
             if kind == "AIAgent":
                 record.update(self._update_identity(realm, existing, parsed))
             status = 200
@@ -213,14 +263,17 @@ class AmBackend:
         snap["customAttributes"] = doc.get("customAttributes")
         return snap
 
-    def _create_identity(self, realm: str, client_id: str, parsed: dict[str, Any],
-                         config: dict[str, Any]) -> dict[str, Any]:
+    def _create_identity(
+        self, realm: str, client_id: str, parsed: dict[str, Any], config: dict[str, Any]
+    ) -> dict[str, Any]:
         attrs = parsed["identity"] or {}
         uid = attrs.get("_id") if isinstance(attrs.get("_id"), str) and attrs.get("_id") else None
         uid = uid or parsed["uid"] or str(uuid.uuid4())
         names = (config.get("coreOAuth2ClientConfig") or {}).get("clientName") or []
-        fields: dict[str, Any] = {"oauth2ClientId": client_id,
-                                  "name": attrs.get("name") or (names[0] if names else client_id)}
+        fields: dict[str, Any] = {
+            "oauth2ClientId": client_id,
+            "name": attrs.get("name") or (names[0] if names else client_id),
+        }
         if attrs.get("description") is not None:
             fields["description"] = attrs["description"]
         fields["customAttributes"] = attrs.get("customAttributes")

@@ -1,5 +1,6 @@
 """AM agent representations (reference §4.3, §6.6, §12 W1/W9): wrapped single form, plain list form,
 body parsing (wrapped, plain or mixed), §4.7 defaults, and the content-derived ``_rev``."""
+
 from __future__ import annotations
 
 import copy
@@ -11,8 +12,14 @@ from typing import Any
 from ..errors import BadRequest, InvalidAttribute
 from .idm_types import load_json
 
-GROUPS = ("overrideOAuth2ClientConfig", "advancedOAuth2ClientConfig", "signEncOAuth2ClientConfig",
-          "coreOAuth2ClientConfig", "coreOpenIDClientConfig", "coreUmaClientConfig")
+GROUPS = (
+    "overrideOAuth2ClientConfig",
+    "advancedOAuth2ClientConfig",
+    "signEncOAuth2ClientConfig",
+    "coreOAuth2ClientConfig",
+    "coreOpenIDClientConfig",
+    "coreUmaClientConfig",
+)
 PLAIN_GROUP = "overrideOAuth2ClientConfig"  # never wrapped
 CORE = "coreOAuth2ClientConfig"
 IDENTITY_ATTRS, IDENTITY_UID = "aiAgentIdentityAttributes", "aiAgentIdentityUid"
@@ -21,22 +28,33 @@ AGENT_TYPES = {
     "AIAgent": {"_id": "AIAgent", "name": "AI Agents", "collection": True},
 }
 # W11: every agent type in the recorded order.
-ALL_TYPES = (("WebAgent", "Web Agents"), ("J2EEAgent", "J2EE Agents"), ("2.2_Agent", "Version 2.2 Agents"),
-             ("OAuth2Client", "OAuth2 Clients"), ("SharedAgent", "Shared Agents"),
-             ("RemoteConsentAgent", "OAuth2 Remote Consent Service"),
-             ("SoftwarePublisher", "OAuth2 Software Publisher"),
-             ("IdentityGatewayAgent", "Identity Gateway Agents"), ("TrustedJwtIssuer", "OAuth2 Trusted JWT Issuer"),
-             ("AIAgent", "AI Agents"))
+ALL_TYPES = (
+    ("WebAgent", "Web Agents"),
+    ("J2EEAgent", "J2EE Agents"),
+    ("2.2_Agent", "Version 2.2 Agents"),
+    ("OAuth2Client", "OAuth2 Clients"),
+    ("SharedAgent", "Shared Agents"),
+    ("RemoteConsentAgent", "OAuth2 Remote Consent Service"),
+    ("SoftwarePublisher", "OAuth2 Software Publisher"),
+    ("IdentityGatewayAgent", "Identity Gateway Agents"),
+    ("TrustedJwtIssuer", "OAuth2 Trusted JWT Issuer"),
+    ("AIAgent", "AI Agents"),
+)
 # W9/R1/R2: stored attributes that only list items show, as null while unset. A create stores them
 # unset; a PUT on an existing agent stores exactly the ones its body carries (null or ""), like every
 # other attribute. ``userpassword`` is not one of them: it shows as null on an OAuth2Client without a
 # secret, never on an AIAgent.
-LIST_ONLY = {PLAIN_GROUP: ("oidcClaimsClass", "customLoginUrlTemplate", "accessTokenModifierClass"),
-             CORE: ("agentgroup",)}
+LIST_ONLY = {
+    PLAIN_GROUP: ("oidcClaimsClass", "customLoginUrlTemplate", "accessTokenModifierClass"),
+    CORE: ("agentgroup",),
+}
 # W12/R4: defaults the 2026-07 tenant added; ``am.tenantVersion=2026-05`` leaves them out.
-NEWER_DEFAULTS = {"2026-07": {"advancedOAuth2ClientConfig": ("tlsCaSecretLabelIdentifier",),
-                              PLAIN_GROUP: ("tlsClientCertificateChainValidationEnabled",
-                                            "useTokenIntrospectionClaimForJWT")}}
+NEWER_DEFAULTS = {
+    "2026-07": {
+        "advancedOAuth2ClientConfig": ("tlsCaSecretLabelIdentifier",),
+        PLAIN_GROUP: ("tlsClientCertificateChainValidationEnabled", "useTokenIntrospectionClaimForJWT"),
+    }
+}
 TENANT_VERSIONS = ("2026-05", "2026-07")
 
 
@@ -172,8 +190,9 @@ def render_single(client_id: str, kind: str, record: dict[str, Any], *, owned: b
     return out
 
 
-def render_plain(client_id: str, kind: str, record: dict[str, Any], with_type: bool,
-                 *, owned: bool = False) -> dict[str, Any]:
+def render_plain(
+    client_id: str, kind: str, record: dict[str, Any], with_type: bool, *, owned: bool = False
+) -> dict[str, Any]:
     """Plain list/query item: unset → ``null``, the stored list-only attributes as ``null`` (W9, R1, R2),
     ``userpassword: null`` on an OAuth2Client without a secret, plain identity fields.
 

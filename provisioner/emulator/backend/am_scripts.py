@@ -1,5 +1,6 @@
 """AM scripts (``{AM}/scripts/<id>``): the OAuth2 plugin scripts a client's overrides may name, which
 exports carry as dependencies. Create-or-replace by id, read, delete. No HTTP here."""
+
 from __future__ import annotations
 
 import copy

@@ -1,5 +1,6 @@
 """Admin authentication (reference §2): the service account, the JWT-bearer grant at
 ``/am/oauth2/access_token``, bearer-token checks, and the 5-session limit with its three modes."""
+
 from __future__ import annotations
 
 import json
@@ -80,16 +81,34 @@ class AuthBackend:
         lifetime = int(self.core.config["sa.tokenLifetime"])
         jti = secrets.token_urlsafe(20)[:27]
         self._open_session(claims["sub"], jti, now, now + lifetime)
-        token_claims = {"sub": claims["sub"], "cts": "OAUTH2_STATELESS_GRANT", "auditTrackingId": str(uuid.uuid4()),
-                        "subname": claims["sub"], "iss": issuer, "tokenName": "access_token",
-                        "token_type": "Bearer", "authGrantId": secrets.token_urlsafe(20),
-                        "client_id": SA_CLIENT_ID, "aud": SA_CLIENT_ID, "nbf": now, "grant_type": JWT_BEARER,
-                        "scope": scopes, "auth_time": now, "realm": "/", "exp": now + lifetime, "iat": now,
-                        "expires_in": lifetime, "jti": jti}
-        token = jwt.encode(token_claims, self._signing_key, algorithm="RS256",  # type: ignore[arg-type]
-                           headers={"kid": self.signing_jwk["kid"], "typ": "JWT"})
-        return {"access_token": token, "scope": " ".join(scopes), "token_type": "Bearer",
-                "expires_in": lifetime - 1}
+        token_claims = {
+            "sub": claims["sub"],
+            "cts": "OAUTH2_STATELESS_GRANT",
+            "auditTrackingId": str(uuid.uuid4()),
+            "subname": claims["sub"],
+            "iss": issuer,
+            "tokenName": "access_token",
+            "token_type": "Bearer",
+            "authGrantId": secrets.token_urlsafe(20),
+            "client_id": SA_CLIENT_ID,
+            "aud": SA_CLIENT_ID,
+            "nbf": now,
+            "grant_type": JWT_BEARER,
+            "scope": scopes,
+            "auth_time": now,
+            "realm": "/",
+            "exp": now + lifetime,
+            "iat": now,
+            "expires_in": lifetime,
+            "jti": jti,
+        }
+        token = jwt.encode(
+            token_claims,
+            self._signing_key,  # type: ignore[arg-type]
+            algorithm="RS256",
+            headers={"kid": self.signing_jwk["kid"], "typ": "JWT"},
+        )
+        return {"access_token": token, "scope": " ".join(scopes), "token_type": "Bearer", "expires_in": lifetime - 1}
 
     def _verify_assertion(self, assertion: str, audiences: set[str]) -> dict[str, Any]:
         try:
@@ -102,9 +121,12 @@ class AuthBackend:
         if unverified.get("iss") != self.service_account_id:
             raise _invalid_grant("Unknown JWT issuer")
         try:
-            claims = jwt.decode(assertion, self._sa_public, algorithms=["RS256"],  # type: ignore[arg-type]
-                                options={"verify_exp": False, "verify_aud": False, "verify_nbf": False,
-                                         "verify_iat": False})
+            claims = jwt.decode(
+                assertion,
+                self._sa_public,  # type: ignore[arg-type]
+                algorithms=["RS256"],
+                options={"verify_exp": False, "verify_aud": False, "verify_nbf": False, "verify_iat": False},
+            )
         except jwt.PyJWTError:
             raise _invalid_grant("JWT signature is invalid") from None
         if claims.get("sub") != claims.get("iss"):
@@ -135,7 +157,7 @@ class AuthBackend:
         if mode != "off" and len(live) >= limit:
             if mode == "deny":
                 raise _invalid_grant("Session quota exceeded")
-            for sid, session in live[:len(live) - limit + 1]:  # evict-oldest
+            for sid, session in live[: len(live) - limit + 1]:  # evict-oldest
                 self.store.delete(SESSIONS, sid)
                 self.store.put(REVOKED, sid, {"exp": session["exp"]})
         self.store.put(SESSIONS, jti, {"sa": sa_id, "iat": now, "exp": exp})
@@ -152,9 +174,12 @@ class AuthBackend:
             claims = dict(cached)
         else:
             try:
-                claims = jwt.decode(token, self._verify_key, algorithms=["RS256"],  # type: ignore[arg-type]
-                                    options={"verify_exp": False, "verify_aud": False, "verify_nbf": False,
-                                             "verify_iat": False})
+                claims = jwt.decode(
+                    token,
+                    self._verify_key,  # type: ignore[arg-type]
+                    algorithms=["RS256"],
+                    options={"verify_exp": False, "verify_aud": False, "verify_nbf": False, "verify_iat": False},
+                )
             except jwt.PyJWTError:
                 raise Unauthorized() from None
             if len(self._verified) >= 256:

@@ -2,6 +2,7 @@
 
 State and rules only; no HTTP. Every method runs inside the caller's store transaction.
 """
+
 from __future__ import annotations
 
 import copy
@@ -109,10 +110,15 @@ class IdmBackend:
                 continue
             ref = render_edge(edge)
             props = ref["_refProperties"]
-            item = {"_id": props.get("_id"), "_rev": props.get("_rev"), "_ref": ref["_ref"],
-                    "_refResourceCollection": ref["_refResourceCollection"],
-                    "_refResourceId": ref["_refResourceId"], "_refResourceRev": target["_rev"],
-                    "_refProperties": props}
+            item = {
+                "_id": props.get("_id"),
+                "_rev": props.get("_rev"),
+                "_ref": ref["_ref"],
+                "_refResourceCollection": ref["_refResourceCollection"],
+                "_refResourceId": ref["_refResourceId"],
+                "_refResourceRev": target["_rev"],
+                "_refProperties": props,
+            }
             if fields is not None:
                 for key, value in reader.render(rel.target, target, fields).items():
                     if key not in ("_id", "_rev"):
@@ -127,16 +133,20 @@ class IdmBackend:
         realm, kind = self.resolve(type_name)
         if not isinstance(body, dict):
             raise BadRequest("The request body must be a JSON object")
-        oid = oid or (body.get("_id") if isinstance(body.get("_id"), str) and body.get("_id") else None) \
+        oid = (
+            oid
+            or (body.get("_id") if isinstance(body.get("_id"), str) and body.get("_id") else None)
             or str(uuid.uuid4())
+        )
         if self.store.get(ns(realm, kind), oid) is not None:
             raise PreconditionFailed()
         doc = {"_id": oid, "_rev": self.core.next_rev(), **self._build(realm, kind, oid, body, None)}
         self.store.put(ns(realm, kind), oid, doc)
         return self.reader(realm).render(kind, doc, parse_fields(fields))
 
-    def put(self, type_name: str, oid: str, body: Any, if_match: str | None, if_none_match: str | None,
-            fields: str | None) -> tuple[int, dict[str, Any]]:
+    def put(
+        self, type_name: str, oid: str, body: Any, if_match: str | None, if_none_match: str | None, fields: str | None
+    ) -> tuple[int, dict[str, Any]]:
         realm, kind = self.resolve(type_name)
         existing = self.store.get(ns(realm, kind), oid)
         if if_none_match is not None:
@@ -154,8 +164,9 @@ class IdmBackend:
         doc = self._save(realm, kind, existing, self._build(realm, kind, oid, body, existing))[0]
         return 200, self.reader(realm).render(kind, doc, parse_fields(fields))
 
-    def patch(self, type_name: str, oid: str, operations: Any, if_match: str | None,
-              fields: str | None) -> tuple[dict[str, Any], bool]:
+    def patch(
+        self, type_name: str, oid: str, operations: Any, if_match: str | None, fields: str | None
+    ) -> tuple[dict[str, Any], bool]:
         """Apply IDM patch operations; returns ``(rendered, changed)``."""
         realm, kind = self.resolve(type_name)
         existing = self._existing(realm, kind, oid)
@@ -175,8 +186,9 @@ class IdmBackend:
 
     # -- rules -------------------------------------------------------------------------------------
 
-    def _save(self, realm: str, kind: str, existing: dict[str, Any],
-              fields: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    def _save(
+        self, realm: str, kind: str, existing: dict[str, Any], fields: dict[str, Any]
+    ) -> tuple[dict[str, Any], bool]:
         """Store ``fields`` over ``existing``; the ``_rev`` moves only when something changed (W5)."""
         before = {k: v for k, v in existing.items() if k not in ("_id", "_rev")}
         if before == fields:
@@ -185,8 +197,9 @@ class IdmBackend:
         self.store.put(ns(realm, kind), existing["_id"], doc)
         return doc, True
 
-    def _build(self, realm: str, kind: str, oid: str, body: dict[str, Any],
-               existing: dict[str, Any] | None) -> dict[str, Any]:
+    def _build(
+        self, realm: str, kind: str, oid: str, body: dict[str, Any], existing: dict[str, Any] | None
+    ) -> dict[str, Any]:
         """The stored fields for a write body: virtuals dropped, refs normalised, policies checked."""
         tdef = TYPES[kind]
         doc: dict[str, Any] = {}
@@ -198,8 +211,7 @@ class IdmBackend:
                 doc[key] = copy.deepcopy(value)
             elif rel.reverse_of is not None:
                 if rel.many and not isinstance(value, list):
-                    raise PolicyFailure(key, "VALID_TYPE", {"invalidType": _json_type(value),
-                                                            "validTypes": ["array"]})
+                    raise PolicyFailure(key, "VALID_TYPE", {"invalidType": _json_type(value), "validTypes": ["array"]})
                 # reverse sides are maintained by IDM from the forward side
             else:
                 edges = self._edges(realm, key, rel, value, (existing or {}).get(key))
@@ -237,15 +249,17 @@ class IdmBackend:
         return old.get(ref) or self._new_edge(ref)
 
     def _new_edge(self, ref: str) -> dict[str, Any]:
-        return {"_ref": ref, "_refProperties": {"_id": self.core.next_rev(edge=True),
-                                                "_rev": self.core.next_rev(edge=True)}}
+        return {
+            "_ref": ref,
+            "_refProperties": {"_id": self.core.next_rev(edge=True), "_rev": self.core.next_rev(edge=True)},
+        }
 
     def _ref(self, realm: str, prop: str, rel: Rel, value: Any) -> str:
         ref = _ref_of(value)
         prefix = collection(realm, rel.target) + "/"
         if ref is None or not ref.startswith(prefix) or len(ref) == len(prefix):
             raise BadRequest(f"Invalid relationship reference for {prop}: expected {prefix}<id>")
-        if rel.target in TYPES and self.store.get(ns(realm, rel.target), ref[len(prefix):]) is None:
+        if rel.target in TYPES and self.store.get(ns(realm, rel.target), ref[len(prefix) :]) is None:
             raise BadRequest(f"Relationship target {ref} does not exist")
         return ref
 
@@ -259,8 +273,11 @@ class IdmBackend:
             if value is None:
                 continue
             # Only a string can equal a string: the indexed lookup finds every candidate.
-            others = (self.store.items_where(ns(realm, kind), prop, value) if isinstance(value, str)
-                      else self.store.items(ns(realm, kind)))
+            others = (
+                self.store.items_where(ns(realm, kind), prop, value)
+                if isinstance(value, str)
+                else self.store.items(ns(realm, kind))
+            )
             for other_id, other in others:
                 if other_id != oid and other.get(prop) == value:
                     raise PolicyFailure(prop, "UNIQUE")
@@ -311,8 +328,11 @@ class IdmBackend:
         return self._save(realm, "aiagent", existing, merged)[0]
 
     def find(self, realm: str, kind: str, prop: str, value: Any) -> dict[str, Any] | None:
-        docs = (self.store.items_where(ns(realm, kind), prop, value) if isinstance(value, str) and prop in _INDEXED
-                else self.store.items(ns(realm, kind)))
+        docs = (
+            self.store.items_where(ns(realm, kind), prop, value)
+            if isinstance(value, str) and prop in _INDEXED
+            else self.store.items(ns(realm, kind))
+        )
         for _, doc in docs:
             if doc.get(prop) == value:
                 return doc

@@ -1,4 +1,5 @@
 """Read forms of IDM objects: relationship refs, reverse sides, privilege virtual fields, ``_fields``."""
+
 from __future__ import annotations
 
 import copy
@@ -31,8 +32,12 @@ def split_ref(ref: str) -> tuple[str, str]:
 
 def render_edge(edge: dict[str, Any]) -> dict[str, Any]:
     coll, rid = split_ref(edge["_ref"])
-    return {"_refResourceCollection": coll, "_refResourceId": rid,
-            "_refProperties": dict(edge.get("_refProperties") or {}), "_ref": edge["_ref"]}
+    return {
+        "_refResourceCollection": coll,
+        "_refResourceId": rid,
+        "_refProperties": dict(edge.get("_refProperties") or {}),
+        "_ref": edge["_ref"],
+    }
 
 
 class Reader:
@@ -82,10 +87,13 @@ class Reader:
             index: dict[str, list[dict[str, Any]]] = {}
             for source in self.all(source_kind).values():
                 value = source.get(source_prop)
-                for edge in (value if isinstance(value, list) else [value] if value else []):
+                for edge in value if isinstance(value, list) else [value] if value else []:
                     index.setdefault(edge.get("_ref"), []).append(
-                        {"_ref": f"{collection(self.realm, source_kind)}/{source['_id']}",
-                         "_refProperties": edge.get("_refProperties") or {}})
+                        {
+                            "_ref": f"{collection(self.realm, source_kind)}/{source['_id']}",
+                            "_refProperties": edge.get("_refProperties") or {},
+                        }
+                    )
             self._reverse_index[key] = index
         return self._reverse_index[key]
 
@@ -112,8 +120,15 @@ class Reader:
             coll, rid = split_ref(resource_edge["_ref"])
             if "ssoEntities" in app:
                 resource["ssoEntities"] = copy.deepcopy(app["ssoEntities"])
-            resource.update({"_rev": app["_rev"], "_id": app["_id"], "_refResourceCollection": coll,
-                             "_refResourceId": rid, "_ref": resource_edge["_ref"]})
+            resource.update(
+                {
+                    "_rev": app["_rev"],
+                    "_id": app["_id"],
+                    "_refResourceCollection": coll,
+                    "_refResourceId": rid,
+                    "_ref": resource_edge["_ref"],
+                }
+            )
         out["resourceData"] = resource
         ids: list[str] = []
         for edge in doc.get("subjects") or []:

@@ -3,11 +3,12 @@
 Forward relationships are stored on the object as refs; reverse relationships (``reverse_of``) are
 computed from the forward side on every read, so they can never drift.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -33,30 +34,55 @@ class TypeDef:
     required: tuple[str, ...] = ()
     unique: tuple[str, ...] = ()
     virtual: tuple[str, ...] = ()
-    hidden: tuple[str, ...] = ()       # stored, never returned (passwords)
+    hidden: tuple[str, ...] = ()  # stored, never returned (passwords)
     always: dict[str, Any] = field(default_factory=dict)  # returned as this value when unset
 
 
 TYPES: dict[str, TypeDef] = {
-    "application": TypeDef("application", rels={
-        "owners": Rel("user", True), "members": Rel("user", True), "roles": Rel("role", True),
-        "aiagentprivileges": Rel("aiagentprivilege", True, ("aiagentprivilege", "resource"))},
-        required=("name",), unique=("name",)),
-    "aiagent": TypeDef("aiagent", rels={
-        "owners": Rel("user", True),
-        "privileges": Rel("aiagentprivilege", True, ("aiagentprivilege", "agent"))},
-        required=("name", "oauth2ClientId")),
-    "aiagentprivilege": TypeDef("aiagentprivilege", rels={
-        "agent": Rel("aiagent", False), "resource": Rel("application", False),
-        "subjects": Rel("user", True), "subjectGroups": Rel("group", True)},
-        required=("agent",), virtual=("agentID", "agentOAuth2ClientId", "resourceData", "subjectIDs")),
-    "user": TypeDef("user", rels={
-        "ownerOfApp": Rel("application", True, ("application", "owners")),
-        "groups": Rel("group", True, ("group", "members"))},
-        required=("userName",), unique=("userName",), hidden=("password",)),
-    "group": TypeDef("group", rels={
-        "members": Rel("user", True),
-        "aiagentprivileges": Rel("aiagentprivilege", True, ("aiagentprivilege", "subjectGroups"))}),
+    "application": TypeDef(
+        "application",
+        rels={
+            "owners": Rel("user", True),
+            "members": Rel("user", True),
+            "roles": Rel("role", True),
+            "aiagentprivileges": Rel("aiagentprivilege", True, ("aiagentprivilege", "resource")),
+        },
+        required=("name",),
+        unique=("name",),
+    ),
+    "aiagent": TypeDef(
+        "aiagent",
+        rels={"owners": Rel("user", True), "privileges": Rel("aiagentprivilege", True, ("aiagentprivilege", "agent"))},
+        required=("name", "oauth2ClientId"),
+    ),
+    "aiagentprivilege": TypeDef(
+        "aiagentprivilege",
+        rels={
+            "agent": Rel("aiagent", False),
+            "resource": Rel("application", False),
+            "subjects": Rel("user", True),
+            "subjectGroups": Rel("group", True),
+        },
+        required=("agent",),
+        virtual=("agentID", "agentOAuth2ClientId", "resourceData", "subjectIDs"),
+    ),
+    "user": TypeDef(
+        "user",
+        rels={
+            "ownerOfApp": Rel("application", True, ("application", "owners")),
+            "groups": Rel("group", True, ("group", "members")),
+        },
+        required=("userName",),
+        unique=("userName",),
+        hidden=("password",),
+    ),
+    "group": TypeDef(
+        "group",
+        rels={
+            "members": Rel("user", True),
+            "aiagentprivileges": Rel("aiagentprivilege", True, ("aiagentprivilege", "subjectGroups")),
+        },
+    ),
 }
 
 
@@ -72,7 +98,7 @@ def collection(realm: str, kind: str) -> str:
     return f"managed/{realm}_{kind}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _data(name: str) -> str:
     return resources.files("provisioner.emulator.data").joinpath(name).read_text(encoding="utf-8")
 
@@ -82,35 +108,58 @@ def load_json(name: str) -> Any:
 
 
 def _relationship_schema(title: str, target: str, many: bool, reverse: str | None) -> dict[str, Any]:
-    item = {"type": "relationship", "title": title, "validate": True,
-            "reverseRelationship": reverse is not None,
-            "resourceCollection": [{"path": target, "label": target.rsplit("_", 1)[-1].title(),
-                                    "query": {"queryFilter": "true", "fields": ["_id"], "sortKeys": []}}],
-            "properties": {"_ref": {"type": "string"}, "_refProperties": {"type": "object"}}}
+    item = {
+        "type": "relationship",
+        "title": title,
+        "validate": True,
+        "reverseRelationship": reverse is not None,
+        "resourceCollection": [
+            {
+                "path": target,
+                "label": target.rsplit("_", 1)[-1].title(),
+                "query": {"queryFilter": "true", "fields": ["_id"], "sortKeys": []},
+            }
+        ],
+        "properties": {"_ref": {"type": "string"}, "_refProperties": {"type": "object"}},
+    }
     if reverse:
         item["reversePropertyName"] = reverse
     if many:
-        return {"type": "array", "title": title, "returnByDefault": False, "searchable": False,
-                "viewable": True, "userEditable": False, "items": item}
+        return {
+            "type": "array",
+            "title": title,
+            "returnByDefault": False,
+            "searchable": False,
+            "viewable": True,
+            "userEditable": False,
+            "items": item,
+        }
     return {**item, "returnByDefault": False, "searchable": False, "viewable": True, "userEditable": False}
 
 
 _PLAIN_PROPS: dict[str, dict[str, dict[str, Any]]] = {
     "application": {
         "name": {"type": "string", "searchable": True, "policies": [{"policyId": "unique"}]},
-        "description": {"type": "string", "searchable": True}, "icon": {"type": "string", "searchable": True},
-        "url": {"type": "string", "searchable": True}, "templateName": {"type": "string"},
-        "templateVersion": {"type": "string"}, "authoritative": {"type": "boolean"},
-        "connectorId": {"type": "string"}, "mappingNames": {"type": "array", "searchable": True},
+        "description": {"type": "string", "searchable": True},
+        "icon": {"type": "string", "searchable": True},
+        "url": {"type": "string", "searchable": True},
+        "templateName": {"type": "string"},
+        "templateVersion": {"type": "string"},
+        "authoritative": {"type": "boolean"},
+        "connectorId": {"type": "string"},
+        "mappingNames": {"type": "array", "searchable": True},
         "uiConfig": {"type": "object"},
-        "ssoEntities": {"type": "object", "userEditable": False, "notifyRelationships": ["aiagentprivileges"]}},
+        "ssoEntities": {"type": "object", "userEditable": False, "notifyRelationships": ["aiagentprivileges"]},
+    },
     "user": {
-        "userName": {"type": "string", "searchable": True}, "givenName": {"type": "string", "searchable": True},
-        "sn": {"type": "string", "searchable": True}, "mail": {"type": "string", "searchable": True},
+        "userName": {"type": "string", "searchable": True},
+        "givenName": {"type": "string", "searchable": True},
+        "sn": {"type": "string", "searchable": True},
+        "mail": {"type": "string", "searchable": True},
         "password": {"type": "string", "scope": "private"},
-        "accountStatus": {"type": "string", "searchable": True}},
-    "group": {"name": {"type": "string", "searchable": True},
-              "description": {"type": "string", "searchable": True}},
+        "accountStatus": {"type": "string", "searchable": True},
+    },
+    "group": {"name": {"type": "string", "searchable": True}, "description": {"type": "string", "searchable": True}},
 }
 
 
@@ -122,8 +171,7 @@ def schema(realm: str, kind: str) -> dict[str, Any]:
         text = text.replace("alpha_", f"{realm}_").replace("Alpha realm", f"{realm.title()} realm")
         return json.loads(text)
     tdef = TYPES[kind]
-    props: dict[str, Any] = {"_id": {"type": "string", "searchable": False, "viewable": True,
-                                     "userEditable": False}}
+    props: dict[str, Any] = {"_id": {"type": "string", "searchable": False, "viewable": True, "userEditable": False}}
     for name, prop in _PLAIN_PROPS[kind].items():
         props[name] = {"title": name, "viewable": True, "userEditable": True, "searchable": False, **prop}
         props[name]["returnByDefault"] = name == "name" if kind == "application" else True
@@ -136,7 +184,12 @@ def schema(realm: str, kind: str) -> dict[str, Any]:
         if rel.reverse_of:
             reverse = rel.reverse_of[1]
         props[name] = _relationship_schema(name, collection(realm, rel.target), rel.many, reverse)
-    return {"$schema": "http://forgerock.org/json-schema#", "type": "object",
-            "title": f"{realm.title()} realm - {kind.title()}", "order": list(props),
-            "properties": props, "required": list(tdef.required),
-            "resourceCollection": collection(realm, kind)}
+    return {
+        "$schema": "http://forgerock.org/json-schema#",
+        "type": "object",
+        "title": f"{realm.title()} realm - {kind.title()}",
+        "order": list(props),
+        "properties": props,
+        "required": list(tdef.required),
+        "resourceCollection": collection(realm, kind),
+    }

@@ -1,5 +1,6 @@
 """IDM PATCH operations (``replace``, ``add`` with ``/-`` append, ``remove`` by field or by value,
 ``increment``) applied to a plain JSON document."""
+
 from __future__ import annotations
 
 import copy

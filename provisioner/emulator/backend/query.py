@@ -12,6 +12,7 @@ Grammar (case-insensitive keywords)::
 
 A path that reaches a list matches when any element matches (IDM semantics for multi-valued fields).
 """
+
 from __future__ import annotations
 
 import base64
@@ -196,6 +197,7 @@ def parse_filter(text: str) -> Predicate:
 
 # -- paging ----------------------------------------------------------------------------------------
 
+
 def encode_cookie(offset: int) -> str:
     return base64.urlsafe_b64encode(f"emulator-offset:{offset}".encode()).decode()
 
@@ -222,13 +224,19 @@ def page(items: list[Any], query: dict[str, str]) -> dict[str, Any]:
         offset = decode_cookie(query["_pagedResultsCookie"])
     cookie = None
     if size > 0:
-        chunk = items[offset:offset + size]
+        chunk = items[offset : offset + size]
         if offset + size < len(items):
             cookie = encode_cookie(offset + size)
     else:
         chunk = items[offset:]
-    return {"result": chunk, "resultCount": len(chunk), "pagedResultsCookie": cookie,
-            "totalPagedResultsPolicy": "NONE", "totalPagedResults": -1, "remainingPagedResults": -1}
+    return {
+        "result": chunk,
+        "resultCount": len(chunk),
+        "pagedResultsCookie": cookie,
+        "totalPagedResultsPolicy": "NONE",
+        "totalPagedResults": -1,
+        "remainingPagedResults": -1,
+    }
 
 
 def sort_items(items: list[dict[str, Any]], sort_keys: str | None) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
 """``TenantView``: the read-only protocol the OAuth runtime (``oauth/service.py``) reads the tenant
 through (``provisioner.emulator.oauth.model.TenantView``). Each call is one consistent store read."""
+
 from __future__ import annotations
 
 import copy
@@ -40,8 +41,10 @@ class TenantView:
             return []
         with self._core.store.transaction():
             reader = self._core.idm.reader(realm)
-            return [reader.render("aiagentprivilege", doc, ["*", "*_ref"])
-                    for doc in reader.all("aiagentprivilege").values()]
+            return [
+                reader.render("aiagentprivilege", doc, ["*", "*_ref"])
+                for doc in reader.all("aiagentprivilege").values()
+            ]
 
     def user_by_username(self, realm: str, user_name: str) -> dict[str, Any] | None:
         """The stored user (``_id``, ``userName``, ``password`` …) or ``None``."""

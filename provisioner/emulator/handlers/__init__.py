@@ -1,4 +1,5 @@
 """Thin handlers (moto's ``responses`` role): read request parameters, call the backend, serialise."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Handlers for ``/am/json``: provider, OAuth2Client/AIAgent collections, agent types, serverinfo."""
+
 from __future__ import annotations
 
 from ..errors import BadRequest, NotAvailable, UnsupportedVersion
@@ -64,8 +65,9 @@ def agent_get(ctx: Ctx, realm: str, kind: str, client_id: str) -> Response:
 def agent_put(ctx: Ctx, realm: str, kind: str, client_id: str) -> Response:
     _check_version(ctx, kind)
     headers = ctx.request.headers
-    status, doc = ctx.backend.am.put(realm, kind, client_id, ctx.request.json(), headers.get("if-match"),
-                                     headers.get("if-none-match"))
+    status, doc = ctx.backend.am.put(
+        realm, kind, client_id, ctx.request.json(), headers.get("if-match"), headers.get("if-none-match")
+    )
     out = etag(doc["_rev"])
     if status == 201:
         out["Location"] = ctx.url(client_id, prefix=_agent_prefix(realm, kind))
@@ -100,14 +102,29 @@ def root_realm(ctx: Ctx, rest: str) -> Response:
 
 def serverinfo(ctx: Ctx, info_id: str) -> Response:
     enabled = ctx.backend.ai_agents_enabled()
-    body = {"_id": info_id, "_rev": "0", "domains": [], "protectedUserAttributes": ["telephoneNumber", "mail"],
-            "cookieName": "emulator-session", "secureCookie": False, "forgotPassword": "false",
-            "forgotUsername": "false", "kbaEnabled": "false", "selfRegistration": "false", "lang": "en-US",
-            "successfulUserRegistrationDestination": "default", "socialImplementations": [],
-            "referralsEnabled": "false", "zeroPageLogin": {"enabled": False, "refererWhitelist": [],
-                                                            "allowedWithoutReferer": True},
-            "realm": "/", "xuiUserSessionValidationEnabled": True, "fileBasedConfiguration": True,
-            "userIdAttributes": [], "nodeDesignerXuiEnabled": True, "oauth2AIAgentsEnabled": enabled}
+    body = {
+        "_id": info_id,
+        "_rev": "0",
+        "domains": [],
+        "protectedUserAttributes": ["telephoneNumber", "mail"],
+        "cookieName": "emulator-session",
+        "secureCookie": False,
+        "forgotPassword": "false",
+        "forgotUsername": "false",
+        "kbaEnabled": "false",
+        "selfRegistration": "false",
+        "lang": "en-US",
+        "successfulUserRegistrationDestination": "default",
+        "socialImplementations": [],
+        "referralsEnabled": "false",
+        "zeroPageLogin": {"enabled": False, "refererWhitelist": [], "allowedWithoutReferer": True},
+        "realm": "/",
+        "xuiUserSessionValidationEnabled": True,
+        "fileBasedConfiguration": True,
+        "userIdAttributes": [],
+        "nodeDesignerXuiEnabled": True,
+        "oauth2AIAgentsEnabled": enabled,
+    }
     return Response(200, body, {}, AM)
 
 

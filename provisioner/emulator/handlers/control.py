@@ -1,4 +1,5 @@
 """The control plane under ``/_emulator/`` (no auth; not counted in stats; no faults or latency)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,5 +1,6 @@
 """Handlers for ``/openidm`` (managed objects, relationship collections, schemas), ``/feature`` and
 ``/environment/aiagent``."""
+
 from __future__ import annotations
 
 import base64
@@ -33,8 +34,14 @@ def read(ctx: Ctx, type_name: str, oid: str) -> Response:
 
 def replace(ctx: Ctx, type_name: str, oid: str) -> Response:
     headers = ctx.request.headers
-    status, doc = ctx.backend.idm.put(type_name, oid, ctx.request.json(), headers.get("if-match"),
-                                      headers.get("if-none-match"), ctx.query.get("_fields"))
+    status, doc = ctx.backend.idm.put(
+        type_name,
+        oid,
+        ctx.request.json(),
+        headers.get("if-match"),
+        headers.get("if-none-match"),
+        ctx.query.get("_fields"),
+    )
     out = etag(doc["_rev"])
     if status == 201:
         out["Location"] = _location(ctx, type_name, oid)
@@ -42,8 +49,9 @@ def replace(ctx: Ctx, type_name: str, oid: str) -> Response:
 
 
 def patch(ctx: Ctx, type_name: str, oid: str) -> Response:
-    doc, changed = ctx.backend.idm.patch(type_name, oid, ctx.request.json(), ctx.request.headers.get("if-match"),
-                                         ctx.query.get("_fields"))
+    doc, changed = ctx.backend.idm.patch(
+        type_name, oid, ctx.request.json(), ctx.request.headers.get("if-match"), ctx.query.get("_fields")
+    )
     out = etag(doc["_rev"])
     if not changed:
         out["x-not-modified"] = "true"  # W5
@@ -69,8 +77,10 @@ def schema(ctx: Ctx, type_name: str) -> Response:
 def features(ctx: Ctx) -> Response:
     """``GET /feature?_queryFilter=true`` (W14, §10)."""
     enabled = ctx.backend.ai_agents_enabled()
-    items = [{"_id": "service-accounts", "installedVersion": "1", "availableVersions": ["1"]},
-             {"_id": "aiagent", "installedVersion": "1" if enabled else None, "availableVersions": ["1"]}]
+    items = [
+        {"_id": "service-accounts", "installedVersion": "1", "availableVersions": ["1"]},
+        {"_id": "aiagent", "installedVersion": "1" if enabled else None, "availableVersions": ["1"]},
+    ]
     body = {"result": items}  # R6: no paging keys
     return Response(200, body, {"ETag": weak_etag(body)}, IDM)
 

@@ -1,4 +1,5 @@
 """Token endpoints: the admin JWT-bearer grant, and the realm OAuth runtime (``oauth/service.py``)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -5,6 +5,7 @@
 By default the method used must be the client's ``tokenEndpointAuthMethod`` (switch
 ``token.enforceAuthMethod``). Every failure is the same ``invalid_client`` error.
 """
+
 from __future__ import annotations
 
 import base64
@@ -61,8 +62,14 @@ def presented(form: Mapping[str, str], headers: Mapping[str, str]) -> Credential
     return Credentials(posted_id, None, NONE)
 
 
-def authenticate(view: TenantView, realm: str, form: Mapping[str, str], headers: Mapping[str, str],
-                 enforce_method: bool, failure_status: int = 400) -> Client:
+def authenticate(
+    view: TenantView,
+    realm: str,
+    form: Mapping[str, str],
+    headers: Mapping[str, str],
+    enforce_method: bool,
+    failure_status: int = 400,
+) -> Client:
     """The authenticated, active client; raises ``invalid_client`` otherwise."""
     failed = errors.invalid_client(failure_status)
     credentials = presented(form, headers)

@@ -1,4 +1,5 @@
 """OAuth errors (RFC 6749 §5.2 bodies) with the texts of reference §8.6, rendered in one place."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -16,8 +17,7 @@ NO_SCOPE = "No scope requested and no default scope configured"
 class OAuthError(Exception):
     """One failure of an OAuth endpoint: HTTP status, wire ``error`` code and ``error_description``."""
 
-    def __init__(self, error: str, description: str, status: int = 400,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(self, error: str, description: str, status: int = 400, headers: dict[str, str] | None = None) -> None:
         super().__init__(f"{error}: {description}")
         self.error = error
         self.description = description

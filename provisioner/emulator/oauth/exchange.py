@@ -4,6 +4,7 @@ Steps 1–2 (realm grant type, client authentication and client grant type) run 
 :func:`evaluate`. The steps here run in order and the first failure wins; every undocumented choice
 reads its switch (reference §11 rows 16–23, see :mod:`.options`). The function only reads the tenant.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -32,8 +33,15 @@ class ExchangeResult:
     privilege_ids: tuple[str, ...] = ()
 
 
-def evaluate(view: TenantView, realm: str, provider: Provider, client: Client,
-             form: Mapping[str, Any], subject: Token | None, switches: Switches) -> ExchangeResult:
+def evaluate(
+    view: TenantView,
+    realm: str,
+    provider: Provider,
+    client: Client,
+    form: Mapping[str, Any],
+    subject: Token | None,
+    switches: Switches,
+) -> ExchangeResult:
     """Decide a token exchange by ``client``; raises :class:`errors.OAuthError` on the first failed step."""
     # Step 3: a subject token we issued in this realm, unexpired, with supported token types.
     if subject is None or form.get("subject_token_type") != ACCESS_TOKEN_TYPE:
@@ -54,8 +62,15 @@ def audiences(form: Mapping[str, Any]) -> list[str] | None:
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
-def _agent_exchange(view: TenantView, realm: str, provider: Provider, agent: Client,
-                    form: Mapping[str, Any], subject: Token, switches: Switches) -> ExchangeResult:
+def _agent_exchange(
+    view: TenantView,
+    realm: str,
+    provider: Provider,
+    agent: Client,
+    form: Mapping[str, Any],
+    subject: Token,
+    switches: Switches,
+) -> ExchangeResult:
     # Step 5: the effective audience switch must be on and exactly one audience sent.
     sent = audiences(form)
     if sent is not None and any(not a for a in sent):
@@ -67,8 +82,11 @@ def _agent_exchange(view: TenantView, realm: str, provider: Provider, agent: Cli
     audience = sent[0]
 
     # Step 6: privileges of this agent for this application.
-    candidates = [p for p in map(Privilege, view.privileges(realm))
-                  if p.agent_client_id == agent.client_id and p.application_client_id == audience]
+    candidates = [
+        p
+        for p in map(Privilege, view.privileges(realm))
+        if p.agent_client_id == agent.client_id and p.application_client_id == audience
+    ]
     if not candidates:
         exchange_text = switches.choice(opt.AGENT_NO_PRIVILEGE_ERROR) == "exchange"
         raise errors.invalid_request(errors.INVALID_EXCHANGE if exchange_text else errors.INVALID_AUDIENCE)
@@ -84,13 +102,13 @@ def _agent_exchange(view: TenantView, realm: str, provider: Provider, agent: Cli
         raise errors.invalid_request(errors.INVALID_AUDIENCE)
 
     # Step 9: the issued token.
-    grant = _exchanged(provider, agent, subject, scopes, aud=[agent.client_id, audience],
-                       act={"sub": agent.client_id})
+    grant = _exchanged(provider, agent, subject, scopes, aud=[agent.client_id, audience], act={"sub": agent.client_id})
     return ExchangeResult(grant, flow, tuple(str(p.doc.get("_id", "")) for p in matching))
 
 
-def _match_subject(view: TenantView, realm: str, agent: Client, subject: Token,
-                   candidates: list[Privilege], switches: Switches) -> tuple[str, list[Privilege]]:
+def _match_subject(
+    view: TenantView, realm: str, agent: Client, subject: Token, candidates: list[Privilege], switches: Switches
+) -> tuple[str, list[Privilege]]:
     sub = subject.claims.get("sub")
     if sub == subject.claims.get("client_id") == agent.client_id:
         if switches.flag(opt.AGENT_AUTONOMOUS_REQUIRES_NO_SUBJECTS):
@@ -107,8 +125,9 @@ def _match_subject(view: TenantView, realm: str, agent: Client, subject: Token,
     return ON_BEHALF_OF, matching
 
 
-def _granted_scopes(view: TenantView, realm: str, audience: str, matching: list[Privilege],
-                    requested: list[str], switches: Switches) -> tuple[str, ...]:
+def _granted_scopes(
+    view: TenantView, realm: str, audience: str, matching: list[Privilege], requested: list[str], switches: Switches
+) -> tuple[str, ...]:
     allowed: list[str] = []
     for privilege in matching:
         for scope in privilege.scopes or _application_scopes(view, realm, audience):
@@ -162,10 +181,24 @@ def _may_act_exchange(provider: Provider, client: Client, form: Mapping[str, Any
     return ExchangeResult(_exchanged(provider, client, subject, scopes, aud=aud, act=None), MAY_ACT)
 
 
-def _exchanged(provider: Provider, client: Client, subject: Token, scopes: tuple[str, ...],
-               aud: str | list[str], act: dict[str, Any] | None) -> Grant:
+def _exchanged(
+    provider: Provider,
+    client: Client,
+    subject: Token,
+    scopes: tuple[str, ...],
+    aud: str | list[str],
+    act: dict[str, Any] | None,
+) -> Grant:
     """Subject and authentication facts are copied from the subject token; the rest is the actor's."""
     claims = subject.claims
-    return Grant(sub=str(claims["sub"]), client_id=client.client_id, scopes=scopes, grant_type=TOKEN_EXCHANGE,
-                 aud=aud, lifetime=client.access_token_lifetime(provider), act=act,
-                 auth_level=claims.get("auth_level"), auth_time=claims.get("auth_time"))
+    return Grant(
+        sub=str(claims["sub"]),
+        client_id=client.client_id,
+        scopes=scopes,
+        grant_type=TOKEN_EXCHANGE,
+        aud=aud,
+        lifetime=client.access_token_lifetime(provider),
+        act=act,
+        auth_level=claims.get("auth_level"),
+        auth_time=claims.get("auth_time"),
+    )

@@ -2,6 +2,7 @@
 
 Each takes an authenticated client that is allowed the grant and returns the :class:`Grant` to mint.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -40,13 +41,19 @@ def validate_scopes(client: Client, requested: Sequence[str]) -> tuple[str, ...]
 def client_credentials(client: Client, provider: Provider, form: Mapping[str, str]) -> Grant:
     """The client acts for itself: ``sub`` = ``aud`` (a string) = the client id."""
     scopes = validate_scopes(client, requested_scopes(form))
-    return Grant(sub=client.client_id, client_id=client.client_id, scopes=scopes,
-                 grant_type=CLIENT_CREDENTIALS, aud=client.client_id,
-                 lifetime=client.access_token_lifetime(provider))
+    return Grant(
+        sub=client.client_id,
+        client_id=client.client_id,
+        scopes=scopes,
+        grant_type=CLIENT_CREDENTIALS,
+        aud=client.client_id,
+        lifetime=client.access_token_lifetime(provider),
+    )
 
 
-def password(view: TenantView, realm: str, client: Client, provider: Provider,
-             form: Mapping[str, str], now: int) -> Grant:
+def password(
+    view: TenantView, realm: str, client: Client, provider: Provider, form: Mapping[str, str], now: int
+) -> Grant:
     """Resource-owner password grant for a seeded user: ``sub`` = the user's IDM ``_id``."""
     for name in ("username", "password"):
         if not form.get(name):
@@ -55,9 +62,16 @@ def password(view: TenantView, realm: str, client: Client, provider: Provider,
     if user is None or not _password_matches(user, form["password"]) or not _active(user):
         raise errors.invalid_grant("Authentication failed")
     scopes = validate_scopes(client, requested_scopes(form))
-    return Grant(sub=str(user["_id"]), client_id=client.client_id, scopes=scopes, grant_type=PASSWORD,
-                 aud=client.client_id, lifetime=client.access_token_lifetime(provider),
-                 auth_level=0, auth_time=now)
+    return Grant(
+        sub=str(user["_id"]),
+        client_id=client.client_id,
+        scopes=scopes,
+        grant_type=PASSWORD,
+        aud=client.client_id,
+        lifetime=client.access_token_lifetime(provider),
+        auth_level=0,
+        auth_time=now,
+    )
 
 
 def _password_matches(user: Mapping[str, Any], given: str) -> bool:

@@ -1,4 +1,5 @@
 """RSA keys as JWKs, for the emulator's signing key and its admin service account."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The tenant state the OAuth runtime reads: the view protocol and typed readers over its documents."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

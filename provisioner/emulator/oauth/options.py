@@ -22,6 +22,7 @@ service reads it on every call through :class:`Switches`, so a PATCH takes effec
 ``token.mayAct`` stands in for AM's ``OAUTH2_MAY_ACT`` script (§8.3): tokens issued to a listed client
 carry ``may_act: {"client_id": [...actors]}``, which the plain-client exchange path (§8.4 step 4) needs.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

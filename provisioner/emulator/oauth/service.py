@@ -12,6 +12,7 @@ layer routes ``{base}/am/oauth2/realms/root/realms/<realm>/...`` to these method
 | ``GET  .../connect/jwk_uri``           | :meth:`jwks`            |
 | ``GET  .../.well-known/openid-configuration`` | :meth:`openid_configuration` |
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,8 +41,13 @@ def _realm_path(base_url: str, realm: str) -> str:
 class OAuthService:
     """The emulated AM OAuth2 runtime for every realm of one tenant."""
 
-    def __init__(self, view: TenantView, signing_jwk: dict[str, Any], options: Mapping[str, object],
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        view: TenantView,
+        signing_jwk: dict[str, Any],
+        options: Mapping[str, object],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._view = view
         self._options = options
         self._clock = clock
@@ -56,8 +62,9 @@ class OAuthService:
         except OAuthError as error:
             return error.response()
 
-    def tokeninfo(self, realm: str, query: Mapping[str, str], base_url: str,
-                  headers: Mapping[str, str] | None = None) -> Response:
+    def tokeninfo(
+        self, realm: str, query: Mapping[str, str], base_url: str, headers: Mapping[str, str] | None = None
+    ) -> Response:
         """``GET {OAUTH}/tokeninfo?access_token=<t>`` (a Bearer header also works): the token's claims."""
         value = query.get("access_token") or _bearer(headers or {})
         token = self._tokens.resolve(value, realm) if self._view.realm_exists(realm) else None
@@ -87,17 +94,21 @@ class OAuthService:
             return _no_realm().response()
         path = _realm_path(base_url, realm)
         provider = Provider(self._view.provider(realm))
-        return 200, {
-            "issuer": issuer(base_url, realm),
-            "token_endpoint": f"{path}/access_token",
-            "introspection_endpoint": f"{path}/introspect",
-            "jwks_uri": f"{path}/connect/jwk_uri",
-            "grant_types_supported": [g for g in provider.grant_types if g != TOKEN_EXCHANGE],
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
-            "response_types_supported": ["token"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-        }, {}
+        return (
+            200,
+            {
+                "issuer": issuer(base_url, realm),
+                "token_endpoint": f"{path}/access_token",
+                "introspection_endpoint": f"{path}/introspect",
+                "jwks_uri": f"{path}/connect/jwk_uri",
+                "grant_types_supported": [g for g in provider.grant_types if g != TOKEN_EXCHANGE],
+                "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
+                "response_types_supported": ["token"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+            },
+            {},
+        )
 
     # -- token endpoint ----------------------------------------------------------------------------
 
@@ -112,8 +123,14 @@ class OAuthService:
         # §8.4 order: realm grant type, then client authentication, then the client's grant type.
         if grant_type not in provider.grant_types or grant_type not in SUPPORTED_GRANTS:
             raise errors.unsupported_grant_type()
-        client = authenticate(self._view, realm, form, headers, switches.flag(opt.ENFORCE_AUTH_METHOD),
-                              switches.choice(opt.INVALID_CLIENT_STATUS))
+        client = authenticate(
+            self._view,
+            realm,
+            form,
+            headers,
+            switches.flag(opt.ENFORCE_AUTH_METHOD),
+            switches.choice(opt.INVALID_CLIENT_STATUS),
+        )
         if grant_type not in client.grant_types:
             raise errors.unauthorized_client()
         grant = self._grant(realm, grant_type, provider, client, form, switches)
@@ -127,8 +144,15 @@ class OAuthService:
         body.update(scope=grant.scope_string, token_type="Bearer", expires_in=grant.lifetime - 1)
         return 200, body, dict(NO_STORE)
 
-    def _grant(self, realm: str, grant_type: str, provider: Provider, client: Client,
-               form: Mapping[str, Any], switches: Switches) -> Grant:
+    def _grant(
+        self,
+        realm: str,
+        grant_type: str,
+        provider: Provider,
+        client: Client,
+        form: Mapping[str, Any],
+        switches: Switches,
+    ) -> Grant:
         if grant_type == grants.CLIENT_CREDENTIALS:
             return grants.client_credentials(client, provider, form)
         if grant_type == grants.PASSWORD:
@@ -168,16 +192,24 @@ class OAuthService:
     def _introspection_body(self, token: Token, include_aud_act: bool) -> dict[str, Any]:
         """The documented introspect shape (§8.7): scope as a string, user fields for user tokens."""
         claims = token.claims
-        body: dict[str, Any] = {"active": True, "scope": " ".join(token.scopes), "realm": claims["realm"],
-                                "client_id": claims["client_id"]}
+        body: dict[str, Any] = {
+            "active": True,
+            "scope": " ".join(token.scopes),
+            "realm": claims["realm"],
+            "client_id": claims["client_id"],
+        }
         if token.is_user_token:
             body.update(user_id=claims["sub"], username=claims["sub"])
-        body.update(token_type="Bearer", exp=claims["exp"], sub=claims["sub"], subname=claims["subname"],
-                    iss=claims["iss"])
+        body.update(
+            token_type="Bearer", exp=claims["exp"], sub=claims["sub"], subname=claims["subname"], iss=claims["iss"]
+        )
         if token.is_user_token:
             body["auth_level"] = claims["auth_level"]
-        body.update(authGrantId=claims["authGrantId"], auditTrackingId=claims["auditTrackingId"],
-                    expires_in=self._remaining(token))
+        body.update(
+            authGrantId=claims["authGrantId"],
+            auditTrackingId=claims["auditTrackingId"],
+            expires_in=self._remaining(token),
+        )
         if include_aud_act and claims.get("grant_type") == TOKEN_EXCHANGE:
             body["aud"] = claims["aud"]
             if "act" in claims:
@@ -204,8 +236,10 @@ MULTI_VALUED = ("audience",)
 def _single_valued(form: Mapping[str, Any]) -> dict[str, Any]:
     """Form values as strings; a repeated parameter (a list) keeps its first value, except
     ``audience``, which RFC 8693 allows to repeat."""
-    return {name: value if name in MULTI_VALUED or not isinstance(value, (list, tuple))
-            else (value[0] if value else "") for name, value in form.items()}
+    return {
+        name: value if name in MULTI_VALUED or not isinstance(value, (list, tuple)) else (value[0] if value else "")
+        for name, value in form.items()
+    }
 
 
 def _bearer(headers: Mapping[str, str]) -> str | None:

@@ -4,6 +4,7 @@ Client-side (stateless) tokens are JWTs signed with the emulator's key and carry
 checked on use (signature, ``kid``, expiry, realm) without any server state. Server-side tokens are
 random opaque strings whose claims live in a lock-guarded in-memory dict (reference §8.1).
 """
+
 from __future__ import annotations
 
 import functools
@@ -115,17 +116,19 @@ class TokenIssuer:
             claims["cts"] = STATELESS_CTS
         if grant.auth_level is not None:
             claims["auth_level"] = grant.auth_level
-        claims.update({
-            "auditTrackingId": f"{self._audit_prefix}-{next(self._audit)}",
-            "subname": grant.sub,
-            "iss": iss,
-            "tokenName": "access_token",
-            "token_type": "Bearer",
-            "authGrantId": secrets.token_urlsafe(20),
-            "client_id": grant.client_id,
-            "aud": grant.aud,
-            "nbf": now,
-        })
+        claims.update(
+            {
+                "auditTrackingId": f"{self._audit_prefix}-{next(self._audit)}",
+                "subname": grant.sub,
+                "iss": iss,
+                "tokenName": "access_token",
+                "token_type": "Bearer",
+                "authGrantId": secrets.token_urlsafe(20),
+                "client_id": grant.client_id,
+                "aud": grant.aud,
+                "nbf": now,
+            }
+        )
         if grant.act is not None:
             claims["act"] = grant.act
         if grant.may_act is not None:
@@ -134,21 +137,24 @@ class TokenIssuer:
         claims["scope"] = list(grant.scopes)
         if grant.auth_time is not None:
             claims["auth_time"] = grant.auth_time
-        claims.update({
-            "realm": realm_claim(realm),
-            "exp": now + grant.lifetime,
-            "iat": now,
-            "expires_in": grant.lifetime,
-            "jti": new_jti(),
-        })
+        claims.update(
+            {
+                "realm": realm_claim(realm),
+                "exp": now + grant.lifetime,
+                "iat": now,
+                "expires_in": grant.lifetime,
+                "jti": new_jti(),
+            }
+        )
         return claims
 
     def mint(self, grant: Grant, realm: str, iss: str, stateless: bool) -> Token:
         """Issue a token for ``grant``: a signed JWT, or an opaque string remembered in memory."""
         claims = self.claims(grant, realm, iss, stateless)
         if stateless:
-            value = jwt.encode(claims, self._private, algorithm="RS256",
-                               headers={"kid": self._kid} if self._kid else None)
+            value = jwt.encode(
+                claims, self._private, algorithm="RS256", headers={"kid": self._kid} if self._kid else None
+            )
         else:
             value = secrets.token_urlsafe(20)
             with self._lock:
@@ -178,9 +184,12 @@ class TokenIssuer:
             if jwt.get_unverified_header(value).get("kid") != self._kid:
                 return None
             # Expiry is checked against the injected clock by the caller, not PyJWT's wall clock.
-            return jwt.decode(value, self._public, algorithms=["RS256"],
-                              options={"verify_exp": False, "verify_nbf": False, "verify_iat": False,
-                                       "verify_aud": False})
+            return jwt.decode(
+                value,
+                self._public,
+                algorithms=["RS256"],
+                options={"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False},
+            )
         except jwt.PyJWTError:
             return None
 
