@@ -224,7 +224,10 @@ def open_tenant(
             from provisioner.emulator import EmulatorServer  # type: ignore[attr-defined,unused-ignore]
 
             state = os.path.join(os.fspath(state_dir), "emulator")
-            os.makedirs(state, exist_ok=True)
+            # The local tenant's state holds its client secrets and its service-account key: private,
+            # also when an earlier version made the folder readable by others.
+            os.makedirs(state, mode=0o700, exist_ok=True)
+            os.chmod(state, 0o700)
             server = stack.enter_context(EmulatorServer(port=0, state=state))
             if seed_files:
                 from provisioner.emulator.seedfile import apply_seed, read_seed_file

@@ -93,6 +93,7 @@ class EmulatorServer:
         self.state = os.fspath(state) if state is not None else None
         if self.state is not None:
             os.makedirs(self.state, mode=0o700, exist_ok=True)
+            os.chmod(self.state, 0o700)  # it holds client secrets and the service-account key
         self.config = Config(options)
         self.store = Store(os.path.join(self.state, "emulator.db") if self.state else None)
         self.backend = Backend(self.store, self.config, tuple(realms), ai_agents)

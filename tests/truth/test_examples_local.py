@@ -37,3 +37,18 @@ def test_example_applies_cleanly_on_a_fresh_local_tenant(stack: str, tmp_path: P
     again = provisioner("plan", *args, "--detailed-exitcode", cwd=tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "No changes. The tenant matches the manifests." in again.stdout
+    # The local tenant's state (client secrets, its service-account key) is private to the user.
+    state = tmp_path / ".provisioner" / "emulator"
+    assert state.stat().st_mode & 0o777 == 0o700
+    assert all(f.stat().st_mode & 0o077 == 0 for f in state.iterdir() if f.is_file())
+
+
+def test_a_local_tenant_folder_made_readable_by_an_earlier_version_becomes_private(tmp_path: Path) -> None:
+    state = tmp_path / ".provisioner" / "emulator"
+    state.mkdir(parents=True, mode=0o755)
+    state.chmod(0o755)
+    manifests = ROOT / "manifests" / "bot-traffic-analyzer"
+    planned = provisioner("plan", str(manifests), "--tenant", "local", "--env-file", str(manifests / "demo.env"),
+                          cwd=tmp_path)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert state.stat().st_mode & 0o777 == 0o700
