@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.errors import UsageError
-from provisioner.export.reverse import CLIENT_ID, Note, agent_spec, application_spec, has_secret_marker, provider_spec
-from provisioner.kinds import REGISTRY, aiagent, application, provider, spec_of
+from provisioner.export.reverse import CLIENT_ID, Note, has_secret_marker
+from provisioner.kinds import REGISTRY, aiagent, application, spec_of
 from provisioner.kinds.snapshot import RealmSnapshot
 from provisioner.manifest.model import API_VERSION
 from provisioner.plan.order import address
@@ -47,11 +47,30 @@ class ExportedDocument:
 
 @dataclass(frozen=True)
 class Selection:
-    """The applications and agents to export, and what was skipped (as notes)."""
+    """The keys to export per kind (singletons are exported per realm, not selected), and what was skipped
+    (as notes)."""
 
-    applications: tuple[str, ...] = ()
-    agents: tuple[str, ...] = ()
+    keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     notes: tuple[Note, ...] = field(default_factory=tuple)
+
+    @property
+    def applications(self) -> tuple[str, ...]:
+        return tuple(self.keys.get(application.KIND, ()))
+
+    @property
+    def agents(self) -> tuple[str, ...]:
+        return tuple(self.keys.get(aiagent.KIND, ()))
+
+
+@dataclass(frozen=True)
+class ExportContext:
+    """What a kind's ``export`` hook reads: the realm, the users by id, the keys selected per kind (an agent's
+    privileges name only exported applications) and the provider grant mode."""
+
+    snap: RealmSnapshot
+    users: Mapping[str, str]
+    selected: Mapping[str, frozenset[str]]
+    provider_grant_types: str
 
 
 @dataclass(frozen=True)
@@ -145,12 +164,14 @@ def select(snap: RealmSnapshot, options: ExportOptions) -> Selection:
             )
     apps = [k for k in apps if CLIENT_ID.match(k)] if application.KIND in options.kinds else []
     agents = [k for k in agents if CLIENT_ID.match(k)] if aiagent.KIND in options.kinds else []
-    return Selection(tuple(apps), tuple(agents), tuple(notes))
+    return Selection({application.KIND: tuple(apps), aiagent.KIND: tuple(agents)}, tuple(notes))
 
 
-def _unique_names(keys: list[str], name_of: Mapping[str, str | None]) -> dict[str, str]:
-    """Secret variable per client id; a clash (``a-b`` / ``a_b``) gets ``_2``, ``_3`` in key order."""
-    out: dict[str, str] = {}
+def _unique_names(
+    keys: list[tuple[str, str]], name_of: Mapping[tuple[str, str], str | None]
+) -> dict[tuple[str, str], str]:
+    """Secret variable per ``(client id, kind)``; a clash (``a-b`` / ``a_b``) gets ``_2``, ``_3`` in key order."""
+    out: dict[tuple[str, str], str] = {}
     used: set[str] = set()
     for key in sorted(keys):
         base = name_of.get(key)
@@ -181,38 +202,24 @@ def build(snap: RealmSnapshot, selection: Selection, users: Mapping[str, str], o
     realm = snap.realm
     notes = list(selection.notes)
     docs: list[ExportedDocument] = []
-    if provider.KIND in options.kinds:
-        addr = address(provider.KIND, realm, realm)
-        if snap.provider is None:
-            notes.append(Note(addr, "the OAuth2 provider could not be read; not exported"))
-        else:
-            rev = provider_spec(snap, options.provider_grant_types, addr)
-            notes.extend(rev.notes)
-            if rev.spec:
-                docs.append(
-                    ExportedDocument(
-                        kind=provider.KIND,
-                        key=realm,
-                        realm=realm,
-                        path=f"{FOLDERS[provider.KIND]}/{realm}.yaml",
-                        document=_document(provider.KIND, realm, realm, rev.spec),
-                    )
-                )
-            else:
-                notes.append(Note(addr, "nothing differs from the AIC defaults; no file written"))
-    exported_apps = set(selection.applications)
+    context = ExportContext(
+        snap, users, {kind: frozenset(keys) for kind, keys in selection.keys.items()}, options.provider_grant_types
+    )
     specs: list[tuple[str, str, dict[str, Any], str | None]] = []
-    for key in selection.applications:
-        rev, secret = application_spec(snap, key, users, address(application.KIND, realm, key))
-        notes.extend(rev.notes)
-        specs.append((application.KIND, key, rev.spec, secret))
-    for key in selection.agents:
-        rev, secret = agent_spec(snap, key, users, exported_apps, address(aiagent.KIND, realm, key))
-        notes.extend(rev.notes)
-        specs.append((aiagent.KIND, key, rev.spec, secret))
-    names = _unique_names([key for _, key, _, _ in specs], {key: secret for _, key, _, secret in specs})
+    for kind_spec in REGISTRY:
+        if kind_spec.export is None or kind_spec.name not in options.kinds:
+            continue
+        keys = (realm,) if kind_spec.keyed_by_realm else selection.keys.get(kind_spec.name, ())
+        for key in keys:
+            kind_notes, spec, secret = kind_spec.export(context, key, address(kind_spec.name, realm, key))
+            notes.extend(kind_notes)
+            if spec is not None:
+                specs.append((kind_spec.name, key, spec, secret))
+    names = _unique_names(
+        [(key, kind) for kind, key, _, _ in specs], {(key, kind): secret for kind, key, _, secret in specs}
+    )
     for kind, key, spec, _ in specs:
-        name = names.get(key)
+        name = names.get((key, kind))
         if name and "clientSecret" in spec:
             spec["clientSecret"] = {"fromEnv": name}
         docs.append(
@@ -243,6 +250,7 @@ def build(snap: RealmSnapshot, selection: Selection, users: Mapping[str, str], o
 
 
 __all__ = [
+    "ExportContext",
     "ExportOptions",
     "ExportResult",
     "ExportedDocument",

@@ -16,8 +16,8 @@ from typing import Any
 from provisioner.errors import ProvisionerError
 from provisioner.export.build import ExportResult
 from provisioner.export.reverse import Note
-from provisioner.kinds import aiagent, spec_of
-from provisioner.kinds.common import unwrap, writable_client_doc
+from provisioner.kinds import spec_of
+from provisioner.kinds.common import writable_client_doc
 from provisioner.kinds.oauth2client import set_markers, stack_of
 from provisioner.kinds.snapshot import RealmSnapshot
 from provisioner.plan.order import address
@@ -104,13 +104,9 @@ def _mark_one(client: Any, snap: RealmSnapshot, mark: Mark, stack: str) -> None:
         raise ProvisionerError("it changed since the export read it; not marked")
     body = writable_client_doc(current)
     set_markers(body, stack=stack)
-    if mark.kind == aiagent.KIND:
-        # AM copies the identity attributes to IDM on a PUT: send IDM's current values, never stale ones.
-        identity = snap.identity_of(mark.key)
-        attrs = body.get("aiAgentIdentityAttributes")
-        uid = unwrap(current.get("aiAgentIdentityUid")) or (attrs or {}).get("_id")
-        if isinstance(attrs, dict) and uid:
-            body["aiAgentIdentityAttributes"] = aiagent.identity_attributes(mark.key, str(uid), {}, identity)
+    spec = spec_of(mark.kind)
+    if spec is not None and spec.before_put is not None:
+        spec.before_put(snap, mark.key, current, body)
     am.put(mark.am_kind, mark.key, body)
 
 

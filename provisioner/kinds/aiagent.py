@@ -432,6 +432,24 @@ def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def export(context: Any, key: str, address: str) -> tuple[list[Any], dict[str, Any] | None, str | None]:
+    """The minimal AIAgent spec of ``key`` (privileges on the exported applications included) and its secret
+    variable."""
+    from provisioner.export.reverse import agent_spec
+
+    exported_apps = set(context.selected.get(application.KIND, ()))
+    rev, secret = agent_spec(context.snap, key, context.users, exported_apps, address)
+    return list(rev.notes), rev.spec, secret
+
+
+def before_put(snap: Any, key: str, current: Mapping[str, Any], body: dict[str, Any]) -> None:
+    """AM copies the identity attributes to IDM on a PUT: send IDM's current values, never stale ones."""
+    attrs = body.get("aiAgentIdentityAttributes")
+    uid = unwrap(current.get("aiAgentIdentityUid")) or (attrs or {}).get("_id")
+    if isinstance(attrs, dict) and uid:
+        body["aiAgentIdentityAttributes"] = identity_attributes(key, str(uid), {}, snap.identity_of(key))
+
+
 SPEC = KindSpec(
     name=KIND,
     rank=RANK,
@@ -445,6 +463,8 @@ SPEC = KindSpec(
     observed=observed,
     references=references,
     export_folder="agents",
+    export=export,
+    before_put=before_put,
     schema="aiagent.schema.json",
     steps={"create": ((1, apply_am), (2, apply_identity)), "update": ((1, apply_am),), "delete": ((4, apply_delete),)},
     plan=plan,

@@ -299,6 +299,14 @@ def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
     return {"clients": by_id(results.get("clients")), "apps": apps}
 
 
+def export(context: Any, key: str, address: str) -> tuple[list[Any], dict[str, Any] | None, str | None]:
+    """The minimal Application spec of client ``key`` and its secret variable (None: a public client)."""
+    from provisioner.export.reverse import application_spec
+
+    rev, secret = application_spec(context.snap, key, context.users, address)
+    return list(rev.notes), rev.spec, secret
+
+
 SPEC = KindSpec(
     name=KIND,
     rank=RANK,
@@ -312,6 +320,7 @@ SPEC = KindSpec(
     observed=observed,
     references=references,
     export_folder="applications",
+    export=export,
     schema="application.schema.json",
     steps={
         "create": ((1, apply_am), (2, apply_idm)),

@@ -186,6 +186,18 @@ def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
     return {"provider": unwrap(provider) if provider is not None else None, "provider_rev": provider_rev}
 
 
+def export(context: Any, key: str, address: str) -> tuple[list[Any], dict[str, Any] | None, str | None]:
+    """The realm's provider as a manifest spec: only what differs from the AIC defaults (no file if nothing)."""
+    from provisioner.export.reverse import Note, provider_spec
+
+    if context.snap.provider is None:
+        return [Note(address, "the OAuth2 provider could not be read; not exported")], None, None
+    rev = provider_spec(context.snap, context.provider_grant_types, address)
+    if rev.spec:
+        return list(rev.notes), rev.spec, None
+    return [*rev.notes, Note(address, "nothing differs from the AIC defaults; no file written")], None, None
+
+
 SPEC = KindSpec(
     name=KIND,
     rank=RANK,
@@ -195,6 +207,7 @@ SPEC = KindSpec(
     steps={"update": ((1, apply_update),)},
     plan=plan,
     export_folder="providers",
+    export=export,
     schema="oauth2provider.schema.json",
     rules=(grant_rules,),
     reads=(SnapshotRead("provider", lambda client, realm: client.am(realm).get_provider()),),

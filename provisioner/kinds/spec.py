@@ -25,6 +25,12 @@ Finding = tuple[Any, str, str, str]
 #: A semantic rule of the kind: ``rule(every loaded resource, complete)`` → its findings. ``complete`` is
 #: False when some document could not be loaded (a reference may point into it).
 Rule = Callable[[Sequence[Any], bool], Iterable[Finding]]
+#: Export of one object: ``export(export context, key, address)`` → ``(notes, spec, secret variable)``; the
+#: spec is None when no document is written for it (the notes say why).
+Export = Callable[[Any, str, str], tuple[list[Any], dict[str, Any] | None, str | None]]
+#: ``before_put(realm snapshot, key, current AM document, body)``: fix up a whole-document PUT body that
+#: changes nothing of the kind's own (``export --stack`` writing the ownership marker).
+BeforePut = Callable[[Any, str, Mapping[str, Any], dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,9 @@ class KindSpec:
     ``plan(context, resource)``: the changes of one declared resource (a kind declared inside another,
     like privileges inside their agent, is planned by its parent).
     ``export_folder`` / ``export_order``: where ``export`` writes documents of the kind, and the order
-    of their spec keys. ``schema``: the JSON Schema file of its manifest documents.
+    of their spec keys; ``export``: the reverse mapping of one of its objects to a manifest spec (a
+    singleton is exported once per realm, other kinds for the keys the export selected).
+    ``before_put``: what a marker-only PUT of its AM document must refresh first. ``schema``: the JSON Schema file of its manifest documents.
     ``reads`` / ``assemble``: the kind's snapshot reads (one request each per realm, run in parallel) and
     the :class:`~provisioner.kinds.snapshot.RealmSnapshot` fields it builds from the realm's read results.
     ``rules``: the offline semantic rules about this kind's documents (``manifest/rules.py`` runs them
@@ -93,6 +101,8 @@ class KindSpec:
     owns: str | None = None
     export_folder: str | None = None
     export_order: tuple[str, ...] = ()
+    export: Export | None = None
+    before_put: BeforePut | None = None
     schema: str | None = None
     reads: tuple[SnapshotRead, ...] = ()
     assemble: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None

@@ -277,6 +277,23 @@ def test_selection_skips_platform_clients_and_build_resolves_secret_name_clashes
     assert result.secrets == [("A_B_2_SECRET", "a_b"), ("A_B_SECRET", "a-b")]
 
 
+def test_every_exported_kind_declares_its_export_step_and_build_goes_by_the_registry() -> None:
+    from provisioner.kinds import REGISTRY
+
+    assert all(spec.export is not None for spec in REGISTRY if spec.export_folder)
+    # An application keyed like the realm: the provider's document and the client's secret variable stay apart.
+    apps = {"alpha": _app("alpha")}
+    grants = [*DEFAULT_PROVIDER_GRANTS, TOKEN_EXCHANGE]
+    snap = _snap(apps=apps, provider={"advancedOAuth2Config": {"grantTypes": grants}})
+    options = ExportOptions(kinds=("OAuth2Provider", "Application"))
+    result = build(snap, select(snap, options), {}, options)
+    assert [(d.kind, d.path, d.secret_env) for d in result.documents] == [
+        ("OAuth2Provider", "providers/alpha.yaml", None),
+        ("Application", "applications/alpha.yaml", "ALPHA_SECRET"),
+    ]
+    assert result.secrets == [("ALPHA_SECRET", "alpha")]
+
+
 def test_select_unknown_client_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match=r"--select: cannot export 'nope' \(no application or AI agent"):
         select(_snap(apps={"a": _app("a")}), ExportOptions(select=("nope",)))
