@@ -48,7 +48,8 @@ def test_a_local_tenant_folder_made_readable_by_an_earlier_version_becomes_priva
     state.mkdir(parents=True, mode=0o755)
     state.chmod(0o755)
     manifests = ROOT / "manifests" / "bot-traffic-analyzer"
-    planned = provisioner("plan", str(manifests), "--tenant", "local", "--env-file", str(manifests / "demo.env"),
-                          cwd=tmp_path)
+    planned = provisioner(
+        "plan", str(manifests), "--tenant", "local", "--env-file", str(manifests / "demo.env"), cwd=tmp_path
+    )
     assert planned.returncode == 0, planned.stdout + planned.stderr
     assert state.stat().st_mode & 0o777 == 0o700
