@@ -46,7 +46,8 @@ def test_clean(capsys):
 """
 
 
-def _run(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def _run(tmp_path: Path, *pytest_args: str) -> subprocess.CompletedProcess[str]:
+    """Run the planted file in a pytest subprocess with this suite's conftest (``pytest_args`` added)."""
     test_file = tmp_path / "test_planted_leak.py"
     test_file.write_text(PLANTED.format(), encoding="utf-8")
     return subprocess.run(
@@ -59,6 +60,7 @@ def _run(tmp_path: Path) -> subprocess.CompletedProcess[str]:
             "tests.conftest",
             "-p",
             "no:cacheprovider",
+            *pytest_args,
             "--rootdir",
             str(tmp_path),
             "--basetemp",
@@ -69,7 +71,7 @@ def _run(tmp_path: Path) -> subprocess.CompletedProcess[str]:
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
     )
 
 

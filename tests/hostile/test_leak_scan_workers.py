@@ -7,44 +7,13 @@ and a planted leak fails the session exactly as it does without workers.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.hostile.test_leak_scan import PLANTED
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.hostile.test_leak_scan import _run
 
 
 def test_a_planted_leak_fails_the_session_under_xdist_workers(tmp_path: Path) -> None:
-    test_file = tmp_path / "test_planted_leak.py"
-    test_file.write_text(PLANTED.format(), encoding="utf-8")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "tests.conftest",
-            "-p",
-            "no:cacheprovider",
-            "-n",
-            "2",
-            "--dist",
-            "load",
-            "--rootdir",
-            str(tmp_path),
-            "--basetemp",
-            str(tmp_path / "base"),
-            str(test_file),
-        ],
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _run(tmp_path, "-n", "2", "--dist", "load")
     out = result.stdout
     assert result.returncode == 1, out + result.stderr
     assert "4 passed" in out  # every test passed: the leak scan alone fails the session
