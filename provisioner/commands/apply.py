@@ -41,65 +41,18 @@ from provisioner.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, Provisione
     help="When a change fails, undo what this run wrote (see provisioner undo).",
 )
 @target_option
-def command(
-    paths: tuple[str, ...],
-    env: str | None,
-    env_file: str | None,
-    tenant: str | None,
-    realm: str | None,
-    stack_name: str | None,
-    take_over: bool,
-    fmt: str,
-    prune: bool,
-    max_deletes: int,
-    parallelism: int,
-    verbose: bool,
-    quiet: bool,
-    no_color: bool,
-    plan_file: str | None,
-    auto_approve: bool,
-    enable_features: bool,
-    run_verify: bool,
-    rollback: bool,
-    secrets_dirs: tuple[str, ...] = (),
-    record: str | None = None,
-    targets: tuple[str, ...] = (),
-) -> int:
+def command(**options: Any) -> int:
     """Apply the manifests (PATHS) or a saved plan (--plan FILE, '-' for stdin) to the tenant.
 
     A saved plan is refused, before any write, when the tenant changed since it was made. With
     --format json, stdout is one JSON document ({"plan", "result", "verify"}); progress goes to stderr.
     """
-    if not paths and not plan_file:
+    if not options["paths"] and not options["plan_file"]:
         raise UsageError("give manifest PATHS or --plan FILE")
-    machine = fmt == "json"
-    shown: list[Any] = []
+    machine = options["fmt"] == "json"
+    shown: list[Any] = []  # the plan once it is shown, for the JSON document of a run that stops
     try:
-        return _apply(
-            paths,
-            env,
-            env_file,
-            tenant,
-            realm,
-            stack_name,
-            take_over,
-            fmt,
-            prune,
-            max_deletes,
-            parallelism,
-            verbose,
-            quiet,
-            no_color,
-            plan_file,
-            auto_approve,
-            enable_features,
-            run_verify,
-            rollback,
-            secrets_dirs,
-            record,
-            targets,
-            shown,
-        )
+        return _apply(shown, **options)
     except ProvisionerError as exc:
         if machine:  # stdout stays one JSON document, also when the run stops with an error
             echo(
@@ -115,6 +68,8 @@ def command(
 
 
 def _apply(
+    shown: list[Any],
+    *,
     paths: tuple[str, ...],
     env: str | None,
     env_file: str | None,
@@ -137,7 +92,6 @@ def _apply(
     secrets_dirs: tuple[str, ...],
     record: str | None,
     targets: tuple[str, ...],
-    shown: list[Any],
 ) -> int:
     loaded = None
     if paths:
