@@ -50,9 +50,34 @@ def check_stack_name(ctx: click.Context, param: click.Parameter, value: str | No
     return value
 
 
+def run_options(
+    verbose_help: str = "Show unchanged objects and trace HTTP requests.",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--parallelism``, ``-v``, ``-q`` and ``--no-color``: how every command that talks to a tenant runs."""
+    options = [
+        click.option(
+            "--parallelism",
+            type=click.IntRange(min=1, max=64),
+            default=4,
+            show_default=True,
+            help="Concurrent requests.",
+        ),
+        click.option("-v", "--verbose", is_flag=True, help=verbose_help),
+        click.option("-q", "--quiet", is_flag=True, help="Print less."),
+        click.option("--no-color", "no_color", is_flag=True, help="No ANSI colour (also NO_COLOR)."),
+    ]
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
 def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The options plan and apply share."""
-    options = [
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         click.option("--env", "env", metavar="NAME", help="Load environments/NAME.yaml next to the manifests."),
         click.option(
             "--env-file",
@@ -102,16 +127,7 @@ def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="Refuse to delete more objects than this.",
         ),
-        click.option(
-            "--parallelism",
-            type=click.IntRange(min=1, max=64),
-            default=4,
-            show_default=True,
-            help="Concurrent requests.",
-        ),
-        click.option("-v", "--verbose", is_flag=True, help="Show unchanged objects and trace HTTP requests."),
-        click.option("-q", "--quiet", is_flag=True, help="Print less."),
-        click.option("--no-color", "no_color", is_flag=True, help="No ANSI colour (also NO_COLOR)."),
+        run_options(),
         click.option(
             "--record",
             "record",

@@ -18,6 +18,7 @@ from provisioner.commands._common import (
     graceful_interrupt,
     print_target,
     report,
+    run_options,
     show_plan,
     tenant_name,
 )
@@ -68,12 +69,7 @@ def _load(paths: tuple[str, ...], env: str | None, env_file: str | None, stack_n
     show_default=True,
     help="How the destroy plan is shown.",
 )
-@click.option(
-    "--parallelism", type=click.IntRange(min=1, max=64), default=4, show_default=True, help="Concurrent requests."
-)
-@click.option("-v", "--verbose", is_flag=True, help="Trace HTTP requests.")
-@click.option("-q", "--quiet", is_flag=True, help="Print less.")
-@click.option("--no-color", "no_color", is_flag=True, help="No ANSI colour (also NO_COLOR).")
+@run_options("Trace HTTP requests.")
 def command(
     paths: tuple[str, ...],
     env: str | None,

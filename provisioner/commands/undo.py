@@ -7,7 +7,7 @@ import os
 import click
 
 from provisioner import api, undo
-from provisioner.commands._common import print_target, run_undo
+from provisioner.commands._common import print_target, run_options, run_undo
 
 
 @click.command(name="undo")
@@ -40,12 +40,7 @@ from provisioner.commands._common import print_target, run_undo
     show_default=True,
     help="Refuse to delete more objects than this.",
 )
-@click.option(
-    "--parallelism", type=click.IntRange(min=1, max=64), default=4, show_default=True, help="Concurrent requests."
-)
-@click.option("-v", "--verbose", is_flag=True, help="Show unchanged objects and trace HTTP requests.")
-@click.option("-q", "--quiet", is_flag=True, help="Print less.")
-@click.option("--no-color", "no_color", is_flag=True, help="No ANSI colour (also NO_COLOR).")
+@run_options()
 def command(
     journal: str,
     env_file: str | None,
