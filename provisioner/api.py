@@ -20,14 +20,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from provisioner import redact
 from provisioner.apply import ApplyOptions, ApplyResult, execute
 from provisioner.errors import ConfigurationError, ProvisionerError, UsageError, ValidationFailed
 from provisioner.kinds import spec_of
 from provisioner.kinds.snapshot import ReadScope, Snapshot, read_snapshot
 from provisioner.plan import Plan, PlanOptions, make_plan
-from provisioner.plan.model import SecretReference
-from provisioner.secretcheck import secret_status, secret_values
+from provisioner.plansecrets import ref_resolver, require_sent_secrets, secret_status, secret_values
 
 Progress = Callable[[str], None]
 
@@ -387,76 +385,6 @@ def destroy_plan(
     )
 
 
-def _saved_plan_secret_file(ref: SecretReference, environ: Mapping[str, str], dotenv: Mapping[str, str]) -> str:
-    """A saved plan's ``fromFile`` secret, read under the loader's rules: inside the folder it was
-    declared in or the working directory, a regular file, size-capped, never the key file."""
-    from provisioner import safefile
-    from provisioner.manifest.limits import DEFAULT_LIMITS
-
-    key_file = environ.get("AIC_SERVICE_ACCOUNT_JWK_FILE") or dotenv.get("AIC_SERVICE_ACCOUNT_JWK_FILE") or ""
-    try:
-        real = safefile.confined(ref.path, (os.getcwd(), ref.base or "."), (key_file,))
-        data = safefile.read_bytes(real, DEFAULT_LIMITS.max_secret_bytes)
-    except safefile.FileRefused as exc:
-        raise ConfigurationError(f"secret {ref}: {exc}") from None
-    except FileNotFoundError:
-        raise ConfigurationError(
-            f"secret {ref} is not available: {ref.path} does not exist (a saved plan reads "
-            f"fromFile relative to the working directory it was made in: run apply there, or "
-            f"pass the manifest PATHS)"
-        ) from None
-    except OSError as exc:
-        raise ConfigurationError(
-            f"secret {ref}: cannot read {ref.path}: {exc.strerror or type(exc).__name__}"
-        ) from None
-    try:
-        value = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigurationError(f"secret {ref}: {ref.path} is not valid UTF-8") from None
-    return value[:-2] if value.endswith("\r\n") else value[:-1] if value.endswith("\n") else value
-
-
-def ref_resolver(
-    values: Mapping[tuple[str, str], str], environ: Mapping[str, str], dotenv: Mapping[str, str]
-) -> Callable[[SecretReference], str]:
-    """Resolve a plan's secret reference: the loaded manifests' values first, then the environment
-    (``fromEnv``) or the file in the folder the reference was declared in (``fromFile``)."""
-
-    def resolve(ref: SecretReference) -> str:
-        if ref.key() in values:
-            return values[ref.key()]
-        value: str | None = None
-        if ref.source == "env":
-            value = environ.get(ref.name) or dotenv.get(ref.name)
-        else:
-            value = _saved_plan_secret_file(ref, environ, dotenv)
-        if not value:
-            raise ConfigurationError(f"secret {ref} is not available (pass the manifests or set it)")
-        redact.register(value)
-        return value
-
-    return resolve
-
-
-def _require_sent_secrets(the_plan: Plan, resolver: Callable[[SecretReference], str]) -> None:
-    """Every secret the plan sends (creates, and updates whose secret changed) resolves, or nothing is
-    written: a saved plan applied without its secrets stops before the first write, naming them all."""
-    missing = []
-    for change in the_plan.changes:
-        if change.secret is None or not (change.action == "create" or change.send_secret):
-            continue
-        try:
-            resolver(change.secret)
-        except ConfigurationError as exc:
-            missing.append(f"  {change.address}: {exc}")
-    if missing:
-        lines = "\n".join(missing)
-        raise ConfigurationError(
-            f"the plan sends secrets that are not available; nothing was written:\n{lines}\n"
-            f"Set them in the environment, pass --env-file FILE, or pass the manifest PATHS."
-        )
-
-
 def _declared_alone(kind: str) -> bool:
     """A kind with its own documents (not one declared inside its parent, like an agent's privileges)."""
     spec = spec_of(kind)
@@ -596,7 +524,7 @@ def apply(
         raise ProvisionerError(f"the plan has errors; nothing was written:\n{lines}")
     values = secret_values(resources_of(stack, realm), secrets) if stack is not None else {}
     resolver = ref_resolver(values, env_map, read_env_file(env_file))
-    _require_sent_secrets(the_plan, resolver)
+    require_sent_secrets(the_plan, resolver)
     if confirm is not None and not confirm(the_plan):
         raise ProvisionerError("Apply cancelled; nothing was written.")
     replan = None

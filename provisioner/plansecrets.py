@@ -1,21 +1,26 @@
-"""Does the tenant hold each declared client secret? Markers first, live probes where they cannot tell.
+"""A plan's client secrets: whether the tenant holds them (plan), and their values (apply).
 
 Secrets are never read back: the hash marker on an object provisioner wrote answers; an object without
 one (adopted, e.g. through export), and every object under ``plan --check-secrets``, is proven at the
 realm's introspect endpoint with the secret itself, several at a time on the client's one session.
+Apply resolves a plan's secret references from the loaded manifests, else the environment or the file
+(a saved plan), and refuses to start while any secret it sends is missing.
 """
 
 from __future__ import annotations
 
+import os
 import secrets as secrets_module
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from provisioner import redact
+from provisioner.errors import ConfigurationError
 from provisioner.kinds import spec_of
 from provisioner.kinds.oauth2client import secret_marker
 from provisioner.kinds.secrets import verify_many
 from provisioner.kinds.snapshot import Snapshot
-from provisioner.plan.model import SecretReference
+from provisioner.plan.model import Plan, SecretReference
 from provisioner.plan.order import address
 
 
@@ -98,3 +103,73 @@ def probe_secret(client: Any, res: Any, doc: Mapping[str, Any], secret: str, end
     except OAuthError as exc:
         return False if exc.error == "invalid_client" or exc.status == 401 else None
     return True
+
+
+def _saved_plan_secret_file(ref: SecretReference, environ: Mapping[str, str], dotenv: Mapping[str, str]) -> str:
+    """A saved plan's ``fromFile`` secret, read under the loader's rules: inside the folder it was
+    declared in or the working directory, a regular file, size-capped, never the key file."""
+    from provisioner import safefile
+    from provisioner.manifest.limits import DEFAULT_LIMITS
+
+    key_file = environ.get("AIC_SERVICE_ACCOUNT_JWK_FILE") or dotenv.get("AIC_SERVICE_ACCOUNT_JWK_FILE") or ""
+    try:
+        real = safefile.confined(ref.path, (os.getcwd(), ref.base or "."), (key_file,))
+        data = safefile.read_bytes(real, DEFAULT_LIMITS.max_secret_bytes)
+    except safefile.FileRefused as exc:
+        raise ConfigurationError(f"secret {ref}: {exc}") from None
+    except FileNotFoundError:
+        raise ConfigurationError(
+            f"secret {ref} is not available: {ref.path} does not exist (a saved plan reads "
+            f"fromFile relative to the working directory it was made in: run apply there, or "
+            f"pass the manifest PATHS)"
+        ) from None
+    except OSError as exc:
+        raise ConfigurationError(
+            f"secret {ref}: cannot read {ref.path}: {exc.strerror or type(exc).__name__}"
+        ) from None
+    try:
+        value = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"secret {ref}: {ref.path} is not valid UTF-8") from None
+    return value[:-2] if value.endswith("\r\n") else value[:-1] if value.endswith("\n") else value
+
+
+def ref_resolver(
+    values: Mapping[tuple[str, str], str], environ: Mapping[str, str], dotenv: Mapping[str, str]
+) -> Callable[[SecretReference], str]:
+    """Resolve a plan's secret reference: the loaded manifests' values first, then the environment
+    (``fromEnv``) or the file in the folder the reference was declared in (``fromFile``)."""
+
+    def resolve(ref: SecretReference) -> str:
+        if ref.key() in values:
+            return values[ref.key()]
+        value: str | None = None
+        if ref.source == "env":
+            value = environ.get(ref.name) or dotenv.get(ref.name)
+        else:
+            value = _saved_plan_secret_file(ref, environ, dotenv)
+        if not value:
+            raise ConfigurationError(f"secret {ref} is not available (pass the manifests or set it)")
+        redact.register(value)
+        return value
+
+    return resolve
+
+
+def require_sent_secrets(the_plan: Plan, resolver: Callable[[SecretReference], str]) -> None:
+    """Every secret the plan sends (creates, and updates whose secret changed) resolves, or nothing is
+    written: a saved plan applied without its secrets stops before the first write, naming them all."""
+    missing = []
+    for change in the_plan.changes:
+        if change.secret is None or not (change.action == "create" or change.send_secret):
+            continue
+        try:
+            resolver(change.secret)
+        except ConfigurationError as exc:
+            missing.append(f"  {change.address}: {exc}")
+    if missing:
+        lines = "\n".join(missing)
+        raise ConfigurationError(
+            f"the plan sends secrets that are not available; nothing was written:\n{lines}\n"
+            f"Set them in the environment, pass --env-file FILE, or pass the manifest PATHS."
+        )
