@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioner.kinds import REGISTRY, access
+from provisioner.kinds import REGISTRY, access_diff
 from provisioner.kinds.planning import PlanContext
 from provisioner.kinds.snapshot import Snapshot
 from provisioner.plan.model import FORMAT_VERSION, Change, Plan, PlanDiagnostic, _plain, summarize
@@ -110,7 +110,7 @@ def make_plan(resources: Iterable[Any], snapshot: Snapshot, options: PlanOptions
 
 def _access_changes(
     resources: Sequence[Any], snapshot: Snapshot, changes: Sequence[Change]
-) -> tuple[access.AccessChange, ...]:
+) -> tuple[access_diff.AccessChange, ...]:
     """The access difference: the tenant's access map now vs after the plan (agents it touches)."""
     deletes = [(c.kind, c.realm, c.key) for c in changes if c.action == "delete"]
-    return access.plan_difference(resources, snapshot, deletes)
+    return access_diff.plan_difference(resources, snapshot, deletes)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from provisioner.grants import CLIENT_CREDENTIALS, TOKEN_EXCHANGE
-from provisioner.kinds.access import AccessMap, AgentAccess, Exchange, diff
+from provisioner.kinds.access import AccessMap, AgentAccess, Exchange
+from provisioner.kinds.access_diff import diff
 
 GRANTS = (CLIENT_CREDENTIALS, TOKEN_EXCHANGE)
 
