@@ -21,9 +21,19 @@ from typing import Any
 
 from provisioner import redact
 
+#: Step records are fsynced at most this often (seconds); see :meth:`Journal.record`.
+SYNC_INTERVAL = 0.25
+
 
 class Journal:
-    """Append-only JSON-lines journal; thread-safe; each line flushed and fsynced."""
+    """Append-only JSON-lines journal; thread-safe.
+
+    Every line is flushed to the operating system as it is written, so a killed process loses nothing.
+    Against a power loss, ``sync=True`` records (and :meth:`sync`, :meth:`close`) are fsynced before
+    they return; other records are fsynced in groups, at most every :data:`SYNC_INTERVAL` seconds, by
+    whichever writer comes due, outside the write lock: one fsync per record under the lock serialised
+    every worker of an apply behind the disk (about 40 % of a 2,000-write apply's wall time).
+    """
 
     def __init__(
         self, directory: str | os.PathLike[str], *, clock: Callable[[], float] = time.time, run_id: str | None = None
@@ -31,6 +41,8 @@ class Journal:
         self.directory = Path(directory)
         self._clock = clock
         self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
+        self._synced_at = time.monotonic()
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(clock()))
         self.run_id = run_id or f"{stamp}-{os.getpid()}"
@@ -38,18 +50,39 @@ class Journal:
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._file = os.fdopen(fd, "a", encoding="utf-8")
 
-    def record(self, event: str, **fields: Any) -> None:
-        """Append one record: ``{"at": <unix time>, "event": event, ...fields}`` (redacted)."""
+    def record(self, event: str, *, sync: bool = False, **fields: Any) -> None:
+        """Append one record: ``{"at": <unix time>, "event": event, ...fields}`` (redacted); with
+        ``sync`` it is on disk when this returns."""
         entry = {"at": round(self._clock(), 3), "event": event, **fields}
         line = json.dumps(redact.data(entry), sort_keys=True, default=str)
         with self._lock:
             self._file.write(line + "\n")
             self._file.flush()
+        if sync:
+            self.sync()
+        elif time.monotonic() - self._synced_at >= SYNC_INTERVAL and self._sync_lock.acquire(blocking=False):
+            try:
+                self._fsync()
+            finally:
+                self._sync_lock.release()
+
+    def sync(self) -> None:
+        """Put every record written so far on disk."""
+        with self._sync_lock:
+            self._fsync()
+
+    def _fsync(self) -> None:
+        self._synced_at = time.monotonic()
+        try:
             os.fsync(self._file.fileno())
+        except ValueError:  # closed meanwhile: close() synced it
+            pass
 
     def close(self) -> None:
-        with self._lock:
+        with self._sync_lock, self._lock:
             if not self._file.closed:
+                self._file.flush()
+                os.fsync(self._file.fileno())
                 self._file.close()
 
     def __enter__(self) -> Journal:

@@ -181,6 +181,7 @@ def execute(
             # Before any write: what each object holds now (secrets excluded), for `provisioner undo`.
             for image in capture(plan.changes, snapshot, client):
                 run.record("before", **image)
+            run.sync()  # the start and before records are on disk before the first write
         ctx = ApplyContext(client=client, stack=options.stack, secret=secret, snapshot=snapshot)
         for number, (_level, steps) in enumerate(step_levels(plan.changes)):
             runnable = []
@@ -293,6 +294,11 @@ class _Run:
     def record(self, event: str, **fields: Any) -> None:
         if self.options.journal is not None:
             self.options.journal.record(event, **fields)
+
+    def sync(self) -> None:
+        sync = getattr(self.options.journal, "sync", None)
+        if sync is not None:
+            sync()
 
     def interrupted(self) -> bool:
         return self.options.stop is not None and self.options.stop.is_set()
