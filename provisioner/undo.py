@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioner import api, redact
+from provisioner import redact
 from provisioner.apply import ApplyOptions, ApplyResult, execute
 from provisioner.errors import ProvisionerError, UsageError
 from provisioner.kinds import spec_of
@@ -39,6 +39,7 @@ from provisioner.kinds.images import (
 )
 from provisioner.kinds.snapshot import Snapshot, read_snapshot
 from provisioner.manifest.model import Resource, SourceLocation
+from provisioner.orchestrate.planning import read_scopes, target_info
 from provisioner.plan import Plan, PlanOptions, make_plan
 from provisioner.plan.model import FORMAT_VERSION, Change, Ids, PlanDiagnostic, SecretReference, _plain, summarize
 from provisioner.plan.order import sort_changes
@@ -178,12 +179,8 @@ def _build(
     run: JournalRun, tenant: Any, resources: Sequence[Resource], max_deletes: int, parallelism: int
 ) -> tuple[Plan, Snapshot]:
     realms = sorted({str(r["realm"]) for r in run.images})
-    snapshot = _with_user_names(
-        read_snapshot(tenant.client, api.read_scopes(resources, realms), parallelism), run, tenant
-    )
-    options = PlanOptions(
-        stack=_NO_STACK, target=api._target_info(tenant), max_deletes=max_deletes, check_ownership=False
-    )
+    snapshot = _with_user_names(read_snapshot(tenant.client, read_scopes(resources, realms), parallelism), run, tenant)
+    options = PlanOptions(stack=_NO_STACK, target=target_info(tenant), max_deletes=max_deletes, check_ownership=False)
     planned = make_plan(resources, snapshot, options)
     keep = restored_addresses(run.images)
     changes: dict[str, Change] = {c.address: c for c in planned.changes if c.address in keep}

@@ -276,9 +276,9 @@ def _verify(loaded: Any, opened: Any, realm: str | None, document: dict[str, Any
     """``--verify`` after apply: the table on stdout, or (``document``) the JSON report into the document."""
     if loaded is None:
         raise UsageError("--verify needs the manifest PATHS")
-    from provisioner.verify import render_json, render_table, run_verify
+    from provisioner.verify import render_json, render_table
 
-    verdict = run_verify(loaded.stack, loaded.secrets, opened, realm=realm)
+    verdict = api.verify(loaded, opened, api.VerifyOptions(realm=realm))
     if document is not None:
         document["verify"] = json.loads(render_json(verdict))
     else:

@@ -102,7 +102,9 @@ def command(
         tenant, env_file=env_file, environment_tenant=env_tenant, parallelism=parallelism, verbose=verbose, paths=paths
     ) as opened:
         print_target(opened.label, fmt, quiet)
-        plan = api.destroy_plan(stack, opened, realm=realm, max_deletes=max_deletes, parallelism=parallelism)
+        plan = api.destroy_plan(
+            stack, opened, api.DestroyOptions(realm=realm, max_deletes=max_deletes, parallelism=parallelism)
+        )
         show_plan(plan.to_dict(), fmt, verbose=verbose, no_color=no_color, target_shown=True, quiet=quiet)
         if plan.errors:
             return EXIT_ERROR

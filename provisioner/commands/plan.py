@@ -98,17 +98,18 @@ def command(
         record=record,
     ) as opened:
         print_target(opened.label, fmt, quiet)
-        plan, _ = api.plan_with_snapshot(
-            stack,
-            loaded.secrets,
+        plan = api.plan(
+            loaded,
             opened,
-            realm=realm,
-            prune=prune,
-            max_deletes=max_deletes,
-            check_secrets=check_secrets,
-            parallelism=parallelism,
-            targets=targets,
-            take_over=take_over,
+            api.PlanRunOptions(
+                realm=realm,
+                prune=prune,
+                max_deletes=max_deletes,
+                check_secrets=check_secrets,
+                parallelism=parallelism,
+                targets=targets,
+                take_over=take_over,
+            ),
         )
     plan_dict = plan.to_dict()
     if out:

@@ -118,35 +118,25 @@ def command(
     was skipped proved nothing (exit 1 unless --allow-skipped). An agent missing from the tenant is
     named as such. Tokens are shown only as fingerprints.
     """
-    from provisioner.api import read_env_file
-    from provisioner.manifest import load
-    from provisioner.tenant import open_tenant, resolve_target
-    from provisioner.verify import render_json, render_junit, render_table, run_verify
+    from provisioner import api
+    from provisioner.verify import render_json, render_junit, render_table
 
     environ = os.environ
-    result = load(list(paths), env=env_name, env_file=env_file, environ=environ, secrets_dirs=secrets_dirs)
+    result = api.load(list(paths), env=env_name, env_file=env_file, environ=environ, secrets_dirs=secrets_dirs)
     if not result.ok or result.stack is None:
         _echo_diagnostics(result.diagnostics)
         raise ValidationFailed("the manifests are not valid; nothing was verified")
-    stack = result.stack
-    environment = stack.environment
-    target = resolve_target(tenant, environment.tenant if environment else None, environ, ci=bool(environ.get("CI")))
-    dotenv = read_env_file(env_file)
-    seeds: list[str] = []
-    if target.is_local:  # the emulator package is imported only for the local tenant
-        from provisioner.emulator.seedfile import stack_seed_files
-
-        seeds = stack_seed_files(list(paths))
-    with open_tenant(target, environ=environ, dotenv=dotenv, seed_files=seeds, record=record) as opened:
+    environment = result.stack.environment
+    with api.tenant(
+        tenant,
+        env_file=env_file,
+        environment_tenant=environment.tenant if environment else None,
+        paths=paths,
+        record=record,
+    ) as opened:
         click.echo(redact.text(opened.label), err=(fmt == "json"))
         _echo_diagnostics(result.diagnostics)  # warnings, after the target line
-        report = run_verify(stack, result.secrets, opened, realm=realm, environ=environ, allow_skipped=allow_skipped)
-        if access:
-            from dataclasses import replace
-
-            from provisioner.verify.access import access_checks
-
-            report = replace(report, checks=report.checks + tuple(access_checks(stack, opened.client, realm)))
+        report = api.verify(result, opened, api.VerifyOptions(realm=realm, allow_skipped=allow_skipped, access=access))
     if fmt == "json":
         click.echo(render_json(report), nl=False)
     else:

@@ -401,23 +401,23 @@ def test_plan_load_note_lives_beside_the_frozen_plan(tmp_path):
     import dataclasses
     import gc
 
-    from provisioner import api
     from provisioner.manifest.model import Stack
+    from provisioner.orchestrate import loading
 
     manifest = tmp_path / "app.yaml"
     manifest.write_text("x: 1\n")
     the_stack = Stack(name="s", resources=(), environment=None, sources=(str(manifest),))
     plan = make_plan(stack(), empty_snapshot(), PlanOptions(stack="s"))
-    key = api._load_key([str(tmp_path)], None, None, None)
-    api._remember_load(plan, key, the_stack, "secrets", None)
+    key = loading.load_key([str(tmp_path)], None, None, None)
+    loading.remember_load(plan, key, the_stack, "secrets", None)
     assert set(vars(plan)) == {f.name for f in dataclasses.fields(plan)}  # nothing hidden on the plan
-    assert api._reuse_load(plan, key, None) == (the_stack, "secrets")
-    assert api._reuse_load(plan, api._load_key([str(tmp_path)], "dev", None, None), None) is None
+    assert loading.reuse_load(plan, key, None) == (the_stack, "secrets")
+    assert loading.reuse_load(plan, loading.load_key([str(tmp_path)], "dev", None, None), None) is None
     manifest.write_text("x: 22\n")  # a file changed since: load again
-    assert api._reuse_load(plan, key, None) is None
+    assert loading.reuse_load(plan, key, None) is None
     del plan
     gc.collect()
-    assert not api._LOADED  # forgotten with its plan
+    assert not loading._LOADED  # forgotten with its plan
 
 
 def test_apply_settings_are_typed_run_options():
@@ -429,3 +429,9 @@ def test_apply_settings_are_typed_run_options():
         api.apply(Plan.from_dict({"format_version": "2"}), tenant=None, max_delets=1)  # a typo is refused
     options = dataclasses.replace(api.RunOptions(max_deletes=0, prune=True), parallelism=2)
     assert (options.max_deletes, options.prune, options.parallelism, options.targets) == (0, True, 2, ())
+    with pytest.raises(TypeError):
+        api.plan(Plan.from_dict({"format_version": "2"}), tenant=None, max_delets=1)
+    with pytest.raises(TypeError):
+        api.destroy_plan(None, tenant=None, prune=True)  # destroy has no prune setting
+    with pytest.raises(TypeError):
+        api.verify(None, tenant=None, parallelism=2)  # nor verify a parallelism
