@@ -20,24 +20,20 @@ def is_wrapped(value: Any) -> bool:
     return isinstance(value, Mapping) and "inherited" in value and set(value) <= _WRAPPER_KEYS
 
 
-def unwrap_value(value: Any) -> Any:
-    """``{"inherited":false,"value":v}`` → ``v``; ``{"inherited":false}`` → ``None``; others unchanged."""
-    return value.get("value") if is_wrapped(value) else value
+def unwrap(value: Any) -> Any:
+    """The plain (list) form of anything read from AM: a document, a group or one field's value.
 
-
-def unwrap(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The plain (list) form of a wrapped single-GET document; plain input is returned unchanged."""
-    out: dict[str, Any] = {}
-    for key, value in doc.items():
-        if key.startswith("_") or key in UNWRAPPED_GROUPS:
-            out[key] = value
-        elif is_wrapped(value):
-            out[key] = value.get("value")
-        elif isinstance(value, Mapping):
-            out[key] = {k: unwrap_value(v) for k, v in value.items()}
-        else:
-            out[key] = value
-    return out
+    ``{"inherited": x, "value": v}`` → ``v`` and ``{"inherited": x}`` → ``None``, recursively; objects
+    and lists item by item; ``_``-keys (``_id``, ``_type``...) and ``overrideOAuth2ClientConfig`` as they
+    are. Plain input is returned unchanged (equal, not the same object), so unwrapping twice is harmless.
+    """
+    if is_wrapped(value):
+        return unwrap(value.get("value"))
+    if isinstance(value, Mapping):
+        return {k: v if str(k).startswith("_") or k in UNWRAPPED_GROUPS else unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
 
 
 def _wrap_value(value: Any) -> Any:

@@ -28,9 +28,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from provisioner.client.wrapping import unwrap
 from provisioner.export.build import Selection
 from provisioner.export.reverse import Note
-from provisioner.kinds.common import get_path, unwrap
+from provisioner.kinds.common import get_path
 from provisioner.kinds.snapshot import RealmSnapshot
 
 #: The section names Frodo uses for the three kinds of objects we read.

@@ -19,9 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from provisioner.client.wrapping import unwrap
 from provisioner.grants import alias
 from provisioner.kinds import aiagent, application, privilege
-from provisioner.kinds.common import get_path, scalar, set_path, unwrap
+from provisioner.kinds.common import get_path, scalar, set_path
 from provisioner.kinds.fields import Field, Target, canonical, differing_targets
 from provisioner.kinds.oauth2client import OWNERS_TARGET, client_defaults, secret_marker
 from provisioner.kinds.provider import AUDIENCE_PATH, current_grants

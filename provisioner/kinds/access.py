@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from provisioner.client.wrapping import unwrap
 from provisioner.grants import CLIENT_CREDENTIALS, TOKEN_EXCHANGE
 from provisioner.kinds import aiagent, application
-from provisioner.kinds.common import get_path, ref_ids, string_set, unwrap
+from provisioner.kinds.common import get_path, ref_ids, string_set
 from provisioner.kinds.privilege import group_id
 from provisioner.kinds.snapshot import RealmSnapshot, Snapshot
 

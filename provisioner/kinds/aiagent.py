@@ -21,10 +21,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from provisioner.client.wrapping import unwrap
 from provisioner.grants import TOKEN_EXCHANGE
 from provisioner.kinds import application
 from provisioner.kinds.application import resolve_users
-from provisioner.kinds.common import deterministic_id, get_path, indexed_strings, unwrap
+from provisioner.kinds.common import deterministic_id, get_path, indexed_strings
 from provisioner.kinds.fields import Field, Target, idm_patch_ops
 from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD, client_rev, idm_rev
 from provisioner.kinds.planning import PlanContext, grant_problems, plan_client

@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from provisioner.client.wrapping import unwrap
+
 #: Namespace for the deterministic ids this tool chooses (IDM app records, privileges, identities).
 NAMESPACE = uuid.UUID("5b0c8f0e-6a43-4d0c-9a57-3a7f1c2d9e41")
 
@@ -39,21 +41,6 @@ CLIENT_GROUPS = (
 def deterministic_id(*parts: str) -> str:
     """``uuid5(NAMESPACE, "a|b|c")`` as a string: the same inputs always give the same id."""
     return str(uuid.uuid5(NAMESPACE, "|".join(parts)))
-
-
-def unwrap(value: Any) -> Any:
-    """``{"inherited": x, "value": v}`` → ``v`` and ``{"inherited": x}`` → ``None``, recursively.
-
-    Plain values and plain objects (``overrideOAuth2ClientConfig``, list items) pass through.
-    """
-    if isinstance(value, Mapping):
-        keys = set(value)
-        if keys and keys <= {"inherited", "value"} and "inherited" in keys:
-            return unwrap(value.get("value"))
-        return {k: unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap(v) for v in value]
-    return value
 
 
 def is_unset(value: Any) -> bool:

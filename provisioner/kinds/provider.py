@@ -18,8 +18,9 @@ import copy
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from provisioner.client.wrapping import unwrap
 from provisioner.grants import AM_VALUES, alias
-from provisioner.kinds.common import get_path, indexed_strings, set_path, string_set, unwrap
+from provisioner.kinds.common import get_path, indexed_strings, set_path, string_set
 from provisioner.kinds.fields import Field, Target
 from provisioner.kinds.spec import KindSpec, SnapshotRead
 

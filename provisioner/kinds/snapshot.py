@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property, partial
 from typing import Any
 
-from provisioner.kinds.common import get_path, ref_id, unwrap
+from provisioner.client.wrapping import unwrap
+from provisioner.kinds.common import get_path, ref_id
 
 APP_FIELDS = ("_id", "_rev", "name", "description", "templateName", "templateVersion", "ssoEntities", "owners")
 IDENTITY_FIELDS = ("_id", "_rev", "name", "description", "oauth2ClientId", "owners", "customAttributes")

@@ -21,8 +21,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from provisioner.client.wrapping import unwrap
 from provisioner.errors import ProvisionerError
-from provisioner.kinds.common import unwrap, writable_client_doc
+from provisioner.kinds.common import writable_client_doc
 from provisioner.kinds.fields import Field, idm_patch_ops
 from provisioner.kinds.oauth2client import am_differs, create_document, secret_marker, update_document
 from provisioner.kinds.secrets import make_marker, needs_rewrite, verify_marker

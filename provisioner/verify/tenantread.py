@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from provisioner.client.wrapping import unwrap
 from provisioner.errors import ProvisionerError
 from provisioner.kinds import application
-from provisioner.kinds.common import unwrap
 from provisioner.verify.cases import DEFAULT_AUTH_METHOD, App
 
 

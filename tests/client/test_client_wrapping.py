@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from provisioner.client.wrapping import is_wrapped, unwrap, unwrap_value, wrap, write_body
+from provisioner.client.wrapping import is_wrapped, unwrap, wrap, write_body
 
 WRAPPED = {
     "_id": "mcp-server",
@@ -84,9 +84,9 @@ def test_userpassword_stays_plain_on_wrap() -> None:
         ("x", False, "x"),
     ],
 )
-def test_unwrap_value(value: object, wrapped: bool, plain: object) -> None:
+def test_unwrap_one_value(value: object, wrapped: bool, plain: object) -> None:
     assert is_wrapped(value) is wrapped
-    assert unwrap_value(value) == plain
+    assert unwrap(value) == plain
 
 
 def test_write_body_hygiene() -> None:

@@ -7,9 +7,10 @@ import re
 
 import pytest
 
+from provisioner.client.wrapping import unwrap
 from provisioner.grants import TOKEN_EXCHANGE
 from provisioner.kinds import aiagent, application, provider
-from provisioner.kinds.common import properties, string_set, unwrap, with_property, writable_client_doc
+from provisioner.kinds.common import properties, string_set, with_property, writable_client_doc
 from provisioner.kinds.fields import Target, canonical, desired_canonical
 from provisioner.kinds.oauth2client import client_defaults, create_document, update_document
 from provisioner.kinds.secrets import make_marker, verify_many, verify_marker

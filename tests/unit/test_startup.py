@@ -18,7 +18,7 @@ sys.argv = ["provisioner", *json.loads(sys.argv[1])]
 from provisioner.__main__ import run
 code = run()
 heavy = ["click", "requests", "urllib3", "jsonschema", "referencing", "jinja2", "cryptography", "jwt",
-         "provisioner.client", "provisioner.api", "provisioner.emulator"]
+         "provisioner.client.session", "provisioner.client.auth", "provisioner.api", "provisioner.emulator"]
 print(json.dumps({"code": code, "loaded": [m for m in heavy if m in sys.modules]}))
 """
 
