@@ -5,10 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sys
 import time
+from typing import Any
 from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from provisioner import redact
 
@@ -80,3 +84,84 @@ def test_cost_is_linear_in_distinct_secrets() -> None:
     small, large = cost(250, "lin-a"), cost(1000, "lin-b")
     assert large < 1.0
     assert large < 8 * max(small, 0.02)
+
+
+@pytest.fixture
+def private_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty registry for this test only (random values must not join the session's leak scan)."""
+    for name, empty in (("_values", set()), ("_forms", set()), ("_windows", {}), ("_short", set()), ("_pending", [])):
+        monkeypatch.setattr(redact, name, empty)
+
+
+def _reference_mask(text: str, values: list[str]) -> str:
+    """The specification, computed the slow way: every encoded form of every value (derived by applying
+    each encoding), every occurrence in the text, overlapping occurrences masked as one."""
+    spans = []
+    for value in values:
+        if len(value) < 4:
+            continue
+        for form in redact._all_forms(value) if len(value) >= 8 else {value}:
+            start = text.find(form)
+            while start >= 0:
+                spans.append((start, start + len(form)))
+                start = text.find(form, start + 1)
+    merged: list[list[int]] = []
+    for start, stop in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], stop)
+        else:
+            merged.append([start, stop])
+    out, cursor = [], 0
+    for start, stop in merged:
+        out += [text[cursor:start], redact.MASK]
+        cursor = stop
+    return "".join([*out, text[cursor:]])
+
+
+_ALPHABET = 'ab7Z+/=_-~."\\&<é€\U0001f600 \n'
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    values=st.lists(st.text(alphabet=_ALPHABET, min_size=1, max_size=14), min_size=1, max_size=4),
+    pieces=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40), st.text(alphabet=_ALPHABET, max_size=6))),
+)
+def test_masking_matches_the_specification(private_registry: None, values: list[str], pieces: list[Any]) -> None:
+    """The byte-window scan masks exactly what searching every form of every secret masks: texts made
+    of fragments of the secrets' forms (so forms overlap, touch and straddle window boundaries)."""
+    redact.clear()  # the private registry: hypothesis runs every example in the same test call
+    redact.register(*values)
+    every = sorted({f for v in values if len(v) >= 4 for f in redact.forms(v)})
+    text = "".join(
+        (every[i % len(every)][:cut] if every else "") + junk
+        if i % 2
+        else junk + (every[i % len(every)] if every else "")
+        for i, cut, junk in pieces
+    )
+    assert redact._mask(text) == _reference_mask(text, values)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~-", min_size=8, max_size=60))
+def test_generated_secret_forms_take_the_short_cut_with_the_same_result(secret: str) -> None:
+    """Values that no escaping changes skip the JSON, URL and HTML encoders: the same set of forms."""
+    assert redact.forms(secret) == redact._all_forms(secret)
+
+
+def test_bearer_prefilter_is_exact() -> None:
+    """text() runs the case-insensitive bearer pattern only when the lower-cased text holds 'bearer': no
+    other character matches B, E, A or R under re.IGNORECASE."""
+    letters = re.compile("(?i)[bear]")
+    assert [c for c in map(chr, range(sys.maxunicode + 1)) if letters.fullmatch(c) and c.lower() not in "bear"] == []
+    assert redact.text("Authorization: BeArEr abcdefghijk") == f"Authorization: BeArEr {redact.MASK}"
+
+
+def test_masks_in_large_text_are_found_anywhere(private_registry: None) -> None:
+    """A 2 MB text with secrets at every byte alignment, after multi-byte characters, at the very end."""
+    secret = "Qx7_kd-ZpL0v2mNq8sRtU4wYb6cEf1gH3jK5nP9r"
+    redact.register(secret, "abcdef-short")
+    filler = "plan é€ text " * 100_000
+    text = "".join(f"{filler[: 1000 + shift]}{secret}" for shift in range(8)) + filler + "abcdef-short"
+    out = redact.text(text)
+    assert secret not in out and "abcdef-short" not in out
+    assert out.count(redact.MASK) == 9
