@@ -169,7 +169,7 @@ def _export_frodo(
     import datetime
 
     from provisioner import __version__
-    from provisioner.export.frodo import dumps, meta, to_frodo
+    from provisioner.export.frodo import carries_provider, dumps, meta, to_frodo
     from provisioner.export.read import read_realm
     from provisioner.export.write import OutputFile
 
@@ -179,19 +179,19 @@ def _export_frodo(
         selection = select(snap, options)
         for note in selection.notes:
             echo(f"note: {note}\n", err=True)
-        if not selection.applications:
+        now = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        documents = to_frodo(snap, selection, meta(opened.url, "provisioner", now, __version__))
+        if not carries_provider(documents):
             echo(
                 "note: Frodo keeps the realm's OAuth2 provider inside the OAuth2 clients of applications "
                 "(_provider); with no application exported, the provider is not exported\n",
                 err=True,
             )
-        now = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        documents = to_frodo(snap, selection, meta(opened.url, "provisioner", now, __version__))
         files = [OutputFile(name, dumps(doc)) for name, doc in sorted(documents.items())]
         check_overwrite(out, files, force)
         for path in write_files(out, [OutputFile(f.path, redact.text(f.text)) for f in files]):
             echo(f"wrote {path}\n")
-    count = len(selection.applications) + len(selection.agents)
+    count = selection.count
     echo(
         f"Exported {count} object{'s' if count != 1 else ''} from realm {options.realm!r} to {out} in Frodo's "
         f"format (no secrets: the tenant never returns them).\n"

@@ -17,7 +17,6 @@ from typing import Any
 
 from provisioner.export.build import KINDS, ExportedDocument, ExportOptions, ExportResult, build, parse_kinds, select
 from provisioner.export.read import read_realm, user_names
-from provisioner.export.reverse import user_ids
 from provisioner.kinds.snapshot import RealmSnapshot
 
 
@@ -25,7 +24,7 @@ def export_realm(client: Any, options: ExportOptions, parallelism: int = 4) -> t
     """Read ``options.realm`` and build the documents to export (nothing is written anywhere)."""
     snap = read_realm(client, options.realm, parallelism)
     selection = select(snap, options)
-    ids = user_ids(snap, list(selection.applications), list(selection.agents))
+    ids = selection.user_ids(snap)
     users = user_names(client, options.realm, ids) if ids else {}
     return build(snap, selection, users, options), snap
 

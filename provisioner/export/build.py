@@ -8,7 +8,7 @@ from typing import Any
 
 from provisioner.errors import UsageError
 from provisioner.export.reverse import CLIENT_ID, Note, has_secret_marker
-from provisioner.kinds import REGISTRY, aiagent, application, spec_of
+from provisioner.kinds import REGISTRY, spec_of
 from provisioner.kinds.snapshot import RealmSnapshot
 from provisioner.manifest.model import API_VERSION
 from provisioner.plan.order import address
@@ -53,13 +53,23 @@ class Selection:
     keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     notes: tuple[Note, ...] = field(default_factory=tuple)
 
-    @property
-    def applications(self) -> tuple[str, ...]:
-        return tuple(self.keys.get(application.KIND, ()))
+    def of(self, kind: str) -> tuple[str, ...]:
+        """The selected keys of ``kind``."""
+        return tuple(self.keys.get(kind, ()))
 
     @property
-    def agents(self) -> tuple[str, ...]:
-        return tuple(self.keys.get(aiagent.KIND, ()))
+    def count(self) -> int:
+        """How many objects were selected."""
+        return sum(len(keys) for keys in self.keys.values())
+
+    def user_ids(self, snap: RealmSnapshot) -> set[str]:
+        """Every user id the selected objects name (owners, privilege subjects)."""
+        out: set[str] = set()
+        for spec in REGISTRY:
+            if spec.export_users is not None:
+                for key in self.of(spec.name):
+                    out |= spec.export_users(snap, key)
+        return out
 
 
 @dataclass(frozen=True)
@@ -109,62 +119,41 @@ def parse_kinds(text: str | None) -> tuple[str, ...]:
 
 
 def select(snap: RealmSnapshot, options: ExportOptions) -> Selection:
-    """The custom applications and agents to export, honouring ``--kinds`` and ``--select``.
-
-    An application is an AM ``OAuth2Client`` with an IDM application record (``ssoEntities.oidcId``);
-    other OAuth2 clients (platform clients, agents of other kinds) are not custom applications.
-    """
+    """The objects to export per kind (each kind's ``export_select`` says which are of it), honouring
+    ``--kinds`` and ``--select``; what is left out is said in notes."""
     notes: list[Note] = []
-    apps = sorted(k for k in snap.clients if k in snap.apps and k not in snap.agents)
-    agents = sorted(snap.agents)
-    plain_clients = sorted(k for k in snap.clients if k not in snap.apps and k not in snap.agents)
-    orphans = sorted(k for k in snap.apps if k not in snap.clients)
+    exportable = [(spec, spec.export_select(snap)) for spec in REGISTRY if spec.export_select is not None]
+    keys = {spec.name: list(found.keys) for spec, found in exportable}
+    wanted = [spec.name in options.kinds for spec, _ in exportable]
     chosen = set(options.select)
     if chosen:
-        unknown = sorted(chosen - set(apps) - set(agents))
+        unknown = sorted(chosen.difference(*(found.keys for _, found in exportable)))
         if unknown:
-            reasons = []
-            for key in unknown:
-                if key in plain_clients:
-                    reasons.append(
-                        f"{key!r} (an OAuth2 client without an IDM application record: not a custom application)"
-                    )
-                elif key in orphans:
-                    reasons.append(f"{key!r} (an IDM application record without its OAuth2 client)")
-                else:
-                    reasons.append(f"{key!r} (no application or AI agent with this client ID)")
+            nobody = f"no {' or '.join(spec.export_noun for spec, _ in exportable)} with this client ID"
+            reasons = [
+                f"{key!r} ({next((found.refused[key] for _, found in exportable if key in found.refused), nobody)})"
+                for key in unknown
+            ]
             raise UsageError(
                 f"--select: cannot export {', '.join(reasons)} in realm {snap.realm!r}; nothing was written"
             )
-        apps = [k for k in apps if k in chosen]
-        agents = [k for k in agents if k in chosen]
+        keys = {kind: [k for k in these if k in chosen] for kind, these in keys.items()}
     else:
-        if plain_clients and application.KIND in options.kinds:
-            notes.append(
-                Note(
-                    "",
-                    f"skipped {len(plain_clients)} OAuth2 client(s) without an IDM application "
-                    f"record (not custom applications): {', '.join(plain_clients)}",
+        notes.extend(Note("", text) for (_, found), on in zip(exportable, wanted) if on for text in found.skipped)
+    notes.extend(Note("", text) for (_, found), on in zip(exportable, wanted) if on for text in found.notes)
+    for spec, _ in exportable:
+        for key in keys[spec.name]:
+            if not CLIENT_ID.match(key):
+                notes.append(
+                    Note(key, "client ID uses characters manifests do not allow (letters, digits, '-', '_'); skipped")
                 )
-            )
-        if orphans and application.KIND in options.kinds:
-            notes.append(
-                Note(
-                    "",
-                    f"skipped {len(orphans)} IDM application record(s) without their OAuth2 client: "
-                    f"{', '.join(orphans)}",
-                )
-            )
-    if aiagent.KIND in options.kinds and not snap.ai_agents_enabled:
-        notes.append(Note("", f"the AI agents feature is off in realm {snap.realm!r}: no agents exported"))
-    for key in [*apps, *agents]:
-        if not CLIENT_ID.match(key):
-            notes.append(
-                Note(key, "client ID uses characters manifests do not allow (letters, digits, '-', '_'); skipped")
-            )
-    apps = [k for k in apps if CLIENT_ID.match(k)] if application.KIND in options.kinds else []
-    agents = [k for k in agents if CLIENT_ID.match(k)] if aiagent.KIND in options.kinds else []
-    return Selection({application.KIND: tuple(apps), aiagent.KIND: tuple(agents)}, tuple(notes))
+    return Selection(
+        {
+            spec.name: tuple(k for k in keys[spec.name] if CLIENT_ID.match(k)) if on else ()
+            for (spec, _), on in zip(exportable, wanted)
+        },
+        tuple(notes),
+    )
 
 
 def _unique_names(

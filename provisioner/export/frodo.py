@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.client.wrapping import unwrap
 from provisioner.export.build import Selection
 from provisioner.export.reverse import Note
+from provisioner.kinds import REGISTRY
 from provisioner.kinds.common import get_path
 from provisioner.kinds.snapshot import RealmSnapshot
 
@@ -71,39 +72,53 @@ def _provider(snap: RealmSnapshot) -> dict[str, Any] | None:
 
 
 def to_frodo(snap: RealmSnapshot, selection: Selection, meta_data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """File name → Frodo export document for the selected applications and agents of ``snap`` (the
+    """File name → Frodo export document for the selected objects of ``snap``, one file per kind (the
     selection already honours ``--kinds``)."""
-    realm = snap.realm
     files: dict[str, dict[str, Any]] = {}
-    provider = _provider(snap)
-    if selection.applications:
-        managed: dict[str, Any] = {}
-        clients: dict[str, Any] = {}
-        for key in selection.applications:
-            record = copy.deepcopy(dict(snap.apps[key]))
-            managed[str(record["_id"])] = record
-            client = copy.deepcopy(dict(snap.clients[key]))
-            if provider is not None:
-                client["_provider"] = copy.deepcopy(provider)
-            clients[key] = client
-        files[f"{realm}.application.json"] = {
-            "meta": dict(meta_data),
-            "managedApplication": managed,
-            "application": clients,
-            "script": {},
-        }
-    if selection.agents:
-        out: dict[str, Any] = {}
-        for key in selection.agents:
-            agent = copy.deepcopy(dict(snap.agents[key]))
-            identity = snap.identity_of(key)
-            if identity is not None:
-                ident = copy.deepcopy(dict(identity))
-                ident["_privileges"] = [copy.deepcopy(dict(p)) for p in snap.privileges_of(str(identity["_id"]), key)]
-                agent["_aiAgentIdentity"] = ident
-            out[key] = agent
-        files[f"{realm}.agent.json"] = {"meta": dict(meta_data), "agent": out}
+    for spec in REGISTRY:
+        keys = selection.of(spec.name)
+        if spec.frodo is not None and keys:
+            name, document = spec.frodo(snap, keys, meta_data)
+            files[name] = document
     return files
+
+
+def carries_provider(files: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Frodo keeps the realm's OAuth2 provider inside the OAuth2 clients of an application file."""
+    return any("managedApplication" in document for document in files.values())
+
+
+def application_file(
+    snap: RealmSnapshot, keys: Sequence[str], meta_data: Mapping[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """``<realm>.application.json``: the IDM application records and their OAuth2 clients (with the
+    provider as ``_provider``)."""
+    provider = _provider(snap)
+    managed: dict[str, Any] = {}
+    clients: dict[str, Any] = {}
+    for key in keys:
+        record = copy.deepcopy(dict(snap.apps[key]))
+        managed[str(record["_id"])] = record
+        client = copy.deepcopy(dict(snap.clients[key]))
+        if provider is not None:
+            client["_provider"] = copy.deepcopy(provider)
+        clients[key] = client
+    document = {"meta": dict(meta_data), "managedApplication": managed, "application": clients, "script": {}}
+    return f"{snap.realm}.application.json", document
+
+
+def agent_file(snap: RealmSnapshot, keys: Sequence[str], meta_data: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``<realm>.agent.json``: the AM agents, each with its identity and the identity's privileges."""
+    out: dict[str, Any] = {}
+    for key in keys:
+        agent = copy.deepcopy(dict(snap.agents[key]))
+        identity = snap.identity_of(key)
+        if identity is not None:
+            ident = copy.deepcopy(dict(identity))
+            ident["_privileges"] = [copy.deepcopy(dict(p)) for p in snap.privileges_of(str(identity["_id"]), key)]
+            agent["_aiAgentIdentity"] = ident
+        out[key] = agent
+    return f"{snap.realm}.agent.json", {"meta": dict(meta_data), "agent": out}
 
 
 def dumps(document: Mapping[str, Any]) -> str:
@@ -225,4 +240,16 @@ def read_files(files: Iterable[tuple[str, str]], realm: str) -> FrodoImport:
     return into
 
 
-__all__ = ["SECTIONS", "FrodoFormatError", "FrodoImport", "dumps", "meta", "read", "read_files", "to_frodo"]
+__all__ = [
+    "SECTIONS",
+    "FrodoFormatError",
+    "FrodoImport",
+    "agent_file",
+    "application_file",
+    "carries_provider",
+    "dumps",
+    "meta",
+    "read",
+    "read_files",
+    "to_frodo",
+]

@@ -24,7 +24,7 @@ from provisioner.grants import alias
 from provisioner.kinds import aiagent, application, privilege
 from provisioner.kinds.common import get_path, scalar, set_path
 from provisioner.kinds.fields import Field, Target, canonical, differing_targets
-from provisioner.kinds.oauth2client import OWNERS_TARGET, client_defaults, secret_marker
+from provisioner.kinds.oauth2client import client_defaults, secret_marker
 from provisioner.kinds.provider import AUDIENCE_PATH, current_grants
 from provisioner.kinds.snapshot import RealmSnapshot
 
@@ -85,21 +85,6 @@ def secret_env_name(client_id: str) -> str:
     if base[0].isdigit():
         base = "CLIENT_" + base
     return f"{base}_SECRET"
-
-
-def user_ids(snap: RealmSnapshot, apps: list[str], agents: list[str]) -> set[str]:
-    """Every user id the given applications' and agents' owners and privilege subjects point at."""
-    out: set[str] = set()
-    owners = OWNERS_TARGET
-    for key in apps:
-        out.update(canonical(owners, (snap.apps.get(key) or {}).get("owners")))
-    subjects = next(f.targets[0] for f in privilege.FIELDS if f.name == "subjects")
-    for key in agents:
-        identity = snap.identity_of(key)
-        out.update(canonical(owners, (identity or {}).get("owners")))
-        for priv in snap.privileges_of(str(identity["_id"]) if identity else None, key):
-            out.update(canonical(subjects, priv.get("subjects")))
-    return out
 
 
 # -- defaults ----------------------------------------------------------------------------------------
@@ -377,5 +362,4 @@ __all__ = [
     "privilege_entries",
     "provider_spec",
     "secret_env_name",
-    "user_ids",
 ]

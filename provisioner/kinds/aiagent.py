@@ -26,11 +26,11 @@ from provisioner.grants import TOKEN_EXCHANGE
 from provisioner.kinds import application
 from provisioner.kinds.application import resolve_users
 from provisioner.kinds.common import deterministic_id, get_path, indexed_strings
-from provisioner.kinds.fields import Field, Target, idm_patch_ops
+from provisioner.kinds.fields import Field, Target, canonical, idm_patch_ops
 from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD, client_rev, idm_rev
 from provisioner.kinds.planning import PlanContext, grant_problems, plan_client
 from provisioner.kinds.snapshot import IDENTITY_FIELDS, PAGE_SIZE, RealmSnapshot, by_id
-from provisioner.kinds.spec import KindSpec, SnapshotRead
+from provisioner.kinds.spec import ExportCandidates, KindSpec, SnapshotRead
 from provisioner.kinds.write import ApplyContext, am_create, am_update, idm_patch
 from provisioner.plan.model import Change, Ids
 
@@ -443,6 +443,32 @@ def export(context: Any, key: str, address: str) -> tuple[list[Any], dict[str, A
     return list(rev.notes), rev.spec, secret
 
 
+def export_select(snap: RealmSnapshot) -> ExportCandidates:
+    """Every AI agent of the realm (none while the feature is off, which a note says)."""
+    notes = (
+        () if snap.ai_agents_enabled else (f"the AI agents feature is off in realm {snap.realm!r}: no agents exported",)
+    )
+    return ExportCandidates(tuple(sorted(snap.agents)), notes=notes)
+
+
+def export_users(snap: RealmSnapshot, key: str) -> set[str]:
+    """The owners of agent ``key`` and the subjects of its privileges."""
+    from provisioner.kinds.privilege import FIELDS as PRIVILEGE_FIELDS
+
+    subjects = next(f.targets[0] for f in PRIVILEGE_FIELDS if f.name == "subjects")
+    identity = snap.identity_of(key)
+    out = set(canonical(OWNERS_TARGET, (identity or {}).get("owners")))
+    for priv in snap.privileges_of(str(identity["_id"]) if identity else None, key):
+        out.update(canonical(subjects, priv.get("subjects")))
+    return out
+
+
+def frodo(snap: RealmSnapshot, keys: Sequence[str], meta: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    from provisioner.export.frodo import agent_file
+
+    return agent_file(snap, keys, meta)
+
+
 def before_put(snap: Any, key: str, current: Mapping[str, Any], body: dict[str, Any]) -> None:
     """AM copies the identity attributes to IDM on a PUT: send IDM's current values, never stale ones."""
     attrs = body.get("aiAgentIdentityAttributes")
@@ -465,6 +491,10 @@ SPEC = KindSpec(
     references=references,
     export_folder="agents",
     export=export,
+    export_select=export_select,
+    export_noun="AI agent",
+    export_users=export_users,
+    frodo=frodo,
     before_put=before_put,
     schema="aiagent.schema.json",
     steps={"create": ((1, apply_am), (2, apply_identity)), "update": ((1, apply_am),), "delete": ((4, apply_delete),)},

@@ -24,11 +24,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from provisioner.kinds.common import deterministic_id, get_path, make_ref, ref_id
-from provisioner.kinds.fields import Field, Target
+from provisioner.kinds.fields import Field, Target, canonical
 from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD, client_rev, idm_rev
 from provisioner.kinds.planning import PlanContext, grant_problems, plan_client
 from provisioner.kinds.snapshot import APP_FIELDS, PAGE_SIZE, RealmSnapshot, by_id
-from provisioner.kinds.spec import KindSpec, SnapshotRead
+from provisioner.kinds.spec import ExportCandidates, KindSpec, SnapshotRead
 from provisioner.kinds.write import ApplyContext, am_create, am_update, create_once, idm_patch
 from provisioner.plan.model import Change, Ids
 
@@ -307,6 +307,38 @@ def export(context: Any, key: str, address: str) -> tuple[list[Any], dict[str, A
     return list(rev.notes), rev.spec, secret
 
 
+def export_select(snap: RealmSnapshot) -> ExportCandidates:
+    """Custom applications: AM ``OAuth2Client`` documents with an IDM application record
+    (``ssoEntities.oidcId``); other OAuth2 clients (platform clients, agents) are not."""
+    apps = sorted(k for k in snap.clients if k in snap.apps and k not in snap.agents)
+    plain = sorted(k for k in snap.clients if k not in snap.apps and k not in snap.agents)
+    orphans = sorted(k for k in snap.apps if k not in snap.clients)
+    refused = dict.fromkeys(plain, "an OAuth2 client without an IDM application record: not a custom application")
+    refused.update(dict.fromkeys(orphans, "an IDM application record without its OAuth2 client"))
+    skipped = []
+    if plain:
+        skipped.append(
+            f"skipped {len(plain)} OAuth2 client(s) without an IDM application record (not custom applications): "
+            f"{', '.join(plain)}"
+        )
+    if orphans:
+        skipped.append(
+            f"skipped {len(orphans)} IDM application record(s) without their OAuth2 client: {', '.join(orphans)}"
+        )
+    return ExportCandidates(tuple(apps), refused, tuple(skipped))
+
+
+def export_users(snap: RealmSnapshot, key: str) -> set[str]:
+    """The owners of application ``key``."""
+    return set(canonical(OWNERS_TARGET, (snap.apps.get(key) or {}).get("owners")))
+
+
+def frodo(snap: RealmSnapshot, keys: Sequence[str], meta: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    from provisioner.export.frodo import application_file
+
+    return application_file(snap, keys, meta)
+
+
 SPEC = KindSpec(
     name=KIND,
     rank=RANK,
@@ -321,6 +353,10 @@ SPEC = KindSpec(
     references=references,
     export_folder="applications",
     export=export,
+    export_select=export_select,
+    export_noun="application",
+    export_users=export_users,
+    frodo=frodo,
     schema="application.schema.json",
     steps={
         "create": ((1, apply_am), (2, apply_idm)),

@@ -34,6 +34,29 @@ BeforePut = Callable[[Any, str, Mapping[str, Any], dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
+class ExportCandidates:
+    """What ``export`` can write of one kind in a realm.
+
+    ``keys``: the objects it can write, sorted. ``refused``: key → why ``--select`` cannot name it (an
+    object that looks like one of the kind but is not). ``skipped``: notes on what an export without
+    ``--select`` leaves out; ``notes``: notes given in any case (the kind's feature is off).
+    """
+
+    keys: tuple[str, ...]
+    refused: Mapping[str, str] = field(default_factory=dict)
+    skipped: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+#: ``export_select(realm snapshot)`` → the kind's :class:`ExportCandidates`.
+ExportSelect = Callable[[Any], ExportCandidates]
+#: ``export_users(realm snapshot, key)`` → the user ids an exported object names (owners, subjects).
+ExportUsers = Callable[[Any, str], set[str]]
+#: ``frodo(realm snapshot, keys, meta)`` → ``(file name, document)`` of Frodo's export file for the kind.
+FrodoFile = Callable[[Any, Sequence[str], Mapping[str, Any]], tuple[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
 class SnapshotRead:
     """One read of a kind's objects in a realm: ``read(tenant client, realm)`` → the raw answer, kept in the
     realm's read results under ``name``. ``optional``: the type may be absent (a not-found answer reads as
@@ -73,6 +96,9 @@ class KindSpec:
     ``export_folder`` / ``export_order``: where ``export`` writes documents of the kind, and the order
     of their spec keys; ``export``: the reverse mapping of one of its objects to a manifest spec (a
     singleton is exported once per realm, other kinds for the keys the export selected).
+    ``export_select``: which of the realm's objects are of the kind (and, for ``--select``, why the others
+    that look like it are not); ``export_noun``: what ``--select`` calls one (``"application"``);
+    ``export_users``: the user ids an exported object names; ``frodo``: its Frodo export file.
     ``before_put``: what a marker-only PUT of its AM document must refresh first. ``schema``: the JSON Schema file of its manifest documents.
     ``reads`` / ``assemble``: the kind's snapshot reads (one request each per realm, run in parallel) and
     the :class:`~provisioner.kinds.snapshot.RealmSnapshot` fields it builds from the realm's read results.
@@ -102,6 +128,10 @@ class KindSpec:
     export_folder: str | None = None
     export_order: tuple[str, ...] = ()
     export: Export | None = None
+    export_select: ExportSelect | None = None
+    export_noun: str = ""
+    export_users: ExportUsers | None = None
+    frodo: FrodoFile | None = None
     before_put: BeforePut | None = None
     schema: str | None = None
     reads: tuple[SnapshotRead, ...] = ()

@@ -269,7 +269,7 @@ def test_selection_skips_platform_clients_and_build_resolves_secret_name_clashes
     )
     options = ExportOptions(kinds=("Application",))
     selection = select(snap, options)
-    assert selection.applications == ("a-b", "a_b")
+    assert selection.of("Application") == ("a-b", "a_b")
     assert "skipped 1 OAuth2 client(s) without an IDM application record (not custom applications): RCSClient" in str(
         selection.notes[0]
     )
@@ -333,3 +333,24 @@ def test_values_with_template_syntax_stay_literal(tmp_path: Path) -> None:
     result = api.load([str(path)], environ={})
     assert result.ok, [str(d) for d in result.diagnostics]
     assert result.stack.resources[0].spec["description"] == "uses {{ braces }} and {% tags %}"
+
+
+def test_select_says_why_a_client_that_looks_exportable_is_not() -> None:
+    a, record = _app("a")
+    snap = RealmSnapshot(
+        realm="alpha",
+        provider=None,
+        clients={"a": a, "RCSClient": {"_id": "RCSClient"}},
+        apps={"a": record, "gone": {**record, "_id": "gone-record"}},
+        ai_agents_enabled=False,
+    )
+    with pytest.raises(UsageError) as refused:
+        select(snap, ExportOptions(select=("RCSClient", "gone")))
+    assert str(refused.value) == (
+        "--select: cannot export 'RCSClient' (an OAuth2 client without an IDM application record: not a custom "
+        "application), 'gone' (an IDM application record without its OAuth2 client) in realm 'alpha'; nothing "
+        "was written"
+    )
+    selection = select(snap, ExportOptions(select=("a",)))
+    assert (selection.of("Application"), selection.count) == (("a",), 1)
+    assert [str(n) for n in selection.notes] == ["the AI agents feature is off in realm 'alpha': no agents exported"]
