@@ -489,6 +489,7 @@ SPEC = KindSpec(
     feature="ai_agents",
     observed=observed,
     references=references,
+    verify="agent",
     export_folder="agents",
     export=export,
     export_select=export_select,

@@ -351,6 +351,7 @@ SPEC = KindSpec(
     has_secret=True,
     observed=observed,
     references=references,
+    verify="audience",
     export_folder="applications",
     export=export,
     export_select=export_select,

@@ -102,6 +102,9 @@ class KindSpec:
     ``before_put``: what a marker-only PUT of its AM document must refresh first. ``schema``: the JSON Schema file of its manifest documents.
     ``reads`` / ``assemble``: the kind's snapshot reads (one request each per realm, run in parallel) and
     the :class:`~provisioner.kinds.snapshot.RealmSnapshot` fields it builds from the realm's read results.
+    ``verify``: its part in ``provisioner verify``: ``"agent"`` (the flows run as it: its own token, then a
+    token exchange per ``applications`` entry) or ``"audience"`` (a client the agents exchange into; its
+    scopes, secret and token endpoint auth method serve the on-behalf-of flow); None: not verified.
     ``rules``: the offline semantic rules about this kind's documents (``manifest/rules.py`` runs them
     over every loaded resource). ``agent_policies``: the agent-only environment policies
     (``requireAgentOwners``, ``requireSubjectsOnBehalfOf``) apply to its documents.
@@ -136,6 +139,7 @@ class KindSpec:
     schema: str | None = None
     reads: tuple[SnapshotRead, ...] = ()
     assemble: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+    verify: str | None = None
     rules: tuple[Rule, ...] = ()
     agent_policies: bool = False
 

@@ -11,13 +11,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.grants import CLIENT_CREDENTIALS, TOKEN_EXCHANGE, canonical
-from provisioner.kinds import aiagent, application
+from provisioner.kinds import REGISTRY
 
-APPLICATION = application.KIND
-AI_AGENT = aiagent.KIND
+#: The parts a kind plays in verify (``KindSpec.verify``): the flows run as an agent; an audience is a
+#: client the agents exchange into.
+AGENT = "agent"
+AUDIENCE = "audience"
 DEFAULT_AUTH_METHOD = "client_secret_basic"
 SYNTHETIC_SCOPE = "provisioner-verify-unpermitted"
 SYNTHETIC_CLIENT = "provisioner-verify-no-privilege"
+
+
+def declared(stack: Any, role: str) -> tuple[Any, ...]:
+    """The stack's resources of the kinds that play ``role`` in verify, in load order."""
+    kinds = {spec.name for spec in REGISTRY if spec.verify == role}
+    return tuple(r for r in stack.resources if r.kind in kinds)
+
+
+def am_kinds(role: str) -> tuple[str, ...]:
+    """The AM collections holding the clients of the kinds that play ``role``."""
+    return tuple(spec.am_kind for spec in REGISTRY if spec.verify == role and spec.am_kind)
 
 
 @dataclass(frozen=True)
@@ -52,7 +65,7 @@ class Privilege:
 
 @dataclass(frozen=True)
 class Agent:
-    """An AIAgent and its privileges, as declared."""
+    """An agent and its privileges, as declared."""
 
     client_id: str
     realm: str
@@ -61,6 +74,7 @@ class Agent:
     scopes: tuple[str, ...]
     grant_types: tuple[str, ...]
     privileges: tuple[Privilege, ...] = field(default_factory=tuple)
+    kind: str = ""
 
     @property
     def autonomous(self) -> bool:
@@ -105,7 +119,7 @@ def _user_names(entries: Any) -> tuple[str, ...]:
 
 
 def application_of(resource: Any) -> App:
-    """An :class:`App` from an ``Application`` resource."""
+    """An :class:`App` from the resource of an audience kind (an application)."""
     spec: Mapping[str, Any] = resource.spec
     existing = bool(spec.get("existing"))
     scopes = _strings(spec["scopes"]) if "scopes" in spec else (None if existing else ())
@@ -123,7 +137,7 @@ def application_of(resource: Any) -> App:
 
 
 def agent_of(resource: Any, realm: str | None = None) -> Agent:
-    """An :class:`Agent` from an ``AIAgent`` resource (``realm`` overrides the resource's)."""
+    """An :class:`Agent` from the resource of an agent kind (``realm`` overrides the resource's)."""
     spec: Mapping[str, Any] = resource.spec
     privileges = []
     for entry in spec.get("applications") or ():
@@ -146,6 +160,7 @@ def agent_of(resource: Any, realm: str | None = None) -> Agent:
         scopes=_strings(spec.get("scopes")),
         grant_types=_grants(spec.get("grantTypes")),
         privileges=tuple(privileges),
+        kind=resource.kind,
     )
 
 

@@ -12,8 +12,7 @@ from typing import Any
 
 from provisioner.client.wrapping import unwrap
 from provisioner.errors import ProvisionerError
-from provisioner.kinds import application
-from provisioner.verify.cases import DEFAULT_AUTH_METHOD, App
+from provisioner.verify.cases import AUDIENCE, DEFAULT_AUTH_METHOD, App, am_kinds
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -45,10 +44,11 @@ def read_application(admin: Any, realm: str, app: App) -> tuple[App, str]:
             f"application {app.client_id} is not described by the manifests and verify has no "
             f"admin access to read it from the tenant"
         )
-    try:
-        found = admin.am(realm).get(application.AM_KIND, app.client_id)
-    except ProvisionerError as exc:
-        return app, f"cannot read application {app.client_id} from the tenant: {exc}"
-    if found is None:
-        return app, f"cannot read application {app.client_id} from the tenant: it does not exist"
-    return app_from_client(app, found[0]), ""
+    for kind in am_kinds(AUDIENCE):
+        try:
+            found = admin.am(realm).get(kind, app.client_id)
+        except ProvisionerError as exc:
+            return app, f"cannot read application {app.client_id} from the tenant: {exc}"
+        if found is not None:
+            return app_from_client(app, found[0]), ""
+    return app, f"cannot read application {app.client_id} from the tenant: it does not exist"
