@@ -1,9 +1,9 @@
 """``--record FILE.har``: every HTTP exchange of a run, as HAR 1.2, with every secret redacted.
 
-:class:`HarRecorder` hooks the client's one ``requests`` session (:meth:`TenantClient.add_response_hook`),
-so every request that got a response is recorded, whichever helper sent it (AM, IDM, tokens, verify).
-The hook only keeps a reference: bodies are taken when the file is written, from what the client
-read, so recording never changes how a response is read.
+:class:`HarRecorder` hooks the client's one transport (:meth:`TenantClient.add_response_hook`), so
+every request that got a response is recorded, whichever helper sent it (AM, IDM, tokens, verify).
+The hook only keeps the :class:`~.transport.Exchange` (what was sent, what the client read); it is
+turned into HAR, redacted, when the file is written.
 
 Redaction, through :mod:`provisioner.redact` only: ``Authorization``, ``Cookie`` and ``Set-Cookie``
 values are masked outright; form bodies (token requests) mask their credential fields (secrets,
@@ -21,9 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-import requests
-
 from provisioner import redact
+from provisioner.client.transport import Exchange
 
 MASKED_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
 FORM_SECRETS = ("client_assertion", "code", "code_verifier", "username")
@@ -39,15 +38,12 @@ class HarRecorder:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._seen: list[tuple[str, requests.Response]] = []
+        self._seen: list[Exchange] = []
 
-    def hook(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-        """A ``requests`` response hook: remember the exchange (its start time is now minus elapsed)."""
-        started = datetime.now(UTC) - response.elapsed
-        stamp = started.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    def hook(self, exchange: Exchange) -> None:
+        """The transport's hook: remember one completed exchange."""
         with self._lock:
-            self._seen.append((stamp, response))
-        return response
+            self._seen.append(exchange)
 
     def __len__(self) -> int:
         with self._lock:
@@ -57,9 +53,8 @@ class HarRecorder:
         """The HAR document, redacted."""
         with self._lock:
             seen = list(self._seen)
-        # In the order the answers arrived: a request that needed another's answer comes after it
-        # (start times estimated from ``elapsed`` could invert two close requests).
-        entries = [_entry(stamp, response) for stamp, response in seen]
+        # In the order the answers arrived: a request that needed another's answer comes after it.
+        entries = [_entry(exchange) for exchange in seen]
         return {"log": {"version": "1.2", "creator": dict(CREATOR), "pages": [], "entries": entries}}
 
     def write(self, path: str | os.PathLike[str]) -> int:
@@ -120,42 +115,41 @@ def _body(text: str, mime: str) -> str:
     return json.dumps(redact.data(parsed, extra_keys=("client_assertion",)), separators=(",", ":"))
 
 
-def _response_text(response: requests.Response) -> str:
-    content = getattr(response, "_content", False)  # what the client read; never read it here
-    return _text(content) if isinstance(content, (bytes, str)) else ""
+def _stamp(when: float) -> str:
+    return datetime.fromtimestamp(when, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _entry(stamp: str, response: requests.Response) -> dict[str, Any]:
-    request = response.request
-    request_mime = request.headers.get("Content-Type", "") if request is not None else ""
-    request_text = _body(_text(request.body if request is not None else None), request_mime)
-    response_mime = response.headers.get("Content-Type", "")
-    response_text = _body(_response_text(response), response_mime)
-    elapsed_ms = round(response.elapsed.total_seconds() * 1000, 1)
+def _entry(exchange: Exchange) -> dict[str, Any]:
+    request_headers = dict(exchange.request_headers)
+    request_mime = next((v for k, v in exchange.request_headers if k.lower() == "content-type"), "")
+    request_text = _body(_text(exchange.request_body), request_mime)
+    response_mime = exchange.header("content-type")
+    response_text = _body(_text(exchange.content), response_mime)
+    elapsed_ms = round(exchange.elapsed * 1000, 1)
     har_request: dict[str, Any] = {
-        "method": request.method if request is not None else "GET",
-        "url": _url(request.url or "") if request is not None else "",
+        "method": exchange.method,
+        "url": _url(exchange.url),
         "httpVersion": "HTTP/1.1",
         "cookies": [],
-        "headers": _headers(request.headers.items()) if request is not None else [],
-        "queryString": _query(request.url or "") if request is not None else [],
+        "headers": _headers(request_headers.items()),
+        "queryString": _query(exchange.url),
         "headersSize": -1,
         "bodySize": len(request_text.encode("utf-8")),
     }
     if request_text:
         har_request["postData"] = {"mimeType": request_mime, "text": request_text}
     return {
-        "startedDateTime": stamp,
+        "startedDateTime": _stamp(exchange.started),
         "time": elapsed_ms,
         "request": har_request,
         "response": {
-            "status": response.status_code,
-            "statusText": response.reason or "",
+            "status": exchange.status,
+            "statusText": exchange.reason,
             "httpVersion": "HTTP/1.1",
             "cookies": [],
-            "headers": _headers(response.headers.items()),
+            "headers": _headers(exchange.headers),
             "content": {"size": len(response_text.encode("utf-8")), "mimeType": response_mime, "text": response_text},
-            "redirectURL": response.headers.get("Location", "") if 300 <= response.status_code < 400 else "",
+            "redirectURL": exchange.header("location") if 300 <= exchange.status < 400 else "",
             "headersSize": -1,
             "bodySize": len(response_text.encode("utf-8")),
         },

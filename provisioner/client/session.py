@@ -6,6 +6,7 @@ paths and payloads and call :meth:`TenantClient.request`.
 
 from __future__ import annotations
 
+import json as jsonlib
 import os
 import threading
 import time
@@ -13,32 +14,22 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
-
-import requests
-import urllib3
+from urllib.parse import urlencode, urlsplit
 
 from provisioner import redact
 from provisioner.client import paths
-from provisioner.client.bounded import (
-    DEADLINE_VARIABLE,
-    MAX_BYTES_VARIABLE,
-    BoundedAdapter,
-    HttpLimits,
-    LimitExceeded,
-    send,
-)
+from provisioner.client.bounded import DEADLINE_VARIABLE, MAX_BYTES_VARIABLE, HttpLimits, LimitExceeded
 from provisioner.client.errors import from_response, transport_error
 from provisioner.client.response import Response
 from provisioner.client.retry import (
     AMBIGUOUS,
-    CONNECT,
     RETRYABLE_STATUSES,
     RetryBudget,
     RetryPolicy,
     decide,
     parse_retry_after,
 )
+from provisioner.client.transport import Exchange, Transport, TransportError
 from provisioner.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -87,44 +78,47 @@ def check_base_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
-def _classify(exc: requests.exceptions.RequestException) -> tuple[str, str]:
-    """(retry kind, short cause) for a transport failure; the cause names no URL or secret."""
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "tls", "TLS verification failed (pass the tenant's CA bundle if it uses a private CA)"
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return CONNECT, "connection timed out"
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return AMBIGUOUS, "no response before the read timeout"
-    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
-        return AMBIGUOUS, "the response was cut off"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        inner = exc.args[0] if exc.args else None
-        inner = getattr(inner, "reason", inner)
-        if isinstance(inner, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)):
-            return CONNECT, "could not connect"
-        if isinstance(exc, requests.exceptions.ProxyError):
-            return CONNECT, "could not connect through the proxy"
-        return AMBIGUOUS, "the connection was dropped"
-    return "invalid", f"request failed ({type(exc).__name__})"
-
-
-def _parse(raw: requests.Response) -> Response:
-    content = raw.content
+def _parse(exchange: Exchange) -> Response:
+    content = exchange.content
     body: Any = None
+    ctype = exchange.header("content-type").lower()
     if content:
-        ctype = raw.headers.get("content-type", "")
         if "json" in ctype or content[:1] in (b"{", b"["):
             try:
-                body = raw.json()
+                body = jsonlib.loads(content)
             except ValueError:
-                body = raw.text
+                body = _text(content, ctype)
         else:
-            body = raw.text
-    return Response(status=raw.status_code, headers=dict(raw.headers), body=body)
+            body = _text(content, ctype)
+    headers: dict[str, str] = {}
+    for name, value in exchange.headers:
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return Response(status=exchange.status, headers=headers, body=body)
+
+
+def _text(content: bytes, ctype: str) -> str:
+    charset = "utf-8"
+    for part in ctype.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.strip() == "charset" and value:
+            charset = value.strip().strip('"')
+    try:
+        return content.decode(charset, "replace")
+    except LookupError:
+        return content.decode("utf-8", "replace")
+
+
+def _target(path: str, params: Mapping[str, Any] | None) -> str:
+    """``path?query`` with ``params`` form-encoded (lists repeat the key; ``None`` values are left out)."""
+    if not params:
+        return path
+    pairs = [(k, v) for k, v in params.items() if v is not None]
+    return f"{path}?{urlencode(pairs, doseq=True)}" if pairs else path
 
 
 class TenantClient:
-    """A tenant's REST API over ONE pooled ``requests.Session``; safe to share between worker threads.
+    """A tenant's REST API over ONE pooled :class:`~.transport.Transport`; safe to share between threads.
 
     ``timeout`` is ``(connect, read)`` seconds or one number; ``verify`` is ``True`` or a CA bundle path
     (verification cannot be turned off); ``trace`` receives a :class:`TraceEvent` per attempt;
@@ -161,12 +155,15 @@ class TenantClient:
         self.trace = trace
         self.clock = clock
         self.sleep = sleep
-        self._session = requests.Session()
-        if paths.is_loopback(urlsplit(self.base_url).hostname):
-            self._session.trust_env = False  # no proxy, netrc or env CA for the local emulator
-        adapter = BoundedAdapter(pool_connections=1, pool_maxsize=max(1, pool_size), max_retries=0, pool_block=True)
-        self._session.mount("https://", adapter)
-        self._session.mount("http://", adapter)
+        # No proxy or environment CA bundle for the local emulator.
+        self._transport = Transport(
+            self.base_url,
+            pool_size=pool_size,
+            timeout=timeout,
+            verify=verify,
+            trust_env=not paths.is_loopback(urlsplit(self.base_url).hostname),
+        )
+        self._path_prefix = urlsplit(self.base_url).path
         self._lock = threading.Lock()
         self._idm: IDMApi | None = None
         self._environment: EnvironmentApi | None = None
@@ -205,15 +202,14 @@ class TenantClient:
 
         return OAuthEndpoints(self, realm)
 
-    def add_response_hook(self, hook: Callable[[requests.Response], Any]) -> None:
-        """Call ``hook`` with every response of this client's one session (``--record``); the hook must
-        not read the body (the client reads it, with its own limits)."""
-        self._session.hooks["response"].append(hook)
+    def add_response_hook(self, hook: Callable[[Exchange], Any]) -> None:
+        """Call ``hook`` with every completed exchange of this client (``--record``)."""
+        self._transport.add_hook(hook)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def close(self) -> None:
-        self._session.close()
+        self._transport.close()
 
     def __enter__(self) -> TenantClient:
         return self
@@ -251,8 +247,15 @@ class TenantClient:
         method = method.upper()
         if not path.startswith("/"):
             raise ValueError(f"path must start with '/': {path!r}")
-        url = self.base_url + path
+        target = _target(self._path_prefix + path, params)
+        body: bytes | None = None
         base_headers = {"Accept": "application/json"}
+        if json is not None:
+            body = jsonlib.dumps(json, allow_nan=False, separators=(",", ":")).encode("utf-8")
+            base_headers["Content-Type"] = "application/json"
+        elif data is not None:
+            body = urlencode(list(data.items())).encode("ascii")
+            base_headers["Content-Type"] = "application/x-www-form-urlencoded"
         version = paths.api_version(path) if api_version is None else api_version
         if version:
             base_headers["Accept-API-Version"] = version
@@ -272,18 +275,8 @@ class TenantClient:
                 headers_sent["Authorization"] = authorization
             t0 = self.clock()
             try:
-                raw = send(
-                    self._session,
-                    method,
-                    url,
-                    limits=self.http_limits,
-                    params=params,
-                    json=json,
-                    data=data,
-                    headers=headers_sent,
-                    timeout=self.timeout,
-                    verify=self.verify,
-                    allow_redirects=False,
+                exchange = self._transport.send(
+                    method, target, headers=headers_sent, body=body, limits=self.http_limits
                 )
             except LimitExceeded as exc:
                 # Not retried: a server that drips or floods would do it again.
@@ -295,8 +288,8 @@ class TenantClient:
                     f"{exc} (attempt {attempt}; {knobs})",
                     ambiguous=method not in ("GET", "HEAD", "OPTIONS"),
                 ) from None
-            except requests.exceptions.RequestException as exc:
-                kind, problem = _classify(exc)
+            except TransportError as exc:
+                kind, problem = exc.kind, exc.cause
                 decision = decide(
                     method,
                     attempt,
@@ -313,10 +306,7 @@ class TenantClient:
                     continue
                 ambiguous = kind == AMBIGUOUS and method not in ("GET", "HEAD", "OPTIONS")
                 raise transport_error(method, path, f"{problem} (attempt {attempt})", ambiguous=ambiguous) from None
-            try:
-                response = _parse(raw)
-            finally:
-                raw.close()
+            response = _parse(exchange)
             if response.status == 401 and authorization and not refreshed and self.auth.invalidate(authorization):
                 self._emit(method, path, 401, t0, attempt, None, "token refresh")
                 refreshed = True

@@ -7,26 +7,21 @@ import threading
 import time
 
 import pytest
-import requests
 
-from provisioner.client.bounded import BoundedAdapter, HttpLimits, LimitExceeded, send
+from provisioner.client.bounded import HttpLimits, LimitExceeded
+from provisioner.client.transport import Transport
 from provisioner.emulator import EmulatorServer
-
-
-def _session() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False
-    session.mount("http://", BoundedAdapter())
-    return session
 
 
 def test_many_requests_share_one_watchdog_thread() -> None:
     with EmulatorServer(port=0) as server:
-        session = _session()
+        transport = Transport(server.url, trust_env=False)
         for _ in range(50):
-            assert send(session, "GET", server.url + "/_emulator/stats", limits=HttpLimits(deadline=30)).ok
+            got = transport.send("GET", "/_emulator/stats", headers={}, limits=HttpLimits(deadline=30))
+            assert got.status == 200
         names = [t.name for t in threading.enumerate()]
         assert names.count("provisioner-http-deadline") == 1
+        transport.close()
 
 
 def test_the_shared_watchdog_still_ends_a_stalled_response() -> None:
@@ -43,14 +38,9 @@ def test_the_shared_watchdog_still_ends_a_stalled_response() -> None:
 
     threading.Thread(target=serve, daemon=True).start()
     started = time.monotonic()
+    transport = Transport(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=30, trust_env=False)
     with pytest.raises(LimitExceeded):
-        send(
-            _session(),
-            "GET",
-            f"http://127.0.0.1:{listener.getsockname()[1]}/",
-            limits=HttpLimits(deadline=0.5),
-            timeout=30,
-        )
+        transport.send("GET", "/", headers={}, limits=HttpLimits(deadline=0.5))
     assert time.monotonic() - started < 5
     for conn in accepted:
         conn.close()
