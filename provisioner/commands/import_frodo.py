@@ -10,9 +10,9 @@ from provisioner.errors import EXIT_OK, UsageError
 from provisioner.export import ExportOptions
 from provisioner.export.build import GRANT_MODES, KINDS, build, select
 from provisioner.export.frodo import FrodoFormatError, read_files
-from provisioner.export.reverse import Note
 from provisioner.export.write import check_overwrite, output_files, write_files
 from provisioner.kinds import spec_of
+from provisioner.kinds.reverse import Note
 
 
 @click.command(name="import-frodo")

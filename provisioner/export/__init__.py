@@ -6,9 +6,10 @@
         result, snapshot = export_realm(t.client, ExportOptions(realm="alpha"))
         for doc in result.documents: ...
 
-Modules: ``reverse`` (pure: observed documents → manifest values, defaults elided), ``build`` (pure:
-selection and documents), ``read`` (the snapshot plus one user query), ``write`` (YAML files,
-``secrets.env.example``, no clobbering), ``mark`` (``--stack``: the ownership marker).
+Modules: ``build`` (pure: selection and documents; each kind's ``export`` hook maps one object with
+:mod:`provisioner.kinds.reverse`, observed documents → manifest values, defaults elided), ``read`` (the
+snapshot plus one user query), ``write`` (YAML files, ``secrets.env.example``, no clobbering), ``mark``
+(``--stack``: the ownership marker).
 """
 
 from __future__ import annotations

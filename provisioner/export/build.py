@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner.errors import UsageError
-from provisioner.export.reverse import CLIENT_ID, Note, has_secret_marker
 from provisioner.kinds import REGISTRY, spec_of
+from provisioner.kinds.reverse import CLIENT_ID, Note, has_secret_marker
 from provisioner.kinds.snapshot import RealmSnapshot
 from provisioner.manifest.model import API_VERSION
 from provisioner.plan.order import address

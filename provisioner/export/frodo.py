@@ -30,9 +30,9 @@ from typing import Any
 
 from provisioner.client.wrapping import unwrap
 from provisioner.export.build import Selection
-from provisioner.export.reverse import Note
 from provisioner.kinds import REGISTRY
 from provisioner.kinds.common import get_path
+from provisioner.kinds.reverse import Note
 from provisioner.kinds.snapshot import RealmSnapshot
 
 #: The section names Frodo uses for the three kinds of objects we read.

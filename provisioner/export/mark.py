@@ -15,10 +15,10 @@ from typing import Any
 
 from provisioner.errors import ProvisionerError
 from provisioner.export.build import ExportResult
-from provisioner.export.reverse import Note
 from provisioner.kinds import spec_of
 from provisioner.kinds.common import writable_client_doc
 from provisioner.kinds.oauth2client import set_markers, stack_of
+from provisioner.kinds.reverse import Note
 from provisioner.kinds.snapshot import RealmSnapshot
 from provisioner.plan.order import address
 

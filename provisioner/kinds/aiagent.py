@@ -436,7 +436,7 @@ def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
 def export(context: Any, key: str, address: str) -> tuple[list[Any], dict[str, Any] | None, str | None]:
     """The minimal AIAgent spec of ``key`` (privileges on the exported applications included) and its secret
     variable."""
-    from provisioner.export.reverse import agent_spec
+    from provisioner.kinds.reverse import agent_spec
 
     exported_apps = set(context.selected.get(application.KIND, ()))
     rev, secret = agent_spec(context.snap, key, context.users, exported_apps, address)

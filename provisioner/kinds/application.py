@@ -301,7 +301,7 @@ def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
 
 def export(context: Any, key: str, address: str) -> tuple[list[Any], dict[str, Any] | None, str | None]:
     """The minimal Application spec of client ``key`` and its secret variable (None: a public client)."""
-    from provisioner.export.reverse import application_spec
+    from provisioner.kinds.reverse import application_spec
 
     rev, secret = application_spec(context.snap, key, context.users, address)
     return list(rev.notes), rev.spec, secret

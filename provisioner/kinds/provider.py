@@ -189,7 +189,7 @@ def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
 
 def export(context: Any, key: str, address: str) -> tuple[list[Any], dict[str, Any] | None, str | None]:
     """The realm's provider as a manifest spec: only what differs from the AIC defaults (no file if nothing)."""
-    from provisioner.export.reverse import Note, provider_spec
+    from provisioner.kinds.reverse import Note, provider_spec
 
     if context.snap.provider is None:
         return [Note(address, "the OAuth2 provider could not be read; not exported")], None, None

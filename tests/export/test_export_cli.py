@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from provisioner.cli import cli as click_cli
-from provisioner.export.reverse import secret_env_name
+from provisioner.kinds.reverse import secret_env_name
 from tests.export.conftest import BOT, LOGS_APP, LOOKALIKE_AGENT, LOOKALIKE_APP, OBO, SECRETS, WEB_APP, Tenant
 
 ALL_FILES = [

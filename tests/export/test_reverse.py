@@ -11,7 +11,11 @@ import pytest
 from provisioner import api
 from provisioner.errors import UsageError
 from provisioner.export.build import ExportOptions, build, parse_kinds, select
-from provisioner.export.reverse import (
+from provisioner.export.write import dump, manifest_text
+from provisioner.grants import TOKEN_EXCHANGE
+from provisioner.kinds.common import set_path
+from provisioner.kinds.oauth2client import client_defaults
+from provisioner.kinds.reverse import (
     AGENT_ORDER,
     APPLICATION_ORDER,
     DEFAULT_PROVIDER_GRANTS,
@@ -22,10 +26,6 @@ from provisioner.export.reverse import (
     provider_spec,
     secret_env_name,
 )
-from provisioner.export.write import dump, manifest_text
-from provisioner.grants import TOKEN_EXCHANGE
-from provisioner.kinds.common import set_path
-from provisioner.kinds.oauth2client import client_defaults
 from provisioner.kinds.snapshot import RealmSnapshot
 from provisioner.manifest.schema import schema_documents
 
