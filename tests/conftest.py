@@ -52,6 +52,9 @@ def _demo_env_names() -> set[str]:
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (*_TOOL_VARIABLES, *_demo_env_names()):
         monkeypatch.delenv(name, raising=False)
+    # The manifest cache writes .provisioner/cache in the working directory: off, so that a test's
+    # result never depends on what an earlier test left (tests/manifest/test_cache.py turns it on).
+    monkeypatch.setenv("PROVISIONER_CACHE", "off")
 
 
 # --- leak check: record every output -------------------------------------------------------------

@@ -75,9 +75,28 @@ def run_options(
     return decorate
 
 
+def _disable_cache(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        from provisioner.manifest import cache
+
+        cache.disable()
+
+
+def no_cache_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--no-cache``: load every manifest file from scratch (the cache: provisioner/manifest/cache.py)."""
+    return click.option(
+        "--no-cache",
+        is_flag=True,
+        expose_value=False,
+        callback=_disable_cache,
+        help="Parse every manifest file again instead of reusing .provisioner/cache (also PROVISIONER_CACHE=off).",
+    )(fn)
+
+
 def common_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The options plan and apply share."""
     options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+        no_cache_option,
         click.option("--env", "env", metavar="NAME", help="Load environments/NAME.yaml next to the manifests."),
         click.option(
             "--env-file",

@@ -11,7 +11,7 @@ import click
 
 from provisioner import redact
 from provisioner.commands import SECRETS_DIR_HELP
-from provisioner.commands._common import diagnostic_line
+from provisioner.commands._common import diagnostic_line, no_cache_option
 from provisioner.errors import EXIT_ERROR, EXIT_OK
 from provisioner.manifest import LoadResult, load
 
@@ -93,6 +93,7 @@ def render_json(result: LoadResult) -> str:
     is_flag=True,
     help="PATHS hold stacks, one per folder: validate each alone, with each of its environments.",
 )
+@no_cache_option
 def command(
     paths: tuple[str, ...],
     env: str | None,

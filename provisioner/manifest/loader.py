@@ -11,8 +11,10 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from provisioner.manifest import cache as manifest_cache
 from provisioner.manifest import policy, rules
 from provisioner.manifest.build import build_resource, secret_refs
+from provisioner.manifest.cache import ManifestCache
 from provisioner.manifest.environment import load_environment
 from provisioner.manifest.environment import secret_refs as environment_secret_refs
 from provisioner.manifest.limits import DEFAULT_LIMITS, Limits
@@ -72,7 +74,11 @@ class _Loader:
         # declared would then be reported as dangling, which is noise, not news.
         self.incomplete = False
 
-    def read_manifest(self, file: str, environment: Environment | None) -> list[YamlDocument]:
+    def load_file(
+        self, file: str, environment: Environment | None, default_realm: str, cache: ManifestCache | None
+    ) -> list[Resource]:
+        """The resources of one manifest file: from the cache when the file loaded cleanly before
+        (:mod:`provisioner.manifest.cache`), else read, parsed and built (and cached when clean)."""
         text, problems = read_text(file, self.limits, what="manifest file")
         self.diagnostics += problems
         if text is None:
@@ -83,6 +89,29 @@ class _Loader:
         if rendered is None:
             self.incomplete = True
             return []
+        key = None
+        if cache is not None and not problems:
+            key = cache.key(file, text, rendered, default_realm, self.limits)
+            hit = cache.get(file, key)
+            if hit is not None and self.documents + hit[0] <= self.limits.max_documents:
+                self.documents += hit[0]
+                return hit[1]
+        reported, counted = len(self.diagnostics), self.documents
+        resources: list[Resource] = []
+        built_all = True
+        for doc in self.parse_manifest(file, text, rendered):
+            resource, problems = build_resource(doc, default_realm)
+            self.diagnostics += problems
+            if resource is not None:
+                resources.append(resource)
+            else:
+                self.incomplete = True
+                built_all = False
+        if cache is not None and key is not None and built_all and len(self.diagnostics) == reported:
+            cache.put(file, key, self.documents - counted, resources)
+        return resources
+
+    def parse_manifest(self, file: str, text: str, rendered: str) -> list[YamlDocument]:
         if rendered is not text:  # templated: editors check the raw file, so it should be YAML too
             self.diagnostics += raw_yaml_warnings(text, file)
         remaining = self.limits.max_documents - self.documents
@@ -158,14 +187,9 @@ def load(
     files, problems = discover(paths, limits)
     loader.diagnostics += problems
     resources: list[Resource] = []
+    cache = manifest_cache.open_cache(environ) if files else None
     for file in files:
-        for doc in loader.read_manifest(file, environment):
-            resource, problems = build_resource(doc, default_realm)
-            loader.diagnostics += problems
-            if resource is not None:
-                resources.append(resource)
-            else:
-                loader.incomplete = True
+        resources += loader.load_file(file, environment, default_realm, cache)
     loader.diagnostics += rules.check(resources, complete=not loader.incomplete)
     loader.diagnostics += _policies(paths, environment, env_doc, resources, limits, loader.diagnostics)
 

@@ -1,0 +1,314 @@
+"""A cache of parsed and validated manifest files, like mypy's and ruff's caches.
+
+Parsing YAML with locations and checking the schema is most of what loading costs (about 1 ms per
+document); a stack's files rarely change between two commands. So a manifest file that loaded
+**cleanly** (no diagnostic of any severity) leaves its resources here, and the next load
+of the same bytes takes them back instead of parsing again. Rules across documents, environment
+policies and secret resolution always run: only the per-file work is cached.
+
+What an entry holds: the resources of one file as the loader built them from the file's text (kind,
+name, realm, spec, locations), with secret *references* (``{fromEnv: NAME}``, ``{fromFile: PATH}``)
+and never a secret value (a literal secret is an error, and files with errors are not cached; secrets
+are resolved after loading, every time).
+
+When an entry is used: its key matches, and its HMAC verifies. The key is a hash of the cache format,
+the provisioner version, the bytes of the loader's code and of the JSON Schemas, the file's path as
+given, the default realm, the limits, the file's bytes and, for a template, the text it renders to
+with the environment's variables: any change to any of them is a miss. The
+HMAC key is a random per-user secret kept beside the token cache (``$XDG_CACHE_HOME/provisioner`` or
+``~/.cache/provisioner``, mode 0600), so an entry written by anyone else (a cache folder committed to a
+repository, another user) is never trusted. A corrupt, foreign or unreadable entry is ignored and
+rewritten; a cache that cannot be written is skipped silently.
+
+Where: ``.provisioner/cache/manifests/`` in the working directory (folders 0700, files 0600, written
+atomically; the folder holds a ``.gitignore`` of ``*``), one entry per manifest path.
+``PROVISIONER_CACHE=off`` (or ``--no-cache``) turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets as secrets_module
+import stat
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from provisioner.manifest.limits import Limits
+from provisioner.manifest.model import Resource, SecretRef, SourceLocation
+
+ENV_VAR = "PROVISIONER_CACHE"
+_OFF = ("0", "off", "false", "no", "none")
+FORMAT = "1"
+CACHE_DIR = os.path.join(".provisioner", "cache", "manifests")
+KEY_FILE = "manifest-cache.key"
+
+_disabled = False
+
+
+def disable() -> None:
+    """Turn the cache off for this process (``--no-cache``)."""
+    global _disabled
+    _disabled = True
+
+
+def enabled(environ: Mapping[str, str]) -> bool:
+    return not _disabled and (environ.get(ENV_VAR) or "").strip().lower() not in _OFF
+
+
+_code_digest: str | None = None
+
+
+def code_digest() -> str:
+    """A hash of everything that decides what a file loads to: the provisioner version, the loader's and
+    the kinds' code, and the JSON Schemas."""
+    global _code_digest
+    if _code_digest is None:
+        from provisioner import __version__
+        from provisioner.manifest import schema
+
+        package = Path(__file__).resolve().parents[1]
+        files = sorted(
+            [
+                *package.joinpath("manifest").glob("*.py"),
+                *package.joinpath("kinds").glob("*.py"),
+                package / "grants.py",
+                package / "redact.py",
+            ]
+        )
+        digest = hashlib.sha256(f"{FORMAT}\0{__version__}\0".encode())
+        for path in files:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        for name, document in sorted(schema.schema_documents().items()):
+            digest.update(name.encode() + b"\0" + json.dumps(document, sort_keys=True).encode() + b"\0")
+        _code_digest = digest.hexdigest()
+    return _code_digest
+
+
+def _private_dir(path: Path) -> bool:
+    """``path`` is a folder of ours that nobody else can write into (created 0700 when missing)."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = path.stat()
+    except OSError:
+        return False
+    if os.name == "nt":
+        return True
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+
+
+def _mac_key(environ: Mapping[str, str]) -> bytes | None:
+    """The per-user HMAC key (created on first use, 0600 in a 0700 folder); None when unavailable."""
+    from provisioner.client.tokencache import user_cache_dir
+
+    folder = user_cache_dir(environ)
+    if not _private_dir(folder):
+        return None
+    path = folder / KEY_FILE
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except FileNotFoundError:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            except FileExistsError:
+                continue  # another process made it first: read theirs
+            except OSError:
+                return None
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets_module.token_bytes(32).hex().encode())
+            continue
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            data = handle.read(200)
+        if os.name != "nt" and (info.st_uid != os.getuid() or info.st_mode & 0o077):
+            return None
+        try:
+            key = bytes.fromhex(data.decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            return None
+        return key if len(key) == 32 else None
+    return None
+
+
+class ManifestCache:
+    """The entries under ``root`` (one JSON file per manifest path), authenticated with ``mac_key``."""
+
+    def __init__(self, root: Path, mac_key: bytes) -> None:
+        self.root = root
+        self._mac_key = mac_key
+        self.hits = 0
+        self.misses = 0
+
+    def key(self, file: str, text: str, rendered: str, default_realm: str, limits: Limits) -> str:
+        """What a file's entry must match: the code, the file's path and bytes (and, when templated, the
+        text its template gave with this environment's variables), the default realm and the limits."""
+        digest = hashlib.sha256()
+        for part in (code_digest(), file, default_realm, repr(limits), str(len(text))):
+            digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        if rendered is not text:
+            digest.update(b"\0rendered\0" + rendered.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+
+    def _entry(self, file: str) -> Path:
+        return self.root / (
+            hashlib.sha256(os.path.abspath(file).encode("utf-8", "surrogatepass")).hexdigest() + ".json"
+        )
+
+    def _mac(self, body: bytes) -> str:
+        return hmac.new(self._mac_key, body, hashlib.sha256).hexdigest()
+
+    def get(self, file: str, key: str) -> tuple[int, list[Resource]] | None:
+        """The (document count, resources) stored for ``file`` under ``key``; None on any mismatch."""
+        try:
+            with open(self._entry(file), "rb") as handle:
+                raw = handle.read()
+            mac, _, body = raw.partition(b"\n")
+            if not hmac.compare_digest(mac.decode("ascii"), self._mac(body)):
+                raise ValueError("foreign entry")
+            entry = json.loads(body, object_hook=_decode)
+            if entry.get("key") != key:
+                raise ValueError("another version of the file")
+            found = int(entry["documents"]), [_resource(r, file) for r in entry["resources"]]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return found
+
+    def put(self, file: str, key: str, documents: int, resources: list[Resource]) -> None:
+        """Store ``file``'s load (atomically; errors are ignored: the cache is only an optimisation).
+
+        Nothing is stored unless reading the entry back gives resources equal to ``resources``."""
+        try:
+            body = json.dumps(
+                {"key": key, "documents": documents, "resources": [_plain(r, file) for r in resources]},
+                ensure_ascii=False,
+                separators=(",", ":"),
+            ).encode("utf-8", "surrogatepass")
+            if [_resource(r, file) for r in json.loads(body, object_hook=_decode)["resources"]] != resources:
+                return
+        except (TypeError, ValueError):
+            return  # a value JSON cannot hold as it is: not cached
+        try:
+            handle, temporary = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(self._mac(body).encode("ascii") + b"\n" + body)
+                os.replace(temporary, self._entry(file))
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError:
+            pass
+
+
+def open_cache(environ: Mapping[str, str], cwd: str | None = None) -> ManifestCache | None:
+    """The cache a load uses, or None (turned off, or no private place to keep it)."""
+    if not enabled(environ):
+        return None
+    root = Path(cwd or os.getcwd()) / CACHE_DIR
+    if not (_private_dir(root.parent.parent) and _private_dir(root.parent) and _private_dir(root)):
+        return None
+    key = _mac_key(environ)
+    if key is None:
+        return None
+    ignore = root.parent / ".gitignore"
+    if not ignore.exists():
+        try:
+            ignore.write_text("# provisioner's cache: never commit it\n*\n", encoding="utf-8")
+        except OSError:
+            pass
+    return ManifestCache(root, key)
+
+
+# --- entries: a Resource as JSON (locations relative to the file) -----------------------------------
+
+
+def _plain(resource: Resource, file: str) -> dict[str, Any]:
+    loc = resource.location
+    return {
+        "kind": resource.kind,
+        "name": resource.name,
+        "realm": resource.realm,
+        "spec": _encode(resource.spec),
+        "at": [loc.line, loc.col] if loc.file == file else [loc.file, loc.line, loc.col],
+        "fields": {
+            path: [where.line, where.col] if where.file == file else [where.file, where.line, where.col]
+            for path, where in resource.field_locations.items()
+        },
+    }
+
+
+def _resource(data: Mapping[str, Any], file: str) -> Resource:
+    fields, spec = data["fields"], data["spec"]
+    if not isinstance(fields, dict) or not isinstance(spec, dict):
+        raise ValueError("malformed entry")
+    return Resource(
+        kind=str(data["kind"]),
+        name=str(data["name"]),
+        realm=str(data["realm"]),
+        spec=spec,
+        location=_location(data["at"], file),
+        field_locations=_Locations(file, fields),
+    )
+
+
+def _location(where: Any, file: str) -> SourceLocation:
+    if len(where) == 2:
+        return SourceLocation(file, int(where[0]), int(where[1]))
+    return SourceLocation(str(where[0]), int(where[1]), int(where[2]))
+
+
+class _Locations(Mapping[str, SourceLocation]):
+    """A resource's field locations as stored (``[line, col]`` pairs), each made a SourceLocation when
+    looked up: most are never looked at (only diagnostics need them)."""
+
+    def __init__(self, file: str, raw: dict[str, Any]) -> None:
+        self._file = file
+        self._raw = raw
+
+    def __getitem__(self, path: str) -> SourceLocation:
+        return _location(self._raw[path], self._file)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
+_REF = "$secretRef"  # a key no manifest can write: the schema allows only known spec keys
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, SecretRef):
+        return {_REF: [value.source, value.name, value.base]}
+    if isinstance(value, dict):
+        if _REF in value:
+            raise ValueError("a spec that spells a cached secret reference is not cached")
+        return {key: _encode(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_encode(item) for item in value]
+    return value
+
+
+def _decode(value: dict[str, Any]) -> Any:
+    """json.loads' object hook: a stored secret reference back to a SecretRef."""
+    ref = value.get(_REF)
+    if ref is not None and len(value) == 1:
+        source, name, base = ref
+        if source not in ("env", "file"):
+            raise ValueError("malformed secret reference")
+        return SecretRef(source, str(name), str(base))
+    return value
