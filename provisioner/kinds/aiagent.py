@@ -27,10 +27,11 @@ from provisioner.kinds import application
 from provisioner.kinds.application import resolve_users
 from provisioner.kinds.common import deterministic_id, get_path, indexed_strings
 from provisioner.kinds.fields import Field, Target, canonical, idm_patch_ops
+from provisioner.kinds.images import delete_record, fields_image, managed_fields, secret_changed
 from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD, client_rev, idm_rev
 from provisioner.kinds.planning import PlanContext, grant_problems, plan_client
 from provisioner.kinds.snapshot import IDENTITY_FIELDS, PAGE_SIZE, RealmSnapshot, by_id
-from provisioner.kinds.spec import ExportCandidates, KindSpec, SnapshotRead
+from provisioner.kinds.spec import ExportCandidates, ImageHooks, KindSpec, SnapshotRead
 from provisioner.kinds.write import ApplyContext, am_create, am_update, idm_patch
 from provisioner.plan.model import Change, Ids
 
@@ -463,6 +464,64 @@ def export_users(snap: RealmSnapshot, key: str) -> set[str]:
     return out
 
 
+def _owners(snap: RealmSnapshot, key: str) -> set[str]:
+    return set(canonical(OWNERS_TARGET, (snap.identity_of(key) or {}).get("owners")))
+
+
+def capture_image(
+    snap: RealmSnapshot, change: Any, names: Mapping[str, str], notes: list[str], record: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Undo's image of an agent: the fields the change writes, and for a delete every field and its
+    privileges (as ``applications`` entries), as the tenant holds them."""
+    from provisioner.kinds.privilege import privilege_entry
+
+    docs = {"am": snap.agents.get(change.key), "idm": snap.identity_of(change.key)}
+    image = None
+    if docs["am"] is not None:
+        delete = change.action == "delete"
+        wanted = managed_fields(FIELDS) if delete else list(change.desired or {})
+        image = fields_image(FIELDS, docs, wanted, names, notes)
+        if delete:
+            identity = docs.get("idm")
+            image["applications"] = [
+                privilege_entry(snap, p, names, notes)
+                for p in snap.privileges_of(str(identity["_id"]) if identity else None, change.key)
+                if snap.privilege_app(p)
+            ]
+    record["secretChanged"] = secret_changed(change, docs)
+    return image
+
+
+def created_deletes(snap: RealmSnapshot, rec: Mapping[str, Any], reason: str) -> list[dict[str, Any]]:
+    """The delete of an agent the run created, after the deletes of its privileges."""
+    from provisioner.kinds.privilege import image_delete, key_of
+
+    key, realm = rec["key"], rec["realm"]
+    if key not in snap.agents:
+        return []
+    identity = snap.identity_of(key)
+    uid = str(identity["_id"]) if identity else None
+    out = [
+        image_delete(
+            realm, key_of(key, snap.privilege_app(priv) or str(priv.get("_id"))), priv, f"its agent {key!r} is deleted"
+        )
+        for priv in snap.privileges_of(uid, key)
+    ]
+    observed = {"am": client_rev(snap.agents.get(key)), "idm": idm_rev(identity)}
+    out.append(delete_record(rec["address"], KIND, realm, key, observed, {"identity": uid}, reason))
+    return out
+
+
+IMAGES = ImageHooks(
+    capture=capture_image,
+    users=lambda snap, change: (
+        export_users(snap, change.key) if change.action == "delete" else _owners(snap, change.key)
+    ),
+    touched_users=lambda snap, rec: _owners(snap, str(rec["key"])),
+    created_deletes=created_deletes,
+)
+
+
 def frodo(snap: RealmSnapshot, keys: Sequence[str], meta: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     from provisioner.export.frodo import agent_file
 
@@ -490,6 +549,7 @@ SPEC = KindSpec(
     observed=observed,
     references=references,
     verify="agent",
+    images=IMAGES,
     export_folder="agents",
     export=export,
     export_select=export_select,

@@ -25,10 +25,11 @@ from typing import Any
 
 from provisioner.kinds.common import deterministic_id, get_path, make_ref, ref_id
 from provisioner.kinds.fields import Field, Target, canonical
+from provisioner.kinds.images import delete_record, fields_image, managed_fields, secret_changed
 from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD, client_rev, idm_rev
 from provisioner.kinds.planning import PlanContext, grant_problems, plan_client
 from provisioner.kinds.snapshot import APP_FIELDS, PAGE_SIZE, RealmSnapshot, by_id
-from provisioner.kinds.spec import ExportCandidates, KindSpec, SnapshotRead
+from provisioner.kinds.spec import ExportCandidates, ImageHooks, KindSpec, SnapshotRead
 from provisioner.kinds.write import ApplyContext, am_create, am_update, create_once, idm_patch
 from provisioner.plan.model import Change, Ids
 
@@ -333,6 +334,45 @@ def export_users(snap: RealmSnapshot, key: str) -> set[str]:
     return set(canonical(OWNERS_TARGET, (snap.apps.get(key) or {}).get("owners")))
 
 
+def _image_docs(snap: RealmSnapshot, key: str) -> dict[str, Any]:
+    return {"am": snap.clients.get(key), "idm": snap.apps.get(key)}
+
+
+def capture_image(
+    snap: RealmSnapshot, change: Any, names: Mapping[str, str], notes: list[str], record: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Undo's image of an application: the fields the change writes (all of them for a delete, but a
+    template IDM does not know), as the tenant holds them."""
+    docs = _image_docs(snap, change.key)
+    image = None
+    if docs["am"] is not None:
+        delete = change.action == "delete"
+        wanted = managed_fields(FIELDS) if delete else list(change.desired or {})
+        if delete and (docs.get("idm") or {}).get("templateName") not in TEMPLATES:
+            wanted = [w for w in wanted if w != "template"]
+        image = fields_image(FIELDS, docs, wanted, names, notes)
+    record["secretChanged"] = secret_changed(change, docs)
+    return image
+
+
+def created_deletes(snap: RealmSnapshot, rec: Mapping[str, Any], reason: str) -> list[dict[str, Any]]:
+    key = rec["key"]
+    if key not in snap.clients and key not in snap.apps:
+        return []
+    record = snap.apps.get(key)
+    observed = {"am": client_rev(snap.clients.get(key)), "idm": idm_rev(record)}
+    ids = {"record": str(record["_id"]) if record else None}
+    return [delete_record(rec["address"], KIND, rec["realm"], key, observed, ids, reason)]
+
+
+IMAGES = ImageHooks(
+    capture=capture_image,
+    users=lambda snap, change: export_users(snap, change.key),
+    touched_users=lambda snap, rec: export_users(snap, str(rec["key"])),
+    created_deletes=created_deletes,
+)
+
+
 def frodo(snap: RealmSnapshot, keys: Sequence[str], meta: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     from provisioner.export.frodo import application_file
 
@@ -352,6 +392,7 @@ SPEC = KindSpec(
     observed=observed,
     references=references,
     verify="audience",
+    images=IMAGES,
     export_folder="applications",
     export=export,
     export_select=export_select,

@@ -6,9 +6,14 @@ of them with its full value (no default elided: ``description: null`` means "uns
 AM values, users by ``userName``. Secrets are never part of an image (the tenant never returns them);
 an image says ``secretChanged`` when the run wrote a secret, so undo can name what it cannot restore.
 
-:func:`restore_resources` turns the images of one run back into manifest records (one per object;
-privilege images become ``applications`` entries of their agent) and :func:`created_deletes` the
-delete changes for what the run created. Undo plans those with the ordinary planner.
+:func:`restore_resources` turns the images of one run back into manifest records (one per object; the
+image of a kind declared inside another becomes an entry of its parent, as privileges become
+``applications`` entries of their agent) and :func:`created_deletes` the delete changes for what the run
+created. Undo plans those with the ordinary planner.
+
+Each kind declares its part in ``KindSpec.images`` (:class:`~provisioner.kinds.spec.ImageHooks`); this
+module runs them and holds the helpers they share. A kind without it is named by undo as one it cannot
+restore.
 """
 
 from __future__ import annotations
@@ -16,72 +21,37 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from provisioner.kinds import aiagent, application, privilege, provider
 from provisioner.kinds.common import get_path
 from provisioner.kinds.fields import Field, canonical, display
-from provisioner.kinds.oauth2client import OWNERS_TARGET, client_rev, idm_rev
-from provisioner.kinds.snapshot import RealmSnapshot, Snapshot
-
-_CLIENT_FIELDS = {application.KIND: application.FIELDS, aiagent.KIND: aiagent.FIELDS}
-#: The kinds a before-image can be of.
-IMAGE_KINDS = (provider.KIND, application.KIND, aiagent.KIND, privilege.KIND)
-_PRIVILEGE_FIELDS = {f.name: f.targets[0] for f in privilege.FIELDS}
-_SUBJECTS = _PRIVILEGE_FIELDS["subjects"]
+from provisioner.kinds.snapshot import Snapshot
+from provisioner.kinds.spec import ImageHooks, KindSpec
 
 Names = Mapping[str, str]  # user id → userName
 
 
-# -- capture -------------------------------------------------------------------------------------------
+def _spec(kind: str) -> KindSpec | None:
+    from provisioner.kinds import spec_of  # the kind modules import this module while the registry loads
+
+    return spec_of(kind)
 
 
-def _observed_docs(snap: RealmSnapshot, kind: str, key: str) -> dict[str, Any]:
-    if kind == application.KIND:
-        return {"am": snap.clients.get(key), "idm": snap.apps.get(key)}
-    return {"am": snap.agents.get(key), "idm": snap.identity_of(key)}
+def _hooks(kind: str) -> ImageHooks | None:
+    spec = _spec(kind)
+    return spec.images if spec is not None else None
 
 
-def _privilege_doc(snap: RealmSnapshot, ids: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    wanted = ids.get("privilege")
-    return snap.privilege(wanted) if wanted else None
+def _parent(kind: str) -> KindSpec | None:
+    """The kind ``kind`` is declared inside (an agent for its privileges), if any."""
+    from provisioner.kinds import REGISTRY
+
+    return next((spec for spec in REGISTRY if spec.owns == kind), None)
 
 
-def user_ids(changes: Iterable[Any], snapshot: Snapshot) -> dict[str, set[str]]:
-    """Realm → the user ids the before-images of ``changes`` mention (owners and privilege subjects)."""
-    out: dict[str, set[str]] = {}
-    for change in changes:
-        snap = snapshot.realm(change.realm)
-        ids = out.setdefault(change.realm, set())
-        if change.kind in _CLIENT_FIELDS:
-            docs = _observed_docs(snap, change.kind, change.key)
-            ids.update(canonical(OWNERS_TARGET, (docs.get("idm") or {}).get("owners")))
-            if change.kind == aiagent.KIND and change.action == "delete":
-                identity = docs.get("idm")
-                for priv in snap.privileges_of(str(identity["_id"]) if identity else None, change.key):
-                    ids.update(canonical(_SUBJECTS, priv.get("subjects")))
-        elif change.kind == privilege.KIND:
-            doc = _privilege_doc(snap, change.ids.to_dict())
-            ids.update(canonical(_SUBJECTS, (doc or {}).get("subjects")))
-    return out
+# -- helpers for the kinds' hooks ------------------------------------------------------------------------
 
 
-def touched_user_ids(images: Iterable[Mapping[str, Any]], snapshot: Snapshot) -> dict[str, set[str]]:
-    """Realm → the user ids the touched objects name *now* (owners, subjects), so a plan can show names."""
-    out: dict[str, set[str]] = {}
-    for rec in images:
-        realm, kind, key = str(rec["realm"]), rec["kind"], str(rec["key"])
-        snap = snapshot.realm(realm)
-        ids = out.setdefault(realm, set())
-        if kind in _CLIENT_FIELDS:
-            ids.update(canonical(OWNERS_TARGET, (_observed_docs(snap, kind, key).get("idm") or {}).get("owners")))
-        elif kind == privilege.KIND:
-            agent = str(rec.get("agent") or key.split("/", 1)[0])
-            identity = snap.identity_of(agent)
-            for priv in snap.privileges_of(str(identity["_id"]) if identity else None, agent):
-                ids.update(canonical(_SUBJECTS, priv.get("subjects")))
-    return out
-
-
-def _users(value: list[str], names: Names, label: str, notes: list[str]) -> list[dict[str, str]]:
+def user_entries(value: list[str], names: Names, label: str, notes: list[str]) -> list[dict[str, str]]:
+    """``[{userName}]`` for user ids (sorted); ids with no user are noted as not restorable."""
     missing = sorted(i for i in value if i not in names)
     if missing:
         notes.append(f"{label}: user id(s) {', '.join(missing)} have no user; they cannot be restored")
@@ -96,16 +66,22 @@ def _field_value(fld: Field, docs: Mapping[str, Any], names: Names, notes: list[
         notes.append(f"{fld.name} held several values ({', '.join(map(str, value))}); restored as the first")
         value = value[0]
     if primary.compare == "refs" and primary.collection.endswith("_user"):
-        return _users(canon, names, fld.name, notes)
+        return user_entries(canon, names, fld.name, notes)
     return value
 
 
-def _client_image(
-    kind: str, docs: Mapping[str, Any], wanted: Iterable[str], names: Names, notes: list[str]
+def managed_fields(fields: Iterable[Field]) -> list[str]:
+    """Every field of the table an image can restore (secrets never)."""
+    return [f.name for f in fields if not f.sensitive]
+
+
+def fields_image(
+    fields: Iterable[Field], docs: Mapping[str, Any], wanted: Iterable[str], names: Names, notes: list[str]
 ) -> dict[str, Any]:
+    """The manifest values of the ``wanted`` fields of ``fields`` as ``docs`` (``{"am", "idm"}``) hold them."""
     wanted = set(wanted)
     spec: dict[str, Any] = {}
-    for fld in _CLIENT_FIELDS[kind]:
+    for fld in fields:
         if fld.sensitive or fld.name not in wanted:
             continue
         value = _field_value(fld, docs, names, notes)
@@ -117,26 +93,60 @@ def _client_image(
     return spec
 
 
-def privilege_entry(snap: RealmSnapshot, priv: Mapping[str, Any], names: Names, notes: list[str]) -> dict[str, Any]:
-    """An ``applications[]`` entry that re-creates or restores ``priv``."""
-    entry: dict[str, Any] = {"application": snap.privilege_app(priv) or ""}
-    description = get_path(priv, ("description",))
-    entry["description"] = description if isinstance(description, str) else None
-    entry["subjects"] = _users(canonical(_SUBJECTS, priv.get("subjects")), names, "subjects", notes)
-    entry["subjectGroups"] = canonical(_PRIVILEGE_FIELDS["subjectGroups"], priv.get("subjectGroups"))
-    entry["permissions"] = canonical(_PRIVILEGE_FIELDS["permissions"], priv.get("permissions"))
-    return entry
+def secret_changed(change: Any, docs: Mapping[str, Any]) -> bool:
+    """The run wrote the client's secret over one the tenant held (which no image can give back)."""
+    return (
+        change.action != "create"
+        and docs["am"] is not None
+        and (change.action == "delete" or any(f.path == "clientSecret" for f in change.fields))
+    )
 
 
-def _all_managed(kind: str) -> list[str]:
-    return [f.name for f in _CLIENT_FIELDS[kind] if not f.sensitive]
+def delete_record(
+    addr: str, kind: str, realm: str, key: str, observed: dict[str, Any], ids: dict[str, Any], reason: str
+) -> dict[str, Any]:
+    """A delete change, as ``Change`` fields."""
+    return {
+        "address": addr,
+        "kind": kind,
+        "realm": realm,
+        "key": key,
+        "action": "delete",
+        "observed": observed,
+        "ids": ids,
+        "reason": reason,
+    }
+
+
+# -- capture -------------------------------------------------------------------------------------------
+
+
+def user_ids(changes: Iterable[Any], snapshot: Snapshot) -> dict[str, set[str]]:
+    """Realm → the user ids the before-images of ``changes`` mention (owners and privilege subjects)."""
+    out: dict[str, set[str]] = {}
+    for change in changes:
+        ids = out.setdefault(change.realm, set())
+        hooks = _hooks(change.kind)
+        if hooks is not None:
+            ids.update(hooks.users(snapshot.realm(change.realm), change))
+    return out
+
+
+def touched_user_ids(images: Iterable[Mapping[str, Any]], snapshot: Snapshot) -> dict[str, set[str]]:
+    """Realm → the user ids the touched objects name *now* (owners, subjects), so a plan can show names."""
+    out: dict[str, set[str]] = {}
+    for rec in images:
+        realm = str(rec["realm"])
+        ids = out.setdefault(realm, set())
+        hooks = _hooks(rec["kind"])
+        if hooks is not None:
+            ids.update(hooks.touched_users(snapshot.realm(realm), rec))
+    return out
 
 
 def before_image(change: Any, snapshot: Snapshot, names: Names) -> dict[str, Any]:
     """The journal's ``before`` record for one planned change (``image`` None: the object did not exist)."""
-    snap = snapshot.realm(change.realm)
     notes: list[str] = []
-    desired = change.desired or {}
     image: dict[str, Any] | None = None
     record: dict[str, Any] = {
         "address": change.address,
@@ -145,46 +155,10 @@ def before_image(change: Any, snapshot: Snapshot, names: Names) -> dict[str, Any
         "key": change.key,
         "action": change.action,
     }
-    if change.kind == provider.KIND:
-        image = {}
-        if "grantTypes" in desired:
-            image["grantTypes"] = {"exact": provider.current_grants(snap.provider)}
-        if "acceptAudienceInTokenExchange" in desired:
-            image["acceptAudienceInTokenExchange"] = get_path(snap.provider, provider.AUDIENCE_PATH)
-    elif change.kind in _CLIENT_FIELDS:
-        docs = _observed_docs(snap, change.kind, change.key)
-        if docs["am"] is not None:
-            wanted = _all_managed(change.kind) if change.action == "delete" else list(desired)
-            if change.kind == application.KIND and change.action == "delete":
-                template = (docs.get("idm") or {}).get("templateName")
-                if template not in application.TEMPLATES:
-                    wanted = [w for w in wanted if w != "template"]
-            image = _client_image(change.kind, docs, wanted, names, notes)
-            if change.kind == aiagent.KIND and change.action == "delete":
-                identity = docs.get("idm")
-                image["applications"] = [
-                    privilege_entry(snap, p, names, notes)
-                    for p in snap.privileges_of(str(identity["_id"]) if identity else None, change.key)
-                    if snap.privilege_app(p)
-                ]
-        record["secretChanged"] = (
-            change.action != "create"
-            and docs["am"] is not None
-            and (change.action == "delete" or any(f.path == "clientSecret" for f in change.fields))
-        )
-    elif change.kind == privilege.KIND:
-        ids = change.ids.to_dict()
-        doc = _privilege_doc(snap, ids)
-        record["ids"] = {"privilege": ids.get("privilege")}
-        if doc is not None:
-            image = privilege_entry(snap, doc, names, notes)
-            if not image["application"]:
-                notes.append("the privilege points at no application; it cannot be restored")
-                image = None
-            record["agent"] = change.key.split("/", 1)[0]
-        else:
-            record["agent"] = str(ids.get("agentKey") or change.key.split("/", 1)[0])
-    else:  # a kind this module does not know yet: nothing to restore it with, and undo says so
+    hooks = _hooks(change.kind)
+    if hooks is not None:
+        image = hooks.capture(snapshot.realm(change.realm), change, names, notes, record)
+    else:  # a kind that declares no images: nothing to restore it with, and undo says so
         notes.append(f"undo cannot restore objects of kind {change.kind!r} yet")
     record["image"] = image
     if notes:
@@ -200,33 +174,43 @@ def restore_resources(
 ) -> list[Any]:
     """Manifest records that restore the objects whose images exist (objects that existed before).
 
-    ``make(kind, realm, name, spec, record)`` builds one record. A privilege image joins its agent's
-    ``applications``; an agent whose own fields the run did not touch gets a spec with only those.
+    ``make(kind, realm, name, spec, record)`` builds one record. The image of a kind declared inside
+    another joins its parent's list (a privilege its agent's ``applications``); a parent whose own
+    fields the run did not touch gets a spec with only that list.
     """
     specs: dict[tuple[str, str, str], dict[str, Any]] = {}
     sources: dict[tuple[str, str, str], Mapping[str, Any]] = {}
-    entries: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    entries: dict[tuple[str, str, str], dict[str, dict[str, dict[str, Any]]]] = {}
     for rec in images:
         kind, realm, key, image = rec["kind"], rec["realm"], rec["key"], rec.get("image")
         if image is None:
             continue
-        if kind == privilege.KIND:
-            agent = str(rec.get("agent") or key.split("/", 1)[0])
-            entries.setdefault((realm, agent), {})[str(image.get("application"))] = dict(image)
-            sources.setdefault((aiagent.KIND, realm, agent), rec)
+        hooks = _hooks(kind)
+        parent = _parent(kind)
+        if hooks is not None and parent is not None and hooks.entry_field and hooks.entry_key and hooks.parent_key:
+            owner = (parent.name, realm, hooks.parent_key(rec))
+            listed = entries.setdefault(owner, {}).setdefault(hooks.entry_field, {})
+            listed[str(image.get(hooks.entry_key))] = dict(image)
+            sources.setdefault(owner, rec)
             continue
         spec = dict(image)
-        if kind == aiagent.KIND and "applications" in spec:
-            for entry in spec.pop("applications") or []:
-                entries.setdefault((realm, key), {}).setdefault(str(entry.get("application")), dict(entry))
+        kind_spec = _spec(kind)
+        owned = _hooks(kind_spec.owns) if kind_spec is not None and kind_spec.owns else None
+        if owned is not None and owned.entry_field and owned.entry_key and owned.entry_field in spec:
+            listed = entries.setdefault((kind, realm, key), {}).setdefault(owned.entry_field, {})
+            for entry in spec.pop(owned.entry_field) or []:
+                listed.setdefault(str(entry.get(owned.entry_key)), dict(entry))
         specs[(kind, realm, key)] = spec
         sources[(kind, realm, key)] = rec
-    for (realm, agent), by_app in entries.items():
-        spec = specs.setdefault((aiagent.KIND, realm, agent), {})
-        spec["applications"] = [by_app[app] for app in sorted(by_app)]
+    for owner, lists in entries.items():
+        spec = specs.setdefault(owner, {})
+        for field_name, by_key in lists.items():
+            spec[field_name] = [by_key[k] for k in sorted(by_key)]
     out = []
     for (kind, realm, key), spec in sorted(specs.items()):
-        out.append(make(kind, realm, key if kind != provider.KIND else realm, spec, sources[(kind, realm, key)]))
+        declared = _spec(kind)
+        name = realm if declared is not None and declared.keyed_by_realm else key
+        out.append(make(kind, realm, name, spec, sources[(kind, realm, key)]))
     return out
 
 
@@ -236,75 +220,25 @@ def restored_addresses(images: Iterable[Mapping[str, Any]]) -> set[str]:
 
 
 def created_deletes(images: Iterable[Mapping[str, Any]], snapshot: Snapshot, reason: str) -> list[dict[str, Any]]:
-    """The deletes (as ``Change`` fields) of the objects the run created (image None) that exist now."""
+    """The deletes (as ``Change`` fields) of the objects the run created (image None) that exist now; an
+    object whose parent the run also created goes with its parent's delete."""
     out: dict[str, dict[str, Any]] = {}
     created = [r for r in images if r.get("image") is None and r.get("action") == "create"]
-    created_agents = {(r["realm"], r["key"]) for r in created if r["kind"] == aiagent.KIND}
+    created_keys = {(r["kind"], r["realm"], r["key"]) for r in created}
     for rec in created:
-        kind, realm, key = rec["kind"], rec["realm"], rec["key"]
-        snap = snapshot.realm(realm)
-        if kind == privilege.KIND:
-            if (realm, str(rec.get("agent") or key.split("/", 1)[0])) in created_agents:
-                continue  # deleted with its agent below
-            priv = snap.privilege((rec.get("ids") or {}).get("privilege"))
-            if priv is not None:
-                out[rec["address"]] = _privilege_delete(realm, key, priv, reason)
+        hooks = _hooks(rec["kind"])
+        if hooks is None:
             continue
-        if kind == application.KIND and (key in snap.clients or key in snap.apps):
-            record = snap.apps.get(key)
-            out[rec["address"]] = _delete(
-                rec["address"],
-                kind,
-                realm,
-                key,
-                {"am": client_rev(snap.clients.get(key)), "idm": idm_rev(record)},
-                {"record": str(record["_id"]) if record else None},
-                reason,
-            )
-        elif kind == aiagent.KIND and key in snap.agents:
-            identity = snap.identity_of(key)
-            uid = str(identity["_id"]) if identity else None
-            for priv in snap.privileges_of(uid, key):
-                pkey = privilege.key_of(key, snap.privilege_app(priv) or str(priv.get("_id")))
-                deleted = _privilege_delete(realm, pkey, priv, f"its agent {key!r} is deleted")
-                out[deleted["address"]] = deleted
-            out[rec["address"]] = _delete(
-                rec["address"],
-                kind,
-                realm,
-                key,
-                {"am": client_rev(snap.agents.get(key)), "idm": idm_rev(identity)},
-                {"identity": uid},
-                reason,
-            )
+        parent = _parent(rec["kind"])
+        if (
+            parent is not None
+            and hooks.parent_key
+            and (parent.name, rec["realm"], hooks.parent_key(rec)) in created_keys
+        ):
+            continue  # deleted with its parent
+        for delete in hooks.created_deletes(snapshot.realm(rec["realm"]), rec, reason):
+            out[delete["address"]] = delete
     return list(out.values())
-
-
-def _delete(
-    addr: str, kind: str, realm: str, key: str, observed: dict[str, Any], ids: dict[str, Any], reason: str
-) -> dict[str, Any]:
-    return {
-        "address": addr,
-        "kind": kind,
-        "realm": realm,
-        "key": key,
-        "action": "delete",
-        "observed": observed,
-        "ids": ids,
-        "reason": reason,
-    }
-
-
-def _privilege_delete(realm: str, key: str, priv: Mapping[str, Any], reason: str) -> dict[str, Any]:
-    return _delete(
-        f"{privilege.KIND} {realm}/{key}",
-        privilege.KIND,
-        realm,
-        key,
-        {"idm": idm_rev(priv)},
-        {"privilege": str(priv.get("_id"))},
-        reason,
-    )
 
 
 def capture(changes: Iterable[Any], snapshot: Snapshot, client: Any, page_size: int = 1000) -> list[dict[str, Any]]:
@@ -327,13 +261,16 @@ def capture(changes: Iterable[Any], snapshot: Snapshot, client: Any, page_size: 
 
 
 __all__ = [
-    "IMAGE_KINDS",
     "before_image",
     "capture",
     "created_deletes",
-    "privilege_entry",
+    "delete_record",
+    "fields_image",
+    "managed_fields",
     "restore_resources",
     "restored_addresses",
+    "secret_changed",
     "touched_user_ids",
+    "user_entries",
     "user_ids",
 ]

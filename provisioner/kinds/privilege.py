@@ -20,12 +20,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from provisioner.kinds.application import resolve_users
-from provisioner.kinds.common import deterministic_id, make_ref
-from provisioner.kinds.fields import Field, Target, encode, idm_patch_ops
+from provisioner.kinds.common import deterministic_id, get_path, make_ref
+from provisioner.kinds.fields import Field, Target, canonical, encode, idm_patch_ops
+from provisioner.kinds.images import delete_record, user_entries
 from provisioner.kinds.oauth2client import idm_rev
 from provisioner.kinds.planning import PlanContext, field_changes, make_change
 from provisioner.kinds.snapshot import PAGE_SIZE, PRIVILEGE_FIELDS, RealmSnapshot
-from provisioner.kinds.spec import KindSpec, SnapshotRead
+from provisioner.kinds.spec import ImageHooks, KindSpec, SnapshotRead
 from provisioner.kinds.write import ApplyContext, create_once, idm_patch
 from provisioner.plan.model import Change, Ids
 
@@ -204,6 +205,87 @@ def delete_change(realm: str, key: str, priv: Mapping[str, Any], reason: str) ->
     )
 
 
+_TARGETS = {f.name: f.targets[0] for f in FIELDS}
+
+
+def privilege_entry(
+    snap: RealmSnapshot, priv: Mapping[str, Any], names: Mapping[str, str], notes: list[str]
+) -> dict[str, Any]:
+    """An ``applications[]`` entry that re-creates or restores ``priv`` (undo's image of a privilege)."""
+    entry: dict[str, Any] = {"application": snap.privilege_app(priv) or ""}
+    description = get_path(priv, ("description",))
+    entry["description"] = description if isinstance(description, str) else None
+    entry["subjects"] = user_entries(canonical(_TARGETS["subjects"], priv.get("subjects")), names, "subjects", notes)
+    entry["subjectGroups"] = canonical(_TARGETS["subjectGroups"], priv.get("subjectGroups"))
+    entry["permissions"] = canonical(_TARGETS["permissions"], priv.get("permissions"))
+    return entry
+
+
+def subject_ids(priv: Mapping[str, Any] | None) -> set[str]:
+    """The user ids a privilege's ``subjects`` point at."""
+    return set(canonical(_TARGETS["subjects"], (priv or {}).get("subjects")))
+
+
+def _agent_key(rec: Mapping[str, Any]) -> str:
+    return str(rec.get("agent") or str(rec["key"]).split("/", 1)[0])
+
+
+def _image_doc(snap: RealmSnapshot, ids: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    wanted = ids.get("privilege")
+    return snap.privilege(wanted) if wanted else None
+
+
+def capture_image(
+    snap: RealmSnapshot, change: Any, names: Mapping[str, str], notes: list[str], record: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Undo's image of a privilege: its ``applications[]`` entry; the record keeps its id and its agent."""
+    ids = change.ids.to_dict()
+    doc = _image_doc(snap, ids)
+    record["ids"] = {"privilege": ids.get("privilege")}
+    if doc is None:
+        record["agent"] = str(ids.get("agentKey") or change.key.split("/", 1)[0])
+        return None
+    image: dict[str, Any] | None = privilege_entry(snap, doc, names, notes)
+    if image is not None and not image["application"]:
+        notes.append("the privilege points at no application; it cannot be restored")
+        image = None
+    record["agent"] = change.key.split("/", 1)[0]
+    return image
+
+
+def touched_users(snap: RealmSnapshot, rec: Mapping[str, Any]) -> set[str]:
+    """The subjects of every privilege the record's agent holds now."""
+    agent = _agent_key(rec)
+    identity = snap.identity_of(agent)
+    out: set[str] = set()
+    for priv in snap.privileges_of(str(identity["_id"]) if identity else None, agent):
+        out |= subject_ids(priv)
+    return out
+
+
+def image_delete(realm: str, key: str, priv: Mapping[str, Any], reason: str) -> dict[str, Any]:
+    """The delete of privilege ``priv`` (``key``: ``<agent>/<application>``), as ``Change`` fields."""
+    return delete_record(
+        f"{KIND} {realm}/{key}", KIND, realm, key, {"idm": idm_rev(priv)}, {"privilege": str(priv.get("_id"))}, reason
+    )
+
+
+def created_deletes(snap: RealmSnapshot, rec: Mapping[str, Any], reason: str) -> list[dict[str, Any]]:
+    priv = snap.privilege((rec.get("ids") or {}).get("privilege"))
+    return [image_delete(rec["realm"], rec["key"], priv, reason)] if priv is not None else []
+
+
+IMAGES = ImageHooks(
+    capture=capture_image,
+    users=lambda snap, change: subject_ids(_image_doc(snap, change.ids.to_dict())),
+    touched_users=touched_users,
+    created_deletes=created_deletes,
+    entry_field="applications",
+    entry_key="application",
+    parent_key=_agent_key,
+)
+
+
 def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
     """The realm snapshot's privileges, by ``_id``."""
     return {"privileges": tuple(sorted(results.get("privileges") or [], key=lambda p: str(p.get("_id"))))}
@@ -215,6 +297,7 @@ SPEC = KindSpec(
     fields=FIELDS,
     manifest=False,
     observed=observed,
+    images=IMAGES,
     steps={"create": ((3, apply_write),), "update": ((3, apply_write),), "delete": ((3, apply_delete),)},
     reads=(
         SnapshotRead(

@@ -22,7 +22,7 @@ from provisioner.client.wrapping import unwrap
 from provisioner.grants import AM_VALUES, alias
 from provisioner.kinds.common import get_path, indexed_strings, set_path, string_set
 from provisioner.kinds.fields import Field, Target
-from provisioner.kinds.spec import KindSpec, SnapshotRead
+from provisioner.kinds.spec import ImageHooks, KindSpec, SnapshotRead
 
 KIND = "OAuth2Provider"
 RANK = 0
@@ -187,6 +187,19 @@ def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
     return {"provider": unwrap(provider) if provider is not None else None, "provider_rev": provider_rev}
 
 
+def capture_image(
+    snap: Any, change: Any, names: Mapping[str, str], notes: list[str], record: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Undo's image of the provider: the fields the change writes, as the realm holds them."""
+    desired = change.desired or {}
+    image: dict[str, Any] = {}
+    if "grantTypes" in desired:
+        image["grantTypes"] = {"exact": current_grants(snap.provider)}
+    if "acceptAudienceInTokenExchange" in desired:
+        image["acceptAudienceInTokenExchange"] = get_path(snap.provider, AUDIENCE_PATH)
+    return image
+
+
 def export(context: Any, key: str, address: str) -> tuple[list[Any], dict[str, Any] | None, str | None]:
     """The realm's provider as a manifest spec: only what differs from the AIC defaults (no file if nothing)."""
     from provisioner.kinds.reverse import Note, provider_spec
@@ -203,6 +216,7 @@ SPEC = KindSpec(
     name=KIND,
     rank=RANK,
     fields=FIELDS,
+    images=ImageHooks(capture=capture_image),
     keyed_by_realm=True,
     observed=observed,
     steps={"update": ((1, apply_update),)},

@@ -56,6 +56,38 @@ ExportUsers = Callable[[Any, str], set[str]]
 FrodoFile = Callable[[Any, Sequence[str], Mapping[str, Any]], tuple[str, dict[str, Any]]]
 
 
+def _no_users(snap: Any, subject: Any) -> set[str]:
+    return set()
+
+
+def _no_deletes(snap: Any, record: Mapping[str, Any], reason: str) -> list[dict[str, Any]]:
+    return []
+
+
+@dataclass(frozen=True)
+class ImageHooks:
+    """Undo's before-images of one kind (:mod:`provisioner.kinds.images` runs them).
+
+    ``capture(realm snapshot, change, names, notes, record)``: the manifest spec that puts the object back
+    as the snapshot shows it (None: it did not exist); it may add fields to the journal ``record``
+    (``secretChanged``, the ids a delete needs). ``names``: user id → userName; ``notes``: what cannot be
+    restored. ``users(realm snapshot, change)``: the user ids that image names (resolved before capture);
+    ``touched_users(realm snapshot, record)``: the user ids the touched object names now.
+    ``created_deletes(realm snapshot, record, reason)``: the delete changes (``Change`` fields) of an object
+    the run created that exists now. A kind declared inside another (``KindSpec.owns``) is restored as an
+    entry of its parent's ``entry_field`` list, keyed by the entry's ``entry_key``; ``parent_key(record)``
+    is its parent's key.
+    """
+
+    capture: Callable[[Any, Any, Mapping[str, str], list[str], dict[str, Any]], dict[str, Any] | None]
+    users: Callable[[Any, Any], set[str]] = _no_users
+    touched_users: Callable[[Any, Mapping[str, Any]], set[str]] = _no_users
+    created_deletes: Callable[[Any, Mapping[str, Any], str], list[dict[str, Any]]] = _no_deletes
+    entry_field: str | None = None
+    entry_key: str | None = None
+    parent_key: Callable[[Mapping[str, Any]], str] | None = None
+
+
 @dataclass(frozen=True)
 class SnapshotRead:
     """One read of a kind's objects in a realm: ``read(tenant client, realm)`` → the raw answer, kept in the
@@ -102,6 +134,7 @@ class KindSpec:
     ``before_put``: what a marker-only PUT of its AM document must refresh first. ``schema``: the JSON Schema file of its manifest documents.
     ``reads`` / ``assemble``: the kind's snapshot reads (one request each per realm, run in parallel) and
     the :class:`~provisioner.kinds.snapshot.RealmSnapshot` fields it builds from the realm's read results.
+    ``images``: undo's before-images of its objects (:class:`ImageHooks`; None: undo cannot restore them).
     ``verify``: its part in ``provisioner verify``: ``"agent"`` (the flows run as it: its own token, then a
     token exchange per ``applications`` entry) or ``"audience"`` (a client the agents exchange into; its
     scopes, secret and token endpoint auth method serve the on-behalf-of flow); None: not verified.
@@ -139,6 +172,7 @@ class KindSpec:
     schema: str | None = None
     reads: tuple[SnapshotRead, ...] = ()
     assemble: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+    images: ImageHooks | None = None
     verify: str | None = None
     rules: tuple[Rule, ...] = ()
     agent_policies: bool = False

@@ -213,3 +213,21 @@ def test_frodo_files_wrapped_values_provider_and_privileges() -> None:
 def test_a_kind_undo_does_not_know_is_named_not_silently_skipped() -> None:
     record = before_image(_change("Widget", "w", "update", {"size": 3}), _snapshot(), {})
     assert record["image"] is None and record["notes"] == ["undo cannot restore objects of kind 'Widget' yet"]
+
+
+def test_every_kind_declares_its_images_and_an_undeclared_kind_is_named_not_restorable() -> None:
+    from provisioner.kinds import REGISTRY
+
+    assert all(spec.images is not None for spec in REGISTRY)
+    owned = [spec for spec in REGISTRY if spec.owns]
+    assert owned and all(
+        (hooks := next(s for s in REGISTRY if s.name == spec.owns).images) is not None
+        and hooks.entry_field
+        and hooks.entry_key
+        and hooks.parent_key
+        for spec in owned
+    )
+    record = before_image(_change("Widget", "w", "update", {"size": 2}), _snapshot(), {})
+    assert record["image"] is None
+    assert record["notes"] == ["undo cannot restore objects of kind 'Widget' yet"]
+    assert restore_resources([record], lambda *a: a) == []
