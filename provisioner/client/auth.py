@@ -15,9 +15,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-import jwt
-from jwt.algorithms import RSAAlgorithm
-
 from provisioner import redact
 from provisioner.client import paths
 from provisioner.client.errors import TenantError, from_response
@@ -74,8 +71,9 @@ def token_audience(tenant_url: str) -> str:
     return f"{parts.scheme}://{netloc}{parts.path}{paths.SA_TOKEN_PATH}"
 
 
-def load_private_jwk(jwk: Mapping[str, Any]) -> Any:
-    """The RSA private key of a JWK (registering its private parts with redact); clear errors otherwise."""
+def check_private_jwk(jwk: Mapping[str, Any]) -> None:
+    """Register a JWK's private parts with redact and refuse what is not an RSA private key by its
+    fields (no cryptography: building the key object is :func:`load_private_jwk`)."""
     if not isinstance(jwk, Mapping):
         raise ConfigurationError("the service-account JWK must be a JSON object")
     redact.register(*(str(jwk[k]) for k in _PRIVATE_JWK_PARTS if isinstance(jwk.get(k), str)))
@@ -83,10 +81,17 @@ def load_private_jwk(jwk: Mapping[str, Any]) -> Any:
         raise ConfigurationError(f"the service-account JWK must be an RSA key (kty RSA), not {jwk.get('kty')!r}")
     if "d" not in jwk:
         raise ConfigurationError('the service-account JWK is a public key; the private key (with "d") is needed')
+
+
+def load_private_jwk(jwk: Mapping[str, Any]) -> Any:
+    """The RSA private key of a JWK (registering its private parts with redact); clear errors otherwise."""
+    check_private_jwk(jwk)
     cache_key = json.dumps(dict(jwk), sort_keys=True, default=str)
     key = _LOADED_KEYS.get(cache_key)
     if key is not None:
         return key
+    from jwt.algorithms import RSAAlgorithm  # with cryptography, ~0.1 s to import: only to sign
+
     try:
         key = RSAAlgorithm.from_jwk(json.dumps(dict(jwk)))
     except (ValueError, TypeError, KeyError) as exc:
@@ -108,6 +113,9 @@ class ServiceAccountAuth:
     """Service-account authentication: sign an RS256 assertion, trade it for one shared access token.
 
     ``clock`` is wall-clock time (seconds since the epoch) for the JWT claims and the token's expiry.
+    When ``cache`` holds a token that is still good, it is taken at once and the RSA key object (and the
+    JWT library) is only built when a new token must be signed for; otherwise the key is built here, so
+    an unusable key is refused before any request.
     """
 
     def __init__(
@@ -127,7 +135,9 @@ class ServiceAccountAuth:
         if not sa_id or not str(sa_id).strip():
             raise ConfigurationError("the service-account id is empty")
         self.sa_id = str(sa_id).strip()
-        self._key = load_private_jwk(jwk)
+        check_private_jwk(jwk)
+        self._jwk = dict(jwk)
+        self._key: Any = None
         self._kid = jwk.get("kid") if isinstance(jwk.get("kid"), str) else None
         self.audience = token_audience(tenant_url)
         self.scopes = scopes
@@ -144,6 +154,8 @@ class ServiceAccountAuth:
         # ``cache_key``: where the token's validity does not depend on the URL (the local emulator,
         # whose port changes every run but whose state and keys persist).
         self._cache_key = (cache_key or TokenCache.key(self.audience, self.sa_id, scopes)) if cache else ""
+        if not self._from_cache():
+            self._key = load_private_jwk(self._jwk)
 
     def __repr__(self) -> str:
         return f"ServiceAccountAuth(sa_id={self.sa_id!r}, audience={self.audience!r})"
@@ -159,6 +171,10 @@ class ServiceAccountAuth:
             "jti": str(uuid.uuid4()),
         }
         headers = {"kid": self._kid} if self._kid else None
+        if self._key is None:
+            self._key = load_private_jwk(self._jwk)
+        import jwt
+
         token = jwt.encode(claims, self._key, algorithm="RS256", headers=headers)
         redact.register(token)
         return token

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner import redact
-from provisioner.client.auth import Auth, BearerAuth, ServiceAccountAuth, load_private_jwk
+from provisioner.client.auth import Auth, BearerAuth, ServiceAccountAuth, check_private_jwk
 from provisioner.client.tokencache import MemoryTokenCache, TokenCache
 from provisioner.errors import ConfigurationError
 
@@ -69,7 +69,7 @@ def parse_jwk(text: str, source: str) -> dict[str, Any]:
         raise ConfigurationError(f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
     if not isinstance(jwk, dict):
         raise ConfigurationError(f"{source} must be a JSON object (a JWK)")
-    load_private_jwk(jwk)  # registers the private parts, refuses public or non-RSA keys
+    check_private_jwk(jwk)  # registers the private parts, refuses public or non-RSA keys (signing builds the key)
     return jwk
 
 
