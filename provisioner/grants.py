@@ -22,21 +22,6 @@ ALIASES: dict[str, str] = {
     "token_exchange": TOKEN_EXCHANGE,
 }
 
-#: Console labels, for help texts and plan output.
-LABELS: dict[str, str] = {
-    "authorization_code": "Authorization Code",
-    "implicit": "Implicit",
-    PASSWORD: "Resource Owner Password Credentials",
-    CLIENT_CREDENTIALS: "Client Credentials",
-    "refresh_token": "Refresh Token",
-    "urn:ietf:params:oauth:grant-type:device_code": "Device Code",
-    "urn:ietf:params:oauth:grant-type:saml2-bearer": "SAML2 Bearer",
-    "urn:ietf:params:oauth:grant-type:uma-ticket": "UMA",
-    JWT_BEARER: "JWT Bearer",
-    "urn:openid:params:grant-type:ciba": "Back Channel Request",
-    TOKEN_EXCHANGE: "Token Exchange",
-}
-
 AM_VALUES = frozenset(ALIASES.values())
 _REVERSE = {v: k for k, v in ALIASES.items()}
 

@@ -27,10 +27,8 @@ from provisioner.errors import ProvisionerError
 from provisioner.grants import CLIENT_CREDENTIALS, PASSWORD, TOKEN_EXCHANGE
 
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
-ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
 BASIC = "client_secret_basic"
 POST = "client_secret_post"
-AUTH_METHODS = (BASIC, POST)
 _SNIPPET = 200
 _DEFAULT_TIMEOUT = (5.0, 30.0)
 

@@ -27,16 +27,6 @@ _LIST_EXTRAS: dict[str, tuple[str, ...]] = {
 }
 _SERVER_KEYS = ("_id", "_rev", "_provider")
 
-#: The six OAuth2 client configuration groups (reference §4.2).
-CLIENT_GROUPS = (
-    "coreOAuth2ClientConfig",
-    "advancedOAuth2ClientConfig",
-    "signEncOAuth2ClientConfig",
-    "coreOpenIDClientConfig",
-    "coreUmaClientConfig",
-    "overrideOAuth2ClientConfig",
-)
-
 
 def deterministic_id(*parts: str) -> str:
     """``uuid5(NAMESPACE, "a|b|c")`` as a string: the same inputs always give the same id."""

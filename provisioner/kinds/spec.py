@@ -125,13 +125,14 @@ class KindSpec:
     keys copied as they are into ``desired``. ``steps``: apply steps per action, as ``(level, step)``.
     ``plan(context, resource)``: the changes of one declared resource (a kind declared inside another,
     like privileges inside their agent, is planned by its parent).
-    ``export_folder`` / ``export_order``: where ``export`` writes documents of the kind, and the order
-    of their spec keys; ``export``: the reverse mapping of one of its objects to a manifest spec (a
-    singleton is exported once per realm, other kinds for the keys the export selected).
+    ``export_folder``: where ``export`` writes documents of the kind (their spec keys in ``field_order``);
+    ``export``: the reverse mapping of one of its objects to a manifest spec (a singleton is exported once
+    per realm, other kinds for the keys the export selected).
     ``export_select``: which of the realm's objects are of the kind (and, for ``--select``, why the others
     that look like it are not); ``export_noun``: what ``--select`` calls one (``"application"``);
     ``export_users``: the user ids an exported object names; ``frodo``: its Frodo export file.
-    ``before_put``: what a marker-only PUT of its AM document must refresh first. ``schema``: the JSON Schema file of its manifest documents.
+    ``before_put``: what a marker-only PUT of its AM document must refresh first. ``schema``: the JSON
+    Schema file of its manifest documents.
     ``reads`` / ``assemble``: the kind's snapshot reads (one request each per realm, run in parallel) and
     the :class:`~provisioner.kinds.snapshot.RealmSnapshot` fields it builds from the realm's read results.
     ``images``: undo's before-images of its objects (:class:`ImageHooks`; None: undo cannot restore them).
@@ -162,7 +163,6 @@ class KindSpec:
     #: The kind declared inside this one (its objects are keyed ``<this key>/...``), if any.
     owns: str | None = None
     export_folder: str | None = None
-    export_order: tuple[str, ...] = ()
     export: Export | None = None
     export_select: ExportSelect | None = None
     export_noun: str = ""
