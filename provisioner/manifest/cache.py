@@ -89,8 +89,9 @@ def code_digest() -> str:
     return _code_digest
 
 
-def _private_dir(path: Path) -> bool:
-    """``path`` is a folder of ours that nobody else can write into (created 0700 when missing)."""
+def _private_dir(path: Path, readable: bool = False) -> bool:
+    """``path`` is a folder of ours that nobody else can write into (created 0700 when missing); with
+    ``readable``, others may read it (the working directory's ``.provisioner``: the journal's folder)."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = path.stat()
@@ -98,7 +99,9 @@ def _private_dir(path: Path) -> bool:
         return False
     if os.name == "nt":
         return True
-    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+    return (
+        stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & (0o022 if readable else 0o077)
+    )
 
 
 def _mac_key(environ: Mapping[str, str]) -> bytes | None:
@@ -215,7 +218,7 @@ def open_cache(environ: Mapping[str, str], cwd: str | None = None) -> ManifestCa
     if not enabled(environ):
         return None
     root = Path(cwd or os.getcwd()) / CACHE_DIR
-    if not (_private_dir(root.parent.parent) and _private_dir(root.parent) and _private_dir(root)):
+    if not (_private_dir(root.parent.parent, readable=True) and _private_dir(root.parent) and _private_dir(root)):
         return None
     key = _mac_key(environ)
     if key is None:

@@ -72,6 +72,21 @@ def test_folders_and_files_are_private_and_ignored_by_git(place: Environ, tmp_pa
     assert (folder.parent / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
 
 
+def test_a_readable_provisioner_folder_is_used_a_writable_one_is_not(place: Environ, tmp_path: Path) -> None:
+    """``.provisioner`` may already exist (the journal's folder, 0755): used. A folder others can write
+    into could have entries swapped under us: the cache is skipped (the load is the same)."""
+    stack = tmp_path / "stack"
+    (Path.cwd() / ".provisioner").mkdir(mode=0o755)
+    (Path.cwd() / ".provisioner").chmod(0o755)
+    cold = loaded(stack, place)
+    assert len(entries()) == 3
+    shutil.rmtree(Path.cwd() / ".provisioner")
+    (Path.cwd() / ".provisioner").mkdir()
+    (Path.cwd() / ".provisioner").chmod(0o777)
+    assert loaded(stack, place) == cold
+    assert entries() == []
+
+
 def test_a_changed_file_is_read_again(place: Environ, tmp_path: Path) -> None:
     stack = tmp_path / "stack"
     loaded(stack, place)
