@@ -17,7 +17,7 @@ _WRAPPER_KEYS = frozenset({"inherited", "value"})
 
 def is_wrapped(value: Any) -> bool:
     """``{"inherited": bool}`` or ``{"inherited": bool, "value": X}``, nothing else."""
-    return isinstance(value, Mapping) and "inherited" in value and set(value) <= _WRAPPER_KEYS
+    return (type(value) is dict or isinstance(value, Mapping)) and "inherited" in value and set(value) <= _WRAPPER_KEYS
 
 
 def unwrap(value: Any) -> Any:
@@ -27,9 +27,12 @@ def unwrap(value: Any) -> Any:
     and lists item by item; ``_``-keys (``_id``, ``_type``...) and ``overrideOAuth2ClientConfig`` as they
     are. Plain input is returned unchanged (equal, not the same object), so unwrapping twice is harmless.
     """
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # most leaves: nothing to look at
+        return value
     if is_wrapped(value):
         return unwrap(value.get("value"))
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):
         return {k: v if str(k).startswith("_") or k in UNWRAPPED_GROUPS else unwrap(v) for k, v in value.items()}
     if isinstance(value, list):
         return [unwrap(v) for v in value]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from provisioner.kinds.fields import Field
@@ -177,7 +178,7 @@ class KindSpec:
     rules: tuple[Rule, ...] = ()
     agent_policies: bool = False
 
-    @property
+    @cached_property
     def plain(self) -> tuple[str, ...]:
         """Manifest fields copied into ``desired`` as written (no resolution, not nested)."""
         return tuple(

@@ -362,8 +362,11 @@ def summarize(changes: tuple[Change, ...], blocked: tuple[Blocked, ...]) -> dict
 
 def _plain(value: Any) -> Any:
     """A JSON-plain deep copy (tuples → lists, mappings → dicts)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # leaves first: no ABC check
+        return value
+    if kind is dict or isinstance(value, Mapping):
+        return {k if type(k) is str else str(k): _plain(v) for k, v in value.items()}
+    if kind is list or kind is tuple or isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
