@@ -92,3 +92,24 @@ def test_api_is_a_facade_over_orchestrate() -> None:
         *(m for m in imported if m.startswith("provisioner.orchestrate")),
     }
     assert len(source.splitlines()) < 200
+
+
+#: What only the orchestration calls: a command that plans, applies or verifies goes through provisioner.api.
+RUN_STEPS = {"make_plan", "execute", "read_snapshot", "run_verify", "plan_with_snapshot", "apply_run", "verify_run"}
+RUN_MODULES = (
+    "provisioner.orchestrate",
+    "provisioner.apply",
+    "provisioner.verify.runner",
+    "provisioner.kinds.snapshot",
+)
+
+
+def test_commands_run_plans_applies_and_verifies_through_the_api() -> None:
+    offenders = []
+    for path in sorted((ROOT / "commands").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = {a.name for a in node.names}
+                if node.module.startswith(RUN_MODULES) or names & RUN_STEPS:
+                    offenders.append(f"{path.name}:{node.lineno}: from {node.module} import {', '.join(sorted(names))}")
+    assert offenders == []
