@@ -17,10 +17,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from provisioner.apply import ApplyResult
-from provisioner.orchestrate.applying import apply_run
 from provisioner.orchestrate.connect import tenant
 from provisioner.orchestrate.loading import as_paths, load, load_key, loaded_stack, read_env_file, remember_load
 from provisioner.orchestrate.options import DestroyOptions, PlanRunOptions, RunOptions, VerifyOptions
@@ -28,6 +26,9 @@ from provisioner.orchestrate.planning import destroy_plan as _destroy_plan
 from provisioner.orchestrate.planning import plan_with_snapshot, require_stack
 from provisioner.orchestrate.verifying import verify_run
 from provisioner.plan import Plan
+
+if TYPE_CHECKING:
+    from provisioner.apply import ApplyResult
 
 Progress = Callable[[str], None]
 
@@ -86,6 +87,8 @@ def apply(
     writes in flight finish and the result says ``interrupted``. With ``journal_dir``, a run that has
     changes writes ``apply-<run>.jsonl`` there (:mod:`provisioner.journal`); ``result.journal`` is its path.
     """
+    from provisioner.orchestrate.applying import apply_run  # plan, validate and show never load apply's code
+
     o = dataclasses.replace(options, **settings) if options is not None else RunOptions(**settings)
     return apply_run(
         plan_or_stack,

@@ -65,3 +65,44 @@ def test_every_command_is_listed_and_loads_on_demand() -> None:
     for name in _COMMANDS:
         assert f"  {name} " in listing
         assert CliRunner().invoke(cli, [name, "--help"]).exit_code == 0
+
+
+def test_plan_loads_no_apply_code_and_apply_still_does(tmp_path: Path) -> None:
+    """``plan`` never imports the executor, the journal or the apply orchestration (they load when
+    ``api.apply`` is called); an apply in the same process still works."""
+    from provisioner.emulator import EmulatorServer
+
+    probe = """
+import json, os, sys
+url, stack, env_file = sys.argv[2:5]
+sys.argv = ["provisioner", *json.loads(sys.argv[1])]
+from provisioner.__main__ import run
+code = run()
+apply_modules = ["provisioner.apply", "provisioner.apply.executor", "provisioner.journal",
+                 "provisioner.orchestrate.applying"]
+after_plan = [m for m in apply_modules if m in sys.modules]
+from provisioner import api
+with api.tenant(url) as opened:
+    result = api.apply(stack, opened, env_file=env_file)
+print(json.dumps({"code": code, "after_plan": after_plan, "applied": result.ok}))
+"""
+    with EmulatorServer(port=0, state=str(tmp_path / "emulator")) as server:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "CI": "true",
+            "AIC_SERVICE_ACCOUNT_ID": server.service_account["id"],
+            "AIC_SERVICE_ACCOUNT_JWK_FILE": server.service_account["jwkFile"],
+        }
+        args = ["plan", str(BOT), "--tenant", server.url, "--env-file", str(BOT / "demo.env"), "-q"]
+        done = subprocess.run(
+            [sys.executable, "-c", probe, json.dumps(args), server.url, str(BOT), str(BOT / "demo.env")],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+            cwd=tmp_path,
+            timeout=60,
+        )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"code": 0, "after_plan": [], "applied": True}
