@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from provisioner.orchestrate.connect import tenant
 from provisioner.orchestrate.loading import as_paths, load, load_key, loaded_stack, read_env_file, remember_load
-from provisioner.orchestrate.options import DestroyOptions, PlanRunOptions, RunOptions, VerifyOptions
+from provisioner.orchestrate.options import DestroyOptions, LoadOptions, PlanRunOptions, RunOptions, VerifyOptions
 from provisioner.orchestrate.planning import destroy_plan as _destroy_plan
 from provisioner.orchestrate.planning import plan_with_snapshot, require_stack
 from provisioner.orchestrate.verifying import verify_run
@@ -120,14 +120,19 @@ def verify(
 ) -> Any:
     """Run the declared OAuth flows (and, with ``access``, the access-map checks) against the tenant and
     return the :class:`~provisioner.verify.VerifyReport` (never raises for a refusal). ``stack_or_paths``:
-    a ``LoadResult``, a ``Stack`` plus ``secrets``, or paths (loaded with the process environment)."""
+    a ``LoadResult``, a ``Stack`` plus ``secrets``, or paths (loaded and validated here). Settings:
+    :class:`VerifyOptions` (``env``, ``env_file``, ``environ``, ``stack_name``, ``realm``,
+    ``allow_skipped``, ``access``)."""
     o = dataclasses.replace(options, **settings) if options is not None else VerifyOptions(**settings)
-    stack, loaded_secrets = loaded_stack(stack_or_paths)
+    stack, loaded_secrets = loaded_stack(
+        stack_or_paths, env=o.env, env_file=o.env_file, environ=o.environ, stack_name=o.stack_name
+    )
     return verify_run(stack, secrets if secrets is not None else loaded_secrets, tenant, o)
 
 
 __all__ = [
     "DestroyOptions",
+    "LoadOptions",
     "PlanRunOptions",
     "RunOptions",
     "VerifyOptions",

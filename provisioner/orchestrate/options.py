@@ -8,22 +8,28 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class PlanRunOptions:
-    """The settings of one plan run.
+class LoadOptions:
+    """How manifests given as paths are loaded: ``env`` (``environments/<env>.yaml``), ``env_file`` (the
+    dotenv file), ``environ`` (None: the process environment), ``stack_name`` (``--stack``)."""
 
-    ``env``/``env_file``/``environ``/``stack_name``: how manifests given as paths are loaded (``environ``
-    None: the process environment); ``realm``: put every resource in this realm (``--realm``);
+    env: str | None = None
+    env_file: str | None = None
+    environ: Mapping[str, str] | None = None
+    stack_name: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanRunOptions(LoadOptions):
+    """The settings of one plan run: how paths are loaded (:class:`LoadOptions`), and
+
+    ``realm``: put every resource in this realm (``--realm``);
     ``prune``/``max_deletes``: deletes of undeclared owned objects and their cap; ``check_secrets``: probe
     every declared secret live (``--check-secrets``); ``parallelism``: concurrent requests; ``targets``:
     ``--target`` addresses to narrow the plan to (with what they need); ``take_over``: plan objects
     another stack owns as updates that move them to this stack.
     """
 
-    env: str | None = None
-    env_file: str | None = None
-    environ: Mapping[str, str] | None = None
     realm: str | None = None
-    stack_name: str | None = None
     prune: bool = False
     max_deletes: int = 5
     check_secrets: bool = False
@@ -51,10 +57,10 @@ class DestroyOptions:
 
 
 @dataclass(frozen=True)
-class VerifyOptions:
-    """The settings of one verify run: ``realm`` overrides the environment's and the manifests';
-    ``allow_skipped``: a run whose every check was skipped still passes; ``access``: also compare the
-    tenant's access map with the manifests'."""
+class VerifyOptions(LoadOptions):
+    """The settings of one verify run: how paths are loaded (:class:`LoadOptions`); ``realm`` overrides the
+    environment's and the manifests'; ``allow_skipped``: a run whose every check was skipped still passes;
+    ``access``: also compare the tenant's access map with the manifests'."""
 
     realm: str | None = None
     allow_skipped: bool = False

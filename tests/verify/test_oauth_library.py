@@ -143,3 +143,18 @@ def test_invalid_manifests_exit_1_without_touching_the_tenant(tmp_path):
     assert code == 1
     assert "Error: the manifests are not valid; nothing was verified" in err
     assert "Target:" not in out
+
+
+def test_api_verify_loads_paths_with_its_options_and_adds_the_access_checks(tenant):
+    from provisioner import api
+
+    paths = [str(ASSISTANT)]
+    with api.tenant(tenant.url, environ=os.environ) as opened:
+        report = api.verify(paths, opened, env="dev", env_file=str(ASSISTANT / "demo.env"), environ={})
+        with_access = api.verify(
+            paths, opened, api.VerifyOptions(env="dev", env_file=str(ASSISTANT / "demo.env"), environ={}, access=True)
+        )
+    assert report.ok and len(report.checks) == 10
+    names = [c.name for c in with_access.checks]
+    assert with_access.ok and names[:10] == [c.name for c in report.checks]
+    assert names[10:] and all(name.startswith("access: ") for name in names[10:])
