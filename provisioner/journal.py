@@ -54,7 +54,7 @@ class Journal:
         """Append one record: ``{"at": <unix time>, "event": event, ...fields}`` (redacted); with
         ``sync`` it is on disk when this returns."""
         entry = {"at": round(self._clock(), 3), "event": event, **fields}
-        line = json.dumps(redact.data(entry), sort_keys=True, default=str)
+        line = redact.dumps(entry, sort_keys=True, default=str)
         with self._lock:
             self._file.write(line + "\n")
             self._file.flush()

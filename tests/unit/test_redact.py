@@ -91,6 +91,7 @@ def private_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """An empty registry for this test only (random values must not join the session's leak scan)."""
     for name, empty in (("_values", set()), ("_forms", set()), ("_windows", {}), ("_short", set()), ("_pending", [])):
         monkeypatch.setattr(redact, name, empty)
+    monkeypatch.setattr(redact, "_flags", {"short_escapable": False})
 
 
 def _reference_mask(text: str, values: list[str]) -> str:
@@ -165,3 +166,44 @@ def test_masks_in_large_text_are_found_anywhere(private_registry: None) -> None:
     out = redact.text(text)
     assert secret not in out and "abcdef-short" not in out
     assert out.count(redact.MASK) == 9
+
+
+_RECORD_TEXT = st.text(alphabet=_ALPHABET, max_size=12)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    secret=st.text(alphabet=_ALPHABET, min_size=8, max_size=14),
+    record=st.recursive(
+        st.one_of(_RECORD_TEXT, st.integers(), st.none()),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["a", "cause", "password", "x"]), inner)
+        ),
+        max_leaves=8,
+    ),
+    where=st.integers(0, 2),
+)
+def test_dumps_is_valid_json_and_masks_what_data_masks(
+    private_registry: None, secret: str, record: Any, where: int
+) -> None:
+    """The journal's one-scan serializer: valid JSON, sensitive keys masked, the secret in no form, and
+    the same document as serializing ``data()`` whenever the secret is not in the record."""
+    redact.register(secret)
+    placed = {"record": record, "note": ["before ", f"x{secret}y", secret][where]}
+    out = redact.dumps(placed, sort_keys=True)
+    parsed = json.loads(out)
+    assert secret not in out and json.dumps(secret)[1:-1] not in out
+    assert secret not in json.dumps(parsed, ensure_ascii=False)
+    reference = json.loads(json.dumps(redact.data(placed), sort_keys=True))
+    if where == 0 and secret not in json.dumps(record, ensure_ascii=False):
+        assert parsed == reference
+    else:
+        assert redact.MASK in out
+
+
+def test_dumps_masks_a_short_secret_that_json_escapes(private_registry: None) -> None:
+    """Secrets under 8 characters are indexed only as they are; one with a character JSON escapes would
+    be missed by a scan of the serialized text, so dumps masks every string on its own then."""
+    redact.register('p"w\\é')
+    out = redact.dumps({"cause": 'denied: p"w\\é was wrong'})
+    assert json.loads(out) == {"cause": "denied: (sensitive) was wrong"}
