@@ -20,15 +20,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import secrets as secrets_module
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner import redact
-from provisioner.apply import ApplyOptions, ApplyResult, execute
+from provisioner.apply import ApplyOptions, ApplyResult
 from provisioner.errors import ProvisionerError, UsageError
 from provisioner.kinds import spec_of
 from provisioner.kinds.images import (
@@ -39,6 +37,7 @@ from provisioner.kinds.images import (
 )
 from provisioner.kinds.snapshot import Snapshot, read_snapshot
 from provisioner.manifest.model import Resource, SourceLocation
+from provisioner.orchestrate.applying import execute_journaled
 from provisioner.orchestrate.planning import read_scopes, target_info
 from provisioner.plan import Plan, PlanOptions, make_plan
 from provisioner.plan.model import FORMAT_VERSION, Change, Ids, PlanDiagnostic, SecretReference, _plain, summarize
@@ -279,15 +278,9 @@ def apply_undo(
         progress=progress or (lambda line: None),
         stop=stop,
     )
-    if journal_dir is None or not plan.has_changes:
-        return execute(plan, tenant.client, no_secret, options, replan=replan)
-    from provisioner.journal import Journal
-
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    with Journal(journal_dir, run_id=f"{stamp}-{os.getpid()}-{secrets_module.token_hex(3)}") as journal:
-        options.journal = journal
-        result = execute(plan, tenant.client, no_secret, options, replan=replan)
-    return dataclasses.replace(result, journal=str(journal.path))
+    return execute_journaled(
+        plan, tenant.client, no_secret, options, journal_dir if plan.has_changes else None, replan=replan
+    )
 
 
 __all__ = ["JournalRun", "UndoPlan", "apply_undo", "check_target", "plan_undo", "read_run", "unrestorable"]

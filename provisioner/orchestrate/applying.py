@@ -118,12 +118,28 @@ def apply_run(
     run = ApplyOptions(
         stack=the_plan.stack, parallelism=o.parallelism, max_deletes=o.max_deletes, progress=progress, stop=stop
     )
-    if o.journal_dir is None or not the_plan.has_writes:
-        return execute(the_plan, tenant.client, resolver, run, replan=replan, snapshot=snapshot)
+    journal_dir = o.journal_dir if the_plan.has_writes else None
+    return execute_journaled(the_plan, tenant.client, resolver, run, journal_dir, replan=replan, snapshot=snapshot)
+
+
+def execute_journaled(
+    the_plan: Plan,
+    client: Any,
+    resolver: Callable[[Any], str],
+    run: ApplyOptions,
+    journal_dir: str | os.PathLike[str] | None,
+    *,
+    replan: Callable[..., Plan] | None = None,
+    snapshot: Any = None,
+) -> ApplyResult:
+    """Execute ``the_plan``; with ``journal_dir``, journaled in a new ``apply-<run>.jsonl`` there
+    (:mod:`provisioner.journal`), whose path the result carries."""
+    if journal_dir is None:
+        return execute(the_plan, client, resolver, run, replan=replan, snapshot=snapshot)
     from provisioner.journal import Journal
 
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    with Journal(o.journal_dir, run_id=f"{stamp}-{os.getpid()}-{secrets_module.token_hex(3)}") as journal:
+    with Journal(journal_dir, run_id=f"{stamp}-{os.getpid()}-{secrets_module.token_hex(3)}") as journal:
         run.journal = journal
-        result = execute(the_plan, tenant.client, resolver, run, replan=replan, snapshot=snapshot)
+        result = execute(the_plan, client, resolver, run, replan=replan, snapshot=snapshot)
     return dataclasses.replace(result, journal=str(journal.path))
