@@ -15,15 +15,16 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from provisioner import redact
 from provisioner.commands import SECRETS_DIR_HELP
 from provisioner.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, UsageError
-from provisioner.plan import Plan, PlanFormatError
-from provisioner.render import render, stream_json, use_colour
+
+if TYPE_CHECKING:
+    from provisioner.plan import Plan
 
 
 def diagnostic_line(diag: Any) -> str:
@@ -244,6 +245,8 @@ def show_plan(
 ) -> None:
     """Print a plan in ``fmt`` to stdout (text: coloured only on a TTY; ``quiet``: the changes and the
     summary only, without the header lines and warnings)."""
+    from provisioner.render import render, stream_json, use_colour  # not for validate
+
     if fmt == "text":
         colour = use_colour(sys.stdout, no_color)
         if quiet:
@@ -270,6 +273,8 @@ def print_target(label: str, fmt: str, quiet: bool = False) -> None:
 
 def write_plan_file(path: str, plan: Any) -> None:
     """Save the JSON plan (``Plan``, its dict, or its text), streamed through the redaction layer."""
+    from provisioner.render import stream_json  # not for validate
+
     if isinstance(plan, str):
         Path(path).write_text(redact.text(plan), encoding="utf-8")
         return
@@ -284,6 +289,7 @@ MAX_PLAN_BYTES = 256 * 1024 * 1024
 def read_plan_file(path: str) -> Plan:
     """A saved plan; ``-`` reads it from stdin."""
     from provisioner import safefile
+    from provisioner.plan import Plan, PlanFormatError  # validate never needs the plan model
 
     try:
         if path == "-":
@@ -327,6 +333,7 @@ def confirm_with(
     """The confirmation step. With ``--format json`` the plan is not printed here (it goes into the one
     JSON document at the end, through ``shown``); a prompt then shows the text plan on stderr.
     ``after_plan`` runs after the plan is shown (e.g. undo: what it cannot restore, before the question)."""
+    from provisioner.render import render  # not for validate
 
     def confirm(plan: Plan) -> bool:
         asking = plan.has_writes and not plan.errors and not auto_approve

@@ -7,7 +7,6 @@ Everything else stays exactly as written.
 
 from __future__ import annotations
 
-import difflib
 import os
 from typing import Any
 
@@ -69,6 +68,8 @@ def _envelope(doc: YamlDocument) -> tuple[str | None, list[Diagnostic]]:
     if kind not in KINDS:
         hint = ""
         if isinstance(kind, str):
+            import difflib  # only to suggest a name for a wrong one
+
             close = difflib.get_close_matches(kind, KINDS, n=1, cutoff=0.6)
             lowered = {k.lower(): k for k in KINDS}
             if close or kind.lower() in lowered:

@@ -31,9 +31,7 @@ import hashlib
 import hmac
 import json
 import os
-import secrets as secrets_module
 import stat
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -122,8 +120,10 @@ def _mac_key(environ: Mapping[str, str]) -> bytes | None:
                 continue  # another process made it first: read theirs
             except OSError:
                 return None
+            import secrets
+
             with os.fdopen(fd, "wb") as handle:
-                handle.write(secrets_module.token_bytes(32).hex().encode())
+                handle.write(secrets.token_bytes(32).hex().encode())
             continue
         except OSError:
             return None
@@ -200,6 +200,8 @@ class ManifestCache:
                 return
         except (TypeError, ValueError):
             return  # a value JSON cannot hold as it is: not cached
+        import tempfile  # only to write: a load that finds everything cached never imports it
+
         try:
             handle, temporary = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
             try:

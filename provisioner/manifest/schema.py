@@ -9,7 +9,6 @@ people, e.g. ``unknown field 'scope' (did you mean 'scopes'?)``.
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
 import json
 from collections.abc import Iterator
@@ -206,6 +205,8 @@ def _quote(value: Any) -> str:
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str:
+    import difflib  # only to suggest a name for a wrong one
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if not close:
         lowered = {c.lower(): c for c in choices}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import re
-import traceback
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -171,6 +170,8 @@ def _render_simple(text: str, variables: Mapping[str, Any]) -> str | None:
 def _template_line(exc: BaseException) -> int | None:
     """The template line Jinja was rendering when ``exc`` was raised (Jinja rewrites tracebacks)."""
     line = None
+    import traceback
+
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename == _TEMPLATE_NAME and frame.lineno:
             line = frame.lineno
