@@ -8,6 +8,13 @@ from __future__ import annotations
 
 import sys
 
+#: The cyclic garbage collector's thresholds for a CLI run. A run builds large, almost entirely acyclic
+#: structures (the tenant's lists, a plan of thousands of changes) that reference counting frees; with
+#: the default thresholds (700, 10, 10) the collector still rescans the growing heap over and over: a
+#: quarter of a 2,000-client no-op plan's CPU. Young objects are collected every 100,000 allocations
+#: instead, older generations rarely; garbage in cycles is still collected, memory stays bounded.
+GC_THRESHOLDS = (100_000, 50, 100)
+
 
 def run() -> int:
     if sys.argv[1:] in (["--version"], ["version"]):
@@ -15,6 +22,9 @@ def run() -> int:
 
         sys.stdout.write(f"provisioner, version {__version__}\n")
         return 0
+    import gc
+
+    gc.set_threshold(*GC_THRESHOLDS)
     from provisioner.cli import main
 
     return main()

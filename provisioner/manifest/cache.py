@@ -41,7 +41,7 @@ from provisioner.manifest.model import Resource, SecretRef, SourceLocation
 
 ENV_VAR = "PROVISIONER_CACHE"
 _OFF = ("0", "off", "false", "no", "none")
-FORMAT = "1"
+FORMAT = "2"
 CACHE_DIR = os.path.join(".provisioner", "cache", "manifests")
 KEY_FILE = "manifest-cache.key"
 
@@ -239,58 +239,63 @@ def open_cache(environ: Mapping[str, str], cwd: str | None = None) -> ManifestCa
 
 def _plain(resource: Resource, file: str) -> dict[str, Any]:
     loc = resource.location
+    if loc.file != file or any(where.file != file for where in resource.field_locations.values()):
+        raise ValueError("a location in another file is not cached")
+    if any("\n" in path or "\t" in path for path in resource.field_locations):
+        raise ValueError("a field path that cannot be stored in the location table is not cached")
     return {
         "kind": resource.kind,
         "name": resource.name,
         "realm": resource.realm,
         "spec": _encode(resource.spec),
-        "at": [loc.line, loc.col] if loc.file == file else [loc.file, loc.line, loc.col],
-        "fields": {
-            path: [where.line, where.col] if where.file == file else [where.file, where.line, where.col]
-            for path, where in resource.field_locations.items()
-        },
+        "at": [loc.line, loc.col],
+        "fields": "".join(f"\n{path}\t{where.line}\t{where.col}" for path, where in resource.field_locations.items()),
     }
 
 
 def _resource(data: Mapping[str, Any], file: str) -> Resource:
-    fields, spec = data["fields"], data["spec"]
-    if not isinstance(fields, dict) or not isinstance(spec, dict):
+    fields, spec, at = data["fields"], data["spec"], data["at"]
+    if not isinstance(fields, str) or not isinstance(spec, dict):
         raise ValueError("malformed entry")
     return Resource(
         kind=str(data["kind"]),
         name=str(data["name"]),
         realm=str(data["realm"]),
         spec=spec,
-        location=_location(data["at"], file),
+        location=SourceLocation(file, int(at[0]), int(at[1])),
         field_locations=_Locations(file, fields),
     )
 
 
-def _location(where: Any, file: str) -> SourceLocation:
-    if len(where) == 2:
-        return SourceLocation(file, int(where[0]), int(where[1]))
-    return SourceLocation(str(where[0]), int(where[1]), int(where[2]))
-
-
 class _Locations(Mapping[str, SourceLocation]):
-    """A resource's field locations as stored (``[line, col]`` pairs), each made a SourceLocation when
-    looked up: most are never looked at (only diagnostics need them)."""
+    """A resource's field locations as stored: one string of ``\\npath\\tline\\tcol`` lines, looked up
+    by substring search when a location is wanted (most never are: only diagnostics need them), parsed
+    whole only when iterated."""
 
-    def __init__(self, file: str, raw: dict[str, Any]) -> None:
+    def __init__(self, file: str, table: str) -> None:
         self._file = file
-        self._raw = raw
+        self._table = table
+
+    def _find(self, path: str) -> int:
+        return self._table.find(f"\n{path}\t") if isinstance(path, str) else -1
 
     def __getitem__(self, path: str) -> SourceLocation:
-        return _location(self._raw[path], self._file)
+        start = self._find(path)
+        if start < 0:
+            raise KeyError(path)
+        start += len(path) + 2
+        stop = self._table.find("\n", start)
+        line, col = self._table[start : stop if stop >= 0 else None].split("\t")
+        return SourceLocation(self._file, int(line), int(col))
 
     def __contains__(self, path: object) -> bool:
-        return path in self._raw
+        return isinstance(path, str) and self._find(path) >= 0
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._raw)
+        return (row.split("\t", 1)[0] for row in self._table.split("\n")[1:])
 
     def __len__(self) -> int:
-        return len(self._raw)
+        return self._table.count("\n")
 
 
 _REF = "$secretRef"  # a key no manifest can write: the schema allows only known spec keys

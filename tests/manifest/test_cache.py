@@ -226,3 +226,15 @@ def test_the_cli_reuses_the_cache_and_no_cache_turns_it_off(tmp_path: Path) -> N
     env[cache.ENV_VAR] = "off"
     assert validate(cwd=tmp_path / "c") == first
     assert not (tmp_path / "c" / ".provisioner").exists()
+
+
+def test_diagnostics_of_cached_files_point_where_the_cold_load_does(place: Environ, tmp_path: Path) -> None:
+    """Rules across documents run on cached resources too, with the same locations: a second agent file
+    declaring the same client id (each file is clean on its own, so both are cached)."""
+    stack = tmp_path / "stack"
+    shutil.copy(stack / "agent.yaml", stack / "agent-copy.yaml")
+    cold = load([str(stack)], environ=place)
+    assert len(entries()) == 4
+    warm = load([str(stack)], environ=place)
+    assert not cold.ok and [str(d) for d in warm.diagnostics] == [str(d) for d in cold.diagnostics]
+    assert any("duplicate client ID" in str(d) and "agent-copy.yaml:" in str(d) for d in warm.diagnostics)
