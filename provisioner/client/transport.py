@@ -126,6 +126,88 @@ def _dropped(conn: http.client.HTTPConnection) -> bool:
     return bool(readable)
 
 
+_MAX_LINE = 65536
+_MAX_HEADERS = 100
+
+
+class _Message:
+    """The response headers, as much of :class:`http.client.HTTPMessage` as :mod:`http.client` uses
+    (``get``, ``get_all``, ``items``), parsed without the ``email`` package."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._pairs = pairs
+
+    def get(self, name: str, default: Any = None) -> Any:
+        lowered = name.lower()
+        return next((v for k, v in self._pairs if k.lower() == lowered), default)
+
+    def get_all(self, name: str, failobj: Any = None) -> Any:
+        lowered = name.lower()
+        found = [v for k, v in self._pairs if k.lower() == lowered]
+        return found or failobj
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._pairs)
+
+
+class _Response(http.client.HTTPResponse):
+    """:class:`http.client.HTTPResponse` whose headers are read by :meth:`begin` directly: the standard
+    one parses them with the ``email`` package, about a fifth of the client's CPU per request."""
+
+    def begin(self) -> None:
+        if self.headers is not None:
+            return
+        while True:
+            version, status, reason = self._read_status()
+            pairs = self._read_header_lines()
+            if status != http.client.CONTINUE:
+                break
+        self.code = self.status = status
+        self.reason = reason.strip()
+        if version in ("HTTP/1.0", "HTTP/0.9"):
+            self.version = 10
+        elif version.startswith("HTTP/1."):
+            self.version = 11
+        else:
+            raise http.client.UnknownProtocol(version)
+        self.headers = self.msg = _Message(pairs)
+        encoding = self.msg.get("transfer-encoding")
+        self.chunked = bool(encoding) and encoding.lower() == "chunked"
+        self.chunk_left = None
+        self.will_close = self._check_close()
+        self.length = None
+        length = self.msg.get("content-length")
+        if length and not self.chunked:
+            try:
+                self.length = int(length)
+            except ValueError:
+                self.length = None
+            else:
+                if self.length < 0:
+                    self.length = None
+        if status in (http.client.NO_CONTENT, http.client.NOT_MODIFIED) or 100 <= status < 200:
+            self.length = 0
+        if self._method == "HEAD":
+            self.length = 0
+        if not self.will_close and not self.chunked and self.length is None:
+            self.will_close = True
+
+    def _read_header_lines(self) -> list[tuple[str, str]]:
+        pairs: list[tuple[str, str]] = []
+        for _ in range(_MAX_HEADERS + 1):
+            line = self.fp.readline(_MAX_LINE + 1)
+            if len(line) > _MAX_LINE:
+                raise http.client.LineTooLong("header line")
+            if line in (b"\r\n", b"\n", b""):
+                return pairs
+            name, colon, value = line.decode("iso-8859-1").partition(":")
+            if colon:
+                pairs.append((name.strip(), value.strip()))
+            elif pairs and line[:1] in (b" ", b"\t"):  # an obsolete folded continuation line
+                pairs[-1] = (pairs[-1][0], f"{pairs[-1][1]} {line.decode('iso-8859-1').strip()}")
+        raise http.client.HTTPException(f"got more than {_MAX_HEADERS} headers")
+
+
 class _Decoder:
     """The body as the server meant it: gzip/deflate undone, the cap applied to the decoded size."""
 
@@ -213,6 +295,7 @@ class Transport:
             conn.set_tunnel(self.host, self.port, headers=tunnel_headers)
         else:
             conn = http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=self._context)
+        conn.response_class = _Response
         try:
             conn.connect()
         except ssl.SSLError:

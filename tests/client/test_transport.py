@@ -275,3 +275,43 @@ def test_https_goes_through_the_proxy_tunnel_with_its_credentials(
     listener.close()
     assert got.content == b'{"via": "tunnel"}' and direct.status == 200
     assert connects == [(f"CONNECT localhost:{server.server_address[1]} HTTP/1.0", "Basic dXNlcjpwQHNz")]
+
+
+def _raw_server(answer: bytes) -> tuple[socket.socket, str]:
+    """A one-shot server that reads one request and writes ``answer`` as it is, then closes."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(answer)
+        conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_response_headers_are_read_as_sent_after_a_100_continue() -> None:
+    """The transport reads status and headers itself (not through the email package): interim 100
+    responses are skipped, repeated headers kept in order, folded lines joined, names matched in any case."""
+    listener, url = _raw_server(
+        b"HTTP/1.1 100 Continue\r\nX-Interim: yes\r\n\r\n"
+        b'HTTP/1.1 201 Created\r\nETag: "7"\r\nX-Multi: a\r\nx-multi: b\r\nX-Folded: one\r\n two\r\n'
+        b"content-length: 2\r\nConnection: close\r\n\r\n{}"
+    )
+    got = Transport(url, trust_env=False).send("PUT", "/x", headers={}, body=b"{}", limits=LIMITS)
+    listener.close()
+    assert (got.status, got.reason, got.content) == (201, "Created", b"{}")
+    assert got.header("etag") == '"7"' and got.header("X-FOLDED") == "one two"
+    assert [v for k, v in got.headers if k.lower() == "x-multi"] == ["a", "b"]
+    assert not any(k == "X-Interim" for k, _ in got.headers)
+
+
+def test_a_response_with_too_many_headers_is_an_error_not_a_hang() -> None:
+    listener, url = _raw_server(b"HTTP/1.1 200 OK\r\n" + b"X-H: v\r\n" * 101 + b"Content-Length: 0\r\n\r\n")
+    with pytest.raises(TransportError) as caught:
+        Transport(url, trust_env=False).send("GET", "/", headers={}, limits=LIMITS)
+    listener.close()
+    assert caught.value.kind == AMBIGUOUS
