@@ -332,3 +332,28 @@ def test_invalid_reference_is_400(emu: Emu) -> None:
         "POST", emu.idm("managed/alpha_aiagentprivilege?_action=create"), json={"agent": ref("bravo", "user", "x")}
     )
     assert r.status_code == 400
+
+
+def test_pages_of_a_collection_are_the_whole_list_cut_up(emu: Emu) -> None:
+    """Only the requested page is rendered: the pages put together are the unpaged answer exactly
+    (virtual fields included), with and without a filter."""
+    s = _setup(emu)
+    for i in range(5):
+        extra = {"resource": ref("alpha", "application", s["app"]["_id"])} if i % 2 else {}
+        assert _privilege(emu, f"priv-{i}", s["uid"], **extra).status_code == 201
+    url = emu.idm("managed/alpha_aiagentprivilege")
+    for query in ("true", 'description eq "Privilege"'):
+        fields = {"_fields": "*,resource,subjectIDs,resourceData,agentID"}
+        whole = emu.request("GET", url, params={"_queryFilter": query, **fields}).json()["result"]
+        pieces, cookie = [], None
+        while True:
+            params = {"_queryFilter": query, "_pageSize": "2", **fields}
+            if cookie:
+                params["_pagedResultsCookie"] = cookie
+            body = emu.request("GET", url, params=params).json()
+            pieces += body["result"]
+            assert body["resultCount"] == len(body["result"]) <= 2
+            cookie = body["pagedResultsCookie"]
+            if cookie is None:
+                break
+        assert len(whole) == 5 and pieces == whole
