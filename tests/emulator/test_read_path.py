@@ -72,3 +72,40 @@ def test_reads_that_write_still_work(emu: Emu) -> None:
     r = emu.request("GET", emu.am("realm-config/services/oauth-oidc"), headers=emu.v("x"))
     assert r.status_code == 200 and "advancedOAuth2Config" in r.json()
     assert emu.request("GET", emu.am("realm-config/services/oauth-oidc"), headers=emu.v("x")).json() == r.json()
+
+
+def test_many_writers_and_readers_all_finish_and_every_write_counts() -> None:
+    """Releasing the lock wakes one writer (or every waiting reader), not everyone: no waiter is
+    forgotten, whichever mix of readers and writers contends."""
+    store = Store()
+    done: list[str] = []
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(40):
+                with store.transaction():
+                    store.put("counter", f"{n}-{i}", {"n": n, "i": i})
+            done.append("w")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def reader() -> None:
+        try:
+            for _ in range(40):
+                with store.read_transaction():
+                    store.items("counter")
+            done.append("r")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    threads += [threading.Thread(target=reader) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors and not any(t.is_alive() for t in threads)
+    assert sorted(done) == ["r"] * 4 + ["w"] * 8
+    with store.read_transaction():
+        assert len(store.items("counter")) == 8 * 40
