@@ -109,3 +109,31 @@ def test_many_writers_and_readers_all_finish_and_every_write_counts() -> None:
     assert sorted(done) == ["r"] * 4 + ["w"] * 8
     with store.read_transaction():
         assert len(store.items("counter")) == 8 * 40
+
+
+def test_reading_counters_and_faults_keeps_cached_answers_writes_to_the_control_plane_drop_them(emu: Emu) -> None:
+    """A benchmark resets the request counters before each step: that must not throw the rendered lists
+    away. Seeds, resets and config switches change what reads render: they do."""
+    cache = emu.server.app._cache
+
+    def listing() -> list[str]:
+        r = emu.request("GET", emu.idm("managed/alpha_user"), params={"_queryFilter": "true"})
+        assert r.status_code == 200
+        return sorted(u["userName"] for u in r.json()["result"])
+
+    emu.seed(users=[{"userName": "cached-ann", "password": "pw-ann-1"}])
+    assert listing() == ["cached-ann"]
+    held = len(cache)
+    assert held >= 1
+    for method, name in (("DELETE", "stats"), ("GET", "stats"), ("GET", "state"), ("GET", "config")):
+        emu.control(method, name)
+        assert len(cache) == held, (method, name)
+    emu.control("PUT", "faults", {"rules": []})
+    emu.control("DELETE", "faults")
+    assert len(cache) == held and listing() == ["cached-ann"]
+    emu.seed(users=[{"userName": "cached-bob", "password": "pw-bob-1"}])
+    assert len(cache) == 0 and listing() == ["cached-ann", "cached-bob"]
+    assert listing() and len(cache) >= 1
+    emu.control("PATCH", "config", {"am.csrf": "ignore"})
+    assert len(cache) == 0
+    emu.control("PATCH", "config", {"am.csrf": "enforce"})
