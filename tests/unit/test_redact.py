@@ -207,3 +207,59 @@ def test_dumps_masks_a_short_secret_that_json_escapes(private_registry: None) ->
     redact.register('p"w\\é')
     out = redact.dumps({"cause": 'denied: p"w\\é was wrong'})
     assert json.loads(out) == {"cause": "denied: (sensitive) was wrong"}
+
+
+_PIECES = [
+    "Qx7-sec",
+    "ret-Zk9",
+    "12345678",
+    "bearer ",
+    "eyJhbGciOi",
+    ".eyJzdWIiOiJ4",
+    ".c2ln",
+    '"',
+    "\\",
+    "\n",
+    "é",
+    " ",
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    secrets=st.lists(
+        st.sampled_from(["Qx7-secret-Zk9", "12345678", 'quo"ted-secret', "plain-Secret-Value-77"]), max_size=2
+    ),
+    value=st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats()
+        | st.sampled_from([12345678, 1.5e300])
+        | st.lists(st.sampled_from(_PIECES), max_size=4).map("".join),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(st.lists(st.sampled_from(_PIECES), max_size=3).map("".join), inner, max_size=3)
+        ),
+        max_leaves=12,
+    ),
+)
+def test_clean_json_is_never_wrong(private_registry: None, secrets: list[str], value: Any) -> None:
+    """When clean_json says a document needs no scan, scanning any JSON spelling of it changes nothing."""
+    redact.clear()
+    redact.register(*secrets)
+    if redact.clean_json(value):
+        for indent in (None, 2):
+            spelled = json.dumps(value, sort_keys=True, indent=indent, ensure_ascii=False)
+            assert redact.text(spelled) == spelled
+
+
+def test_clean_json_says_scan_when_a_secret_could_be_there(private_registry: None) -> None:
+    plan = {"changes": [{"address": "AIAgent alpha/a", "desired": {"scopes": ["x"]}, "n": 3}], "ok": True}
+    redact.register("Qx7-secret-Zk9-generated")
+    assert redact.clean_json(plan)  # the usual case: nothing to mask, no full scan needed
+    assert not redact.clean_json({**plan, "note": "Qx7-secret-Zk9-generated"})
+    assert not redact.clean_json({**plan, "note": "see eyJhbGciOi.eyJzdWIiOiJ4.c2lnbmF0dXJl"})
+    assert not redact.clean_json({**plan, 3: "a key JSON writes as a string"})
+    redact.register("98765432")  # a secret JSON could write outside a string (as a number): always scan
+    assert not redact.clean_json(plan)
