@@ -113,7 +113,7 @@ def apply_run(
     if stack is not None:
 
         def replan(written: Mapping[str, str] | None = None) -> Plan:
-            return plan_with_snapshot(stack, secrets, tenant, o, known_markers=written)[0]
+            return plan_with_snapshot(stack, secrets, tenant, o, known_markers=written, access=False)[0]
 
     run = ApplyOptions(
         stack=the_plan.stack, parallelism=o.parallelism, max_deletes=o.max_deletes, progress=progress, stop=stop

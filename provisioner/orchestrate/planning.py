@@ -103,11 +103,13 @@ def plan_with_snapshot(
     tenant: Any,
     options: PlanRunOptions,
     known_markers: Mapping[str, str] | None = None,
+    access: bool = True,
 ) -> tuple[Plan, Snapshot]:
     """The plan of a loaded stack (see :class:`PlanRunOptions`), and the snapshot it was made from.
 
     ``known_markers``: address → secret marker this process wrote (apply's confirmation plan); an
-    identical marker on the tenant counts as holding the secret without hashing again.
+    identical marker on the tenant counts as holding the secret without hashing again. ``access``:
+    compute the plan's access difference (apply's confirmation plan does not need it).
     """
     require_stack(stack)
     realm = options.realm
@@ -136,6 +138,7 @@ def plan_with_snapshot(
         realms=tuple(extra),
         take_over=options.take_over,
         realm=realm,
+        access=access,
     )
     made = make_plan(resources, snapshot, plan_options)
     if options.targets:

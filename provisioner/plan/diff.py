@@ -40,6 +40,8 @@ class PlanOptions:
     realm: str | None = None
     #: Refuse objects another stack owns (off only for undo, which restores before-images whatever owns them).
     check_ownership: bool = True
+    #: Compute the access difference (apply's confirmation plan only counts what remains: off there).
+    access: bool = True
 
 
 def make_plan(resources: Iterable[Any], snapshot: Snapshot, options: PlanOptions) -> Plan:
@@ -87,7 +89,7 @@ def make_plan(resources: Iterable[Any], snapshot: Snapshot, options: PlanOptions
                 )
             )
     ordered = sort_changes(changes)
-    access_changes = _access_changes(resources, snapshot, ordered)
+    access_changes = _access_changes(resources, snapshot, ordered) if options.access else ()
     diagnostics = tuple(sorted(ctx.diagnostics, key=lambda d: (d.location, d.path, d.message)))
     return Plan(
         format_version=FORMAT_VERSION,

@@ -105,3 +105,20 @@ def test_first_plan_lists_the_new_agent_and_its_exchange(tenant: Tenant, cli) ->
         f"- agent `{AGENT}` may now exchange into `{APP}` with `logs-read`, `logs-search`, acting for no one "
         "(autonomous: only for itself)"
     ) in md
+
+
+def test_the_confirmation_plan_leaves_the_access_difference_out(tenant: Tenant) -> None:
+    """Apply's confirmation plan only counts what remains; the access difference (explanatory) is not
+    computed there. The same plan with it has the same changes."""
+    from provisioner import api
+    from provisioner.orchestrate.loading import loaded_stack
+    from provisioner.orchestrate.options import PlanRunOptions
+    from provisioner.orchestrate.planning import plan_with_snapshot
+    from tests.core.conftest import DEMO_ENV
+
+    stack, secrets = loaded_stack([str(BOT)], env=None, env_file=str(DEMO_ENV), environ={}, stack_name=None)
+    with api.tenant(tenant.url) as t:
+        full, _ = plan_with_snapshot(stack, secrets, t, PlanRunOptions(env_file=str(DEMO_ENV)))
+        lean, _ = plan_with_snapshot(stack, secrets, t, PlanRunOptions(env_file=str(DEMO_ENV)), access=False)
+    assert full.access and not lean.access
+    assert [(c.address, c.action) for c in lean.changes] == [(c.address, c.action) for c in full.changes]
