@@ -210,23 +210,29 @@ def _spans(raw: bytes) -> list[tuple[int, int]]:
     possibly overlapping. A match of a whole UTF-8 form starts and ends on character boundaries.
 
     ``raw``'s aligned 4-byte windows are read as integers and matched against the index as sets (in C);
-    only the windows that are index keys are then located (``bytes.find``; a position of ``raw`` matches
-    at most one key, so each byte is looked at a bounded number of times)."""
+    only the windows that are index keys are then located: by ``bytes.find`` when they are a few (one
+    pass over ``raw`` each), else in one pass over the windows."""
     spans = []
     windows = _windows
     if windows and len(raw) >= _W:
         cells = memoryview(raw)[: len(raw) // _W * _W].cast(_CELL)
-        for key in windows.keys() & set(cells):
-            needle = key.to_bytes(_W, sys.byteorder)
-            entries = windows[key]
-            position = raw.find(needle)
-            while position >= 0:
-                if position % _W == 0:
-                    for offset, form in entries:
-                        start = position - offset
-                        if start >= 0 and raw.startswith(form, start):
-                            spans.append((start, start + len(form)))
-                position = raw.find(needle, position + 1)
+        hits = windows.keys() & set(cells)
+        if len(hits) > 4:
+            found = [(index * _W, cell) for index, cell in enumerate(cells) if cell in hits]
+        else:
+            found = []
+            for key in hits:
+                needle = key.to_bytes(_W, sys.byteorder)
+                position = raw.find(needle)
+                while position >= 0:
+                    if position % _W == 0:
+                        found.append((position, key))
+                    position = raw.find(needle, position + 1)
+        for position, key in found:
+            for offset, form in windows[key]:
+                start = position - offset
+                if start >= 0 and raw.startswith(form, start):
+                    spans.append((start, start + len(form)))
     for form in tuple(_short):
         start = raw.find(form)
         while start >= 0:
