@@ -332,53 +332,6 @@ def _keys(value: Any) -> Any:
     return value
 
 
-#: Every character JSON writes outside its strings: whitespace, punctuation, numbers, true, false, null,
-#: NaN and Infinity.
-_JSON_OUTSIDE = " \t\n\r{}[],:0123456789.eE+-truefalsnNIiy"
-
-
-def clean_json(value: Any) -> bool:
-    """True when :func:`text` provably leaves every JSON spelling of ``value`` as it is (``json.dumps``
-    with any indent and ``sort_keys``, ``ensure_ascii=False``): a large document (a plan) can then be
-    written without scanning all of its text. False means "scan it" (the caller does, as before).
-
-    Why it holds: no registered form contains ``"`` or consists only of characters JSON writes outside
-    strings (checked first, else False). Such a form can then only occur inside one string's escaped
-    spelling (a run between two quotes is either inside a string or made of those characters only), and
-    so can a token or bearer credential (their patterns contain letters JSON never writes outside
-    strings and no quote). So the text of ``value`` is clean exactly when every distinct string (keys
-    included) is clean in its escaped spelling; those are scanned, joined by line breaks (a match across
-    a line break can only be a false alarm: then False). Any other type, or a key that is not a string,
-    gives False."""
-    from json.encoder import encode_basestring
-
-    if _pending:
-        _index_pending()
-    with _lock:
-        known = list(_forms)
-    if any('"' in form or not form.strip(_JSON_OUTSIDE) for form in known):
-        return False
-    strings: set[str] = set()
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is str:
-            strings.add(item)
-        elif kind is dict:
-            for key, child in item.items():
-                if type(key) is not str:
-                    return False
-                strings.add(key)
-                stack.append(child)
-        elif kind is list or kind is tuple:
-            stack.extend(item)
-        elif not (item is None or kind is bool or kind is int or kind is float):
-            return False
-    probe = "\n".join(encode_basestring(s) for s in strings)
-    return text(probe) == probe
-
-
 def fingerprint(token: str) -> str:
     """A short, non-reversible label for a token, safe to print (``sha256:1a2b3c4d``)."""
     import hashlib

@@ -259,7 +259,7 @@ def show_plan(
         text = render(plan_dict, "text", colour=colour, header=not target_shown and not quiet, verbose=verbose)
         echo(text.lstrip("\n") if quiet else text)
     elif fmt == "json":  # streamed: a 10,000-object plan is never one string in memory
-        stream_json(plan_dict, _writer(plan_dict, lambda text: click.echo(text, nl=False), echo))
+        stream_json(plan_dict, echo)
     else:
         echo(render(plan_dict, fmt))
 
@@ -278,15 +278,8 @@ def write_plan_file(path: str, plan: Any) -> None:
     if isinstance(plan, str):
         Path(path).write_text(redact.text(plan), encoding="utf-8")
         return
-    data = plan if isinstance(plan, dict) else plan.to_dict()
     with open(path, "w", encoding="utf-8") as handle:
-        stream_json(data, _writer(data, handle.write, lambda text: handle.write(redact.text(text))))
-
-
-def _writer(document: Any, write: Callable[[str], Any], redacting: Callable[[str], Any]) -> Callable[[str], Any]:
-    """``write`` when no JSON spelling of ``document`` can hold a secret (:func:`redact.clean_json`: its
-    distinct strings are scanned instead of all of its text), else ``redacting`` (every piece scanned)."""
-    return write if redact.clean_json(document) else redacting
+        stream_json(plan if isinstance(plan, dict) else plan.to_dict(), lambda text: handle.write(redact.text(text)))
 
 
 #: A saved plan of 10,000 objects is a few MB; anything far larger is not one.
