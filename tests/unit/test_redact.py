@@ -207,3 +207,12 @@ def test_dumps_masks_a_short_secret_that_json_escapes(private_registry: None) ->
     redact.register('p"w\\é')
     out = redact.dumps({"cause": 'denied: p"w\\é was wrong'})
     assert json.loads(out) == {"cause": "denied: (sensitive) was wrong"}
+
+
+def test_many_index_hits_in_one_text_are_all_found(private_registry: None) -> None:
+    """Dozens of secrets in one text (the one-pass path over the windows, not one find per key)."""
+    values = [f"many-{i:03d}-Kq{i * 7919:07d}-zZ" for i in range(60)]
+    redact.register(*values)
+    text = " | ".join(f"{'x' * (i % 5)}{v}{'é' * (i % 3)}" for i, v in enumerate(values))
+    assert redact._mask(text) == _reference_mask(text, values)
+    assert not any(v in redact.text(text) for v in values)
