@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,6 +18,7 @@ from .store import Store
 from .wire import Headers, Request, finalize
 
 _MAX_HEADERS = 100
+_DATE: tuple[int, str] = (0, "")  # (second, Date header) of the last response
 _MAX_LINE = 65536
 
 
@@ -39,6 +41,33 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet; stats are the record
         pass
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header, formatted once a second (the email package's formatting cost more than
+        the rest of writing a response)."""
+        global _DATE
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        now = int(time.time())
+        second, text = _DATE  # one tuple: a thread never sees one second with another's text
+        if second != now:
+            text = super().date_time_string(now)
+            _DATE = (now, text)
+        return text
+
+    def _refuse(self, status: HTTPStatus, message: str) -> None:
+        """Answer a request that cannot be read, then read (and drop) what the client still sends for a
+        moment before closing: closing with unread input resets the connection, and the client may
+        lose the answer (a "lingering close", as web servers do)."""
+        self.send_error(status, message)
+        self.wfile.flush()
+        try:
+            self.connection.settimeout(0.2)
+            for _ in range(64):
+                if not self.connection.recv(65536):
+                    break
+        except OSError:
+            pass
+
     def parse_request(self) -> bool:
         """The request line and headers, without the ``email`` package the standard handler parses
         headers with (a fifth of the emulator's CPU per request under an apply). HTTP/1.0 and 1.1 only;
@@ -51,7 +80,7 @@ class _Handler(BaseHTTPRequestHandler):
         words = requestline.split()
         if len(words) != 3 or words[2] not in ("HTTP/1.0", "HTTP/1.1"):
             self.request_version = "HTTP/1.1"  # answer with a status line, not HTTP/0.9's bare body
-            self.send_error(HTTPStatus.BAD_REQUEST, f"Bad request syntax ({requestline!r})")
+            self._refuse(HTTPStatus.BAD_REQUEST, f"Bad request syntax ({requestline!r})")
             return False
         self.command, path, self.request_version = words
         self.path = "/" + path.lstrip("/") if path.startswith("//") else path
@@ -59,17 +88,17 @@ class _Handler(BaseHTTPRequestHandler):
         for _ in range(_MAX_HEADERS + 1):
             line = self.rfile.readline(_MAX_LINE + 1)
             if len(line) > _MAX_LINE:
-                self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Line too long")
+                self._refuse(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Line too long")
                 return False
             if line in (b"\r\n", b"\n", b""):
                 break
             name, colon, value = line.decode("iso-8859-1").partition(":")
             if not colon or not name.strip():
-                self.send_error(HTTPStatus.BAD_REQUEST, "Bad header line")
+                self._refuse(HTTPStatus.BAD_REQUEST, "Bad header line")
                 return False
             headers[name.strip().lower()] = value.strip()
         else:
-            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers")
+            self._refuse(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers")
             return False
         self.request_headers = headers
         self.headers = headers  # type: ignore[assignment]  # read by the base class only through .get

@@ -25,7 +25,7 @@ def _exchange(address, raw: bytes) -> bytes:
         while True:
             try:
                 data = sock.recv(65536)
-            except TimeoutError:
+            except (TimeoutError, ConnectionResetError):
                 break
             if not data:
                 break
