@@ -171,7 +171,7 @@ class Store:
         return json.loads(row[0]) if row else None
 
     def put(self, ns: str, id: str, doc: Any) -> None:
-        text = json.dumps(doc, separators=(",", ":"))
+        text = json.dumps(doc, separators=(",", ":"), check_circular=False)
         with self._writing():
             self._db.execute(
                 "INSERT INTO objects (ns, id, seq, doc) VALUES (?, ?, "

@@ -77,7 +77,7 @@ class Response:
             return self.raw
         if self.body is None:
             return b""
-        return json.dumps(self.body, separators=(",", ":")).encode("utf-8")
+        return json.dumps(self.body, separators=(",", ":"), check_circular=False).encode("utf-8")
 
 
 def error_response(exc: EmulatorError, family: str) -> Response:

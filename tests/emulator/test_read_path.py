@@ -137,3 +137,15 @@ def test_reading_counters_and_faults_keeps_cached_answers_writes_to_the_control_
     emu.control("PATCH", "config", {"am.csrf": "ignore"})
     assert len(cache) == 0
     emu.control("PATCH", "config", {"am.csrf": "enforce"})
+
+
+def test_jcopy_copies_json_values_deeply() -> None:
+    from provisioner.emulator.backend.am_forms import jcopy
+
+    original = {"a": [1, {"b": "x", "c": None, "d": True}], "e": 2.5, "t": ({"inner": [1]},)}
+    copied = jcopy(original)
+    assert copied == original
+    copied["a"][1]["b"] = "changed"
+    copied["a"].append(3)
+    copied["t"][0]["inner"].append(2)  # a tuple is not JSON: deep-copied the slow way, still a copy
+    assert original == {"a": [1, {"b": "x", "c": None, "d": True}], "e": 2.5, "t": ({"inner": [1]},)}

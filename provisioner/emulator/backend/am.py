@@ -3,7 +3,6 @@ collections, including the AI agent identity that AM creates in IDM. No HTTP her
 
 from __future__ import annotations
 
-import copy
 import re
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -91,7 +90,7 @@ class AmBackend:
             raise RevisionMismatch()
         if not isinstance(body, dict):
             raise BadRequest("The request body must be a JSON object")
-        given = {k: copy.deepcopy(v) for k, v in body.items() if not k.startswith("_")}
+        given = {k: forms.jcopy(v) for k, v in body.items() if not k.startswith("_")}
         if any(not isinstance(v, dict) for v in given.values()):
             raise InvalidAttribute()
         existing = self.provider_doc(realm)

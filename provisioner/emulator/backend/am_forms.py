@@ -58,22 +58,34 @@ NEWER_DEFAULTS = {
 TENANT_VERSIONS = ("2026-05", "2026-07")
 
 
+def jcopy(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists, scalars), several times faster than ``copy.deepcopy``
+    (a fifth of the emulator's CPU per write went to deep copies); anything else is deep-copied."""
+    if isinstance(value, dict):
+        return {k: jcopy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jcopy(v) for v in value]
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return copy.deepcopy(value)
+
+
 def rev_of(representation: dict[str, Any]) -> str:
     """Signed 32-bit hash of the canonical JSON of a representation without ``_id``/``_rev`` (§3.5)."""
     body = {k: v for k, v in representation.items() if k not in ("_id", "_rev")}
-    value = zlib.crc32(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+    value = zlib.crc32(json.dumps(body, sort_keys=True, separators=(",", ":"), check_circular=False).encode())
     return str(value - (1 << 32) if value >= 1 << 31 else value)
 
 
 def unwrap(value: Any) -> Any:
     """``{"inherited":x,"value":v}`` → ``v``; ``{"inherited":x}`` → ``None``; anything else as is."""
     if isinstance(value, dict) and value and set(value) <= {"inherited", "value"}:
-        return copy.deepcopy(value.get("value"))
-    return copy.deepcopy(value)
+        return jcopy(value.get("value"))
+    return jcopy(value)
 
 
 def wrap(value: Any) -> dict[str, Any]:
-    return {"inherited": False} if value is None else {"inherited": False, "value": copy.deepcopy(value)}
+    return {"inherited": False} if value is None else {"inherited": False, "value": jcopy(value)}
 
 
 @lru_cache(maxsize=1)
@@ -148,10 +160,10 @@ def parse_body(body: Any, kind: str, top_level_secret: bool) -> dict[str, Any]:
 def deep_merge(base: Any, over: Any) -> Any:
     """``over`` merged into a copy of ``base`` (mappings recursively, anything else replaced)."""
     if isinstance(base, dict) and isinstance(over, dict):
-        merged = copy.deepcopy(base)
+        merged = jcopy(base)
         _merge_into(merged, over)
         return merged
-    return copy.deepcopy(over)
+    return jcopy(over)
 
 
 def _merge_into(target: dict[str, Any], over: dict[str, Any]) -> None:
@@ -161,7 +173,7 @@ def _merge_into(target: dict[str, Any], over: dict[str, Any]) -> None:
         if isinstance(current, dict) and isinstance(value, dict):
             _merge_into(current, value)
         else:
-            target[key] = copy.deepcopy(value)
+            target[key] = jcopy(value)
 
 
 def _wrap_owned(value: Any) -> dict[str, Any]:
@@ -173,7 +185,7 @@ def render_single(client_id: str, kind: str, record: dict[str, Any], *, owned: b
 
     ``owned``: the caller hands over ``record`` (used for nothing else): no deep copies.
     """
-    dup: Any = (lambda value: value) if owned else copy.deepcopy
+    dup: Any = (lambda value: value) if owned else jcopy
     wrapped = _wrap_owned if owned else wrap
     out: dict[str, Any] = {"_id": client_id, "_rev": ""}
     for group in GROUPS:
@@ -199,7 +211,7 @@ def render_plain(
     ``owned``: the caller hands over ``record`` (freshly read, used for nothing else), so its values
     are taken without a deep copy (copying every list item was most of a list's cost).
     """
-    dup: Any = (lambda value: value) if owned else copy.deepcopy
+    dup: Any = (lambda value: value) if owned else jcopy
     out: dict[str, Any] = {"_id": client_id, "_rev": ""}
     list_only = record.get("listOnly")
     if list_only is None:  # stored before list-only attributes were tracked: as created

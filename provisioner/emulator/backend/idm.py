@@ -5,11 +5,11 @@ State and rules only; no HTTP. Every method runs inside the caller's store trans
 
 from __future__ import annotations
 
-import copy
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BadRequest, NotFound, PolicyFailure, PreconditionFailed, RevisionMismatch
+from .am_forms import jcopy
 from .idm_render import Reader, ns, parse_fields, render_edge, split_ref
 from .idm_types import FEATURE_KINDS, TYPES, Rel, collection, split_type
 from .patch import _ref_of, apply_patch
@@ -214,7 +214,7 @@ class IdmBackend:
                 continue
             rel = tdef.rels.get(key)
             if rel is None:
-                doc[key] = copy.deepcopy(value)
+                doc[key] = jcopy(value)
             elif rel.reverse_of is not None:
                 if rel.many and not isinstance(value, list):
                     raise PolicyFailure(key, "VALID_TYPE", {"invalidType": _json_type(value), "validTypes": ["array"]})

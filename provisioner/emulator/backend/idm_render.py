@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from ..store import Store
+from .am_forms import jcopy
 from .idm_types import TYPES, collection
 
 
@@ -119,7 +119,7 @@ class Reader:
         if resource_edge and app is not None:
             coll, rid = split_ref(resource_edge["_ref"])
             if "ssoEntities" in app:
-                resource["ssoEntities"] = copy.deepcopy(app["ssoEntities"])
+                resource["ssoEntities"] = jcopy(app["ssoEntities"])
             resource.update(
                 {
                     "_rev": app["_rev"],
@@ -152,7 +152,7 @@ class Reader:
             if key in ("_id", "_rev") or key in tdef.rels or key in tdef.hidden:
                 continue
             if defaults or key in wanted:
-                out[key] = copy.deepcopy(value)
+                out[key] = jcopy(value)
         if tdef.virtual and (defaults or wanted & set(tdef.virtual)):
             for key, value in self.virtuals(doc).items():
                 if defaults or key in wanted:

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from ..errors import BadRequest
+from .am_forms import jcopy
 
 
 def _ref_of(value: Any) -> str | None:
@@ -71,7 +71,7 @@ def apply_patch(doc: dict[str, Any], operations: Any) -> dict[str, Any]:
     """A patched deep copy of ``doc``; ``BadRequest`` for malformed operations."""
     if not isinstance(operations, list):
         raise BadRequest("The request could not be processed because the patch is not an array")
-    result = copy.deepcopy(doc)
+    result = jcopy(doc)
     for operation in operations:
         if not isinstance(operation, dict) or not isinstance(operation.get("field"), str):
             raise BadRequest("Invalid patch operation")
@@ -79,7 +79,7 @@ def apply_patch(doc: dict[str, Any], operations: Any) -> dict[str, Any]:
         path = [p for p in operation["field"].split("/") if p != ""]
         if not path:
             raise BadRequest("Patching the whole object is not supported")
-        value = copy.deepcopy(operation.get("value"))
+        value = jcopy(operation.get("value"))
         if op == "replace":
             _set(_parent(result, path, True), path[-1], value, insert=False)
         elif op == "add":
