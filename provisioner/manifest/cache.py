@@ -297,6 +297,21 @@ class _Locations(Mapping[str, SourceLocation]):
     def __len__(self) -> int:
         return self._table.count("\n")
 
+    def __eq__(self, other: object) -> bool:
+        """One pass over the table (``Mapping``'s own ``__eq__`` looked every path up by search: the
+        check ``put`` makes before storing an entry cost more than parsing the file)."""
+        if isinstance(other, _Locations):
+            return (self._file, self._table) == (other._file, other._table)
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        whole = {}
+        for row in self._table.split("\n")[1:]:
+            path, line, col = row.split("\t")
+            whole[path] = SourceLocation(self._file, int(line), int(col))
+        return whole == dict(other.items())
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking mapping semantics, as dict
+
 
 _REF = "$secretRef"  # a key no manifest can write: the schema allows only known spec keys
 

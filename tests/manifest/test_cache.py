@@ -238,3 +238,15 @@ def test_diagnostics_of_cached_files_point_where_the_cold_load_does(place: Envir
     warm = load([str(stack)], environ=place)
     assert not cold.ok and [str(d) for d in warm.diagnostics] == [str(d) for d in cold.diagnostics]
     assert any("duplicate client ID" in str(d) and "agent-copy.yaml:" in str(d) for d in warm.diagnostics)
+
+
+def test_stored_locations_compare_equal_to_the_loaders_mapping() -> None:
+    from provisioner.manifest.cache import _Locations
+    from provisioner.manifest.model import SourceLocation
+
+    table = "\nspec.scopes\t4\t3\nspec.scopes[0]\t4\t12"
+    stored = _Locations("a.yaml", table)
+    same = {"spec.scopes": SourceLocation("a.yaml", 4, 3), "spec.scopes[0]": SourceLocation("a.yaml", 4, 12)}
+    assert stored == same and stored == _Locations("a.yaml", table)
+    assert stored != {**same, "spec.scopes[0]": SourceLocation("a.yaml", 5, 12)}
+    assert stored != {"spec.scopes": SourceLocation("a.yaml", 4, 3)}
