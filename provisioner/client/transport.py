@@ -19,7 +19,6 @@ import select
 import ssl
 import threading
 import time
-import urllib.request
 import zlib
 from base64 import b64encode
 from collections.abc import Callable, Mapping
@@ -90,6 +89,8 @@ def _ssl_context(verify: bool | str, trust_env: bool) -> ssl.SSLContext:
 
 def _bypass(host: str, proxies: dict[str, str]) -> bool:
     """``no_proxy`` matching, as urllib (and requests) read it from the environment."""
+    import urllib.request  # https only: the local emulator's runs do not load it
+
     check: Callable[[str, dict[str, str]], bool] = getattr(urllib.request, "proxy_bypass_environment")  # noqa: B009
     return bool(check(host, proxies))
 
@@ -98,6 +99,8 @@ def _proxy(host: str, trust_env: bool) -> tuple[str, int, dict[str, str]] | None
     """``(host, port, tunnel headers)`` of the ``https_proxy`` to use for ``host``, if any."""
     if not trust_env:
         return None
+    import urllib.request
+
     proxies = urllib.request.getproxies_environment()
     url = proxies.get("https")
     if not url or _bypass(host, proxies):
