@@ -27,7 +27,13 @@ def run() -> int:
     gc.set_threshold(*GC_THRESHOLDS)
     from provisioner.cli import main
 
-    return main()
+    try:
+        return main()
+    finally:
+        # The run is over: the interpreter's last collection at exit would walk the whole heap (the
+        # tenant's lists, the plan) to find nothing, ~0.1 s at 1,000 clients. Everything the run opened
+        # (journal, sockets, temporary folders) is closed by then by its own context manager or atexit.
+        gc.freeze()
 
 
 if __name__ == "__main__":
