@@ -190,6 +190,13 @@ class Store:
             rows = self._db.execute("SELECT id, doc FROM objects WHERE ns=? ORDER BY seq", (ns,)).fetchall()
         return [(row[0], json.loads(row[1])) for row in rows]
 
+    def items_text(self, ns: str) -> list[tuple[str, str]]:
+        """``(id, stored JSON text)`` pairs of a namespace in creation order (callers that memoise what
+        they derive from a document key it by this text)."""
+        with self._reading():
+            rows = self._db.execute("SELECT id, doc FROM objects WHERE ns=? ORDER BY seq", (ns,)).fetchall()
+        return [(row[0], row[1]) for row in rows]
+
     def items_where(self, ns: str, prop: str, value: str) -> list[tuple[str, Any]]:
         """``(id, doc)`` pairs whose top-level string ``prop`` may equal ``value``, in creation order.
 

@@ -149,3 +149,21 @@ def test_jcopy_copies_json_values_deeply() -> None:
     copied["a"].append(3)
     copied["t"][0]["inner"].append(2)  # a tuple is not JSON: deep-copied the slow way, still a copy
     assert original == {"a": [1, {"b": "x", "c": None, "d": True}], "e": 2.5, "t": ({"inner": [1]},)}
+
+
+def test_list_items_follow_every_stored_change(emu: Emu) -> None:
+    """AM list items are rendered once per stored version of a document: a change, a new client and a
+    deletion all show in the next list read."""
+    kind = "OAuth2Client"
+
+    def listed() -> dict[str, list[str]]:
+        body = emu.request("GET", emu.agent(kind) + "?_queryFilter=true", headers=emu.v(kind)).json()
+        return {i["_id"]: i["coreOAuth2ClientConfig"]["scopes"] for i in body["result"] if i["_id"].startswith("memo-")}
+
+    for name in ("memo-a", "memo-b"):
+        body = {"coreOAuth2ClientConfig": {"scopes": ["one"]}}
+        assert emu.put_agent(kind, name, body, headers={"If-None-Match": "*"}).status_code == 201
+    assert listed() == {"memo-a": ["one"], "memo-b": ["one"]}
+    assert emu.put_agent(kind, "memo-a", {"coreOAuth2ClientConfig": {"scopes": ["two"]}}).ok
+    assert emu.request("DELETE", emu.agent(kind, "memo-b"), headers=emu.v(kind)).ok
+    assert listed() == {"memo-a": ["two"]}

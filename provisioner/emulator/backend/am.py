@@ -3,6 +3,7 @@ collections, including the AI agent identity that AM creates in IDM. No HTTP her
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,11 @@ class AmBackend:
         self.core = core
         self.store = core.store
         self.config = core.config
+        #: (namespace, with _type) -> {client id: (stored text, rendered list item)}: a list item is a
+        #: pure function of the stored document, so an unchanged document is not decoded, rendered and
+        #: hashed again on every list read (most of a list's cost after a write emptied the read cache).
+        #: Items are shared between answers: nothing may change them after rendering.
+        self._plain: dict[tuple[str, bool], dict[str, tuple[str, dict[str, Any]]]] = {}
 
     def _realm(self, realm: str) -> None:
         if realm not in self.core.realms:
@@ -131,8 +137,7 @@ class AmBackend:
         kinds = [kind] if kind else [k for k in forms.AGENT_TYPES if k != "AIAgent" or self.core.ai_agents_enabled()]
         items = []
         for each in kinds:
-            for client_id, record in self.store.items(f"am:{realm}:{each}"):
-                item = forms.render_plain(client_id, each, record, with_type=kind is not None, owned=True)
+            for item in self._rendered(f"am:{realm}:{each}", each, kind is not None):
                 if predicate(item):
                     items.append(item)
         size = params.get("_pageSize")
@@ -155,6 +160,18 @@ class AmBackend:
             "totalPagedResults": len(items),
             "remainingPagedResults": -1,
         }
+
+    def _rendered(self, ns: str, kind: str, with_type: bool) -> list[dict[str, Any]]:
+        """The list items of namespace ``ns``, rendered once per stored version of each document."""
+        known = self._plain.get((ns, with_type), {})
+        fresh: dict[str, tuple[str, dict[str, Any]]] = {}
+        for client_id, text in self.store.items_text(ns):
+            hit = known.get(client_id)
+            if hit is None or hit[0] != text:
+                hit = (text, forms.render_plain(client_id, kind, json.loads(text), with_type=with_type, owned=True))
+            fresh[client_id] = hit
+        self._plain[(ns, with_type)] = fresh  # deleted documents drop out
+        return [item for _, item in fresh.values()]
 
     def query_other_type(self, realm: str, kind: str, params: dict[str, str]) -> dict[str, Any]:
         """Another agent type of ``getAllTypes`` (WebAgent, J2EEAgent, …): the emulator holds none (R5)."""
