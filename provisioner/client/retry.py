@@ -10,8 +10,6 @@ Other 4xx are logic signals, never retried. 401 is handled by the session (one t
 
 from __future__ import annotations
 
-import email.utils
-import random as _random
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +24,13 @@ CONNECT = "connect"
 AMBIGUOUS = "ambiguous"
 
 
+def _jitter() -> float:
+    """``random.random()``, the module imported on the first retry (most runs never need it)."""
+    import random
+
+    return random.random()
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How hard to retry. ``random`` returns a float in [0, 1) (inject for deterministic tests)."""
@@ -34,7 +39,7 @@ class RetryPolicy:
     base: float = 1.0
     cap: float = 16.0
     budget_seconds: float = 120.0
-    random: Callable[[], float] = field(default=_random.random, compare=False, repr=False)
+    random: Callable[[], float] = field(default=lambda: _jitter(), compare=False, repr=False)
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter delay after failed attempt ``attempt`` (1-based): ``U(0, min(cap, base·2^(n-1)))``."""
@@ -80,6 +85,8 @@ def parse_retry_after(value: str | float | None, *, now: float | None = None) ->
         return max(0.0, float(text))
     except ValueError:
         pass
+    import email.utils  # an HTTP date: rare, and the email package is slow to import
+
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
