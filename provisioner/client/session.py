@@ -29,7 +29,7 @@ from provisioner.client.retry import (
     decide,
     parse_retry_after,
 )
-from provisioner.client.transport import Exchange, Transport, TransportError
+from provisioner.client.transport import Exchange, NoResponse, Transport
 from provisioner.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -288,7 +288,7 @@ class TenantClient:
                     f"{exc} (attempt {attempt}; {knobs})",
                     ambiguous=method not in ("GET", "HEAD", "OPTIONS"),
                 ) from None
-            except TransportError as exc:
+            except NoResponse as exc:
                 kind, problem = exc.kind, exc.cause
                 decision = decide(
                     method,

@@ -7,7 +7,7 @@ This module does only what the tenant APIs need: one origin, keep-alive, TLS ver
 bundle, an ``https_proxy`` tunnel, gzip/deflate, and the bounds of :mod:`.bounded` (a total deadline
 kept by the shared watchdog, a cap on the decoded body size).
 
-Errors are :class:`TransportError` (``kind`` for the retry rules in :mod:`.retry`, ``cause`` a short
+Errors are :class:`NoResponse` (``kind`` for the retry rules in :mod:`.retry`, ``cause`` a short
 phrase naming no URL and no secret) or :class:`~.bounded.LimitExceeded`.
 """
 
@@ -35,7 +35,7 @@ USER_AGENT = f"provisioner/{__version__}"
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
 
 
-class TransportError(Exception):
+class NoResponse(Exception):
     """No complete HTTP response: ``kind`` is ``connect`` (nothing was sent), ``ambiguous`` (the request
     may have reached the server), ``tls`` or ``invalid``; ``str()`` is the cause, without the URL."""
 
@@ -240,7 +240,7 @@ class _Decoder:
             if self._deflate and self.size == 0:  # raw deflate, as some servers send it
                 self._zlib, self._deflate = zlib.decompressobj(-zlib.MAX_WBITS), False
                 return self.feed(chunk)
-            raise TransportError(AMBIGUOUS, "the response could not be decoded") from None
+            raise NoResponse(AMBIGUOUS, "the response could not be decoded") from None
         self._count(out)
         if self._zlib.unconsumed_tail:  # more output than the cap allows
             raise LimitExceeded(f"the response is larger than {self.max_bytes} bytes")
@@ -303,16 +303,16 @@ class Transport:
             conn.connect()
         except ssl.SSLError:
             conn.close()
-            raise TransportError(
+            raise NoResponse(
                 "tls", "TLS verification failed (pass the tenant's CA bundle if it uses a private CA)"
             ) from None
         except TimeoutError:
             conn.close()
-            raise TransportError(CONNECT, "connection timed out") from None
+            raise NoResponse(CONNECT, "connection timed out") from None
         except OSError as exc:
             conn.close()
             proxy = " through the proxy" if self._proxy is not None and "Tunnel" in str(exc) else ""
-            raise TransportError(CONNECT, f"could not connect{proxy}") from None
+            raise NoResponse(CONNECT, f"could not connect{proxy}") from None
         return conn
 
     def _take(self) -> http.client.HTTPConnection | None:
@@ -411,11 +411,11 @@ class Transport:
         except TimeoutError:
             if watch.fired or self.read_timeout >= limits.deadline:  # the socket's wait was the deadline
                 raise LimitExceeded(late) from None
-            raise TransportError(AMBIGUOUS, "no response before the read timeout") from None
+            raise NoResponse(AMBIGUOUS, "no response before the read timeout") from None
         except (OSError, http.client.HTTPException):
             if watch.fired:
                 raise LimitExceeded(late) from None
-            raise TransportError(AMBIGUOUS, "the connection was dropped") from None
+            raise NoResponse(AMBIGUOUS, "the connection was dropped") from None
         declared = response.getheader("content-length", "") or ""
         if declared.isdigit() and int(declared) > limits.max_bytes:
             raise LimitExceeded(f"the response is larger than {limits.max_bytes} bytes ({declared} declared)")
@@ -429,21 +429,21 @@ class Transport:
             except TimeoutError:
                 if watch.fired or self.read_timeout >= limits.deadline:
                     raise LimitExceeded(late) from None
-                raise TransportError(AMBIGUOUS, "no response before the read timeout") from None
+                raise NoResponse(AMBIGUOUS, "no response before the read timeout") from None
             except (OSError, http.client.HTTPException, ValueError):
                 if watch.fired:
                     raise LimitExceeded(late) from None
-                raise TransportError(AMBIGUOUS, "the response was cut off") from None
+                raise NoResponse(AMBIGUOUS, "the response was cut off") from None
             if not chunk:
                 if watch.fired:  # the shut-down socket reads as end of file
                     raise LimitExceeded(late)
                 break
             chunks.append(decoder.feed(chunk))
         if response.length:  # fewer bytes than Content-Length before end of file
-            raise TransportError(AMBIGUOUS, "the response was cut off")
+            raise NoResponse(AMBIGUOUS, "the response was cut off")
         response.close()  # the body is read whole: the connection may carry the next request
         reusable = not response.will_close
         return response.status, response.reason or "", tuple(response.getheaders()), b"".join(chunks), reusable
 
 
-__all__ = ["Exchange", "Transport", "TransportError", "USER_AGENT"]
+__all__ = ["Exchange", "NoResponse", "Transport", "USER_AGENT"]

@@ -24,7 +24,7 @@ from cryptography.x509.oid import NameOID
 
 from provisioner.client.bounded import HttpLimits, LimitExceeded
 from provisioner.client.retry import AMBIGUOUS, CONNECT
-from provisioner.client.transport import Transport, TransportError
+from provisioner.client.transport import NoResponse, Transport
 
 LIMITS = HttpLimits(deadline=10)
 
@@ -149,7 +149,7 @@ def test_a_body_shorter_than_its_content_length_is_cut_off() -> None:
 
     with _server(reply) as (server, _):
         transport = Transport(_url(server), trust_env=False)
-        with pytest.raises(TransportError) as caught:
+        with pytest.raises(NoResponse) as caught:
             transport.send("GET", "/", headers={}, limits=LIMITS)
         transport.close()
     assert (caught.value.kind, caught.value.cause) == (AMBIGUOUS, "the response was cut off")
@@ -159,7 +159,7 @@ def test_connection_refused_is_a_connect_error() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.raises(TransportError) as caught:
+    with pytest.raises(NoResponse) as caught:
         Transport(f"http://127.0.0.1:{port}", trust_env=False).send("GET", "/", headers={}, limits=LIMITS)
     assert (caught.value.kind, str(caught.value)) == (CONNECT, "could not connect")
 
@@ -219,7 +219,7 @@ def test_tls_is_verified_against_the_given_ca_bundle(pki: tuple[Path, ssl.SSLCon
     with _server(lambda h: _send(h, b"{}"), context) as (server, _):
         url = _url(server, "https", "localhost")
         assert Transport(url, verify=str(bundle)).send("GET", "/", headers={}, limits=LIMITS).status == 200
-        with pytest.raises(TransportError) as caught:  # the default trust store does not know this CA
+        with pytest.raises(NoResponse) as caught:  # the default trust store does not know this CA
             Transport(url).send("GET", "/", headers={}, limits=LIMITS)
     assert caught.value.kind == "tls" and "TLS verification failed" in str(caught.value)
 
@@ -311,7 +311,7 @@ def test_response_headers_are_read_as_sent_after_a_100_continue() -> None:
 
 def test_a_response_with_too_many_headers_is_an_error_not_a_hang() -> None:
     listener, url = _raw_server(b"HTTP/1.1 200 OK\r\n" + b"X-H: v\r\n" * 101 + b"Content-Length: 0\r\n\r\n")
-    with pytest.raises(TransportError) as caught:
+    with pytest.raises(NoResponse) as caught:
         Transport(url, trust_env=False).send("GET", "/", headers={}, limits=LIMITS)
     listener.close()
     assert caught.value.kind == AMBIGUOUS
