@@ -16,16 +16,16 @@ clientSecret                                   AM ``coreOAuth2ClientConfig.userp
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from provisioner.client.wrapping import unwrap
 from provisioner.grants import TOKEN_EXCHANGE
 from provisioner.kinds import application
+from provisioner.kinds.aiagent_rules import admin_scopes, privilege_rules
 from provisioner.kinds.application import resolve_users
-from provisioner.kinds.common import deterministic_id, get_path, indexed_strings
+from provisioner.kinds.common import deterministic_id, get_path
 from provisioner.kinds.fields import Field, Target, canonical, idm_patch_ops
 from provisioner.kinds.images import delete_record, fields_image, managed_fields, secret_changed
 from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD, client_rev, idm_rev
@@ -311,114 +311,6 @@ def prune_deletes(snap: RealmSnapshot, realm: str, key: str, reason: str) -> lis
         )
     )
     return changes
-
-
-# -- offline semantic rules (manifest/rules.py runs them) --------------------------------------------------
-
-Finding = tuple[Any, str, str, str]
-
-
-def privilege_entries(res: Any) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(index, entry) for the ``spec.applications`` entries that name an application."""
-    entries = res.spec.get("applications")
-    for index, entry in enumerate(entries if isinstance(entries, list) else []):
-        if isinstance(entry, dict) and isinstance(entry.get("application"), str):
-            yield index, entry
-
-
-def privilege_rules(resources: Sequence[Any], complete: bool) -> Iterator[Finding]:
-    """Privileges point at declared applications, once each, with permissions within their scopes.
-
-    When some document could not be loaded (``complete`` is False) an undeclared application may be
-    declared there, so that error is left out.
-    """
-    apps = {(r.realm, r.name): r for r in resources if r.kind == application.KIND}
-    app_realms: dict[str, list[str]] = defaultdict(list)
-    for realm, name in apps:
-        app_realms[name].append(realm)
-    for agent in (r for r in resources if r.kind == KIND):
-        first_index: dict[str, int] = {}
-        for index, entry in privilege_entries(agent):
-            base = f"spec.applications[{index}]"
-            name = entry["application"]
-            if name in first_index:
-                first = agent.locate(f"spec.applications[{first_index[name]}].application")
-                yield (
-                    agent,
-                    f"{base}.application",
-                    (f"application '{name}' is listed twice in this agent's applications (first on line {first.line})"),
-                    "error",
-                )
-                continue
-            first_index[name] = index
-            app = apps.get((agent.realm, name))
-            if entry.get("existing") is True:
-                if app is not None:
-                    yield (
-                        agent,
-                        f"{base}.existing",
-                        (f"application '{name}' is declared in these manifests; 'existing: true' is not needed"),
-                        "warning",
-                    )
-            elif app is None and complete:
-                elsewhere = sorted(app_realms.get(name, []))
-                hint = (
-                    f" in realm '{agent.realm}' (it is declared in realm '{elsewhere[0]}')"
-                    if elsewhere
-                    else "; declare it, or set 'existing: true' if it already exists in the tenant"
-                )
-                yield (
-                    agent,
-                    f"{base}.application",
-                    (f"application '{name}' is not declared in these manifests{hint}"),
-                    "error",
-                )
-            yield from _permissions(agent, base, entry, app)
-
-
-def _permissions(agent: Any, base: str, entry: dict[str, Any], app: Any) -> Iterator[Finding]:
-    name = entry["application"]
-    permissions = entry.get("permissions")
-    if not permissions and (permissions is None or isinstance(permissions, list)):
-        yield (
-            agent,
-            base,
-            (
-                f"no permissions: the agent may obtain every scope of application '{name}'; "
-                "list the scopes it needs in 'permissions'"
-            ),
-            "warning",
-        )
-        return
-    scopes = app.spec.get("scopes") if app is not None else None
-    if not isinstance(scopes, list) or not isinstance(permissions, list):
-        return  # the application's scopes are not managed here: checked at plan time
-    allowed = [v for _, v in indexed_strings(scopes)]
-    for index, permission in enumerate(permissions):
-        if isinstance(permission, str) and permission not in allowed:
-            listed = ", ".join(allowed) if allowed else "none"
-            yield (
-                agent,
-                f"{base}.permissions[{index}]",
-                (f"permission '{permission}' is not a scope of application '{name}' (its scopes: {listed})"),
-                "error",
-            )
-
-
-def admin_scopes(resources: Sequence[Any], complete: bool) -> Iterator[Finding]:
-    """Warnings: agents hold no fr:* (platform administration) scopes."""
-    for res in resources:
-        if res.kind != KIND:
-            continue
-        for field in ("scopes", "defaultScopes"):
-            for index, scope in indexed_strings(res.spec.get(field)):
-                if scope.startswith("fr:"):
-                    yield (
-                        res,
-                        f"spec.{field}[{index}]",
-                        (f"scope '{scope}' is a platform administration scope; AI agents should not hold fr:* scopes"),
-                        "warning",
-                    )
 
 
 def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
