@@ -109,3 +109,23 @@ def test_each_example_applies_and_verifies_on_a_fresh_local_tenant(tmp_path: Pat
     result = run(example_commands()[stack], work, env)
     assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     assert "verify passed" in result.stdout and " 0 failed, 0 skipped" in result.stdout, result.stdout
+
+
+@pytest.mark.slow
+def test_an_edit_between_runs_is_planned_with_the_manifest_cache_on(tmp_path: Path) -> None:
+    """Runs reuse parsed manifests from .provisioner/cache; an edited file must be read again: the plan
+    after an edit shows it, apply converges, and the next plan is empty."""
+    work, env = newcomer(tmp_path)
+    args = quick_start_args()
+    assert run(args, work, env).returncode == 0
+    assert list((work / ".provisioner" / "cache" / "manifests").glob("*.json"))  # the cache is in use
+    agent = work / "manifests" / "bot-traffic-analyzer" / "agent.yaml"
+    agent.write_text(agent.read_text().replace("permissions: [logs-read, logs-search]", "permissions: [logs-read]"))
+    stack = ["manifests/bot-traffic-analyzer", "--tenant", "local"]
+    env_file = ["--env-file", "manifests/bot-traffic-analyzer/demo.env"]
+    changed = run(["plan", *stack, *env_file, "--detailed-exitcode"], work, env)
+    assert changed.returncode == 2, changed.stdout + changed.stderr
+    assert "logs-search" in changed.stdout and "update" in changed.stdout, changed.stdout
+    assert run(["apply", *stack, *env_file, "--auto-approve"], work, env).returncode == 0
+    again = run(["plan", *stack, *env_file, "--detailed-exitcode"], work, env)
+    assert again.returncode == 0 and "No changes." in again.stdout, again.stdout + again.stderr
