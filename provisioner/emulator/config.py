@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "am.aiagent.syncIdentity": True,  # row 9
     "am.aiagent.deleteCascade": True,  # row 10
     "am.list.pageSize": "ignore",  # row 11
+    "am.list.fields": "honor",  # CREST `_fields` on AM lists (inferred: CREST filters query results)
     "am.clientIdPattern": "enforce",  # row 30
     "am.csrf": "enforce",
     "am.tenantVersion": "2026-07",  # W12/R4: the newest tenant; 2026-05 lacks three defaults
@@ -41,6 +42,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "am.ifMatch": ("ignore", "enforce"),
     "am.aiagent.ifNoneMatch": ("enforce", "ignore"),
     "am.list.pageSize": ("ignore", "truncate"),
+    "am.list.fields": ("honor", "ignore"),
     "am.clientIdPattern": ("enforce", "ignore"),
     "am.csrf": ("enforce", "ignore"),
     "am.tenantVersion": ("2026-07", "2026-05"),

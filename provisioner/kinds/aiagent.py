@@ -28,7 +28,14 @@ from provisioner.kinds.application import resolve_users
 from provisioner.kinds.common import deterministic_id, get_path
 from provisioner.kinds.fields import Field, Target, canonical, idm_patch_ops
 from provisioner.kinds.images import delete_record, fields_image, managed_fields, secret_changed
-from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD, client_rev, idm_rev
+from provisioner.kinds.oauth2client import (
+    CLIENT_FIELDS,
+    OWNERS_TARGET,
+    SECRET_FIELD,
+    client_rev,
+    idm_rev,
+    plan_fields,
+)
 from provisioner.kinds.planning import PlanContext, grant_problems, plan_client
 from provisioner.kinds.snapshot import IDENTITY_FIELDS, PAGE_SIZE, RealmSnapshot, by_id
 from provisioner.kinds.spec import ExportCandidates, ImageHooks, KindSpec, SnapshotRead
@@ -61,6 +68,9 @@ FIELDS: tuple[Field, ...] = (
         for name, path in _OVERRIDES.items()
     )
 )
+
+#: What a plan reads of each listed agent (``SnapshotRead.plan_read``): the identity link too.
+PLAN_FIELDS = plan_fields(FIELDS, "aiAgentIdentityUid")
 
 
 def identity_id(realm: str, key: str) -> str:
@@ -456,7 +466,12 @@ SPEC = KindSpec(
     rules=(privilege_rules, admin_scopes),
     agent_policies=True,
     reads=(
-        SnapshotRead("agents", lambda client, realm: client.am(realm).list(AM_KIND), optional=True),
+        SnapshotRead(
+            "agents",
+            lambda client, realm: client.am(realm).list(AM_KIND),
+            optional=True,
+            plan_read=lambda client, realm: client.am(realm).list(AM_KIND, PLAN_FIELDS),
+        ),
         SnapshotRead(
             "identities",
             lambda client, realm: client.idm.query(f"{realm}_aiagent", "true", IDENTITY_FIELDS, PAGE_SIZE),

@@ -26,7 +26,14 @@ from typing import Any
 from provisioner.kinds.common import deterministic_id, get_path, make_ref, ref_id
 from provisioner.kinds.fields import Field, Target, canonical
 from provisioner.kinds.images import delete_record, fields_image, managed_fields, secret_changed
-from provisioner.kinds.oauth2client import CLIENT_FIELDS, OWNERS_TARGET, SECRET_FIELD, client_rev, idm_rev
+from provisioner.kinds.oauth2client import (
+    CLIENT_FIELDS,
+    OWNERS_TARGET,
+    SECRET_FIELD,
+    client_rev,
+    idm_rev,
+    plan_fields,
+)
 from provisioner.kinds.planning import PlanContext, grant_problems, plan_client
 from provisioner.kinds.snapshot import APP_FIELDS, PAGE_SIZE, RealmSnapshot, by_id
 from provisioner.kinds.spec import ExportCandidates, ImageHooks, KindSpec, SnapshotRead
@@ -47,6 +54,9 @@ FIELDS: tuple[Field, ...] = (
     Field("owners", (OWNERS_TARGET,)),
     SECRET_FIELD,
 ) + CLIENT_FIELDS
+
+#: What a plan reads of each listed client (``SnapshotRead.plan_read``).
+PLAN_FIELDS = plan_fields(FIELDS)
 
 TEMPLATE_VERSIONS = {"service": "1.0", "web": "2.0", "native": "2.0"}
 
@@ -408,7 +418,11 @@ SPEC = KindSpec(
     plan=plan,
     rules=(unique_names,),
     reads=(
-        SnapshotRead("clients", lambda client, realm: client.am(realm).list(AM_KIND)),
+        SnapshotRead(
+            "clients",
+            lambda client, realm: client.am(realm).list(AM_KIND),
+            plan_read=lambda client, realm: client.am(realm).list(AM_KIND, PLAN_FIELDS),
+        ),
         SnapshotRead(
             "apps", lambda client, realm: client.idm.query(f"{realm}_application", "true", APP_FIELDS, PAGE_SIZE)
         ),

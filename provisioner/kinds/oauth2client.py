@@ -156,6 +156,18 @@ def am_differs(current: Mapping[str, Any] | None, fields: tuple[Field, ...], des
     return False
 
 
+def plan_fields(fields: tuple[Field, ...], *extra: str) -> tuple[str, ...]:
+    """The CREST ``_fields`` pointers a plan needs of a listed AM client: its id and revision, this tool's
+    markers (``customProperties``), every managed AM path of ``fields`` (secrets excepted: AM never
+    returns them), then ``extra``. A plan reads these; apply's writes re-read whole documents."""
+    out = ["_id", "_rev", "advancedOAuth2ClientConfig/customProperties"]
+    for fld in fields:
+        if not fld.sensitive:
+            out.extend("/".join(t.path) for t in fld.targets if t.remote == "am")
+    out.extend(extra)
+    return tuple(dict.fromkeys(out))
+
+
 def client_rev(doc: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """``{"id", "rev"}`` of an observed AM client in list form (``None`` when absent)."""
     if doc is None:
@@ -175,6 +187,7 @@ __all__ = [
     "SECRET_FIELD",
     "OWNERS_TARGET",
     "client_defaults",
+    "plan_fields",
     "secret_marker",
     "stack_of",
     "apply_am_fields",

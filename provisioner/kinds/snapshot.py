@@ -157,9 +157,10 @@ def _is_not_found(exc: Exception) -> bool:
     return isinstance(exc, NotFound)
 
 
-def read_realm_tasks(client: Any, scope: ReadScope) -> dict[str, Callable[[], Any]]:
+def read_realm_tasks(client: Any, scope: ReadScope, complete: bool = True) -> dict[str, Callable[[], Any]]:
     """The independent reads for one realm, by name (each a zero-argument callable): every kind's
-    ``KindSpec.reads``, then the users and groups the manifests name."""
+    ``KindSpec.reads`` (their ``plan_read`` when not ``complete``), then the users and groups the
+    manifests name."""
     from provisioner.kinds import REGISTRY
 
     realm = scope.realm
@@ -179,7 +180,8 @@ def read_realm_tasks(client: Any, scope: ReadScope) -> dict[str, Callable[[], An
     tasks: dict[str, Callable[[], Any]] = {}
     for spec in REGISTRY:
         for read in spec.reads:
-            tasks[read.name] = optional(read.read) if read.optional else partial(read.read, client, realm)
+            fn = read.read if complete or read.plan_read is None else read.plan_read
+            tasks[read.name] = optional(fn) if read.optional else partial(fn, client, realm)
     if scope.user_names:
         tasks["users"] = lambda: idm.query(
             f"{realm}_user", or_filter("userName", scope.user_names), ("_id", "userName"), PAGE_SIZE
@@ -208,11 +210,14 @@ def by_id(items: Iterable[Mapping[str, Any]] | None) -> dict[str, Mapping[str, A
     return {str(item["_id"]): item for item in items or [] if item.get("_id")}
 
 
-def read_snapshot(client: Any, scopes: Iterable[ReadScope], parallelism: int = 4) -> Snapshot:
-    """Read every realm in ``scopes`` with a bounded thread pool (≤ 8 requests per realm)."""
+def read_snapshot(client: Any, scopes: Iterable[ReadScope], parallelism: int = 4, *, complete: bool = True) -> Snapshot:
+    """Read every realm in ``scopes`` with a bounded thread pool (≤ 8 requests per realm).
+
+    ``complete=False`` is for plans: AM objects are read with only the fields planning compares
+    (``SnapshotRead.plan_read``), so their documents must not be exported or written back."""
     jobs: list[tuple[str, str, Callable[[], Any]]] = []
     for scope in sorted(scopes, key=lambda s: s.realm):
-        for name, fn in read_realm_tasks(client, scope).items():
+        for name, fn in read_realm_tasks(client, scope, complete).items():
             jobs.append((scope.realm, name, fn))
     results: dict[str, dict[str, Any]] = {}
     from concurrent.futures import ThreadPoolExecutor  # not at import: validate never needs it

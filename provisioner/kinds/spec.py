@@ -93,11 +93,14 @@ class ImageHooks:
 class SnapshotRead:
     """One read of a kind's objects in a realm: ``read(tenant client, realm)`` → the raw answer, kept in the
     realm's read results under ``name``. ``optional``: the type may be absent (a not-found answer reads as
-    None), as the AI-agent types are while the feature is off."""
+    None), as the AI-agent types are while the feature is off. ``plan_read``: a cheaper read with only
+    what planning compares (e.g. AM lists with ``_fields``), used by plans; everything that keeps or
+    writes back whole documents (export, apply's own re-reads, undo) uses ``read``."""
 
     name: str
     read: Callable[[Any, str], Any]
     optional: bool = False
+    plan_read: Callable[[Any, str], Any] | None = None
 
 
 def max_rank() -> int:

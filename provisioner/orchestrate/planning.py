@@ -117,7 +117,8 @@ def plan_with_snapshot(
     environment = _environment(stack)
     env_realm = realm or (environment.realm if environment else None)
     extra = [env_realm] if env_realm else []
-    snapshot = read_snapshot(tenant.client, read_scopes(resources, extra), options.parallelism)
+    # only what planning compares: apply re-reads whole documents before it writes
+    snapshot = read_snapshot(tenant.client, read_scopes(resources, extra), options.parallelism, complete=False)
     values = secret_values(resources, secrets)
     status = secret_status(
         resources,
@@ -154,7 +155,7 @@ def destroy_plan(stack: Any, tenant: Any, options: DestroyOptions) -> Plan:
     environment = _environment(stack)
     env_realm = options.realm or (environment.realm if environment else None)
     realms = sorted({r.realm for r in resources} | ({env_realm} if env_realm else set()))
-    snapshot = read_snapshot(tenant.client, [ReadScope(r) for r in realms], options.parallelism)
+    snapshot = read_snapshot(tenant.client, [ReadScope(r) for r in realms], options.parallelism, complete=False)
     plan_options = PlanOptions(
         stack=stack.name,
         target=target_info(tenant),

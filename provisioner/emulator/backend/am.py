@@ -47,6 +47,34 @@ def provider_seed(realm: str) -> dict[str, Any]:
     return doc
 
 
+def field_pointers(text: str | None) -> list[tuple[str, ...]]:
+    """CREST ``_fields``: comma-separated JSON pointers (``a/b`` or ``/a/b``) as key paths."""
+    out: list[tuple[str, ...]] = []
+    for item in (text or "").split(","):
+        path = tuple(part for part in item.strip().strip("/").split("/") if part)
+        if path and path not in out:
+            out.append(path)
+    return out
+
+
+def select_fields(item: dict[str, Any], pointers: list[tuple[str, ...]]) -> dict[str, Any]:
+    """Only the parts of ``item`` the pointers name, at their places (as CREST filters a resource): a
+    pointer to something the item does not hold adds nothing; one to a null value keeps the null."""
+    out: dict[str, Any] = {}
+    for path in pointers:
+        value: Any = item
+        for key in path:
+            if not isinstance(value, dict) or key not in value:
+                break
+            value = value[key]
+        else:
+            place = out
+            for key in path[:-1]:
+                place = place.setdefault(key, {})
+            place[path[-1]] = value
+    return out
+
+
 class AmBackend:
     def __init__(self, core: Backend) -> None:
         self.core = core
@@ -143,6 +171,9 @@ class AmBackend:
         size = params.get("_pageSize")
         if size and self.config["am.list.pageSize"] == "truncate" and size.isdigit() and int(size) > 0:
             items = items[: int(size)]
+        pointers = field_pointers(params.get("_fields"))
+        if pointers and self.config["am.list.fields"] == "honor":
+            items = [select_fields(item, pointers) for item in items]
         if kind is None:
             return {
                 "result": items,
