@@ -262,8 +262,8 @@ class AmBackend:
             raise RevisionMismatch()
         parsed = forms.parse_body(body, kind, self.config.flag("am.aiagent.topLevelSecret"))
         if existing is None:
-            config = {
-                g: forms.deep_merge(d, parsed["groups"].get(g, {}))
+            config = {  # fresh defaults and the parsed body: merged without copies
+                g: forms.merge_owned(d, parsed["groups"].get(g, {}))
                 for g, d in forms.defaults(self.config["am.tenantVersion"]).items()
             }
             for group, values in parsed["groups"].items():

@@ -84,6 +84,13 @@ def unwrap(value: Any) -> Any:
     return jcopy(value)
 
 
+def _unwrap_owned(value: Any) -> Any:
+    """:func:`unwrap` without the copy, for a value the caller owns (a request body parsed for it)."""
+    if isinstance(value, dict) and value and set(value) <= {"inherited", "value"}:
+        return value.get("value")
+    return value
+
+
 def wrap(value: Any) -> dict[str, Any]:
     return {"inherited": False} if value is None else {"inherited": False, "value": jcopy(value)}
 
@@ -116,7 +123,9 @@ def parse_body(body: Any, kind: str, top_level_secret: bool) -> dict[str, Any]:
     "listOnly": {group: [unset list-only attributes the body carries]}}``.
 
     Wrapped, plain and mixed fields are accepted and ``inherited`` ignored; ``_id``, ``_rev``, ``_type``,
-    ``_provider`` and ``*-encrypted`` keys are dropped; other unknown top-level keys are a 400."""
+    ``_provider`` and ``*-encrypted`` keys are dropped; other unknown top-level keys are a 400. ``body``
+    is the request's freshly parsed JSON: its values are taken over, not copied."""
+    unwrap = _unwrap_owned
     if body is None:
         body = {}
     if not isinstance(body, dict):
@@ -164,6 +173,17 @@ def deep_merge(base: Any, over: Any) -> Any:
         _merge_into(merged, over)
         return merged
     return jcopy(over)
+
+
+def merge_owned(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` merged into ``base`` in place, both owned by the caller (nothing is copied)."""
+    for key, value in over.items():
+        current = base.get(key)
+        if isinstance(current, dict) and isinstance(value, dict):
+            merge_owned(current, value)
+        else:
+            base[key] = value
+    return base
 
 
 def _merge_into(target: dict[str, Any], over: dict[str, Any]) -> None:
