@@ -15,7 +15,7 @@ from provisioner.kinds import spec_of
 from provisioner.manifest.model import API_VERSION, KINDS, Diagnostic, Resource, SecretRef
 from provisioner.manifest.schema import KIND_SCHEMAS, describe_value, validate_document
 from provisioner.manifest.secrets import secret_ref
-from provisioner.manifest.yamlload import YamlDocument, format_path
+from provisioner.manifest.yamldoc import YamlDocument, format_path
 
 _SECRET_FIELDS = ("clientSecret",)
 

@@ -22,6 +22,12 @@ rewritten; a cache that cannot be written is skipped silently.
 
 Where: ``.provisioner/cache/manifests/`` in the working directory (folders 0700, files 0600, written
 atomically; the folder holds a ``.gitignore`` of ``*``), one entry per manifest path.
+
+The files that are not manifests (``provisioner.yaml``, ``environments/*.yaml``) are read on every load
+too; their parsed YAML documents (values and locations, when the parse gave no diagnostic) are kept the
+same way in ``.provisioner/cache/documents/`` (:func:`parse_yaml`), keyed by the code, the path, the
+bytes and the limits. What they say is validated again every time. So a load whose files are all
+unchanged never imports PyYAML.
 ``PROVISIONER_CACHE=off`` (or ``--no-cache``) turns it off.
 """
 
@@ -34,15 +40,18 @@ import os
 import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from provisioner.manifest.limits import Limits
-from provisioner.manifest.model import Resource, SecretRef, SourceLocation
+from provisioner.manifest.model import Diagnostic, Resource, SecretRef, SourceLocation
+from provisioner.manifest.yamldoc import YamlDocument
 
 ENV_VAR = "PROVISIONER_CACHE"
 _OFF = ("0", "off", "false", "no", "none")
 FORMAT = "2"
 CACHE_DIR = os.path.join(".provisioner", "cache", "manifests")
+#: Beside ``manifests/``: the parsed YAML of the stack file and environment files (:func:`parse_yaml`).
+DOCUMENTS_DIR = "documents"
 KEY_FILE = "manifest-cache.key"
 
 _disabled = False
@@ -148,6 +157,7 @@ class ManifestCache:
         self._mac_key = mac_key
         self.hits = 0
         self.misses = 0
+        self._documents: Path | Literal[False] | None = None
 
     def key(self, file: str, text: str, rendered: str, default_realm: str, limits: Limits) -> str:
         """What a file's entry must match: the code, the file's path and bytes (and, when templated, the
@@ -168,15 +178,35 @@ class ManifestCache:
     def _mac(self, body: bytes) -> str:
         return hmac.new(self._mac_key, body, hashlib.sha256).hexdigest()
 
+    def _read(self, path: Path) -> bytes:
+        """The body of the entry at ``path`` when its MAC verifies (``ValueError`` when it does not)."""
+        with open(path, "rb") as handle:
+            raw = handle.read()
+        mac, _, body = raw.partition(b"\n")
+        if not hmac.compare_digest(mac.decode("ascii"), self._mac(body)):
+            raise ValueError("foreign entry")
+        return body
+
+    def _write(self, path: Path, body: bytes) -> None:
+        """Store ``body`` with its MAC at ``path``, atomically (errors are ignored)."""
+        import tempfile  # only to write: a load that finds everything cached never imports it
+
+        try:
+            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(self._mac(body).encode("ascii") + b"\n" + body)
+                os.replace(temporary, path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError:
+            pass
+
     def get(self, file: str, key: str) -> tuple[int, list[Resource]] | None:
         """The (document count, resources) stored for ``file`` under ``key``; None on any mismatch."""
         try:
-            with open(self._entry(file), "rb") as handle:
-                raw = handle.read()
-            mac, _, body = raw.partition(b"\n")
-            if not hmac.compare_digest(mac.decode("ascii"), self._mac(body)):
-                raise ValueError("foreign entry")
-            entry = json.loads(body, object_hook=_decode)
+            entry = json.loads(self._read(self._entry(file)), object_hook=_decode)
             if entry.get("key") != key:
                 raise ValueError("another version of the file")
             found = int(entry["documents"]), [_resource(r, file) for r in entry["resources"]]
@@ -200,19 +230,87 @@ class ManifestCache:
                 return
         except (TypeError, ValueError):
             return  # a value JSON cannot hold as it is: not cached
-        import tempfile  # only to write: a load that finds everything cached never imports it
+        self._write(self._entry(file), body)
 
+    # --- the YAML documents of the files that are not manifests (provisioner.yaml, environments/) ---------
+
+    def _documents_entry(self, file: str) -> Path | None:
+        """Where the parsed documents of ``file`` are kept (``documents/`` beside ``manifests/``), or None
+        when that folder is not a private one."""
+        if self._documents is None:
+            folder = self.root.parent / DOCUMENTS_DIR
+            self._documents = folder if _private_dir(folder) else False
+        if self._documents is False:
+            return None
+        name = hashlib.sha256(os.path.abspath(file).encode("utf-8", "surrogatepass")).hexdigest()
+        return self._documents / (name + ".json")
+
+    def documents_key(self, file: str, text: str, limits: Limits, max_documents: int, schema: str) -> str:
+        """What the parse of a file must match: the code, the file's path and bytes, the limits, the
+        document cap and the schema it was checked against."""
+        digest = hashlib.sha256()
+        for part in (code_digest(), "documents", file, schema, repr(limits), str(max_documents), str(len(text))):
+            digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+
+    def get_documents(self, file: str, key: str) -> list[YamlDocument] | None:
+        """The documents ``file`` parsed to under ``key``; None on any mismatch."""
+        path = self._documents_entry(file)
+        if path is None:
+            return None
         try:
-            handle, temporary = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(self._mac(body).encode("ascii") + b"\n" + body)
-                os.replace(temporary, self._entry(file))
-            except BaseException:
-                os.unlink(temporary)
-                raise
-        except OSError:
-            pass
+            entry = json.loads(self._read(path))  # no object hook: these are the documents as written
+            if entry.get("key") != key:
+                raise ValueError("another version of the file")
+            found = [_document(d, file) for d in entry["documents"]]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, UnicodeDecodeError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return found
+
+    def put_documents(self, file: str, key: str, docs: list[YamlDocument]) -> None:
+        """Store the documents ``file`` parsed to (without any diagnostic); only when they read back equal."""
+        path = self._documents_entry(file)
+        if path is None:
+            return
+        try:
+            body = json.dumps(
+                {"key": key, "documents": [_plain_document(d, file) for d in docs]},
+                ensure_ascii=False,
+                separators=(",", ":"),
+            ).encode("utf-8", "surrogatepass")
+            if [_document(d, file) for d in json.loads(body)["documents"]] != docs:
+                return
+        except (TypeError, ValueError):
+            return
+        self._write(path, body)
+
+
+def parse_yaml(
+    text: str, file: str, limits: Limits, max_documents: int, cache: ManifestCache | None, schema: str
+) -> tuple[list[YamlDocument], list[Diagnostic]]:
+    """:func:`provisioner.manifest.yamlload.parse_documents` for a file that is not a manifest (the stack
+    file, an environment file): from ``cache`` when the same bytes parsed before, so that a load whose
+    files are all cached never imports PyYAML. Stored only when the parse gave no diagnostic and every
+    document is valid against ``schema`` (so a literal secret, which the schemas refuse, is never stored).
+    What the documents say is checked again by the caller every time (schema, policies, secrets)."""
+    key = None
+    if cache is not None:
+        key = cache.documents_key(file, text, limits, max_documents, schema)
+        hit = cache.get_documents(file, key)
+        if hit is not None:
+            return hit, []
+    from provisioner.manifest.yamlload import parse_documents
+
+    docs, problems = parse_documents(text, file, limits, max_documents=max_documents)
+    if cache is not None and key is not None and not problems:
+        from provisioner.manifest.schema import validate_document
+
+        if not any(validate_document(doc, schema) for doc in docs if doc.data is not None):
+            cache.put_documents(file, key, docs)
+    return docs, problems
 
 
 def open_cache(environ: Mapping[str, str], cwd: str | None = None) -> ManifestCache | None:
@@ -337,3 +435,37 @@ def _decode(value: dict[str, Any]) -> Any:
             raise ValueError("malformed secret reference")
         return SecretRef(source, str(name), str(base))
     return value
+
+
+def _plain_document(doc: YamlDocument, file: str) -> dict[str, Any]:
+    def table(locations: Mapping[Any, SourceLocation]) -> list[list[Any]]:
+        rows = []
+        for path, where in locations.items():
+            if where.file != file:
+                raise ValueError("a location in another file is not cached")
+            rows.append([list(path), where.line, where.col])
+        return rows
+
+    if doc.start.file != file:
+        raise ValueError("a location in another file is not cached")
+    return {
+        "data": doc.data,
+        "start": [doc.start.line, doc.start.col],
+        "index": doc.index,
+        "locations": table(doc.locations),
+        "keys": table(doc.key_locations),
+    }
+
+
+def _document(data: Mapping[str, Any], file: str) -> YamlDocument:
+    def table(rows: Any) -> dict[Any, SourceLocation]:
+        return {tuple(path): SourceLocation(file, int(line), int(col)) for path, line, col in rows}
+
+    start = data["start"]
+    return YamlDocument(
+        data["data"],
+        SourceLocation(file, int(start[0]), int(start[1])),
+        int(data["index"]),
+        table(data["locations"]),
+        table(data["keys"]),
+    )

@@ -5,15 +5,19 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner import redact
+from provisioner.manifest.cache import parse_yaml
 from provisioner.manifest.limits import DEFAULT_LIMITS, Limits
 from provisioner.manifest.model import DEFAULT_REALM, Diagnostic, Environment, SecretRef, SourceLocation
 from provisioner.manifest.schema import ENVIRONMENT_SCHEMA, validate_document
 from provisioner.manifest.secrets import secret_ref
 from provisioner.manifest.sources import ENVIRONMENTS_DIR, read_text
-from provisioner.manifest.yamlload import YamlDocument, format_path, parse_documents
+from provisioner.manifest.yamldoc import YamlDocument, format_path
+
+if TYPE_CHECKING:
+    from provisioner.manifest.cache import ManifestCache
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 RESERVED_VARS = ("env", "realm")
@@ -89,9 +93,10 @@ def secret_refs(environment: Environment, doc: YamlDocument) -> list[tuple[Secre
 
 
 def load_environment(
-    paths: Sequence[str], name: str, limits: Limits = DEFAULT_LIMITS
+    paths: Sequence[str], name: str, limits: Limits = DEFAULT_LIMITS, cache: ManifestCache | None = None
 ) -> tuple[Environment | None, YamlDocument | None, list[Diagnostic]]:
-    """Find, parse and validate the environment ``name``; (environment, its document, diagnostics)."""
+    """Find, parse and validate the environment ``name``; (environment, its document, diagnostics). The
+    parse is taken from ``cache`` when the file is unchanged; validation runs every time."""
     file, looked = environment_file(paths, name)
     if file is None:
         where = SourceLocation(looked[0] if looked else (paths[0] if paths else name), 1, 1)
@@ -115,7 +120,7 @@ def load_environment(
     text, diagnostics = read_text(file, limits, what="environment file")
     if text is None:
         return None, None, diagnostics
-    docs, diagnostics = parse_documents(text, file, limits, max_documents=2)
+    docs, diagnostics = parse_yaml(text, file, limits, 2, cache, ENVIRONMENT_SCHEMA)
     docs = [d for d in docs if d.data is not None]
     if diagnostics:
         return None, None, diagnostics

@@ -31,7 +31,7 @@ from provisioner.manifest.secrets import SecretResolver, read_dotenv
 from provisioner.manifest.sources import discover, read_text
 from provisioner.manifest.stackfile import declared_name
 from provisioner.manifest.templating import raw_yaml_warnings, render
-from provisioner.manifest.yamlload import YamlDocument, parse_documents
+from provisioner.manifest.yamldoc import YamlDocument
 
 
 def default_stack_name(paths: Sequence[str]) -> str:
@@ -114,6 +114,8 @@ class _Loader:
     def parse_manifest(self, file: str, text: str, rendered: str) -> list[YamlDocument]:
         if rendered is not text:  # templated: editors check the raw file, so it should be YAML too
             self.diagnostics += raw_yaml_warnings(text, file)
+        from provisioner.manifest.yamlload import parse_documents  # PyYAML: only for a file not in the cache
+
         remaining = self.limits.max_documents - self.documents
         docs, problems = parse_documents(rendered, file, self.limits, max_documents=max(remaining, 0))
         self.diagnostics += problems
@@ -177,21 +179,24 @@ def load(
         dotenv, problems = read_dotenv(env_file, limits)
         loader.diagnostics += problems
 
+    files, problems = discover(paths, limits)
+    loader.diagnostics += problems
+    # The cache also holds the parsed stack file and environment files (diagnostics are sorted at the end,
+    # so the order they are found in does not matter).
+    cache = manifest_cache.open_cache(environ) if files else None
+
     environment: Environment | None = None
     env_doc: YamlDocument | None = None
     if env:
-        environment, env_doc, problems = load_environment(paths, env, limits)
+        environment, env_doc, problems = load_environment(paths, env, limits, cache)
         loader.diagnostics += problems
     default_realm = environment.realm if environment else DEFAULT_REALM
 
-    files, problems = discover(paths, limits)
-    loader.diagnostics += problems
     resources: list[Resource] = []
-    cache = manifest_cache.open_cache(environ) if files else None
     for file in files:
         resources += loader.load_file(file, environment, default_realm, cache)
     loader.diagnostics += rules.check(resources, complete=not loader.incomplete)
-    loader.diagnostics += _policies(paths, environment, env_doc, resources, limits, loader.diagnostics)
+    loader.diagnostics += _policies(paths, environment, env_doc, resources, limits, loader.diagnostics, cache)
 
     key_files = tuple(v for v in (environ.get(n) or dotenv.get(n) for n in KEY_FILE_VARIABLES) if v)
     resolver = SecretResolver(
@@ -205,7 +210,7 @@ def load(
     if resolve_secrets:
         loader.resolve_secrets(resources, environment, env_doc, resolver)
 
-    name, problems = declared_name(paths, stack_name, environment, limits)
+    name, problems = declared_name(paths, stack_name, environment, limits, cache)
     loader.diagnostics += problems
     diagnostics = _finish(loader.diagnostics, strict)
     stack = None
@@ -221,13 +226,14 @@ def _policies(
     resources: list[Resource],
     limits: Limits,
     found: list[Diagnostic],
+    cache: ManifestCache | None = None,
 ) -> list[Diagnostic]:
     """The environment policies: the selected environment's as errors, the others' as warnings.
 
     A rule the schema already refused (``found`` holds a diagnostic at ``policy.<rule>``) is not applied.
     """
     policies = policy.other_policies(
-        paths, environment.location.file if environment and environment.location else None, limits
+        paths, environment.location.file if environment and environment.location else None, limits, cache
     )
     out: list[Diagnostic] = []
     if environment is not None and env_doc is not None:

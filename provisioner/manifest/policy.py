@@ -17,11 +17,12 @@ from typing import Any
 
 from provisioner import grants
 from provisioner.kinds import REGISTRY
+from provisioner.manifest.cache import ManifestCache, parse_yaml
 from provisioner.manifest.limits import DEFAULT_LIMITS, Limits
 from provisioner.manifest.model import Diagnostic, Resource, SourceLocation
 from provisioner.manifest.schema import ENVIRONMENT_SCHEMA, validate_document
 from provisioner.manifest.sources import ENVIRONMENTS_DIR, read_text
-from provisioner.manifest.yamlload import YamlDocument, parse_documents
+from provisioner.manifest.yamldoc import YamlDocument
 
 #: The kinds the agent rules (owners, on-behalf-of subjects) are about (``KindSpec.agent_policies``); the
 #: other rules go by the fields a document writes (grantTypes, accessTokenLifetime, scopes, applications).
@@ -64,7 +65,9 @@ def _environment_files(paths: Sequence[str]) -> list[str]:
     return found
 
 
-def other_policies(paths: Sequence[str], selected_file: str | None, limits: Limits = DEFAULT_LIMITS) -> list[Policy]:
+def other_policies(
+    paths: Sequence[str], selected_file: str | None, limits: Limits = DEFAULT_LIMITS, cache: ManifestCache | None = None
+) -> list[Policy]:
     """The policies of every environment file next to ``paths`` except the selected one.
 
     A file that does not load or whose policy is invalid is skipped: it is reported in full when that
@@ -78,7 +81,7 @@ def other_policies(paths: Sequence[str], selected_file: str | None, limits: Limi
         text, problems = read_text(file, limits, what="environment file")
         if text is None or problems:
             continue
-        docs, problems = parse_documents(text, file, limits, max_documents=2)
+        docs, problems = parse_yaml(text, file, limits, 2, cache, ENVIRONMENT_SCHEMA)
         docs = [d for d in docs if d.data is not None]
         if problems or len(docs) != 1 or not isinstance(docs[0].data, dict):
             continue

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # jsonschema is imported only for an invalid document's messa
 from provisioner.kinds import REGISTRY
 from provisioner.manifest.model import Diagnostic
 from provisioner.manifest.schema_check import Check, compile_schema
-from provisioner.manifest.yamlload import DocPath, YamlDocument, format_path
+from provisioner.manifest.yamldoc import DocPath, YamlDocument, format_path
 
 SCHEMA_FILES = (
     "definitions.schema.json",

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from provisioner import safefile
 from provisioner.manifest.limits import DEFAULT_LIMITS, Limits
 from provisioner.manifest.model import Diagnostic, SourceLocation
-from provisioner.manifest.yamlload import offset_location
+from provisioner.manifest.yamldoc import offset_location
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 ENVIRONMENTS_DIR = "environments"

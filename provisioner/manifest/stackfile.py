@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from provisioner.manifest.cache import parse_yaml
 from provisioner.manifest.limits import DEFAULT_LIMITS, Limits
 from provisioner.manifest.model import Diagnostic, Environment, SourceLocation
 from provisioner.manifest.schema import STACK_SCHEMA, validate_document
 from provisioner.manifest.sources import STACK_FILE, read_text
-from provisioner.manifest.yamlload import parse_documents
+
+if TYPE_CHECKING:
+    from provisioner.manifest.cache import ManifestCache
 
 NO_STACK = (
     "no stack declared: the stack's name is the ownership marker written on every object it creates, "
@@ -35,12 +39,15 @@ def stack_files(paths: Sequence[str]) -> list[str]:
     return found
 
 
-def read_stack_file(file: str, limits: Limits = DEFAULT_LIMITS) -> tuple[str | None, list[Diagnostic]]:
-    """The name declared in ``file`` (``stack: NAME``) and any problems with it."""
+def read_stack_file(
+    file: str, limits: Limits = DEFAULT_LIMITS, cache: ManifestCache | None = None
+) -> tuple[str | None, list[Diagnostic]]:
+    """The name declared in ``file`` (``stack: NAME``) and any problems with it (its parse taken from
+    ``cache`` when the file is unchanged)."""
     text, problems = read_text(file, limits, what="stack file")
     if text is None:
         return None, problems
-    docs, problems = parse_documents(text, file, limits, max_documents=2)
+    docs, problems = parse_yaml(text, file, limits, 2, cache, STACK_SCHEMA)
     docs = [d for d in docs if d.data is not None]
     if problems:
         return None, problems
@@ -52,7 +59,11 @@ def read_stack_file(file: str, limits: Limits = DEFAULT_LIMITS) -> tuple[str | N
 
 
 def declared_name(
-    paths: Sequence[str], option: str | None, environment: Environment | None, limits: Limits = DEFAULT_LIMITS
+    paths: Sequence[str],
+    option: str | None,
+    environment: Environment | None,
+    limits: Limits = DEFAULT_LIMITS,
+    cache: ManifestCache | None = None,
 ) -> tuple[str, list[Diagnostic]]:
     """``--stack`` > the environment's ``stack:`` > ``provisioner.yaml``; ``""`` when nothing declares one.
 
@@ -61,7 +72,7 @@ def declared_name(
     diagnostics: list[Diagnostic] = []
     names: list[tuple[str, str]] = []
     for file in stack_files(paths):
-        name, problems = read_stack_file(file, limits)
+        name, problems = read_stack_file(file, limits, cache)
         diagnostics += problems
         if name:
             names.append((name, file))

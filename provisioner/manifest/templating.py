@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # jinja2 is imported only when a file has template syntax (st
 
 from provisioner.manifest.limits import DEFAULT_LIMITS, Limits
 from provisioner.manifest.model import Diagnostic, SourceLocation
-from provisioner.manifest.yamlload import offset_location
+from provisioner.manifest.yamldoc import offset_location
 
 _TEMPLATE_NAME = "<manifest>"
 _MARKERS = ("{{", "{%", "{#")
@@ -43,7 +43,7 @@ def raw_yaml_warnings(text: str, file: str) -> list[Diagnostic]:
     check the raw file against the schema and would mark it invalid. Quoting the expression fixes it."""
     import yaml
 
-    from provisioner.manifest.yamlload import location_of
+    from provisioner.manifest.yamldoc import location_of
 
     loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:

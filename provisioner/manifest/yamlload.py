@@ -15,22 +15,33 @@ events to PyYAML's Python composer (so the depth and alias caps below still appl
 that is 5-8x faster than the pure-Python scanner. Only input that parses cleanly is taken from the C
 path: on any error, the file is parsed again with the pure-Python loader, so every diagnostic
 (message and location) is exactly the pure-Python one.
+
+The documents themselves (:class:`YamlDocument`) and path and location helpers are in
+:mod:`provisioner.manifest.yamldoc`, which needs no PyYAML: this module (and PyYAML) is imported only when
+a file must actually be parsed, not when the manifest cache has it.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from provisioner.manifest.limits import DEFAULT_LIMITS, Limits
 from provisioner.manifest.model import Diagnostic, SourceLocation
+from provisioner.manifest.yamldoc import DocPath, YamlDocument, format_path, location_of, offset_location
 
-DocPath = tuple[str | int, ...]
+__all__ = [
+    "DocPath",
+    "YamlDocument",
+    "bad_character",
+    "format_path",
+    "location_of",
+    "offset_location",
+    "parse_documents",
+]
 
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
@@ -45,42 +56,6 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 _STR_TAG = "tag:yaml.org,2002:str"
 _MAP_TAG = "tag:yaml.org,2002:map"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-
-
-@functools.lru_cache(maxsize=1 << 14)  # the same paths recur in every document of a kind
-def format_path(path: DocPath) -> str:
-    """Render a document path: ``spec.applications[0].permissions``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _IDENTIFIER.fullmatch(part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{part!r}]"
-    return out
-
-
-@dataclass
-class YamlDocument:
-    """One YAML document as JSON values, with the location of every node and key."""
-
-    data: Any
-    start: SourceLocation
-    index: int
-    locations: dict[DocPath, SourceLocation] = field(default_factory=dict)
-    key_locations: dict[DocPath, SourceLocation] = field(default_factory=dict)
-
-    def locate(self, path: DocPath, *, key: bool = False) -> SourceLocation:
-        """Where ``path`` is written (its key when ``key``); falls back to the nearest parent."""
-        if key and path in self.key_locations:
-            return self.key_locations[path]
-        while path:
-            if path in self.locations:
-                return self.locations[path]
-            path = path[:-1]
-        return self.locations.get((), self.start)
 
 
 class _LimitExceeded(Exception):
@@ -176,21 +151,6 @@ _NOT_FOR_LIBYAML = re.compile(r"[\t\r\x85\u2028\u2029\ufeff?!]|[|>][0-9+-]*#")
 def _tag(tag: str) -> str:
     """A tag as written: ``!!python/object`` rather than ``tag:yaml.org,2002:python/object``."""
     return "!!" + tag[len("tag:yaml.org,2002:") :] if tag.startswith("tag:yaml.org,2002:") else tag
-
-
-def location_of(file: str, mark: yaml.Mark | None) -> SourceLocation:
-    """A 1-based location from a 0-based PyYAML mark."""
-    if mark is None:
-        return SourceLocation(file, 1, 1)
-    return SourceLocation(file, mark.line + 1, mark.column + 1)
-
-
-def offset_location(file: str, text: str, offset: int) -> SourceLocation:
-    """The 1-based location of a character offset in ``text``."""
-    offset = max(0, min(offset, len(text)))
-    line = text.count("\n", 0, offset) + 1
-    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return SourceLocation(file, line, col)
 
 
 def _yaml_error(file: str, text: str, exc: yaml.YAMLError) -> Diagnostic:

@@ -250,3 +250,110 @@ def test_stored_locations_compare_equal_to_the_loaders_mapping() -> None:
     assert stored == same and stored == _Locations("a.yaml", table)
     assert stored != {**same, "spec.scopes[0]": SourceLocation("a.yaml", 5, 12)}
     assert stored != {"spec.scopes": SourceLocation("a.yaml", 4, 3)}
+
+
+def _documents() -> list[Path]:
+    folder = Path.cwd() / ".provisioner" / "cache" / cache.DOCUMENTS_DIR
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+def test_the_stack_file_and_environment_files_are_parsed_again_when_changed(place: Environ, tmp_path: Path) -> None:
+    """``provisioner.yaml`` and ``environments/*.yaml`` are parsed from the cache when unchanged (a warm load
+    needs no YAML parser), and every change is seen: the selected environment, another environment's policy
+    (warnings) and the stack file."""
+    stack = tmp_path / "stack"
+    cold = load([str(stack)], env="dev", environ=place)
+    assert cold.ok and len(_documents()) == 4  # provisioner.yaml and three environment files
+    warm = load([str(stack)], env="dev", environ=place)
+    assert warm.stack == cold.stack and warm.diagnostics == cold.diagnostics
+    assert warm.stack is not None and warm.stack.environment is not None
+    assert warm.stack.environment.location == cold.stack.environment.location  # type: ignore[union-attr]
+
+    dev = stack / "environments" / "dev.yaml"
+    dev.write_text(dev.read_text(encoding="utf-8").replace('" (dev)"', '" (dev2)"'), encoding="utf-8")
+    changed = load([str(stack)], env="dev", environ=place)
+    assert changed.stack is not None and changed.stack.environment is not None
+    assert changed.stack.environment.vars == {"nameSuffix": " (dev2)"}
+
+    staging = stack / "environments" / "staging.yaml"
+    staging.write_text(staging.read_text(encoding="utf-8") + "policy:\n  maxAccessTokenLifetime: 60\n")
+    warned = load([str(stack)], env="dev", environ=place)
+    assert any("staging" in d.message and d.severity == "warning" for d in warned.diagnostics), warned.diagnostics
+    assert load([str(stack)], env="dev", environ=place).diagnostics == warned.diagnostics
+
+    (stack / "provisioner.yaml").write_text("stack: renamed-stack\n", encoding="utf-8")
+    renamed = load([str(stack)], env="dev", environ=place)
+    assert renamed.stack is not None and renamed.stack.name == "renamed-stack"
+    (stack / "provisioner.yaml").write_text("stack: [broken\n", encoding="utf-8")
+    broken = load([str(stack)], env="dev", environ=place)
+    assert any("provisioner.yaml" in str(d) and "YAML syntax error" in d.message for d in broken.errors)
+    assert load([str(stack)], env="dev", environ=place).diagnostics == broken.diagnostics
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda raw: raw[: len(raw) // 2],
+        lambda raw: b"",
+        lambda raw: raw.replace(b'"alpha"', b'"beta"', 1),  # the body changed: the MAC fails
+    ],
+)
+def test_a_corrupt_or_foreign_document_entry_is_ignored(place: Environ, tmp_path: Path, damage) -> None:
+    stack = tmp_path / "stack"
+    cold = load([str(stack)], env="dev", environ=place)
+    for path in _documents():
+        path.write_bytes(damage(path.read_bytes()))
+    assert load([str(stack)], env="dev", environ=place) == cold
+    assert load([str(stack)], env="dev", environ=place) == cold
+
+
+def test_a_warm_validate_needs_no_yaml_parser_and_prints_the_same(tmp_path: Path) -> None:
+    """The CLI's second ``validate`` of an unchanged stack takes every file from the cache: PyYAML (and the
+    YAML loader module) are not imported, and the output is the cold run's."""
+    shutil.copytree(EXAMPLE, tmp_path / "stack")
+    probe = """
+import sys
+sys.argv = ["provisioner", "validate", *sys.argv[1:]]
+from provisioner.__main__ import run
+code = run()
+print("loaded:", [m for m in ("yaml", "provisioner.manifest.yamlload") if m in sys.modules], code)
+"""
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("CI", cache.ENV_VAR)},
+        **SECRETS,
+        "PYTHONPATH": str(ROOT),
+        "XDG_CACHE_HOME": str(tmp_path / "user-cache"),
+    }
+
+    def validate(*extra: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, str(tmp_path / "stack"), *extra],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    cold = validate("--env", "dev")
+    assert cold.endswith("loaded: ['yaml', 'provisioner.manifest.yamlload'] 0\n")
+    warm = validate("--env", "dev")
+    assert warm == cold.replace("loaded: ['yaml', 'provisioner.manifest.yamlload'] 0", "loaded: [] 0")
+    assert validate("--env", "dev", "--no-cache") == cold
+
+
+def test_an_environment_file_with_a_literal_password_is_not_stored(place: Environ, tmp_path: Path) -> None:
+    """The schema refuses a literal test-user password; such a file's parse is not kept (selected or not)."""
+    stack = tmp_path / "stack"
+    dev = stack / "environments" / "dev.yaml"
+    original = dev.read_text(encoding="utf-8")
+    dev.write_text(original + "verify:\n  testUsers:\n    - {userName: u, password: literal-env-password-Kq71}\n")
+    for env in ("dev", "staging"):
+        result = load([str(stack)], env=env, environ=place)
+        assert not result.ok if env == "dev" else result.ok, result.diagnostics
+        stored = b"".join(p.read_bytes() for p in (Path.cwd() / ".provisioner").rglob("*") if p.is_file())
+        assert b"literal-env-password-Kq71" not in stored
+    assert len(_documents()) == 3  # provisioner.yaml, prod and staging
+    dev.write_text(original, encoding="utf-8")  # the suite's leak scan reads every file a test leaves
