@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner.client.wrapping import unwrap
 from provisioner.grants import TOKEN_EXCHANGE
@@ -27,7 +27,6 @@ from provisioner.kinds.aiagent_rules import admin_scopes, privilege_rules
 from provisioner.kinds.application import resolve_users
 from provisioner.kinds.common import deterministic_id, get_path
 from provisioner.kinds.fields import Field, Target, canonical, idm_patch_ops
-from provisioner.kinds.images import delete_record, fields_image, managed_fields, secret_changed
 from provisioner.kinds.oauth2client import (
     CLIENT_FIELDS,
     OWNERS_TARGET,
@@ -36,11 +35,12 @@ from provisioner.kinds.oauth2client import (
     idm_rev,
     plan_fields,
 )
-from provisioner.kinds.planning import PlanContext, grant_problems, plan_client
-from provisioner.kinds.snapshot import IDENTITY_FIELDS, PAGE_SIZE, RealmSnapshot, by_id
 from provisioner.kinds.spec import ExportCandidates, ImageHooks, KindSpec, SnapshotRead
-from provisioner.kinds.write import ApplyContext, am_create, am_update, idm_patch
-from provisioner.plan.model import Change, Ids
+
+if TYPE_CHECKING:  # planning, apply and snapshot code is imported where it runs: validate needs none of it
+    from provisioner.kinds.planning import PlanContext
+    from provisioner.kinds.snapshot import RealmSnapshot
+    from provisioner.kinds.write import ApplyContext
 
 KIND = "AIAgent"
 AM_KIND = "AIAgent"
@@ -172,6 +172,9 @@ def refresh_identity(
 def apply_am(ctx: ApplyContext, change: Any) -> None:
     """First level. Create: the AM agent with its settings in one PUT (AM creates the IDM identity).
     Update: the identity (IDM) then the client (AM)."""
+    from provisioner.kinds.snapshot import IDENTITY_FIELDS
+    from provisioner.kinds.write import am_create, am_update, idm_patch
+
     realm, key, desired = change.realm, change.key, change.desired
     uid = str(change.ids.identity)
     if change.observed.get("am") is None:
@@ -193,6 +196,7 @@ def apply_identity(ctx: ApplyContext, change: Any) -> None:
     when the echoed revision has moved (412), it is read once.
     """
     from provisioner.client.errors import PreconditionFailed
+    from provisioner.kinds.snapshot import IDENTITY_FIELDS
 
     if change.observed.get("am") is not None:
         return
@@ -255,6 +259,8 @@ def _application_targets(ctx: PlanContext, realm: str) -> tuple[dict[str, str], 
 def plan(ctx: PlanContext, res: Any) -> list[Any]:
     """The agent's change and its privileges' changes (declared, and undeclared ones deleted)."""
     from provisioner.kinds import privilege
+    from provisioner.kinds.planning import grant_problems, plan_client
+    from provisioner.plan.model import Ids
 
     snap = ctx.snapshot.realm(res.realm)
     desired, problems = desired_values(res.spec, snap.users)
@@ -296,6 +302,7 @@ def references(spec: Mapping[str, Any]) -> tuple[set[str], set[str]]:
 def prune_deletes(snap: RealmSnapshot, realm: str, key: str, reason: str) -> list[Any]:
     """The deletes of a pruned agent: its privileges, then the agent (AM agent and IDM identity)."""
     from provisioner.kinds import privilege
+    from provisioner.plan.model import Change, Ids
 
     identity = snap.identity_of(key)
     uid = str(identity["_id"]) if identity else None
@@ -326,6 +333,8 @@ def prune_deletes(snap: RealmSnapshot, realm: str, key: str, reason: str) -> lis
 def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
     """The realm snapshot's agents and identities by id, and whether AI agents are enabled (both types
     answered and the provider does not switch them off)."""
+    from provisioner.kinds.snapshot import by_id
+
     provider, _ = results.get("provider") or (None, None)
     flag = get_path(unwrap(provider) if provider is not None else None, ("aiAgentsConfig", "aiAgentsEnabled"))
     enabled = results.get("agents") is not None and results.get("identities") is not None and flag is not False
@@ -375,6 +384,7 @@ def capture_image(
 ) -> dict[str, Any] | None:
     """Undo's image of an agent: the fields the change writes, and for a delete every field and its
     privileges (as ``applications`` entries), as the tenant holds them."""
+    from provisioner.kinds.images import fields_image, managed_fields, secret_changed
     from provisioner.kinds.privilege import privilege_entry
 
     docs = {"am": snap.agents.get(change.key), "idm": snap.identity_of(change.key)}
@@ -396,6 +406,7 @@ def capture_image(
 
 def created_deletes(snap: RealmSnapshot, rec: Mapping[str, Any], reason: str) -> list[dict[str, Any]]:
     """The delete of an agent the run created, after the deletes of its privileges."""
+    from provisioner.kinds.images import delete_record
     from provisioner.kinds.privilege import image_delete, key_of
 
     key, realm = rec["key"], rec["realm"]
@@ -438,6 +449,13 @@ def before_put(snap: Any, key: str, current: Mapping[str, Any], body: dict[str, 
         body["aiAgentIdentityAttributes"] = identity_attributes(key, str(uid), {}, snap.identity_of(key))
 
 
+def idm_identities(client: Any, realm: str) -> Any:
+    """The realm's agent identities (one IDM query, paged)."""
+    from provisioner.kinds.snapshot import IDENTITY_FIELDS, PAGE_SIZE
+
+    return client.idm.query(f"{realm}_aiagent", "true", IDENTITY_FIELDS, PAGE_SIZE)
+
+
 SPEC = KindSpec(
     name=KIND,
     rank=RANK,
@@ -474,7 +492,7 @@ SPEC = KindSpec(
         ),
         SnapshotRead(
             "identities",
-            lambda client, realm: client.idm.query(f"{realm}_aiagent", "true", IDENTITY_FIELDS, PAGE_SIZE),
+            idm_identities,
             optional=True,
         ),
     ),

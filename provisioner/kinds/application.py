@@ -21,11 +21,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner.kinds.common import deterministic_id, get_path, make_ref, ref_id
 from provisioner.kinds.fields import Field, Target, canonical
-from provisioner.kinds.images import delete_record, fields_image, managed_fields, secret_changed
 from provisioner.kinds.oauth2client import (
     CLIENT_FIELDS,
     OWNERS_TARGET,
@@ -34,11 +33,12 @@ from provisioner.kinds.oauth2client import (
     idm_rev,
     plan_fields,
 )
-from provisioner.kinds.planning import PlanContext, grant_problems, plan_client
-from provisioner.kinds.snapshot import APP_FIELDS, PAGE_SIZE, RealmSnapshot, by_id
 from provisioner.kinds.spec import ExportCandidates, ImageHooks, KindSpec, SnapshotRead
-from provisioner.kinds.write import ApplyContext, am_create, am_update, create_once, idm_patch
-from provisioner.plan.model import Change, Ids
+
+if TYPE_CHECKING:  # planning, apply and snapshot code is imported where it runs: validate needs none of it
+    from provisioner.kinds.planning import PlanContext
+    from provisioner.kinds.snapshot import RealmSnapshot
+    from provisioner.kinds.write import ApplyContext
 
 KIND = "Application"
 AM_KIND = "OAuth2Client"
@@ -166,6 +166,8 @@ def template_version_op(ops: list[dict[str, Any]], desired: Mapping[str, Any]) -
 
 def apply_am(ctx: ApplyContext, change: Any) -> None:
     """First level: create or update the application's AM client."""
+    from provisioner.kinds.write import am_create, am_update
+
     if change.observed.get("am") is None:
         am_create(ctx, change, FIELDS, AM_KIND, template_defaults(change.desired))
     else:
@@ -174,6 +176,9 @@ def apply_am(ctx: ApplyContext, change: Any) -> None:
 
 def apply_idm(ctx: ApplyContext, change: Any) -> None:
     """Second level (after every AM client): create or update the application's IDM record."""
+    from provisioner.kinds.snapshot import APP_FIELDS
+    from provisioner.kinds.write import create_once, idm_patch
+
     realm, key, desired = change.realm, change.key, change.desired
     object_type = f"{realm}_application"
     if change.observed.get("idm") is None:
@@ -207,6 +212,9 @@ def apply_delete(ctx: ApplyContext, change: Any) -> None:
 
 def plan(ctx: PlanContext, res: Any) -> list[Any]:
     """The application's change; nothing for ``existing: true`` (an error when it does not exist)."""
+    from provisioner.kinds.planning import grant_problems, plan_client
+    from provisioner.plan.model import Ids
+
     snap = ctx.snapshot.realm(res.realm)
     desired, problems = desired_values(res.spec, snap.users)
     ctx.problems(res, problems)
@@ -258,6 +266,8 @@ def references(spec: Mapping[str, Any]) -> tuple[set[str], set[str]]:
 
 def prune_deletes(snap: RealmSnapshot, realm: str, key: str, reason: str) -> list[Any]:
     """The delete of a pruned application (AM client and IDM record)."""
+    from provisioner.plan.model import Change, Ids
+
     record = snap.apps.get(key)
     return [
         Change(
@@ -302,6 +312,8 @@ def unique_names(resources: Sequence[Any], complete: bool) -> Iterator[tuple[Any
 def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
     """The realm snapshot's AM clients by id and IDM applications by client id (``ssoEntities.oidcId``;
     the lowest ``_id`` wins)."""
+    from provisioner.kinds.snapshot import by_id
+
     apps: dict[str, Mapping[str, Any]] = {}
     for app in sorted(results.get("apps") or [], key=lambda a: str(a.get("_id"))):
         oidc = get_path(app, ("ssoEntities", "oidcId"))
@@ -353,6 +365,8 @@ def capture_image(
 ) -> dict[str, Any] | None:
     """Undo's image of an application: the fields the change writes (all of them for a delete, but a
     template IDM does not know), as the tenant holds them."""
+    from provisioner.kinds.images import fields_image, managed_fields, secret_changed
+
     docs = _image_docs(snap, change.key)
     image = None
     if docs["am"] is not None:
@@ -366,6 +380,8 @@ def capture_image(
 
 
 def created_deletes(snap: RealmSnapshot, rec: Mapping[str, Any], reason: str) -> list[dict[str, Any]]:
+    from provisioner.kinds.images import delete_record
+
     key = rec["key"]
     if key not in snap.clients and key not in snap.apps:
         return []
@@ -387,6 +403,13 @@ def frodo(snap: RealmSnapshot, keys: Sequence[str], meta: Mapping[str, Any]) -> 
     from provisioner.export.frodo import application_file
 
     return application_file(snap, keys, meta)
+
+
+def idm_apps(client: Any, realm: str) -> Any:
+    """The realm's application records (one IDM query, paged)."""
+    from provisioner.kinds.snapshot import APP_FIELDS, PAGE_SIZE
+
+    return client.idm.query(f"{realm}_application", "true", APP_FIELDS, PAGE_SIZE)
 
 
 SPEC = KindSpec(
@@ -423,9 +446,7 @@ SPEC = KindSpec(
             lambda client, realm: client.am(realm).list(AM_KIND),
             plan_read=lambda client, realm: client.am(realm).list(AM_KIND, PLAN_FIELDS),
         ),
-        SnapshotRead(
-            "apps", lambda client, realm: client.idm.query(f"{realm}_application", "true", APP_FIELDS, PAGE_SIZE)
-        ),
+        SnapshotRead("apps", idm_apps),
     ),
     assemble=assemble,
 )

@@ -17,18 +17,18 @@ managed even when the entry leaves them out (absent = empty).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner.kinds.application import resolve_users
 from provisioner.kinds.common import deterministic_id, get_path, make_ref
 from provisioner.kinds.fields import Field, Target, canonical, encode, idm_patch_ops
-from provisioner.kinds.images import delete_record, user_entries
 from provisioner.kinds.oauth2client import idm_rev
-from provisioner.kinds.planning import PlanContext, field_changes, make_change
-from provisioner.kinds.snapshot import PAGE_SIZE, PRIVILEGE_FIELDS, RealmSnapshot
 from provisioner.kinds.spec import ImageHooks, KindSpec, SnapshotRead
-from provisioner.kinds.write import ApplyContext, create_once, idm_patch
-from provisioner.plan.model import Change, Ids
+
+if TYPE_CHECKING:  # planning, apply and snapshot code is imported where it runs: validate needs none of it
+    from provisioner.kinds.planning import PlanContext
+    from provisioner.kinds.snapshot import RealmSnapshot
+    from provisioner.kinds.write import ApplyContext
 
 KIND = "AgentPrivilege"
 RANK = 3
@@ -97,6 +97,9 @@ def create_body(realm: str, priv_id: str, agent_uuid: str, app_uuid: str, desire
 
 def apply_write(ctx: ApplyContext, change: Any) -> None:
     """Create a privilege in one create-only PUT, or PATCH its differing fields."""
+    from provisioner.kinds.snapshot import PRIVILEGE_FIELDS
+    from provisioner.kinds.write import create_once, idm_patch
+
     realm, desired, ids = change.realm, change.desired, change.ids
     object_type = f"{realm}_aiagentprivilege"
     idm = ctx.client.idm
@@ -126,6 +129,9 @@ def plan_entries(
 ) -> list[Any]:
     """The changes of an agent's ``applications`` entries: one privilege each (the first when there
     are duplicates, the others deleted), and deletes for privileges the agent no longer declares."""
+    from provisioner.kinds.planning import field_changes, make_change
+    from provisioner.plan.model import Ids
+
     realm, agent = res.realm, res.name
     snap = ctx.snapshot.realm(realm)
     observed_identity = snap.identity_of(agent)
@@ -193,6 +199,8 @@ def observed(snap: RealmSnapshot, key: str, ids: Any) -> dict[str, Any]:
 
 def delete_change(realm: str, key: str, priv: Mapping[str, Any], reason: str) -> Any:
     """The delete of one privilege as observed."""
+    from provisioner.plan.model import Change, Ids
+
     return Change(
         address=SPEC.address(realm, key),
         kind=KIND,
@@ -212,6 +220,8 @@ def privilege_entry(
     snap: RealmSnapshot, priv: Mapping[str, Any], names: Mapping[str, str], notes: list[str]
 ) -> dict[str, Any]:
     """An ``applications[]`` entry that re-creates or restores ``priv`` (undo's image of a privilege)."""
+    from provisioner.kinds.images import user_entries
+
     entry: dict[str, Any] = {"application": snap.privilege_app(priv) or ""}
     description = get_path(priv, ("description",))
     entry["description"] = description if isinstance(description, str) else None
@@ -265,6 +275,8 @@ def touched_users(snap: RealmSnapshot, rec: Mapping[str, Any]) -> set[str]:
 
 def image_delete(realm: str, key: str, priv: Mapping[str, Any], reason: str) -> dict[str, Any]:
     """The delete of privilege ``priv`` (``key``: ``<agent>/<application>``), as ``Change`` fields."""
+    from provisioner.kinds.images import delete_record
+
     return delete_record(
         f"{KIND} {realm}/{key}", KIND, realm, key, {"idm": idm_rev(priv)}, {"privilege": str(priv.get("_id"))}, reason
     )
@@ -291,6 +303,13 @@ def assemble(results: Mapping[str, Any]) -> dict[str, Any]:
     return {"privileges": tuple(sorted(results.get("privileges") or [], key=lambda p: str(p.get("_id"))))}
 
 
+def idm_privileges(client: Any, realm: str) -> Any:
+    """The realm's agent privileges (one IDM query, paged)."""
+    from provisioner.kinds.snapshot import PAGE_SIZE, PRIVILEGE_FIELDS
+
+    return client.idm.query(f"{realm}_aiagentprivilege", "true", PRIVILEGE_FIELDS, PAGE_SIZE)
+
+
 SPEC = KindSpec(
     name=KIND,
     rank=RANK,
@@ -302,7 +321,7 @@ SPEC = KindSpec(
     reads=(
         SnapshotRead(
             "privileges",
-            lambda client, realm: client.idm.query(f"{realm}_aiagentprivilege", "true", PRIVILEGE_FIELDS, PAGE_SIZE),
+            idm_privileges,
             optional=True,
         ),
     ),
