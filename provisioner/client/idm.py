@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from provisioner.client import paths
 from provisioner.client.errors import NotFound, TenantError
+from provisioner.client.response import Response
+from provisioner.client.session import decoded
 from provisioner.client.shape import json_object, optional_object, result_list
 
 if TYPE_CHECKING:
@@ -30,6 +34,58 @@ def _fields(fields: Iterable[str]) -> dict[str, str]:
     return {"_fields": ",".join(names)} if names else {}
 
 
+_COOKIE_KEY = b'"pagedResultsCookie"'
+_COOKIE_VALUE = re.compile(rb'\s*:\s*("(?:[^"\\]|\\.)*"|null)')
+
+
+def peek_cookie(content: bytes | None) -> str | None:
+    """The ``pagedResultsCookie`` of an undecoded query answer, read from its end without decoding the
+    page (IDM writes the envelope after the results), or None when it cannot tell. A guess only: the
+    decoded envelope decides (a key of that name inside a result would mislead it, never the caller)."""
+    if not content:
+        return None
+    at = content.rfind(_COOKIE_KEY)
+    if at < 0:
+        return None
+    match = _COOKIE_VALUE.match(content, at + len(_COOKIE_KEY))
+    if match is None or match.group(1) == b"null":
+        return None
+    try:
+        value = json.loads(match.group(1))
+    except ValueError:
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+class Ahead:
+    """The next page, asked for on its own thread with a cookie read ahead of decoding the current one.
+    One not needed after all (the query ended or failed, or the cookie was another) is left to finish:
+    its answer, or its failure, is ignored."""
+
+    def __init__(self, cookie: str, fetch: Callable[[str], Response]) -> None:
+        self.cookie = cookie
+        self._done = threading.Event()
+        self._response: Response | None = None
+        self._error: BaseException | None = None
+        self._fetch = fetch
+        threading.Thread(target=self._run, name="provisioner-next-page", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._response = self._fetch(self.cookie)
+        except BaseException as exc:  # handed to the caller if it uses this page, else dropped
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> Response:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._response is not None
+        return self._response
+
+
 def _if_match(rev: str | None) -> dict[str, str]:
     if rev is None:
         return {}
@@ -45,11 +101,28 @@ class IDMApi:
         self.client = client
 
     def _paged(self, path: str, filter: str, fields: Sequence[str], page_size: int) -> list[dict[str, Any]]:
+        """Every page of a query, following ``pagedResultsCookie`` to the end.
+
+        The pages form a chain (each cookie comes with the page before it), so decoding a page must not
+        hold up asking for the next: the cookie is found at the end of the undecoded page
+        (:func:`peek_cookie`) and the next page asked for while this one is decoded. The page's decoded
+        envelope has the last word: a next page fetched with another cookie is dropped and asked for
+        again with the right one.
+        """
         params: dict[str, Any] = {"_queryFilter": filter, "_pageSize": int(page_size), **_fields(fields)}
+
+        def fetch(cookie: str | None) -> Response:
+            # The cookie goes back exactly as received; the query string encodes it once.
+            query = params if cookie is None else {**params, "_pagedResultsCookie": cookie}
+            return self.client.request("GET", path, params=query, deferred=True)
+
         items: list[dict[str, Any]] = []
         seen: set[str] = set()
+        response = fetch(None)
         for _ in range(MAX_PAGES):
-            page, body = result_list("GET", path, self.client.request("GET", path, params=params))
+            hint = peek_cookie(response.content)
+            ahead = Ahead(hint, fetch) if hint is not None and hint not in seen else None
+            page, body = result_list("GET", path, decoded(response))
             items.extend(page)
             cookie = body.get("pagedResultsCookie")
             if cookie is None or cookie == "":
@@ -57,8 +130,7 @@ class IDMApi:
             if cookie in seen:
                 raise TenantError(f"GET {path}: paging did not advance (cookie repeated)", method="GET", path=path)
             seen.add(cookie)
-            # The cookie goes back exactly as received; requests encodes it once for the query string.
-            params = {**params, "_pagedResultsCookie": cookie}
+            response = ahead.result() if ahead is not None and ahead.cookie == cookie else fetch(str(cookie))
         raise TenantError(f"GET {path}: more than {MAX_PAGES} pages", method="GET", path=path)
 
     def query(

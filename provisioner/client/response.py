@@ -25,11 +25,15 @@ class _Headers(dict[str, str]):
 
 @dataclass(frozen=True)
 class Response:
-    """Status, headers (case-insensitive ``get``) and the parsed body (JSON value, text or ``None``)."""
+    """Status, headers (case-insensitive ``get``) and the parsed body (JSON value, text or ``None``).
+
+    ``content``: the undecoded body of a response asked for with ``request(..., deferred=True)`` (its
+    ``body`` is then ``None`` until :func:`provisioner.client.session.decoded`)."""
 
     status: int
     headers: Mapping[str, str] = field(default_factory=dict)
     body: Any = None
+    content: bytes | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.headers, _Headers):

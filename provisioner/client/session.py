@@ -78,23 +78,34 @@ def check_base_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
-def _parse(exchange: Exchange) -> Response:
-    content = exchange.content
-    body: Any = None
-    ctype = exchange.header("content-type").lower()
-    if content:
-        if "json" in ctype or content[:1] in (b"{", b"["):
-            try:
-                body = jsonlib.loads(content)
-            except ValueError:
-                body = _text(content, ctype)
-        else:
-            body = _text(content, ctype)
+def _parse(exchange: Exchange, defer: bool = False) -> Response:
     headers: dict[str, str] = {}
     for name, value in exchange.headers:
         key = name.lower()
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    return Response(status=exchange.status, headers=headers, body=body)
+    if defer:
+        return Response(status=exchange.status, headers=headers, content=exchange.content)
+    return Response(status=exchange.status, headers=headers, body=_body(exchange.content, headers))
+
+
+def _body(content: bytes, headers: Mapping[str, str]) -> Any:
+    if not content:
+        return None
+    ctype = (headers.get("content-type") or "").lower()
+    if "json" in ctype or content[:1] in (b"{", b"["):
+        try:
+            return jsonlib.loads(content)
+        except ValueError:
+            return _text(content, ctype)
+    return _text(content, ctype)
+
+
+def decoded(response: Response) -> Response:
+    """A response asked for with ``deferred=True``, with its body decoded as :meth:`TenantClient.request`
+    would have (JSON, else text); any other response as it is."""
+    if response.content is None:
+        return response
+    return Response(status=response.status, headers=response.headers, body=_body(response.content, response.headers))
 
 
 def _text(content: bytes, ctype: str) -> str:
@@ -235,6 +246,7 @@ class TenantClient:
         idempotent: bool | None = None,
         authenticate: bool = True,
         raise_errors: bool = True,
+        deferred: bool = False,
     ) -> Response:
         """Send ``method path`` (an already-quoted path from :mod:`.paths`) and return the parsed response.
 
@@ -242,7 +254,9 @@ class TenantClient:
         ``idempotent`` overrides the method's default for retries (e.g. a PATCH of replace operations).
         ``authenticate=False`` sends no admin token (token endpoints; the caller may pass its own
         ``Authorization``). ``raise_errors=False`` returns non-2xx responses instead of raising
-        (retries and the 401 refresh still apply). Raises a :class:`~.errors.TenantError` subclass.
+        (retries and the 401 refresh still apply). ``deferred=True`` leaves a successful body undecoded
+        (``Response.content``; :func:`decoded` decodes it), for a caller that has something to do first.
+        Raises a :class:`~.errors.TenantError` subclass.
         """
         method = method.upper()
         if not path.startswith("/"):
@@ -306,7 +320,7 @@ class TenantClient:
                     continue
                 ambiguous = kind == AMBIGUOUS and method not in ("GET", "HEAD", "OPTIONS")
                 raise transport_error(method, path, f"{problem} (attempt {attempt})", ambiguous=ambiguous) from None
-            response = _parse(exchange)
+            response = _parse(exchange, deferred and 200 <= exchange.status < 300)
             if response.status == 401 and authorization and not refreshed and self.auth.invalidate(authorization):
                 self._emit(method, path, 401, t0, attempt, None, "token refresh")
                 refreshed = True

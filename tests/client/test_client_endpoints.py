@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -190,3 +191,52 @@ def test_environment(server: ScriptedServer, client: TenantClient) -> None:
     flags[:] = [False] * 5
     with pytest.raises(FeatureDisabled, match="AI agents are still not enabled in realm 'alpha'"):
         env.wait_until_enabled("alpha", timeout=30, interval=30)
+
+
+def test_idm_paging_asks_for_the_next_page_before_decoding_and_the_envelope_decides(
+    server: ScriptedServer, client: TenantClient
+) -> None:
+    # The envelope before the results, and a result holding a key of the cookie's name: the cookie read
+    # from the end of the undecoded page is the decoy. The decoded envelope says "real": the page asked
+    # for with the decoy is ignored (it fails, too) and the next page is asked for with "real".
+    first = {
+        "pagedResultsCookie": "real",
+        "result": [{"_id": "1", "meta": {"pagedResultsCookie": "decoy"}}],
+        "resultCount": 1,
+    }
+
+    def page(seen: Seen):
+        cookie = seen.query.get("_pagedResultsCookie", [None])[0]
+        if cookie is None:
+            return (200, {}, first)
+        if cookie == "real":
+            return (200, {}, envelope([{"_id": "2"}], None))
+        return (500, {}, {"code": 500, "message": "a page nobody should use"})
+
+    server.routes[("GET", "/openidm/managed/alpha_application")] = page
+    items = client.idm.query("alpha_application", "true", fields=("_id",), page_size=1)
+    assert [i["_id"] for i in items] == ["1", "2"]
+    deadline = time.monotonic() + 5
+    while len(server.seen) < 3 and time.monotonic() < deadline:  # the ignored page may still be on its way
+        time.sleep(0.01)
+    assert sorted(str(s.query.get("_pagedResultsCookie")) for s in server.seen) == ["None", "['decoy']", "['real']"]
+
+
+@pytest.mark.parametrize(
+    ("content", "cookie"),
+    [
+        (b'{"result":[],"pagedResultsCookie":"abc=="}', "abc=="),
+        (b'{"result":[],"pagedResultsCookie" : "a\\"b\\\\c","x":1}', 'a"b\\c'),
+        (b'{"result":[],"pagedResultsCookie":null}', None),
+        (b'{"result":[],"pagedResultsCookie":""}', None),
+        (b'{"result":[],"pagedResultsCookie":17}', None),
+        (b'{"result":[]}', None),
+        (b"", None),
+        (None, None),
+        (b'{"result":[],"pagedResultsCookie":"unterminated', None),
+    ],
+)
+def test_peek_cookie_reads_the_envelope_end(content: bytes | None, cookie: str | None) -> None:
+    from provisioner.client.idm import peek_cookie
+
+    assert peek_cookie(content) == cookie
