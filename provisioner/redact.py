@@ -18,9 +18,9 @@ Two mechanisms, both needed:
 The registry is process-wide on purpose: a secret read anywhere must be hidden everywhere.
 
 Cost is linear in the number of distinct secrets and in the length of the text: each secret's forms
-are added to an index once, on the first :func:`text` after it was registered (no pattern is ever
-rebuilt), and :func:`text` reads the text's UTF-8 bytes as aligned 4-byte windows and intersects
-their set with the index (any form of at least 7 bytes covers such an aligned window; shorter forms
+are added to an index once, in bulk, on the first :func:`text` after they were registered (no pattern
+is ever rebuilt), and :func:`text` reads the text's UTF-8 bytes as aligned 4-byte windows and looks
+them up in the index (any form of at least 7 bytes covers such an aligned window; shorter forms
 are few and searched directly); only the windows found in the index are then located and compared.
 """
 
@@ -32,7 +32,10 @@ import json
 import re
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterable, Mapping
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -81,7 +84,11 @@ if memoryview(bytes(_W)).cast(_CELL).itemsize != _W:  # pragma: no cover (4 on e
 _lock = threading.Lock()
 _values: set[str] = set()
 _forms: set[str] = set()
-_windows: dict[int, list[tuple[int, bytes]]] = {}  # window (4 UTF-8 bytes as an int) → forms
+# window (4 UTF-8 bytes as an int) → (offset, forms that begin with the same 7 bytes): one such entry,
+# or a list of them when several groups have the window
+_Entry = tuple[int, tuple[bytes, ...]]
+_windows: dict[int, _Entry | list[_Entry]] = {}
+_HEAD = itemgetter(slice(0, _LONG))  # the bytes a group's forms begin with
 _short: set[bytes] = set()  # forms too short to hold an aligned window, in UTF-8
 _pending: list[str] = []  # registered but not yet indexed: indexing waits for the first text()
 
@@ -96,17 +103,18 @@ def _base64_forms(raw: bytes) -> set[str]:
     """The base64 spellings of ``raw`` alone and embedded at any byte offset of a longer value
     (``client:secret`` in HTTP Basic): for each of the three alignments, the characters that only
     depend on ``raw``'s bytes."""
-    found: set[str] = set()
-    for shift in range(3):
-        encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii")
-        start = 4 if shift else 0  # the first group mixes in the unknown prefix
-        end = (shift + len(raw)) // 3 * 4  # the last partial group mixes in the unknown suffix
-        parts = {encoded[start:end]}
-        if not shift:
-            parts |= {encoded, encoded.rstrip("=")}
-        for part in parts:
-            found |= {part, part.replace("+", "-").replace("/", "_")}
+    b64encode, urlsafe = base64.b64encode, _URLSAFE
+    encoded = b64encode(raw).decode("ascii")
+    parts = [encoded, encoded.rstrip("="), encoded[: len(raw) // 3 * 4]]
+    for shift in (1, 2):
+        # the first group mixes in the unknown prefix, the last partial group the unknown suffix
+        parts.append(b64encode(b"\0" * shift + raw).decode("ascii")[4 : (shift + len(raw)) // 3 * 4])
+    found = set(parts)
+    found.update(part.translate(urlsafe) for part in parts if "+" in part or "/" in part)
     return found
+
+
+_URLSAFE = str.maketrans("+/", "-_")
 
 
 #: Characters that every escaping :func:`forms` applies leaves as they are: JSON (no quote, backslash,
@@ -145,24 +153,6 @@ def _all_forms(secret: str) -> frozenset[str]:
     return frozenset(f for f in out if len(f) >= _MIN_TEXT_LEN)
 
 
-def _index(form: str) -> None:
-    if form in _forms:
-        return
-    _forms.add(form)
-    raw = form.encode("utf-8", "surrogatepass")
-    if len(raw) < _LONG:
-        _short.add(raw)
-        return
-    windows = _windows
-    for offset in range(_W):
-        key = int.from_bytes(raw[offset : offset + _W], sys.byteorder)
-        entries = windows.get(key)
-        if entries is None:
-            windows[key] = [(offset, raw)]
-        else:
-            entries.append((offset, raw))
-
-
 #: ``short_escapable``: a registered secret too short for its encoded forms to be indexed has a
 #: character that JSON escapes (:func:`dumps` must then scan every string on its own).
 _flags = {"short_escapable": False}
@@ -181,11 +171,45 @@ def register(*secrets: str | None) -> None:
 
 
 def _index_pending() -> None:
+    """Add the forms of every secret registered since the last call to the index, in bulk.
+
+    Forms that begin with the same 7 bytes (one secret's base64 with and without padding) share their
+    four leading windows, so they are indexed as one group. The windows of all new groups at one offset
+    are read as one array of integers and added as one dictionary update (in C); only a window that
+    more than one group has (rare) holds a list."""
     with _lock:
+        if not _pending:
+            return
+        new: set[str] = set()
         for value in _pending:
-            for form in forms(value):
-                _index(form)
+            new.update(forms(value))
         _pending.clear()
+        new -= _forms
+        _forms.update(new)
+        raws = sorted(form.encode("utf-8", "surrogatepass") for form in new)
+        _short.update(raw for raw in raws if len(raw) < _LONG)
+        groups = [tuple(group) for _, group in groupby((r for r in raws if len(r) >= _LONG), _HEAD)]
+        windows = _windows
+        for offset in range(_W):
+            keys = memoryview(b"".join([group[0][offset : offset + _W] for group in groups])).cast(_CELL).tolist()
+            entries = [(offset, group) for group in groups]
+            batch = dict(zip(keys, entries))
+            shared = batch.keys() & windows.keys()
+            if len(batch) < len(keys):  # a window two new groups have
+                counts = Counter(keys)
+                shared |= {key for key, count in counts.items() if count > 1}
+            for key in shared:
+                del batch[key]
+            windows.update(batch)
+            for key, entry in zip(keys, entries) if shared else ():
+                if key in shared:
+                    found = windows.get(key)
+                    if found is None:
+                        windows[key] = entry
+                    elif isinstance(found, list):
+                        found.append(entry)
+                    else:
+                        windows[key] = [found, entry]
 
 
 def registered() -> frozenset[str]:
@@ -216,7 +240,7 @@ def _spans(raw: bytes) -> list[tuple[int, int]]:
     windows = _windows
     if windows and len(raw) >= _W:
         cells = memoryview(raw)[: len(raw) // _W * _W].cast(_CELL)
-        hits = windows.keys() & set(cells)
+        hits = windows.keys() & cells  # iterates the cells, looking each up: no set of them is built
         if len(hits) > 4:
             found = [(index * _W, cell) for index, cell in enumerate(cells) if cell in hits]
         else:
@@ -229,10 +253,13 @@ def _spans(raw: bytes) -> list[tuple[int, int]]:
                         found.append((position, key))
                     position = raw.find(needle, position + 1)
         for position, key in found:
-            for offset, form in windows[key]:
+            entries = windows[key]
+            for offset, group in entries if isinstance(entries, list) else (entries,):
                 start = position - offset
-                if start >= 0 and raw.startswith(form, start):
-                    spans.append((start, start + len(form)))
+                if start >= 0:
+                    for form in group:
+                        if raw.startswith(form, start):
+                            spans.append((start, start + len(form)))
     for form in tuple(_short):
         start = raw.find(form)
         while start >= 0:

@@ -111,10 +111,12 @@ def command(
                 take_over=take_over,
             ),
         )
-    plan_dict = plan.to_dict()
+    # The plan file and JSON carry every change; text (unless verbose) and Markdown never show no-ops.
+    whole = plan.to_dict() if out or fmt not in ("text", "markdown") or (fmt == "text" and verbose) else None
     if out:
-        write_plan_file(out, plan_dict)
-    show_plan(plan_dict, fmt, verbose=verbose, no_color=no_color, target_shown=True, quiet=quiet)
+        write_plan_file(out, whole)
+    shown = whole if whole is not None else plan.to_dict(no_ops=False)
+    show_plan(shown, fmt, verbose=verbose, no_color=no_color, target_shown=True, quiet=quiet)
     if out and not quiet:
         again = apply_hint(
             paths,

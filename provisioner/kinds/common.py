@@ -112,11 +112,15 @@ def make_ref(collection: str, object_id: str) -> dict[str, str]:
 
 def properties(doc: Mapping[str, Any] | None) -> list[str]:
     """The ``advancedOAuth2ClientConfig.customProperties`` entries (plain form) as strings."""
-    value = get_path(doc, ("advancedOAuth2ClientConfig", "customProperties"))
-    value = unwrap(value)
-    if not isinstance(value, list):
-        return []
+    value = get_path(doc, _PROPERTIES_PATH)
+    if type(value) is not list or not all(type(v) is str for v in value):  # the list form needs nothing
+        value = unwrap(value)
+        if not isinstance(value, list):
+            return []
     return [str(v) for v in value if isinstance(v, str)]
+
+
+_PROPERTIES_PATH = ("advancedOAuth2ClientConfig", "customProperties")
 
 
 def property_value(doc: Mapping[str, Any] | None, key: str) -> str | None:

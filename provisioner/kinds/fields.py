@@ -116,11 +116,42 @@ def differing_targets(field: Field, desired: Any, docs: Mapping[str, Any]) -> li
     """
     out = []
     for target in field.targets:
-        before = canonical(target, get_path(docs.get(target.remote), target.path))
+        raw = get_path(docs.get(target.remote), target.path)
+        if equal_as_is(target.compare, raw, desired):
+            continue
+        before = canonical(target, raw)
         after = desired_canonical(target, desired)
         if before != after:
             out.append((target, before, after))
     return out
+
+
+def equal_as_is(compare: Compare, raw: Any, desired: Any) -> bool:
+    """True when a remote value and a desired value that are equal as they are (the usual case: nothing
+    to change) are therefore equal canonically, without building the canonical forms; False says
+    nothing (compare canonically).
+
+    ``scalar``: unset forms are unset on both sides alike. ``set``: equal lists of strings give the same
+    sorted set. ``one``: the one-element list holding the desired string (or an equal list of strings).
+    ``refs`` and ``scopes``: nothing on either side; ``scopes`` also one ``scopes`` entry whose values are
+    the desired list of strings.
+    """
+    if compare == "scalar":
+        return bool(raw == desired)
+    if type(raw) is not list:
+        return compare in ("refs", "scopes") and (desired is None or (type(desired) is list and not desired))
+    if compare == "set" or compare == "one":
+        if compare == "one" and type(desired) is str:
+            return len(raw) == 1 and raw[0] == desired
+        return type(desired) is list and raw == desired and all(type(v) is str for v in raw)
+    if type(desired) is not list:
+        return False
+    if not raw:
+        return not desired
+    if compare == "scopes" and len(raw) == 1 and type(raw[0]) is dict and raw[0].get("type", "scopes") == "scopes":
+        values = raw[0].get("values")
+        return type(values) is list and values == desired and all(type(v) is str for v in values)
+    return False
 
 
 def idm_patch_ops(

@@ -149,12 +149,14 @@ def plan_entries(
             continue
         key = key_of(agent, app)
         existing = existing_by_app.pop(app, [])
-        wanted_id = privilege_id(realm, agent, app)
-        existing.sort(key=lambda p: (p.get("_id") != wanted_id, str(p.get("_id"))))
+        # the deterministic id is needed to create, or to choose among duplicates (not for one privilege)
+        wanted_id = privilege_id(realm, agent, app) if len(existing) != 1 else None
+        if len(existing) > 1:
+            existing.sort(key=lambda p: (p.get("_id") != wanted_id, str(p.get("_id"))))
         current = existing[0] if existing else None
         depends = [agent_change.address] + ([declared_apps[app]] if app in declared_apps else [])
         ids = Ids(
-            privilege=str(current["_id"]) if current else wanted_id,
+            privilege=str(current["_id"]) if current else str(wanted_id),
             agent=agent_change.ids.identity,
             resource=app_ids[app],
             agent_key=agent,

@@ -299,14 +299,16 @@ class Plan:
     def errors(self) -> tuple[PlanDiagnostic, ...]:
         return tuple(d for d in self.diagnostics if d.severity == "error")
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON plan as a dict (format ``1``)."""
+    def to_dict(self, *, no_ops: bool = True) -> dict[str, Any]:
+        """The JSON plan as a dict (format ``1``). ``no_ops=False`` leaves the no-op changes out: what the
+        text renderer (without ``verbose``) and the Markdown renderer show, never a plan file (a no-op
+        plan of thousands of objects is then rendered without converting them)."""
         return {
             "format_version": self.format_version,
             "stack": self.stack,
             "target": _plain(self.target),
             "environment": self.environment,
-            "changes": [c.to_dict() for c in self.changes],
+            "changes": [c.to_dict() for c in self.changes if no_ops or c.action != "no-op"],
             "blocked": [b.to_dict() for b in self.blocked],
             "diagnostics": [d.to_dict() for d in self.diagnostics],
             "summary": dict(self.summary),
@@ -360,13 +362,32 @@ def summarize(changes: tuple[Change, ...], blocked: tuple[Blocked, ...]) -> dict
     return counts
 
 
+#: Types :func:`_plain` returns as they are (checked by exact type: the common leaves of a plan).
+_ATOMS = frozenset({str, int, bool, float, type(None)})
+
+
 def _plain(value: Any) -> Any:
     """A JSON-plain deep copy (tuples → lists, mappings → dicts)."""
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:  # leaves first: no ABC check
+    if kind in _ATOMS:
         return value
-    if kind is dict or isinstance(value, Mapping):
-        return {k if type(k) is str else str(k): _plain(v) for k, v in value.items()}
-    if kind is list or kind is tuple or isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+    if kind is dict:
+        return _plain_dict(value)
+    if kind is list or kind is tuple:
+        return _plain_list(value)
+    if isinstance(value, Mapping):
+        return _plain_dict(value)
+    if isinstance(value, (list, tuple)):
+        return _plain_list(value)
     return value
+
+
+# Leaves are copied inline (a call per string was most of the cost: a plan has ~20 per change).
+def _plain_dict(value: Mapping[Any, Any]) -> dict[str, Any]:
+    atoms = _ATOMS
+    return {k if type(k) is str else str(k): v if type(v) in atoms else _plain(v) for k, v in value.items()}
+
+
+def _plain_list(value: Any) -> list[Any]:
+    atoms = _ATOMS
+    return [v if type(v) in atoms else _plain(v) for v in value]

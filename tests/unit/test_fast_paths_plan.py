@@ -1,5 +1,5 @@
-"""The planning helpers' fast paths (exact-type checks before ABC checks) give what the general code
-gives, for any JSON-like value, Mapping subclasses and tuples included."""
+"""The planning helpers' fast paths (exact-type checks before ABC checks, equal values compared as they
+are) give what the general code gives, for any JSON-like value, Mapping subclasses and tuples included."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provisioner.client.wrapping import UNWRAPPED_GROUPS, unwrap
-from provisioner.kinds.common import get_path, is_unset, string_set
+from provisioner.kinds.common import get_path, is_unset, properties, string_set
+from provisioner.kinds.fields import Target, canonical, desired_canonical, equal_as_is
 from provisioner.plan.model import _plain
 
 leaves = (
@@ -73,3 +74,73 @@ def test_fast_paths_agree_with_the_general_code(value: Any, path: list[str]) -> 
     assert _plain(value) == _plain_ref(value)
     assert unwrap(value) == _unwrap_ref(value)
     assert get_path(value, path) == _get_path_ref(value, path)
+
+
+def _properties_ref(doc: Any) -> list[str]:
+    value = _unwrap_ref(_get_path_ref(doc, ["advancedOAuth2ClientConfig", "customProperties"]))
+    if not isinstance(value, list):
+        return []
+    return [str(v) for v in value if isinstance(v, str)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(values | st.lists(st.sampled_from(["provisioner.stack=a", "k=v", ""]), max_size=3))
+def test_custom_properties_fast_path_agrees(value: Any) -> None:
+    """A plain list of strings (the AM list form) skips unwrapping: the same entries."""
+    doc = {"advancedOAuth2ClientConfig": {"customProperties": value}}
+    assert properties(doc) == _properties_ref(doc)
+
+
+_TARGETS = {
+    "scalar": Target("am", ("x",)),
+    "set": Target("am", ("x",), "set"),
+    "one": Target("am", ("x",), "one"),
+    "refs": Target("idm", ("x",), "refs", "managed/{realm}_user"),
+    "scopes": Target("idm", ("x",), "scopes"),
+}
+_strings = st.lists(st.sampled_from(["", "[Empty]", "a", "b", "c"]), max_size=4)
+
+
+def _clone(value: Any) -> Any:
+    """An equal copy (not the same objects)."""
+    if isinstance(value, Mapping):
+        return {k: _clone(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_clone(v) for v in value)
+    return value
+
+
+def _equal_looking(desired: Any) -> st.SearchStrategy[Any]:
+    """Remote values built from a desired value the way the tenant stores it (so the fast path is taken)."""
+    return st.sampled_from(
+        [
+            _clone(desired),
+            [desired],
+            [{"type": "scopes", "values": _clone(desired)}],
+            [{"values": desired, "other": 1}],
+            [],
+            None,
+            "",
+        ]
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(sorted(_TARGETS)), values | _strings, st.data())
+def test_equal_as_is_never_hides_a_difference(compare: str, desired: Any, data: st.DataObject) -> None:
+    """Whenever the fast path says equal, the canonical forms are equal (it may only skip work)."""
+    raw = data.draw(_equal_looking(desired) | values)
+    target = _TARGETS[compare]
+    if equal_as_is(target.compare, raw, desired):
+        assert canonical(target, raw) == desired_canonical(target, desired)
+
+
+def test_equal_as_is_takes_the_usual_no_change_cases() -> None:
+    """The shapes of an object that needs no change are recognised without canonical forms."""
+    assert equal_as_is("scalar", "client_secret_basic", "client_secret_basic")
+    assert equal_as_is("set", ["read", "write"], ["read", "write"])
+    assert equal_as_is("one", ["My app"], "My app")
+    assert equal_as_is("refs", [], [])
+    assert equal_as_is("scopes", [{"type": "scopes", "values": ["logs.read"]}], ["logs.read"])
+    assert not equal_as_is("set", ["write", "read"], ["read", "write"])  # equal sets, compared canonically
+    assert not equal_as_is("refs", [{"_refResourceId": "u1"}], ["u1"])

@@ -216,3 +216,37 @@ def test_many_index_hits_in_one_text_are_all_found(private_registry: None) -> No
     text = " | ".join(f"{'x' * (i % 5)}{v}{'é' * (i % 3)}" for i, v in enumerate(values))
     assert redact._mask(text) == _reference_mask(text, values)
     assert not any(v in redact.text(text) for v in values)
+
+
+def _base64_forms_ref(raw: bytes) -> set[str]:
+    """The base64 spellings, computed alignment by alignment (the specification of ``_base64_forms``)."""
+    found: set[str] = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii")
+        start = 4 if shift else 0
+        end = (shift + len(raw)) // 3 * 4
+        parts = {encoded[start:end]}
+        if not shift:
+            parts |= {encoded, encoded.rstrip("=")}
+        for part in parts:
+            found |= {part, part.replace("+", "-").replace("/", "_")}
+    return found
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=40))
+def test_base64_forms_match_the_specification(raw: bytes) -> None:
+    assert redact._base64_forms(raw) == _base64_forms_ref(raw)
+
+
+def test_forms_sharing_a_beginning_or_a_window_are_all_masked(private_registry: None) -> None:
+    """Forms that begin alike are indexed as one group; a window that several groups have (here the same
+    bytes at another offset, and a group added by a later registration) holds them all."""
+    first = ["samehead-one-Kq81", "samehead-two-Zx42", "xsamehead-three-Pw7", "ead-one-K-window-clash"]
+    redact.register(*first)
+    assert redact.text("warm") == "warm"  # the first batch is indexed
+    later = ["samehead-four-Mn3", "amehead-five-Rt9"]
+    redact.register(*later)
+    text = " | ".join(f"{v} {json.dumps(v)} {base64.b64encode(v.encode()).decode()}" for v in first + later)
+    assert redact._mask(text) == _reference_mask(text, first + later)
+    assert not any(v in redact.text(text) for v in first + later)
