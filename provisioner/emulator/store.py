@@ -67,6 +67,13 @@ class Store:
         self._depth = 0
         self._local = threading.local()  # .mode: "r" inside a read transaction
         self.generation = 0
+        # Meta values (JSON text) as committed, and as written by the running transaction until it
+        # commits: most requests read a few (the revision counter, the feature switch), and each read
+        # was a query. Filled only while no transaction can commit under it (the read lock or the
+        # writer role is held).
+        self._meta: dict[str, str] = {}
+        self._meta_pending: dict[str, str] = {}
+        self._meta_scalar: dict[str, tuple[str, Any]] = {}  # key → (text, its decoded immutable value)
         if path:
             _private_file(path)  # the store holds client secrets in clear: owner-only, like a key file
         self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
@@ -107,8 +114,10 @@ class Store:
             if outermost:
                 with self._conn:
                     self._db.execute("COMMIT")
+                self._meta.update(self._meta_pending)
         finally:
             if outermost:
+                self._meta_pending.clear()
                 with self._rw:
                     self._writer = None
                     self._wake()
@@ -232,16 +241,33 @@ class Store:
     # -- meta --------------------------------------------------------------------------------------
 
     def meta(self, key: str, default: Any = None) -> Any:
-        with self._reading():
-            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
+        text = self._meta_pending.get(key) if self._writer == threading.get_ident() else None
+        if text is None:
+            text = self._meta.get(key)
+        if text is None:
+            with self._reading():
+                row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+                if row is None:
+                    return default
+                text = row[0]
+                if key not in self._meta_pending:  # committed: no write of this transaction in it
+                    self._meta[key] = text
+        known = self._meta_scalar.get(key)
+        if known is not None and known[0] == text:
+            return known[1]
+        value = json.loads(text)  # a fresh value every time: callers may change what they get
+        if isinstance(value, (str, int, float, bool)):
+            self._meta_scalar[key] = (text, value)  # immutable: decoded once per version of the text
+        return value
 
     def set_meta(self, key: str, value: Any) -> None:
+        text = json.dumps(value)
         with self._writing():
             self._db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, json.dumps(value)),
+                (key, text),
             )
+            self._meta_pending[key] = text
 
     def clear(self, keep_meta: tuple[str, ...] = ()) -> None:
         """Delete every document and every meta key not in ``keep_meta``."""
@@ -249,6 +275,8 @@ class Store:
             self._db.execute("DELETE FROM objects")
             marks = ",".join("?" * len(keep_meta)) or "''"
             self._db.execute(f"DELETE FROM meta WHERE key NOT IN ({marks})", keep_meta)
+            self._meta.clear()  # misses read the database again (and wait for this transaction)
+            self._meta_pending.clear()
 
     def close(self) -> None:
         with self._conn:

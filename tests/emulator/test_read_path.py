@@ -167,3 +167,51 @@ def test_list_items_follow_every_stored_change(emu: Emu) -> None:
     assert emu.put_agent(kind, "memo-a", {"coreOAuth2ClientConfig": {"scopes": ["two"]}}).ok
     assert emu.request("DELETE", emu.agent(kind, "memo-b"), headers=emu.v(kind)).ok
     assert listed() == {"memo-a": ["two"]}
+
+
+@pytest.mark.parametrize("path", [None, "file"])
+def test_meta_values_are_what_was_committed(tmp_path, path) -> None:
+    store = Store(str(tmp_path / "emulator.db") if path else None)
+    store.set_meta("counter", 1)
+    store.set_meta("blob", {"a": [1]})
+    assert store.meta("counter") == 1
+    # A rolled-back transaction's meta writes are gone, also for the cache.
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.set_meta("counter", 2)
+            assert store.meta("counter") == 2  # the writer sees its own write
+            raise RuntimeError("roll back")
+    assert store.meta("counter") == 1
+    store.set_meta("other", True)  # the next commit carries nothing of the rolled-back one
+    assert store.meta("counter") == 1 and store.meta("other") is True
+    # Mutable values are fresh copies: changing one does not change the store.
+    store.meta("blob")["a"].append(2)
+    assert store.meta("blob") == {"a": [1]}
+    # Another thread never sees a running transaction's meta write, only what was committed.
+    seen: list[object] = []
+    inside, done = threading.Event(), threading.Event()
+
+    def reader() -> None:
+        inside.wait()
+        seen.append(store.meta("counter"))
+        done.set()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    with store.transaction():
+        store.set_meta("counter", 3)
+        inside.set()
+        done.wait(5)
+    thread.join(5)
+    assert seen == [1]  # the committed value, not the running transaction's
+    assert store.meta("counter") == 3  # committed now
+    # Cleared meta reads as absent, kept keys keep their value.
+    with store.transaction():
+        store.clear(keep_meta=("blob",))
+    assert store.meta("counter") is None and store.meta("counter", 7) == 7
+    assert store.meta("blob") == {"a": [1]}
+    if path:  # and a new store on the same file reads what was committed
+        store.close()
+        again = Store(str(tmp_path / "emulator.db"))
+        assert again.meta("blob") == {"a": [1]} and again.meta("counter") is None
+        again.close()
