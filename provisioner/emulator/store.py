@@ -113,6 +113,7 @@ class Store:
             self._depth -= 1
             if outermost:
                 with self._conn:
+                    self._flush_meta()
                     self._db.execute("COMMIT")
                 self._meta.update(self._meta_pending)
         finally:
@@ -261,22 +262,29 @@ class Store:
         return value
 
     def set_meta(self, key: str, value: Any) -> None:
+        """Set a meta value; it is written to the database when the transaction commits (a request
+        that takes several revisions writes the counter once)."""
         text = json.dumps(value)
         with self._writing():
-            self._db.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, text),
-            )
             self._meta_pending[key] = text
+
+    def _flush_meta(self) -> None:
+        if self._meta_pending:
+            self._db.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                list(self._meta_pending.items()),
+            )
 
     def clear(self, keep_meta: tuple[str, ...] = ()) -> None:
         """Delete every document and every meta key not in ``keep_meta``."""
         with self._writing():
             self._db.execute("DELETE FROM objects")
             marks = ",".join("?" * len(keep_meta)) or "''"
+            self._flush_meta()  # values set earlier in this transaction: kept ones stay
             self._db.execute(f"DELETE FROM meta WHERE key NOT IN ({marks})", keep_meta)
             self._meta.clear()  # misses read the database again (and wait for this transaction)
-            self._meta_pending.clear()
+            # What this transaction set of the kept keys is still its own (uncommitted) until it commits.
+            self._meta_pending = {k: v for k, v in self._meta_pending.items() if k in keep_meta}
 
     def close(self) -> None:
         with self._conn:

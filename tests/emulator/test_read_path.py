@@ -205,6 +205,14 @@ def test_meta_values_are_what_was_committed(tmp_path, path) -> None:
     thread.join(5)
     assert seen == [1]  # the committed value, not the running transaction's
     assert store.meta("counter") == 3  # committed now
+    # A kept key set in a transaction that clears and then rolls back keeps its committed value.
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.set_meta("blob", {"b": 2})
+            store.clear(keep_meta=("blob",))
+            assert store.meta("blob") == {"b": 2} and store.meta("counter") is None
+            raise RuntimeError("roll back")
+    assert store.meta("blob") == {"a": [1]} and store.meta("counter") == 3
     # Cleared meta reads as absent, kept keys keep their value.
     with store.transaction():
         store.clear(keep_meta=("blob",))
