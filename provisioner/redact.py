@@ -27,7 +27,6 @@ are few and searched directly); only the windows found in the index are then loc
 from __future__ import annotations
 
 import base64
-import html
 import json
 import re
 import sys
@@ -37,7 +36,6 @@ from collections.abc import Iterable, Mapping
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, Literal
-from urllib.parse import quote
 
 MASK = "(sensitive)"
 
@@ -135,6 +133,9 @@ def forms(secret: str) -> frozenset[str]:
 
 def _all_forms(secret: str) -> frozenset[str]:
     """:func:`forms` computed by applying every encoding (any secret of at least 8 characters)."""
+    import html  # imported here: generated secrets never need it, and start-up is shorter without it
+    from urllib.parse import quote
+
     out = {secret}
     escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
     escaped |= {e.replace("/", "\\/") for e in escaped}

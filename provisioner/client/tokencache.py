@@ -24,9 +24,12 @@ import stat
 import sys
 import threading
 from collections.abc import Mapping
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from provisioner import redact
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _lock = threading.Lock()
 
@@ -38,14 +41,21 @@ _AUTO = ("", "1", "on", "true", "yes", "auto")
 
 def user_cache_dir(environ: Mapping[str, str]) -> Path:
     """The per-user cache directory for provisioner (outside any checkout)."""
+    from pathlib import Path
+
+    return Path(user_cache_folder(environ))
+
+
+def user_cache_folder(environ: Mapping[str, str]) -> str:
+    """:func:`user_cache_dir` as a string: ``validate`` (the manifest cache's key) starts without pathlib."""
     if environ.get("XDG_CACHE_HOME"):
-        return Path(environ["XDG_CACHE_HOME"]) / "provisioner"
-    home = Path(environ.get("HOME") or os.path.expanduser("~"))
+        return os.path.join(environ["XDG_CACHE_HOME"], "provisioner")
+    home = environ.get("HOME") or os.path.expanduser("~")
     if sys.platform == "darwin":
-        return home / "Library" / "Caches" / "provisioner"
+        return os.path.join(home, "Library", "Caches", "provisioner")
     if os.name == "nt" and environ.get("LOCALAPPDATA"):
-        return Path(environ["LOCALAPPDATA"]) / "provisioner" / "Cache"
-    return home / ".cache" / "provisioner"
+        return os.path.join(environ["LOCALAPPDATA"], "provisioner", "Cache")
+    return os.path.join(home, ".cache", "provisioner")
 
 
 def for_environment(environ: Mapping[str, str]) -> TokenCache | MemoryTokenCache | None:
@@ -55,6 +65,8 @@ def for_environment(environ: Mapping[str, str]) -> TokenCache | MemoryTokenCache
     if value.lower() in _OFF:
         return None
     if value.lower() not in _AUTO:
+        from pathlib import Path
+
         return TokenCache(Path(value).expanduser())
     if environ.get("CI"):
         return MEMORY
@@ -65,6 +77,8 @@ class TokenCache:
     """A JSON file ``{key: {"token": ..., "expiresAt": epoch seconds}}`` with mode 0600."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        from pathlib import Path
+
         self.path = Path(path)
 
     @staticmethod

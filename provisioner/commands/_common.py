@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -182,7 +180,8 @@ def read_input(path: str, what: str) -> str:
     if path == "-":
         return sys.stdin.read()
     try:
-        return Path(path).read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
     except OSError as exc:
         raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
@@ -194,6 +193,7 @@ def stdin_paths(paths: tuple[str, ...]) -> tuple[tuple[str, ...], Any]:
     if "-" not in paths:
         return paths, None
     import tempfile
+    from pathlib import Path
 
     folder = tempfile.TemporaryDirectory(prefix="provisioner-stdin-")
     target = Path(folder.name) / "stdin.yaml"
@@ -273,6 +273,8 @@ def print_target(label: str, fmt: str, quiet: bool = False) -> None:
 
 def write_plan_file(path: str, plan: Any) -> None:
     """Save the JSON plan (``Plan``, its dict, or its text), streamed through the redaction layer."""
+    from pathlib import Path
+
     from provisioner.render import stream_json  # not for validate
 
     if isinstance(plan, str):
@@ -367,6 +369,8 @@ def graceful_interrupt(stop: threading.Event) -> Iterator[Any]:
     """Yield ``arm()``: from then on the first Ctrl-C sets ``stop`` (no new writes are started, the
     writes in flight finish, the report is printed); a second one aborts at once. Before ``arm()``
     (reading, planning, the prompt) Ctrl-C interrupts immediately: nothing has been written yet."""
+    import signal  # only the commands that write (validate starts without it)
+
     previous: Any = None
     armed = False
 

@@ -11,7 +11,6 @@ import copy
 import json
 from collections.abc import Mapping
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from provisioner.kinds.common import (
@@ -42,6 +41,8 @@ OWNERS_TARGET = Target("idm", ("owners",), "refs", "managed/{realm}_user")
 @lru_cache(maxsize=1)
 def _defaults_text() -> str:
     # read beside this module, without importlib.resources (its import costs ~12 ms of start-up)
+    from pathlib import Path
+
     return (Path(__file__).parent / "data" / "client-defaults.json").read_text("utf-8")
 
 

@@ -65,7 +65,7 @@ def _no_deletes(snap: Any, record: Mapping[str, Any], reason: str) -> list[dict[
     return []
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # a declaration: compared by identity (and cheaper to define)
 class ImageHooks:
     """Undo's before-images of one kind (:mod:`provisioner.kinds.images` runs them).
 
@@ -89,7 +89,7 @@ class ImageHooks:
     parent_key: Callable[[Mapping[str, Any]], str] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # a declaration: compared by identity (and cheaper to define)
 class SnapshotRead:
     """One read of a kind's objects in a realm: ``read(tenant client, realm)`` → the raw answer, kept in the
     realm's read results under ``name``. ``optional``: the type may be absent (a not-found answer reads as
@@ -113,7 +113,7 @@ def no_references(spec: Mapping[str, Any]) -> tuple[set[str], set[str]]:
     return set(), set()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)  # a declaration: compared by identity, shown by name
 class KindSpec:
     """One kind's declaration.
 
@@ -199,6 +199,9 @@ class KindSpec:
     def field_order(self) -> tuple[str, ...]:
         """The top-level spec keys of the field table, in order (export writes them in this order)."""
         return tuple(dict.fromkeys(f.name.split(".")[0] for f in self.fields if f.manifest))
+
+    def __repr__(self) -> str:
+        return f"KindSpec({self.name!r})"
 
     def address(self, realm: str, key: str) -> str:
         return f"{self.name} {realm}" if self.keyed_by_realm else f"{self.name} {realm}/{key}"

@@ -39,7 +39,6 @@ import json
 import os
 import stat
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any, Literal
 
 from provisioner.manifest.limits import Limits
@@ -78,30 +77,41 @@ def code_digest() -> str:
         from provisioner import __version__
         from provisioner.manifest import schema
 
-        package = Path(__file__).resolve().parents[1]
+        package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
         files = sorted(
             [
-                *package.joinpath("manifest").glob("*.py"),
-                *package.joinpath("kinds").glob("*.py"),
-                package / "grants.py",
-                package / "redact.py",
+                *(
+                    os.path.join(package, folder, name)
+                    for folder in ("manifest", "kinds")
+                    for name in _modules(package, folder)
+                ),
+                os.path.join(package, "grants.py"),
+                os.path.join(package, "redact.py"),
             ]
         )
         digest = hashlib.sha256(f"{FORMAT}\0{__version__}\0".encode())
         for path in files:
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+            with open(path, "rb") as handle:
+                digest.update(os.path.basename(path).encode() + b"\0" + handle.read() + b"\0")
         for name, document in sorted(schema.schema_documents().items()):
             digest.update(name.encode() + b"\0" + json.dumps(document, sort_keys=True).encode() + b"\0")
         _code_digest = digest.hexdigest()
     return _code_digest
 
 
-def _private_dir(path: Path, readable: bool = False) -> bool:
+def _modules(package: str, folder: str) -> list[str]:
+    return [name for name in os.listdir(os.path.join(package, folder)) if name.endswith(".py")]
+
+
+def _private_dir(path: str, readable: bool = False) -> bool:
     """``path`` is a folder of ours that nobody else can write into (created 0700 when missing); with
-    ``readable``, others may read it (the working directory's ``.provisioner``: the journal's folder)."""
+    ``readable``, others may read it (the working directory's ``.provisioner``: the journal's folder).
+
+    Paths here are strings (``os.path``): ``pathlib`` (and ``urllib.parse``, which it imports) is not
+    needed to start a ``validate``."""
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = path.stat()
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        info = os.stat(path)
     except OSError:
         return False
     if os.name == "nt":
@@ -113,12 +123,12 @@ def _private_dir(path: Path, readable: bool = False) -> bool:
 
 def _mac_key(environ: Mapping[str, str]) -> bytes | None:
     """The per-user HMAC key (created on first use, 0600 in a 0700 folder); None when unavailable."""
-    from provisioner.client.tokencache import user_cache_dir
+    from provisioner.client.tokencache import user_cache_folder
 
-    folder = user_cache_dir(environ)
+    folder = user_cache_folder(environ)
     if not _private_dir(folder):
         return None
-    path = folder / KEY_FILE
+    path = os.path.join(folder, KEY_FILE)
     for _ in range(2):
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -152,12 +162,12 @@ def _mac_key(environ: Mapping[str, str]) -> bytes | None:
 class ManifestCache:
     """The entries under ``root`` (one JSON file per manifest path), authenticated with ``mac_key``."""
 
-    def __init__(self, root: Path, mac_key: bytes) -> None:
+    def __init__(self, root: str, mac_key: bytes) -> None:
         self.root = root
         self._mac_key = mac_key
         self.hits = 0
         self.misses = 0
-        self._documents: Path | Literal[False] | None = None
+        self._documents: str | Literal[False] | None = None
 
     def key(self, file: str, text: str, rendered: str, default_realm: str, limits: Limits) -> str:
         """What a file's entry must match: the code, the file's path and bytes (and, when templated, the
@@ -170,15 +180,15 @@ class ManifestCache:
             digest.update(b"\0rendered\0" + rendered.encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
 
-    def _entry(self, file: str) -> Path:
-        return self.root / (
-            hashlib.sha256(os.path.abspath(file).encode("utf-8", "surrogatepass")).hexdigest() + ".json"
+    def _entry(self, file: str) -> str:
+        return os.path.join(
+            self.root, hashlib.sha256(os.path.abspath(file).encode("utf-8", "surrogatepass")).hexdigest() + ".json"
         )
 
     def _mac(self, body: bytes) -> str:
         return hmac.new(self._mac_key, body, hashlib.sha256).hexdigest()
 
-    def _read(self, path: Path) -> bytes:
+    def _read(self, path: str) -> bytes:
         """The body of the entry at ``path`` when its MAC verifies (``ValueError`` when it does not)."""
         with open(path, "rb") as handle:
             raw = handle.read()
@@ -187,12 +197,12 @@ class ManifestCache:
             raise ValueError("foreign entry")
         return body
 
-    def _write(self, path: Path, body: bytes) -> None:
+    def _write(self, path: str, body: bytes) -> None:
         """Store ``body`` with its MAC at ``path``, atomically (errors are ignored)."""
         import tempfile  # only to write: a load that finds everything cached never imports it
 
         try:
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
             try:
                 with os.fdopen(handle, "wb") as out:
                     out.write(self._mac(body).encode("ascii") + b"\n" + body)
@@ -234,16 +244,16 @@ class ManifestCache:
 
     # --- the YAML documents of the files that are not manifests (provisioner.yaml, environments/) ---------
 
-    def _documents_entry(self, file: str) -> Path | None:
+    def _documents_entry(self, file: str) -> str | None:
         """Where the parsed documents of ``file`` are kept (``documents/`` beside ``manifests/``), or None
         when that folder is not a private one."""
         if self._documents is None:
-            folder = self.root.parent / DOCUMENTS_DIR
+            folder = os.path.join(os.path.dirname(self.root), DOCUMENTS_DIR)
             self._documents = folder if _private_dir(folder) else False
         if self._documents is False:
             return None
         name = hashlib.sha256(os.path.abspath(file).encode("utf-8", "surrogatepass")).hexdigest()
-        return self._documents / (name + ".json")
+        return os.path.join(self._documents, name + ".json")
 
     def documents_key(self, file: str, text: str, limits: Limits, max_documents: int, schema: str) -> str:
         """What the parse of a file must match: the code, the file's path and bytes, the limits, the
@@ -317,16 +327,18 @@ def open_cache(environ: Mapping[str, str], cwd: str | None = None) -> ManifestCa
     """The cache a load uses, or None (turned off, or no private place to keep it)."""
     if not enabled(environ):
         return None
-    root = Path(cwd or os.getcwd()) / CACHE_DIR
-    if not (_private_dir(root.parent.parent, readable=True) and _private_dir(root.parent) and _private_dir(root)):
+    root = os.path.join(cwd or os.getcwd(), CACHE_DIR)
+    caches = os.path.dirname(root)
+    if not (_private_dir(os.path.dirname(caches), readable=True) and _private_dir(caches) and _private_dir(root)):
         return None
     key = _mac_key(environ)
     if key is None:
         return None
-    ignore = root.parent / ".gitignore"
-    if not ignore.exists():
+    ignore = os.path.join(caches, ".gitignore")
+    if not os.path.exists(ignore):
         try:
-            ignore.write_text("# provisioner's cache: never commit it\n*\n", encoding="utf-8")
+            with open(ignore, "w", encoding="utf-8") as handle:
+                handle.write("# provisioner's cache: never commit it\n*\n")
         except OSError:
             pass
     return ManifestCache(root, key)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # jsonschema is imported only for an invalid document's messages (start-up cost)
@@ -39,18 +39,24 @@ ENVIRONMENT_SCHEMA = "environment.schema.json"
 STACK_SCHEMA = "stack.schema.json"
 COMBINED_SCHEMA = "manifest.schema.json"
 
-_CHECKOUT_DIR = Path(__file__).resolve().parents[2] / "schemas"
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+_CHECKOUT_DIR = os.path.join(os.path.dirname(_PACKAGE_DIR), "schemas")
+
+
+def _read_json(path: str) -> Any:
+    with open(path, encoding="utf-8") as handle:
+        return json.loads(handle.read())
 
 
 @functools.cache
 def schema_documents() -> dict[str, dict[str, Any]]:
-    """Every schema file by name: from the installed package, else from the source checkout."""
-    installed = Path(__file__).resolve().parents[1] / "_schemas"  # the wheel's package, on disk
-    if installed.joinpath(SCHEMA_FILES[0]).is_file():
-        return {name: json.loads(installed.joinpath(name).read_text(encoding="utf-8")) for name in SCHEMA_FILES}
-    if _CHECKOUT_DIR.joinpath(SCHEMA_FILES[0]).is_file():  # a source checkout: no importlib.resources either
-        return {name: json.loads(_CHECKOUT_DIR.joinpath(name).read_text(encoding="utf-8")) for name in SCHEMA_FILES}
+    """Every schema file by name: from the installed package, else from the source checkout (both read
+    with ``os.path``: neither pathlib nor importlib.resources is imported to start a ``validate``)."""
+    for folder in (os.path.join(_PACKAGE_DIR, "_schemas"), _CHECKOUT_DIR):  # the wheel's package, a checkout
+        if os.path.isfile(os.path.join(folder, SCHEMA_FILES[0])):
+            return {name: _read_json(os.path.join(folder, name)) for name in SCHEMA_FILES}
     from importlib import resources  # anything else (e.g. a zipped install); imported only here: slow
+    from pathlib import Path
 
     try:
         root: Any = resources.files("provisioner._schemas")
@@ -58,7 +64,7 @@ def schema_documents() -> dict[str, dict[str, Any]]:
             raise FileNotFoundError(SCHEMA_FILES[0])
     except (ModuleNotFoundError, FileNotFoundError):
         # Running from a checkout (or an editable install made before the mapping existed).
-        root = _CHECKOUT_DIR
+        root = Path(_CHECKOUT_DIR)
     return {name: json.loads(root.joinpath(name).read_text(encoding="utf-8")) for name in SCHEMA_FILES}
 
 

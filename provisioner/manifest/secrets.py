@@ -14,7 +14,6 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from provisioner import redact, safefile
@@ -157,6 +156,8 @@ class SecretResolver:
         return None, f"secret {ref} is not set: define {ref.name} in {where}"
 
     def _file(self, ref: SecretRef) -> tuple[str | None, str | None]:
+        from pathlib import Path  # only for fromFile (a validate without one starts without pathlib)
+
         full = Path(ref.base or ".") / ref.name
         shown = os.path.normpath(full)
         try:

@@ -1,5 +1,6 @@
 """Start-up cost: ``--version`` imports no CLI framework, ``validate`` no HTTP client, schema or Jinja
-machinery when the manifests do not need them; every command is still reachable."""
+machinery when the manifests do not need them (nor PyYAML when every file is in the manifest cache, nor
+the kinds' planning and apply code); every command is still reachable."""
 
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ heavy = ["click", "requests", "urllib3", "jsonschema", "referencing", "jinja2", 
          "provisioner.client.session", "provisioner.client.auth", "provisioner.api", "provisioner.emulator",
          # the plan model and the kinds' planning, apply-step, snapshot and undo code: validate needs none
          "provisioner.plan", "provisioner.kinds.planning", "provisioner.kinds.write", "provisioner.kinds.snapshot",
-         "provisioner.kinds.images", "yaml"]
+         "provisioner.kinds.images", "yaml",
+         # standard modules only some paths need (pathlib pulls urllib.parse and ipaddress; html: a secret that
+         # escapes differently in HTML; signal: commands that write)
+         "pathlib", "urllib.parse", "html", "signal"]
 import gc
 print(json.dumps({"code": code, "loaded": [m for m in heavy if m in sys.modules], "gc": list(gc.get_threshold()),
                   "frozen": gc.get_freeze_count() > 0}))
