@@ -81,14 +81,20 @@ class AMApi:
 
         ``fields``: CREST ``_fields`` pointers (``coreOAuth2ClientConfig/scopes``) to ask for only those
         parts of each object: a plan's list of thousands of clients is a tenth of the bytes. A server
-        that ignores ``_fields`` answers whole objects (still correct); one that refuses it (400) is
-        asked again without it. Callers that write documents back must not pass ``fields``.
+        that ignores ``_fields`` answers whole objects (still correct); one that refuses it (400), or
+        answers items without a group a pointer names, is asked again without it. Callers that write
+        documents back must not pass ``fields``.
         """
         if fields:
             try:
-                return self._list(kind, {"_queryFilter": "true", "_fields": ",".join(fields)})
+                items = self._list(kind, {"_queryFilter": "true", "_fields": ",".join(fields)})
             except BadRequest:
-                pass
+                items = None
+            # Every client holds its configuration groups: an answer without a group a pointer named
+            # was cut differently than asked (e.g. to top-level names only), so ask for whole objects.
+            groups = {f.split("/", 1)[0] for f in fields if "/" in f}
+            if items is not None and all(groups <= item.keys() for item in items):
+                return items
         return self._list(kind, {"_queryFilter": "true"})
 
     def _list(self, kind: str, params: dict[str, str]) -> builtins.list[dict[str, Any]]:

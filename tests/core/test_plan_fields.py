@@ -99,6 +99,22 @@ def test_plan_is_the_same_whether_the_tenant_honours_ignores_or_refuses_fields(t
     assert _plan_body(cli, tenant) == honoured
     assert _fired(tenant) == [2]
 
+    # A tenant that cuts the objects differently than asked (top-level names only): whole objects again.
+    cut = {"resultCount": 1, "pagedResultsCookie": None, "totalPagedResultsPolicy": "EXACT", "totalPagedResults": 1}
+    _faults(
+        tenant,
+        [
+            {
+                "path": f"agents/{kind}\\?.*_fields=",
+                "action": "respond",
+                "body": {"result": [{"_id": key, "_rev": "1"}], **cut},
+            }
+            for kind, key in (("AIAgent", AGENT), ("OAuth2Client", APP))
+        ],
+    )
+    assert _plan_body(cli, tenant) == honoured
+    assert _fired(tenant) == [1, 1]
+
     _faults(tenant, [])
     assert cli("apply", *bot_args(tenant), "--auto-approve")[0] == 0
     tenant.reset_stats()
