@@ -88,7 +88,16 @@ _Entry = tuple[int, tuple[bytes, ...]]
 _windows: dict[int, _Entry | list[_Entry]] = {}
 _HEAD = itemgetter(slice(0, _LONG))  # the bytes a group's forms begin with
 _short: set[bytes] = set()  # forms too short to hold an aligned window, in UTF-8
-_pending: list[str] = []  # registered but not yet indexed: indexing waits for the first text()
+_pending: list[str] = []  # registered, forms not derived yet: that waits for the first text()
+#: Forms (UTF-8, 7 bytes or more) not in the window index yet, as (length, forms) pairs by length. Short
+#: texts (a no-op plan prints a few lines) are searched for them directly, without building the index;
+#: the index is built once searching them would have cost about as much (:data:`_INDEX_COST`). Replaced,
+#: never changed in place, so a reader holds a consistent value.
+_loose: tuple[tuple[int, frozenset[bytes]], ...] = ()
+_loose_forms = 0  # how many forms _loose holds
+_loose_spent = 0  # substrings looked up in _loose since it was last indexed
+#: Indexing one form costs about as much as looking up this many substrings.
+_INDEX_COST = 64
 
 # Bearer tokens and JWTs that were never registered (e.g. in a server's error echo).
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
@@ -172,24 +181,42 @@ def register(*secrets: str | None) -> None:
 
 
 def _index_pending() -> None:
-    """Add the forms of every secret registered since the last call to the index, in bulk.
-
-    Forms that begin with the same 7 bytes (one secret's base64 with and without padding) share their
-    four leading windows, so they are indexed as one group. The windows of all new groups at one offset
-    are read as one array of integers and added as one dictionary update (in C); only a window that
-    more than one group has (rare) holds a list."""
+    """Derive the forms of every secret registered since the last call. Forms of 7 bytes or more join
+    the loose forms (:data:`_loose`), shorter ones :data:`_short`. ``_pending`` is emptied last: a
+    thread that finds it empty finds every form in place."""
+    global _loose, _loose_forms
     with _lock:
         if not _pending:
             return
         new: set[str] = set()
         for value in _pending:
             new.update(forms(value))
-        _pending.clear()
         new -= _forms
         _forms.update(new)
-        raws = sorted(form.encode("utf-8", "surrogatepass") for form in new)
+        raws = [form.encode("utf-8", "surrogatepass") for form in new]
         _short.update(raw for raw in raws if len(raw) < _LONG)
-        groups = [tuple(group) for _, group in groupby((r for r in raws if len(r) >= _LONG), _HEAD)]
+        by_length: dict[int, set[bytes]] = {length: set(bucket) for length, bucket in _loose}
+        for raw in raws:
+            if len(raw) >= _LONG:
+                by_length.setdefault(len(raw), set()).add(raw)
+        _loose = tuple((length, frozenset(by_length[length])) for length in sorted(by_length))
+        _loose_forms = sum(len(bucket) for _, bucket in _loose)
+        _pending.clear()
+
+
+def _index_loose() -> None:
+    """Add the loose forms to the window index, in bulk.
+
+    Forms that begin with the same 7 bytes (one secret's base64 with and without padding) share their
+    four leading windows, so they are indexed as one group. The windows of all groups at one offset are
+    read as one array of integers and added as one dictionary update (in C); only a window that more
+    than one group has (rare) holds a list. The loose forms are dropped last (see :func:`_mask`)."""
+    global _loose, _loose_forms, _loose_spent
+    with _lock:
+        if not _loose:
+            return
+        raws = sorted(raw for _, bucket in _loose for raw in bucket)
+        groups = [tuple(group) for _, group in groupby(raws, _HEAD)]
         windows = _windows
         for offset in range(_W):
             keys = memoryview(b"".join([group[0][offset : offset + _W] for group in groups])).cast(_CELL).tolist()
@@ -211,6 +238,7 @@ def _index_pending() -> None:
                         found.append(entry)
                     else:
                         windows[key] = [found, entry]
+        _loose, _loose_forms, _loose_spent = (), 0, 0
 
 
 def registered() -> frozenset[str]:
@@ -221,6 +249,7 @@ def registered() -> frozenset[str]:
 
 def clear() -> None:
     """Forget every registered value (tests only)."""
+    global _loose, _loose_forms, _loose_spent
     with _lock:
         _values.clear()
         _flags["short_escapable"] = False
@@ -228,6 +257,7 @@ def clear() -> None:
         _windows.clear()
         _short.clear()
         _pending.clear()
+        _loose, _loose_forms, _loose_spent = (), 0, 0
 
 
 def _spans(raw: bytes) -> list[tuple[int, int]]:
@@ -269,13 +299,47 @@ def _spans(raw: bytes) -> list[tuple[int, int]]:
     return spans
 
 
+def _loose_spans(raw: bytes, loose: tuple[tuple[int, frozenset[bytes]], ...]) -> list[tuple[int, int]]:
+    """Where the loose forms occur in ``raw``: every substring of a loose form's length is looked up in
+    that length's set (exact, like the window scan)."""
+    spans = []
+    size = len(raw)
+    for length, bucket in loose:
+        if length > size:
+            break
+        for form in bucket.intersection([raw[i : i + length] for i in range(size - length + 1)]):
+            start = raw.find(form)
+            while start >= 0:
+                spans.append((start, start + length))
+                start = raw.find(form, start + 1)
+    return spans
+
+
+def _loose_cost(size: int, loose: tuple[tuple[int, frozenset[bytes]], ...]) -> int:
+    """The substrings :func:`_loose_spans` looks up in a text of ``size`` bytes."""
+    return sum(size - length + 1 for length, _ in loose if length <= size)
+
+
 def _mask(out: str) -> str:
+    global _loose_spent
     if _pending:
         _index_pending()
-    if not (_windows or _short):
-        return out
     raw = out.encode("utf-8", "surrogatepass")
+    # The loose forms are read before the window index: _index_loose fills the index before it drops
+    # them, so every form is in one or the other.
+    loose = _loose
+    if loose:
+        cost = _loose_cost(len(raw), loose)
+        if _loose_spent + cost > _INDEX_COST * _loose_forms:  # searching them costs more than indexing
+            _index_loose()
+            loose = ()
+        else:
+            _loose_spent += cost
+    if not (_windows or _short or loose):
+        return out
     spans = _spans(raw)
+    if loose:
+        spans += _loose_spans(raw, loose)
     if not spans:
         return out
     merged: list[list[int]] = []

@@ -126,7 +126,10 @@ _PROPERTIES_PATH = ("advancedOAuth2ClientConfig", "customProperties")
 def property_value(doc: Mapping[str, Any] | None, key: str) -> str | None:
     """The value of the ``key=value`` custom property ``key``, or ``None``."""
     prefix = key + "="
-    for entry in properties(doc):
+    entries: list[str] = get_path(doc, _PROPERTIES_PATH)
+    if type(entries) is not list or not all(type(v) is str for v in entries):  # else the plain list form
+        entries = properties(doc)
+    for entry in entries:
         if entry.startswith(prefix):
             return entry[len(prefix) :]
     return None

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provisioner.client.wrapping import UNWRAPPED_GROUPS, unwrap
-from provisioner.kinds.common import get_path, is_unset, properties, string_set
+from provisioner.kinds.common import get_path, is_unset, properties, property_value, string_set
 from provisioner.kinds.fields import Target, canonical, desired_canonical, equal_as_is
 from provisioner.plan.model import _plain
 
@@ -89,6 +89,10 @@ def test_custom_properties_fast_path_agrees(value: Any) -> None:
     """A plain list of strings (the AM list form) skips unwrapping: the same entries."""
     doc = {"advancedOAuth2ClientConfig": {"customProperties": value}}
     assert properties(doc) == _properties_ref(doc)
+    for key in ("provisioner.stack", "k"):
+        assert property_value(doc, key) == next(
+            (e[len(key) + 1 :] for e in _properties_ref(doc) if e.startswith(key + "=")), None
+        )
 
 
 _TARGETS = {

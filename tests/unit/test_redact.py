@@ -91,7 +91,16 @@ def private_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """An empty registry for this test only (random values must not join the session's leak scan)."""
     for name, empty in (("_values", set()), ("_forms", set()), ("_windows", {}), ("_short", set()), ("_pending", [])):
         monkeypatch.setattr(redact, name, empty)
+    for name, value in (("_loose", ()), ("_loose_forms", 0), ("_loose_spent", 0)):
+        monkeypatch.setattr(redact, name, value)
     monkeypatch.setattr(redact, "_flags", {"short_escapable": False})
+
+
+def _index_now() -> None:
+    """Put every registered form in the window index (short texts are otherwise searched without it)."""
+    redact._index_pending()
+    redact._index_loose()
+    assert not redact._loose
 
 
 def _reference_mask(text: str, values: list[str]) -> str:
@@ -126,12 +135,18 @@ _ALPHABET = 'ab7Z+/=_-~."\\&<é€\U0001f600 \n'
 @given(
     values=st.lists(st.text(alphabet=_ALPHABET, min_size=1, max_size=14), min_size=1, max_size=4),
     pieces=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40), st.text(alphabet=_ALPHABET, max_size=6))),
+    indexed=st.booleans(),
 )
-def test_masking_matches_the_specification(private_registry: None, values: list[str], pieces: list[Any]) -> None:
-    """The byte-window scan masks exactly what searching every form of every secret masks: texts made
-    of fragments of the secrets' forms (so forms overlap, touch and straddle window boundaries)."""
+def test_masking_matches_the_specification(
+    private_registry: None, values: list[str], pieces: list[Any], indexed: bool
+) -> None:
+    """The byte-window scan, and the direct search of forms not indexed yet, mask exactly what searching
+    every form of every secret masks: texts made of fragments of the secrets' forms (so forms overlap,
+    touch and straddle window boundaries)."""
     redact.clear()  # the private registry: hypothesis runs every example in the same test call
     redact.register(*values)
+    if indexed:
+        _index_now()
     every = sorted({f for v in values if len(v) >= 4 for f in redact.forms(v)})
     text = "".join(
         (every[i % len(every)][:cut] if every else "") + junk
@@ -213,6 +228,7 @@ def test_many_index_hits_in_one_text_are_all_found(private_registry: None) -> No
     """Dozens of secrets in one text (the one-pass path over the windows, not one find per key)."""
     values = [f"many-{i:03d}-Kq{i * 7919:07d}-zZ" for i in range(60)]
     redact.register(*values)
+    _index_now()
     text = " | ".join(f"{'x' * (i % 5)}{v}{'é' * (i % 3)}" for i, v in enumerate(values))
     assert redact._mask(text) == _reference_mask(text, values)
     assert not any(v in redact.text(text) for v in values)
@@ -244,9 +260,31 @@ def test_forms_sharing_a_beginning_or_a_window_are_all_masked(private_registry: 
     bytes at another offset, and a group added by a later registration) holds them all."""
     first = ["samehead-one-Kq81", "samehead-two-Zx42", "xsamehead-three-Pw7", "ead-one-K-window-clash"]
     redact.register(*first)
-    assert redact.text("warm") == "warm"  # the first batch is indexed
+    _index_now()
     later = ["samehead-four-Mn3", "amehead-five-Rt9"]
     redact.register(*later)
+    _index_now()
     text = " | ".join(f"{v} {json.dumps(v)} {base64.b64encode(v.encode()).decode()}" for v in first + later)
     assert redact._mask(text) == _reference_mask(text, first + later)
     assert not any(v in redact.text(text) for v in first + later)
+
+
+def test_short_texts_are_searched_without_the_index_until_that_costs_more(private_registry: None) -> None:
+    """Forms wait outside the window index while only short texts are masked (a no-op plan's lines);
+    the index is built once searching them directly has cost about as much, or for a long text."""
+    values = [f"loose-{i:03d}-Kq{i * 7919:07d}-zZ" for i in range(50)]
+    redact.register(*values)
+    line = f"client {values[7]} as {json.dumps(values[8])} and {base64.b64encode(values[9].encode()).decode()}"
+    assert redact.text(line) == _reference_mask(line, values)
+    assert redact._loose and not redact._windows  # searched directly
+    assert redact.text("Target: local") == "Target: local"  # shorter than every form: costs nothing
+    spent = redact._loose_spent
+    while redact._loose:
+        assert redact.text(line).count(redact.MASK) == 3
+    assert redact._windows and redact._loose_spent == 0 and spent > 0
+    assert redact.text(line) == _reference_mask(line, values)
+    long_values = [f"later-{i:03d}-Zz{i * 31:07d}-qQ" for i in range(50)]
+    redact.register(*long_values)
+    text = ("plan text " * 20_000) + long_values[3] + values[4]
+    assert redact.text(text).endswith(2 * redact.MASK)
+    assert not redact._loose  # one long text: indexed at once
