@@ -186,16 +186,16 @@ def test_masks_in_large_text_are_found_anywhere(private_registry: None) -> None:
 _RECORD_TEXT = st.text(alphabet=_ALPHABET, max_size=12)
 
 
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["a", "cause", "password", "x"]), inner)
+    )
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     secret=st.text(alphabet=_ALPHABET, min_size=8, max_size=14),
-    record=st.recursive(
-        st.one_of(_RECORD_TEXT, st.integers(), st.none()),
-        lambda inner: st.one_of(
-            st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["a", "cause", "password", "x"]), inner)
-        ),
-        max_leaves=8,
-    ),
+    record=st.recursive(st.one_of(_RECORD_TEXT, st.integers(), st.none()), _nested, max_leaves=8),
     where=st.integers(0, 2),
 )
 def test_dumps_is_valid_json_and_masks_what_data_masks(
