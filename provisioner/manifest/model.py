@@ -155,7 +155,7 @@ class Stack:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # its own __repr__ below (never the values)
 class Secrets:
     """Resolved secret values, keyed by reference. Values are already registered with redact."""
 
