@@ -385,7 +385,10 @@ def _plain(value: Any) -> Any:
 # Leaves are copied inline (a call per string was most of the cost: a plan has ~20 per change).
 def _plain_dict(value: Mapping[Any, Any]) -> dict[str, Any]:
     atoms = _ATOMS
-    return {k if type(k) is str else str(k): v if type(v) in atoms else _plain(v) for k, v in value.items()}
+    return {
+        k if type(k) is str else str(k): v if type(v) in atoms else _plain_dict(v) if type(v) is dict else _plain(v)
+        for k, v in value.items()
+    }
 
 
 def _plain_list(value: Any) -> list[Any]:
