@@ -266,13 +266,15 @@ def _spans(raw: bytes) -> list[tuple[int, int]]:
 
     ``raw``'s aligned 4-byte windows are read as integers and matched against the index as sets (in C);
     only the windows that are index keys are then located: by ``bytes.find`` when they are a few (one
-    pass over ``raw`` each), else in one pass over the windows."""
+    pass over ``raw`` each, in C), else in one pass over the windows."""
     spans = []
     windows = _windows
     if windows and len(raw) >= _W:
         cells = memoryview(raw)[: len(raw) // _W * _W].cast(_CELL)
         hits = windows.keys() & cells  # iterates the cells, looking each up: no set of them is built
-        if len(hits) > 4:
+        # a few keys are located by bytes.find (in C); many, in one pass over the windows (a 64 KB chunk of
+        # a plan has 16,384 windows and a handful of keys that some form has too)
+        if len(hits) > max(4, len(cells) >> 9):
             found = [(index * _W, cell) for index, cell in enumerate(cells) if cell in hits]
         else:
             found = []
