@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import queue
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from provisioner.client import paths
 from provisioner.client.errors import NotFound, TenantError
@@ -57,33 +58,55 @@ def peek_cookie(content: bytes | None) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-class Ahead:
-    """The next page, asked for on its own thread with a cookie read ahead of decoding the current one.
-    One not needed after all (the query ended or failed, or the cookie was another) is left to finish:
-    its answer, or its failure, is ignored."""
+class PageStream:
+    """The pages of one query, fetched on their own thread as fast as the server answers: each page's
+    cookie is read from its undecoded end (:func:`peek_cookie`) and the next page asked for at once,
+    while the caller decodes the pages in order. The caller's decoded envelopes decide: :meth:`page`
+    takes the page asked for with the cookie the caller expects; if the stream guessed another cookie,
+    or has stopped, that page is fetched directly (and so is every page after it)."""
 
-    def __init__(self, cookie: str, fetch: Callable[[str], Response]) -> None:
-        self.cookie = cookie
-        self._done = threading.Event()
-        self._response: Response | None = None
-        self._error: BaseException | None = None
+    _END = object()
+
+    def __init__(self, fetch: Callable[[str | None], Response]) -> None:
         self._fetch = fetch
-        threading.Thread(target=self._run, name="provisioner-next-page", daemon=True).start()
+        self._pages: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._streaming = True
+        threading.Thread(target=self._run, name="provisioner-pages", daemon=True).start()
 
     def _run(self) -> None:
+        cookie: str | None = None
+        seen: set[str] = set()
         try:
-            self._response = self._fetch(self.cookie)
-        except BaseException as exc:  # handed to the caller if it uses this page, else dropped
-            self._error = exc
+            while not self._stop.is_set():
+                try:
+                    response = self._fetch(cookie)
+                except BaseException as exc:  # the caller raises it if it needs this page
+                    self._pages.put((cookie, None, exc))
+                    return
+                self._pages.put((cookie, response, None))
+                cookie = peek_cookie(response.content)
+                if cookie is None or cookie in seen:
+                    return
+                seen.add(cookie)
         finally:
-            self._done.set()
+            self._pages.put(self._END)
 
-    def result(self) -> Response:
-        self._done.wait()
-        if self._error is not None:
-            raise self._error
-        assert self._response is not None
-        return self._response
+    def page(self, cookie: str | None) -> Response:
+        """The page asked for with ``cookie`` (``None``: the first)."""
+        if self._streaming:
+            item = self._pages.get()
+            if item is not self._END and item[0] == cookie:
+                if item[2] is not None:
+                    raise item[2]
+                return cast(Response, item[1])
+            self.close()  # it went elsewhere, or ended: from here on one page at a time
+        return self._fetch(cookie)
+
+    def close(self) -> None:
+        """Stop asking for pages (one on its way is left to finish; its answer is ignored)."""
+        self._streaming = False
+        self._stop.set()
 
 
 def _if_match(rev: str | None) -> dict[str, str]:
@@ -103,11 +126,9 @@ class IDMApi:
     def _paged(self, path: str, filter: str, fields: Sequence[str], page_size: int) -> list[dict[str, Any]]:
         """Every page of a query, following ``pagedResultsCookie`` to the end.
 
-        The pages form a chain (each cookie comes with the page before it), so decoding a page must not
-        hold up asking for the next: the cookie is found at the end of the undecoded page
-        (:func:`peek_cookie`) and the next page asked for while this one is decoded. The page's decoded
-        envelope has the last word: a next page fetched with another cookie is dropped and asked for
-        again with the right one.
+        The pages form a chain (each cookie comes with the page before it), so decoding must not hold
+        up asking for the next page: a :class:`PageStream` fetches them while they are decoded here,
+        and each decoded envelope has the last word on which page comes next.
         """
         params: dict[str, Any] = {"_queryFilter": filter, "_pageSize": int(page_size), **_fields(fields)}
 
@@ -118,20 +139,22 @@ class IDMApi:
 
         items: list[dict[str, Any]] = []
         seen: set[str] = set()
-        response = fetch(None)
-        for _ in range(MAX_PAGES):
-            hint = peek_cookie(response.content)
-            ahead = Ahead(hint, fetch) if hint is not None and hint not in seen else None
-            page, body = result_list("GET", path, decoded(response))
-            items.extend(page)
-            cookie = body.get("pagedResultsCookie")
-            if cookie is None or cookie == "":
-                return items
-            if cookie in seen:
-                raise TenantError(f"GET {path}: paging did not advance (cookie repeated)", method="GET", path=path)
-            seen.add(cookie)
-            response = ahead.result() if ahead is not None and ahead.cookie == cookie else fetch(str(cookie))
-        raise TenantError(f"GET {path}: more than {MAX_PAGES} pages", method="GET", path=path)
+        pages = PageStream(fetch)
+        try:
+            cookie: str | None = None
+            for _ in range(MAX_PAGES):
+                page, body = result_list("GET", path, decoded(pages.page(cookie)))
+                items.extend(page)
+                found = body.get("pagedResultsCookie")
+                if found is None or found == "":
+                    return items
+                cookie = str(found)
+                if cookie in seen:
+                    raise TenantError(f"GET {path}: paging did not advance (cookie repeated)", method="GET", path=path)
+                seen.add(cookie)
+            raise TenantError(f"GET {path}: more than {MAX_PAGES} pages", method="GET", path=path)
+        finally:
+            pages.close()
 
     def query(
         self, object_type: str, filter: str = "true", fields: Sequence[str] = (), page_size: int = 1000

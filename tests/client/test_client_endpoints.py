@@ -198,7 +198,7 @@ def test_idm_paging_asks_for_the_next_page_before_decoding_and_the_envelope_deci
 ) -> None:
     # The envelope before the results, and a result holding a key of the cookie's name: the cookie read
     # from the end of the undecoded page is the decoy. The decoded envelope says "real": the page asked
-    # for with the decoy is ignored (it fails, too) and the next page is asked for with "real".
+    # for with the decoy is ignored (it fails, too: 400) and the next page is asked for with "real".
     first = {
         "pagedResultsCookie": "real",
         "result": [{"_id": "1", "meta": {"pagedResultsCookie": "decoy"}}],
@@ -211,7 +211,7 @@ def test_idm_paging_asks_for_the_next_page_before_decoding_and_the_envelope_deci
             return (200, {}, first)
         if cookie == "real":
             return (200, {}, envelope([{"_id": "2"}], None))
-        return (500, {}, {"code": 500, "message": "a page nobody should use"})
+        return (400, {}, {"code": 400, "message": "a page nobody should use"})
 
     server.routes[("GET", "/openidm/managed/alpha_application")] = page
     items = client.idm.query("alpha_application", "true", fields=("_id",), page_size=1)
