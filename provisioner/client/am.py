@@ -81,8 +81,9 @@ class AMApi:
 
         ``fields``: CREST ``_fields`` pointers (``coreOAuth2ClientConfig/scopes``) to ask for only those
         parts of each object: a plan's list of thousands of clients is a tenth of the bytes. A server
-        that ignores ``_fields`` answers whole objects (still correct); one that refuses it (400), or
-        answers items without a group a pointer names, is asked again without it. Callers that write
+        that ignores ``_fields`` answers whole objects (still correct); one that refuses it (400),
+        answers items without a group a pointer names, or gives a cut item another ``_rev`` than the
+        whole object has (checked on one object), is asked again without it. Callers that write
         documents back must not pass ``fields``.
         """
         if fields:
@@ -94,8 +95,18 @@ class AMApi:
             # was cut differently than asked (e.g. to top-level names only), so ask for whole objects.
             groups = {f.split("/", 1)[0] for f in fields if "/" in f}
             if items is not None and all(groups <= item.keys() for item in items):
-                return items
+                if not items or self._same_revision(kind, items[0]):
+                    return items
         return self._list(kind, {"_queryFilter": "true"})
+
+    def _same_revision(self, kind: str, item: Mapping[str, Any]) -> bool:
+        """Whether a cut list item carries the revision of the whole object, as the stale checks need
+        (they compare it with whole reads). AM's ``_rev`` depends on the representation (list, single
+        GET and cross-type query differ); CREST keeps a resource's revision when it filters fields,
+        which one object read whole confirms here (a changed or deleted object in between only costs
+        the whole list)."""
+        whole = self.find(kind, str(item.get("_id")))
+        return whole is not None and whole.get("_rev") == item.get("_rev")
 
     def _list(self, kind: str, params: dict[str, str]) -> builtins.list[dict[str, Any]]:
         path = self._agent_path(kind)

@@ -42,7 +42,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "am.ifMatch": ("ignore", "enforce"),
     "am.aiagent.ifNoneMatch": ("enforce", "ignore"),
     "am.list.pageSize": ("ignore", "truncate"),
-    "am.list.fields": ("honor", "ignore"),
+    "am.list.fields": ("honor", "ignore", "rehash"),
     "am.clientIdPattern": ("enforce", "ignore"),
     "am.csrf": ("enforce", "ignore"),
     "am.tenantVersion": ("2026-07", "2026-05"),

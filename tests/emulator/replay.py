@@ -156,7 +156,7 @@ def infer_seeds(entries: list[dict[str, Any]]) -> Seeds:
     for entry in entries:
         request, response = entry["request"], entry["response"]
         method, status = request["method"].upper(), int(response["status"])
-        path, _ = _path_query(request["url"])
+        path, query = _path_query(request["url"])
         path = unquote(path)
         sent, got = body_of(request, "postData"), body_of(response, "content")
         for ref in (*_walk_refs(sent), *_walk_refs(got)):
@@ -167,6 +167,8 @@ def infer_seeds(entries: list[dict[str, Any]]) -> Seeds:
             if first_sight(("am",) + key) and status == 200 and isinstance(got, dict):
                 seeds.agents[key] = got
         elif (found := AGENT_LIST.match(path)) and method == "GET" and status == 200 and isinstance(got, dict):
+            if "_fields=" in query:  # a plan's list of only the compared fields: no seed, a whole read gives it
+                continue
             for item in got.get("result") or []:
                 if isinstance(item, dict) and isinstance(item.get("_id"), str):
                     key = (found["realm"], _agent_kind(item, found["kind"]), item["_id"])

@@ -172,8 +172,13 @@ class AmBackend:
         if size and self.config["am.list.pageSize"] == "truncate" and size.isdigit() and int(size) > 0:
             items = items[: int(size)]
         pointers = field_pointers(params.get("_fields"))
-        if pointers and self.config["am.list.fields"] == "honor":
+        mode = self.config["am.list.fields"]
+        if pointers and mode != "ignore":
             items = [select_fields(item, pointers) for item in items]
+            if mode == "rehash":  # a revision of the cut representation, not of the object
+                for item in items:
+                    if "_rev" in item:
+                        item["_rev"] = forms.rev_of(item)
         if kind is None:
             return {
                 "result": items,
