@@ -66,13 +66,24 @@ class PageStream:
     or has stopped, that page is fetched directly (and so is every page after it)."""
 
     _END = object()
+    AHEAD = 2  # pages fetched and not yet taken, at most: a slow caller does not pile up a whole query
 
     def __init__(self, fetch: Callable[[str | None], Response]) -> None:
         self._fetch = fetch
-        self._pages: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._pages: queue.Queue[Any] = queue.Queue(maxsize=self.AHEAD)
         self._stop = threading.Event()
         self._streaming = True
         threading.Thread(target=self._run, name="provisioner-pages", daemon=True).start()
+
+    def _put(self, item: Any) -> bool:
+        """Hand ``item`` over when there is room; False once the caller stopped taking pages."""
+        while not self._stop.is_set():
+            try:
+                self._pages.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def _run(self) -> None:
         cookie: str | None = None
@@ -82,15 +93,16 @@ class PageStream:
                 try:
                     response = self._fetch(cookie)
                 except BaseException as exc:  # the caller raises it if it needs this page
-                    self._pages.put((cookie, None, exc))
+                    self._put((cookie, None, exc))
                     return
-                self._pages.put((cookie, response, None))
+                if not self._put((cookie, response, None)):
+                    return
                 cookie = peek_cookie(response.content)
                 if cookie is None or cookie in seen:
                     return
                 seen.add(cookie)
         finally:
-            self._pages.put(self._END)
+            self._put(self._END)
 
     def page(self, cookie: str | None) -> Response:
         """The page asked for with ``cookie`` (``None``: the first)."""

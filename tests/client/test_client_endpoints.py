@@ -240,3 +240,27 @@ def test_peek_cookie_reads_the_envelope_end(content: bytes | None, cookie: str |
     from provisioner.client.idm import peek_cookie
 
     assert peek_cookie(content) == cookie
+
+
+def test_page_stream_fetches_at_most_a_few_pages_ahead_and_stops_when_closed() -> None:
+    from provisioner.client.idm import PageStream
+    from provisioner.client.response import Response
+
+    asked: list[str | None] = []
+
+    def fetch(cookie: str | None) -> Response:
+        asked.append(cookie)
+        following = int(cookie or 0) + 1
+        return Response(200, {}, content=json.dumps({"result": [], "pagedResultsCookie": str(following)}).encode())
+
+    pages = PageStream(fetch)
+    assert json.loads(pages.page(None).content or b"")["pagedResultsCookie"] == "1"
+    time.sleep(0.3)  # a slow caller: the stream waits once it holds AHEAD pages
+    assert len(asked) <= 2 + PageStream.AHEAD
+    assert json.loads(pages.page("1").content or b"")["pagedResultsCookie"] == "2"
+    pages.close()
+    time.sleep(0.3)
+    settled = len(asked)
+    time.sleep(0.2)
+    assert len(asked) == settled  # nothing asked for after close
+    assert pages.page("7").content is not None and asked[-1] == "7"  # closed: one page at a time
