@@ -31,6 +31,7 @@ from provisioner.kinds.oauth2client import (
     CLIENT_FIELDS,
     OWNERS_TARGET,
     SECRET_FIELD,
+    am_list_read,
     client_rev,
     idm_rev,
     plan_fields,
@@ -484,12 +485,7 @@ SPEC = KindSpec(
     rules=(privilege_rules, admin_scopes),
     agent_policies=True,
     reads=(
-        SnapshotRead(
-            "agents",
-            lambda client, realm: client.am(realm).list(AM_KIND),
-            optional=True,
-            plan_read=lambda client, realm: client.am(realm).list(AM_KIND, PLAN_FIELDS),
-        ),
+        am_list_read("agents", AM_KIND, PLAN_FIELDS, optional=True),
         SnapshotRead(
             "identities",
             idm_identities,

@@ -24,6 +24,7 @@ from provisioner.kinds.common import (
     writable_client_doc,
 )
 from provisioner.kinds.fields import Field, Target, differing_targets, encode
+from provisioner.kinds.spec import SnapshotRead
 
 CLIENT_FIELDS: tuple[Field, ...] = (
     Field("scopes", (Target("am", ("coreOAuth2ClientConfig", "scopes"), "set"),)),
@@ -169,6 +170,16 @@ def plan_fields(fields: tuple[Field, ...], *extra: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def am_list_read(name: str, am_kind: str, fields: tuple[str, ...], optional: bool = False) -> SnapshotRead:
+    """The snapshot read of an AM client collection: whole documents, and for plans only ``fields``."""
+    return SnapshotRead(
+        name,
+        lambda client, realm: client.am(realm).list(am_kind),
+        optional=optional,
+        plan_read=lambda client, realm: client.am(realm).list(am_kind, fields),
+    )
+
+
 def client_rev(doc: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """``{"id", "rev"}`` of an observed AM client in list form (``None`` when absent)."""
     if doc is None:
@@ -189,6 +200,7 @@ __all__ = [
     "OWNERS_TARGET",
     "client_defaults",
     "plan_fields",
+    "am_list_read",
     "secret_marker",
     "stack_of",
     "apply_am_fields",
