@@ -60,7 +60,7 @@ def result_list(method: str, path: str, response: Response) -> tuple[list[dict[s
         if items is None and "result" in body:
             what = "'result': null"
         raise _fail(method, path, response, f"a list answer with {what}", "a 'result' array")
-    bad = next((i for i, item in enumerate(items) if not isinstance(item, Mapping)), None)
-    if bad is not None:
+    if not set(map(type, items)) <= {dict}:  # decoded JSON: every object is a dict (checked in C)
+        bad = next(i for i, item in enumerate(items) if type(item) is not dict)
         raise _fail(method, path, response, f"result[{bad}] that is not an object", "an array of objects")
-    return [dict(item) for item in items], body
+    return list(items), body

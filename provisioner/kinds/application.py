@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from provisioner.kinds.application_names import name_conflicts, names_index, unique_names
-from provisioner.kinds.common import deterministic_id, get_path, make_ref, ref_id
+from provisioner.kinds.common import deterministic_id, get_path, make_ref, ref_id, resource_id
 from provisioner.kinds.fields import Field, Target, canonical
 from provisioner.kinds.oauth2client import (
     CLIENT_FIELDS,
@@ -252,8 +252,8 @@ def dangling(snap: RealmSnapshot, change: Any, deleted_privileges: set[str]) -> 
         pid = str(priv.get("_id"))
         if pid in deleted_privileges:
             continue
-        if snap.privilege_app(priv) == change.key or (record_id and ref_id(priv.get("resource")) == record_id):
-            agent = priv.get("agentOAuth2ClientId") or ref_id(priv.get("agent")) or "?"
+        if snap.privilege_app(priv) == change.key or (record_id and resource_id(priv) == record_id):
+            agent = priv.get("agentOAuth2ClientId") or priv.get("agentID") or ref_id(priv.get("agent")) or "?"
             out.append(
                 f"pruning {change.address} leaves privilege {pid} of agent {agent!r} (not managed by this "
                 f"stack) pointing at nothing; delete or re-point that privilege too"

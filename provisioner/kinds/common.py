@@ -98,6 +98,12 @@ def ref_id(ref: Any) -> str | None:
     return None
 
 
+def resource_id(privilege: Mapping[str, Any]) -> str | None:
+    """The IDM id of the application a privilege points at: its ``resource`` reference, else the
+    reference's flattening ``resourceData`` (a plan reads privileges without the references)."""
+    return ref_id(privilege.get("resource")) or ref_id(privilege.get("resourceData"))
+
+
 def ref_ids(refs: Any) -> list[str]:
     """Sorted unique ids of a relationship list (compared by target only, never by ``_refProperties``)."""
     if not isinstance(refs, list):

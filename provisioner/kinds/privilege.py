@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from provisioner.kinds.application import resolve_users
-from provisioner.kinds.common import deterministic_id, get_path, make_ref
+from provisioner.kinds.common import deterministic_id, get_path, make_ref, ref_id
 from provisioner.kinds.fields import Field, Target, canonical, encode, idm_patch_ops
 from provisioner.kinds.oauth2client import idm_rev
 from provisioner.kinds.spec import ImageHooks, KindSpec, SnapshotRead
@@ -312,6 +312,27 @@ def idm_privileges(client: Any, realm: str) -> Any:
     return client.idm.query(f"{realm}_aiagentprivilege", "true", PRIVILEGE_FIELDS, PAGE_SIZE)
 
 
+def idm_privileges_for_plan(client: Any, realm: str) -> Any:
+    """The realm's agent privileges for a plan: without the ``agent`` and ``resource`` references.
+
+    Those two are about half of each item, and their virtual flattenings ``agentID`` and
+    ``resourceData`` (which IDM computes from them) carry the same ids. When an item lacks either
+    (a privilege whose application is gone has ``resourceData: {}``; a tenant that does not compute
+    them), the privileges are read again whole: the plan never decides without the references.
+    """
+    from provisioner.kinds.snapshot import PAGE_SIZE, PRIVILEGE_PLAN_FIELDS
+
+    items = client.idm.query(f"{realm}_aiagentprivilege", "true", PRIVILEGE_PLAN_FIELDS, PAGE_SIZE)
+    if all(_flattened(item) for item in items):
+        return items
+    return idm_privileges(client, realm)
+
+
+def _flattened(item: Mapping[str, Any]) -> bool:
+    agent = item.get("agentID")
+    return isinstance(agent, str) and bool(agent) and ref_id(item.get("resourceData")) is not None
+
+
 SPEC = KindSpec(
     name=KIND,
     rank=RANK,
@@ -325,6 +346,7 @@ SPEC = KindSpec(
             "privileges",
             idm_privileges,
             optional=True,
+            plan_read=idm_privileges_for_plan,
         ),
     ),
     assemble=assemble,

@@ -14,7 +14,7 @@ from functools import cached_property, partial
 from typing import Any
 
 from provisioner.client.wrapping import unwrap
-from provisioner.kinds.common import get_path, ref_id
+from provisioner.kinds.common import get_path, ref_id, resource_id
 
 APP_FIELDS = ("_id", "_rev", "name", "description", "templateName", "templateVersion", "ssoEntities", "owners")
 IDENTITY_FIELDS = ("_id", "_rev", "name", "description", "oauth2ClientId", "owners", "customAttributes")
@@ -32,6 +32,9 @@ PRIVILEGE_FIELDS = (
     "subjectIDs",
     "subjects",
 )
+# A plan reads privileges without the two references (their flattenings agentID and resourceData
+# carry the ids; see privilege.idm_privileges_for_plan).
+PRIVILEGE_PLAN_FIELDS = tuple(name for name in PRIVILEGE_FIELDS if name not in ("agent", "resource"))
 PAGE_SIZE = 1000
 
 
@@ -120,7 +123,7 @@ class RealmSnapshot:
         oidc = get_path(priv.get("resourceData"), ("ssoEntities", "oidcId"))
         if isinstance(oidc, str) and oidc:
             return oidc
-        return self.app_client_of(ref_id(priv.get("resource")))
+        return self.app_client_of(resource_id(priv))
 
 
 @dataclass(frozen=True)

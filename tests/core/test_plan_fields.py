@@ -3,11 +3,13 @@ plan is the same, and apply still writes whole documents back with every field i
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import requests
 
-from provisioner.kinds import aiagent, application
+from provisioner.kinds import aiagent, application, privilege
+from provisioner.kinds.common import ref_id, resource_id
 from tests.core.conftest import AGENT, APP, Tenant, bot_args
 
 AM_LISTS = r"realm-config/agents/(OAuth2Client|AIAgent)\?"
@@ -145,3 +147,47 @@ def aiagent_body(doc: dict[str, Any]) -> dict[str, Any]:
     from provisioner.kinds.common import writable_client_doc
 
     return writable_client_doc(doc)
+
+
+PRIVILEGE_QUERY = r"managed/alpha_aiagentprivilege\?_queryFilter=true.*_fields="
+
+
+def test_plan_reads_privileges_without_their_references(tenant: Tenant, cli) -> None:
+    """The privileges' ``agent`` and ``resource`` references are half of each item; a plan reads their
+    flattenings (``agentID``, ``resourceData``) instead, and reads whole items when one lacks them."""
+    assert cli("apply", *bot_args(tenant), "--auto-approve")[0] == 0
+    with tenant.admin() as admin:
+        cut = privilege.idm_privileges_for_plan(admin.client, "alpha")
+        whole = privilege.idm_privileges(admin.client, "alpha")
+    assert cut and all("agent" not in item and "resource" not in item for item in cut)
+    assert [(item["agentID"], resource_id(item)) for item in cut] == [
+        (ref_id(item["agent"]), ref_id(item["resource"])) for item in whole
+    ]
+    assert len(json.dumps(cut)) * 3 < len(json.dumps(whole)) * 2
+
+    # Zero-latency rules count the plan's privilege queries: the cut one, and the whole one.
+    rules = [
+        {"path": PRIVILEGE_QUERY + "_id%2C_rev%2CagentID%2C", "action": "latency", "latencyMs": 0},
+        {"path": PRIVILEGE_QUERY + "_id%2C_rev%2Cagent%2C", "action": "latency", "latencyMs": 0},
+    ]
+    _faults(tenant, rules)
+    assert cli("plan", *bot_args(tenant), "--detailed-exitcode")[0] == 0
+    assert _fired(tenant) == [1, 0]
+
+    # A privilege whose application record is gone has no ``resourceData``: the plan reads whole items
+    # (one more query) and still finds the agent's orphaned privilege.
+    with tenant.admin() as admin:
+        record = next(r for r in admin.client.idm.query("alpha_application") if r["ssoEntities"]["oidcId"] == APP)
+        admin.client.idm.delete("alpha_application", record["_id"])
+        assert not _flattened_all(privilege.idm_privileges(admin.client, "alpha"))
+    _faults(tenant, rules)
+    code, out, err = cli("plan", *bot_args(tenant), "--detailed-exitcode")
+    assert code == 2, out + err
+    assert _fired(tenant) == [1, 1]
+    assert f"~ update Application alpha/{APP}  # the IDM record is missing" in out
+    assert f"- delete AgentPrivilege alpha/{AGENT}/" in out  # the orphan, found by its agent
+    assert f"+ create AgentPrivilege alpha/{AGENT}/{APP}" in out
+
+
+def _flattened_all(items: list[dict[str, Any]]) -> bool:
+    return all(isinstance(i.get("agentID"), str) and ref_id(i.get("resourceData")) for i in items)
