@@ -416,13 +416,19 @@ def dumps(value: Any, **options: Any) -> str:
     return masked
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def _keys(value: Any) -> Any:
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind in _LEAVES:  # most values: no abstract-class check
+        return value
+    if kind is dict or isinstance(value, Mapping):
         return {
             key: MASK if str(key).lower() in SENSITIVE_KEYS and item not in (None, "", [], {}) else _keys(item)
             for key, item in value.items()
         }
-    if isinstance(value, (list, tuple)):
+    if kind is list or isinstance(value, (list, tuple)):
         return [_keys(item) for item in value]
     return value
 

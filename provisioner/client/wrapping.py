@@ -60,6 +60,9 @@ def wrap(doc: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+_LEAVES = frozenset({str, int, float, bool, list, type(None)})
+
+
 def write_body(body: Mapping[str, Any]) -> dict[str, Any]:
     """Body hygiene for AM PUTs (reference §4.4): drop ``_id``, ``_rev``, ``_provider`` and every
     ``*-encrypted`` key (at any depth); keep ``_type``."""
@@ -71,6 +74,6 @@ def write_body(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _strip_encrypted(value: Any) -> Any:
-    if isinstance(value, Mapping):
+    if type(value) is dict or (type(value) not in _LEAVES and isinstance(value, Mapping)):
         return {k: _strip_encrypted(v) for k, v in value.items() if not str(k).endswith("-encrypted")}
     return value

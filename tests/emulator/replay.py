@@ -203,9 +203,22 @@ def _idm_sight(seeds: Seeds, first_sight: Any, realm: str, kind: str, item: dict
             seeds.identities[(realm, item["_id"])] = item
     elif kind == "aiagentprivilege":
         if first_sight(("idm", realm, kind, item["_id"])):
-            seeds.privileges[(realm, item["_id"])] = item
+            seeds.privileges[(realm, item["_id"])] = _with_references(realm, item)
     elif kind in ("user", "group", "application") and first_sight(("idm", realm, kind, item["_id"])):
         seeds.refs[(realm, kind, item["_id"])] = item
+
+
+def _with_references(realm: str, item: dict[str, Any]) -> dict[str, Any]:
+    """A privilege as a plan reads it (without ``agent`` and ``resource``, whose flattenings
+    ``agentID`` and ``resourceData`` carry the ids) with its references back: the seed needs them."""
+    out = dict(item)
+    if "agent" not in out and isinstance(item.get("agentID"), str):
+        collection = f"managed/{realm}_aiagent"
+        out["agent"] = {"_ref": f"{collection}/{item['agentID']}", "_refResourceCollection": collection}
+    data = item.get("resourceData")
+    if "resource" not in out and isinstance(data, dict) and data.get("_ref"):
+        out["resource"] = {key: data[key] for key in ("_ref", "_refResourceCollection") if key in data}
+    return out
 
 
 class Emulator:
