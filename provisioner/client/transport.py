@@ -139,10 +139,12 @@ class _Message:
 
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
         self._pairs = pairs
+        self._first: dict[str, str] = {}
+        for name, value in pairs:
+            self._first.setdefault(name.lower(), value)
 
     def get(self, name: str, default: Any = None) -> Any:
-        lowered = name.lower()
-        return next((v for k, v in self._pairs if k.lower() == lowered), default)
+        return self._first.get(name.lower(), default)
 
     def get_all(self, name: str, failobj: Any = None) -> Any:
         lowered = name.lower()
@@ -209,6 +211,30 @@ class _Response(http.client.HTTPResponse):
             elif pairs and line[:1] in (b" ", b"\t"):  # an obsolete folded continuation line
                 pairs[-1] = (pairs[-1][0], f"{pairs[-1][1]} {line.decode('iso-8859-1').strip()}")
         raise http.client.HTTPException(f"got more than {_MAX_HEADERS} headers")
+
+
+def _send_output(self: Any, message_body: Any = None, encode_chunked: bool = False) -> None:
+    """:meth:`http.client.HTTPConnection._send_output` with the headers and a bytes body in one write
+    (the standard one writes them apart): one system call and one TLS record per request, and no
+    small second segment for Nagle's algorithm to hold back until the first is acknowledged."""
+    if not isinstance(message_body, bytes) or encode_chunked or len(message_body) > _ONE_WRITE:
+        http.client.HTTPConnection._send_output(self, message_body, encode_chunked)  # type: ignore[attr-defined]
+        return
+    self._buffer.extend((b"", b""))
+    message = b"\r\n".join(self._buffer) + message_body
+    del self._buffer[:]
+    self.send(message)
+
+
+_ONE_WRITE = 1 << 20
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    _send_output = _send_output
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    _send_output = _send_output
 
 
 class _Decoder:
@@ -291,13 +317,13 @@ class Transport:
     def _new(self, timeout: float) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection
         if self._context is None:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+            conn = _HTTPConnection(self.host, self.port, timeout=timeout)
         elif self._proxy is not None:
             proxy_host, proxy_port, tunnel_headers = self._proxy
-            conn = http.client.HTTPSConnection(proxy_host, proxy_port, timeout=timeout, context=self._context)
+            conn = _HTTPSConnection(proxy_host, proxy_port, timeout=timeout, context=self._context)
             conn.set_tunnel(self.host, self.port, headers=tunnel_headers)
         else:
-            conn = http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=self._context)
+            conn = _HTTPSConnection(self.host, self.port, timeout=timeout, context=self._context)
         conn.response_class = _Response
         try:
             conn.connect()

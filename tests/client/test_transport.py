@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import gzip
+import http.client
 import ipaddress
 import select
 import socket
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from provisioner.client import transport as transport_module
 from provisioner.client.bounded import HttpLimits, LimitExceeded
 from provisioner.client.retry import AMBIGUOUS, CONNECT
 from provisioner.client.transport import NoResponse, Transport
@@ -315,3 +318,38 @@ def test_a_response_with_too_many_headers_is_an_error_not_a_hang() -> None:
         Transport(url, trust_env=False).send("GET", "/", headers={}, limits=LIMITS)
     listener.close()
     assert caught.value.kind == AMBIGUOUS
+
+
+@pytest.mark.parametrize("connection", [transport_module._HTTPConnection, transport_module._HTTPSConnection])
+def test_headers_and_a_body_go_out_in_one_write(connection: type[http.client.HTTPConnection]) -> None:
+    """One write per request (the standard library writes the headers and the body apart: two system
+    calls, two TLS records, and a small second segment Nagle's algorithm may hold back)."""
+    conn = connection("127.0.0.1", 9)
+    writes: list[bytes] = []
+    conn.sock = SimpleNamespace(sendall=writes.append)
+    conn.request("PUT", "/x", body=b'{"a":1}', headers={"Content-Type": "application/json"})
+    assert len(writes) == 1
+    assert writes[0].startswith(b"PUT /x HTTP/1.1\r\n") and writes[0].endswith(b'\r\n\r\n{"a":1}')
+    writes.clear()
+    conn = connection("127.0.0.1", 9)
+    conn.sock = SimpleNamespace(sendall=writes.append)
+    conn.request("GET", "/y")
+    assert len(writes) == 1 and writes[0].endswith(b"\r\n\r\n")
+
+
+def test_a_body_is_received_whole_in_either_write_path() -> None:
+    """Small bodies go out with the headers, a body over the one-write size as the standard library
+    sends it; the server reads both whole."""
+    received: list[bytes] = []
+
+    def reply(h: BaseHTTPRequestHandler) -> None:
+        received.append(h.body)  # type: ignore[attr-defined]
+        _send(h, b"{}")
+
+    small, large = b'{"k":"' + b"s" * 100 + b'"}', b'{"k":"' + b"l" * (transport_module._ONE_WRITE + 10) + b'"}'
+    with _server(reply) as (server, _):
+        transport = Transport(_url(server), trust_env=False)
+        for body in (small, large, small):
+            assert transport.send("PUT", "/x", headers={}, body=body, limits=LIMITS).status == 200
+        transport.close()
+    assert received == [small, large, small]
