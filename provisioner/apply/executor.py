@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioner import redact
+from provisioner import gcmode, redact
 from provisioner.apply.operations import ApplyContext, Operation, StaleObject, steps_of
 from provisioner.apply.stale import stale_changes
 from provisioner.errors import ProvisionerError
@@ -200,7 +200,7 @@ def execute(
             _reread_am(
                 ctx, [c for c, _, _ in runnable], use_snapshot=fresh and number == 0, parallelism=options.parallelism
             )
-            with ThreadPoolExecutor(max_workers=max(1, options.parallelism)) as pool:
+            with gcmode.collecting(), ThreadPoolExecutor(max_workers=max(1, options.parallelism)) as pool:
                 for change, done in pool.map(lambda item: (item[0], run.step(ctx, *item)), runnable):
                     if done is not None:
                         outcome[change.address] = done

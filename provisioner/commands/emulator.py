@@ -138,9 +138,12 @@ def serve(
       . ./emulator.env
       provisioner plan manifests/STACK --tenant "$AIC_TENANT_URL" --env-file manifests/STACK/demo.env
     """
+    from provisioner import gcmode
     from provisioner.emulator import EmulatorServer
     from provisioner.emulator.config import parse_options
     from provisioner.emulator.seedfile import apply_seed, read_seed_file
+
+    gcmode.on_for_good()  # a server runs until stopped
 
     dotenv: dict[str, str] = {}
     if env_file:
