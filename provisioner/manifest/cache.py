@@ -229,14 +229,17 @@ class ManifestCache:
     def put(self, file: str, key: str, documents: int, resources: list[Resource]) -> None:
         """Store ``file``'s load (atomically; errors are ignored: the cache is only an optimisation).
 
-        Nothing is stored unless reading the entry back gives resources equal to ``resources``."""
+        Nothing is stored unless reading the entry back gives resources equal to ``resources``: the specs
+        and locations are read back and compared; the location tables are exact by construction
+        (:func:`_plain` refuses what they cannot hold)."""
         try:
             body = json.dumps(
                 {"key": key, "documents": documents, "resources": [_plain(r, file) for r in resources]},
                 ensure_ascii=False,
                 separators=(",", ":"),
             ).encode("utf-8", "surrogatepass")
-            if [_resource(r, file) for r in json.loads(body, object_hook=_decode)["resources"]] != resources:
+            back = json.loads(body, object_hook=_decode)["resources"]
+            if len(back) != len(resources) or not all(map(_same, back, resources)):
                 return
         except (TypeError, ValueError):
             return  # a value JSON cannot hold as it is: not cached
@@ -349,18 +352,36 @@ def open_cache(environ: Mapping[str, str], cwd: str | None = None) -> ManifestCa
 
 def _plain(resource: Resource, file: str) -> dict[str, Any]:
     loc = resource.location
-    if loc.file != file or any(where.file != file for where in resource.field_locations.values()):
+    if loc.file != file:
         raise ValueError("a location in another file is not cached")
-    if any("\n" in path or "\t" in path for path in resource.field_locations):
-        raise ValueError("a field path that cannot be stored in the location table is not cached")
+    rows = []
+    for path, where in resource.field_locations.items():
+        line, col = where.line, where.col
+        if where.file != file:
+            raise ValueError("a location in another file is not cached")
+        if type(path) is not str or "\n" in path or "\t" in path or type(line) is not int or type(col) is not int:
+            raise ValueError("a field path or location that the location table cannot hold is not cached")
+        rows.append(f"\n{path}\t{line}\t{col}")
     return {
         "kind": resource.kind,
         "name": resource.name,
         "realm": resource.realm,
         "spec": _encode(resource.spec),
         "at": [loc.line, loc.col],
-        "fields": "".join(f"\n{path}\t{where.line}\t{where.col}" for path, where in resource.field_locations.items()),
+        "fields": "".join(rows),
     }
+
+
+def _same(entry: Mapping[str, Any], resource: Resource) -> bool:
+    """An entry read back gives ``resource`` again (all but its location table, see :meth:`ManifestCache.put`)."""
+    location = resource.location
+    return (
+        entry["kind"] == resource.kind
+        and entry["name"] == resource.name
+        and entry["realm"] == resource.realm
+        and entry["at"] == [location.line, location.col]
+        and entry["spec"] == resource.spec
+    )
 
 
 def _resource(data: Mapping[str, Any], file: str) -> Resource:

@@ -280,8 +280,12 @@ def _composed_fast(loader: Any, limits: Limits) -> Iterator[yaml.Node]:
     get, resolve = loader.get_event, loader.resolve
     events, nodes = yaml.events, yaml.nodes
     scalar_node, sequence_node, mapping_node = nodes.ScalarNode, nodes.SequenceNode, nodes.MappingNode
-    if type(get()) is not events.StreamStartEvent:
-        raise _NotExact
+    if type(get()) is not events.StreamStartEvent or loader.yaml_path_resolvers:
+        raise _NotExact  # path resolvers would tag nodes by where they are: not a function of the text
+    # Without path resolvers a collection's tag is the default, a scalar's a function of its text and
+    # style; a document repeats its keys and values, so each distinct one is resolved once per file.
+    seq_tag, map_tag = loader.DEFAULT_SEQUENCE_TAG, loader.DEFAULT_MAPPING_TAG
+    scalar_tags: dict[tuple[str, Any], str] = {}
     aliases = 0
     while True:
         event = get()
@@ -312,8 +316,12 @@ def _composed_fast(loader: Any, limits: Limits) -> Iterator[yaml.Node]:
                 if kind is events.ScalarEvent:
                     if event.value == "" and not event.style:
                         raise _NotExact  # as _CComposingLoader.compose_scalar_node
+                    text_key = (event.value, event.implicit)
+                    tag = scalar_tags.get(text_key)
+                    if tag is None:
+                        tag = scalar_tags[text_key] = resolve(scalar_node, event.value, event.implicit)
                     node = scalar_node(
-                        resolve(scalar_node, event.value, event.implicit),
+                        tag,
                         event.value,
                         event.start_mark,
                         event.end_mark,
@@ -321,7 +329,7 @@ def _composed_fast(loader: Any, limits: Limits) -> Iterator[yaml.Node]:
                     )
                 elif kind is events.SequenceStartEvent:
                     node = sequence_node(
-                        resolve(sequence_node, None, event.implicit),
+                        seq_tag,
                         [],
                         event.start_mark,
                         None,
@@ -329,7 +337,7 @@ def _composed_fast(loader: Any, limits: Limits) -> Iterator[yaml.Node]:
                     )
                 elif kind is events.MappingStartEvent:
                     node = mapping_node(
-                        resolve(mapping_node, None, event.implicit),
+                        map_tag,
                         [],
                         event.start_mark,
                         None,

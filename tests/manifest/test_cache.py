@@ -357,3 +357,24 @@ def test_an_environment_file_with_a_literal_password_is_not_stored(place: Enviro
         assert b"literal-env-password-Kq71" not in stored
     assert len(_documents()) == 3  # provisioner.yaml, prod and staging
     dev.write_text(original, encoding="utf-8")  # the suite's leak scan reads every file a test leaves
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [{"x": float("nan")}, {1: "an integer key"}, {"x": (1, 2)}, {"$secretRef": ["env", "A", ""]}],
+    ids=["nan", "int-key", "tuple", "spells-a-reference"],
+)
+def test_a_spec_that_does_not_read_back_equal_is_not_stored(tmp_path: Path, spec: dict) -> None:
+    from provisioner.manifest.model import Resource, SourceLocation
+
+    store = cache.ManifestCache(str(tmp_path), b"k" * 32)
+    file = str(tmp_path / "a.yaml")
+    at = SourceLocation(file, 1, 1)
+    good = Resource(kind="AIAgent", name="a", realm="alpha", spec={"scopes": ["x"]}, location=at, field_locations={})
+    store.put(file, "key", 1, [good])
+    assert store.get(file, "key") == (1, [good])
+    other = str(tmp_path / "b.yaml")
+    there = SourceLocation(other, 1, 1)
+    bad = Resource(kind="AIAgent", name="b", realm="alpha", spec=spec, location=there, field_locations={})
+    store.put(other, "key", 1, [Resource(**{**good.__dict__, "location": there}), bad])
+    assert store.get(other, "key") is None
