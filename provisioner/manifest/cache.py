@@ -180,6 +180,10 @@ class ManifestCache:
             digest.update(b"\0rendered\0" + rendered.encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
 
+    def has_entry(self, file: str) -> bool:
+        """Whether ``file`` has an entry (of any version: a hint, :meth:`get` decides)."""
+        return os.path.exists(self._entry(file))
+
     def _entry(self, file: str) -> str:
         return os.path.join(
             self.root, hashlib.sha256(os.path.abspath(file).encode("utf-8", "surrogatepass")).hexdigest() + ".json"

@@ -193,8 +193,15 @@ def load(
     default_realm = environment.realm if environment else DEFAULT_REALM
 
     resources: list[Resource] = []
-    for file in files:
-        resources += loader.load_file(file, environment, default_realm, cache)
+    child = _prefill(files, limits, env, environment, default_realm, cache)
+    try:
+        for index, file in enumerate(files):
+            if child is not None and index == child.first:
+                child.wait()  # its files are in the cache now (those that loaded cleanly)
+            resources += loader.load_file(file, environment, default_realm, cache)
+    finally:
+        if child is not None:
+            child.stop()
     loader.diagnostics += rules.check(resources, complete=not loader.incomplete)
     loader.diagnostics += _policies(paths, environment, env_doc, resources, limits, loader.diagnostics, cache)
 
@@ -217,6 +224,24 @@ def load(
     if files or resources:
         stack = Stack(name=name, resources=tuple(resources), environment=environment, sources=tuple(files))
     return LoadResult(diagnostics=diagnostics, stack=stack, secrets=Secrets(resolver.values, resolved=resolve_secrets))
+
+
+def _prefill(
+    files: Sequence[str],
+    limits: Limits,
+    env: str | None,
+    environment: Environment | None,
+    default_realm: str,
+    cache: ManifestCache | None,
+) -> Any:
+    """A cold load of many files uses both cores (:mod:`provisioner.manifest.prefill`)."""
+    if cache is None or len(files) < 4:
+        return None
+    from provisioner.manifest import prefill, yamlload  # noqa: F401 - imported here, never in the child
+
+    return prefill.start(
+        files, lambda file: _Loader(limits, env).load_file(file, environment, default_realm, cache), cache
+    )
 
 
 def _policies(
