@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from itertools import islice
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -63,7 +62,7 @@ class _IndentedWriter:
     def flush(self) -> None:
         """Write what is held once it reaches ``chunk_size``, up to its last line break."""
         out = self.out
-        self.size += sum(map(len, islice(out, self.counted, None)))
+        self.size += sum(map(len, out[self.counted :]))  # a slice: islice would step over the counted pieces
         self.counted = len(out)
         if self.size < self.chunk_size:
             return
@@ -95,8 +94,11 @@ class _IndentedWriter:
             inner = indent + "  "
             separator = "[" + inner
             for item in value:
-                self.out.append(separator)
-                self.value(item, inner, depth + 1)
+                if type(item) is str:  # the common leaf, written without a call
+                    self.out.append(separator + encode_basestring(item))
+                else:
+                    self.out.append(separator)
+                    self.value(item, inner, depth + 1)
                 separator = "," + inner
                 if depth < 2:
                     self.flush()
@@ -122,8 +124,11 @@ class _IndentedWriter:
                     key = _INT_REPR(key)
                 else:
                     raise TypeError(f"keys must be str, int, float, bool or None, not {key.__class__.__name__}")
-                self.out.append(separator + encode_basestring(key) + ": ")
-                self.value(item, inner, depth + 1)
+                if type(item) is str:
+                    self.out.append(separator + encode_basestring(key) + ": " + encode_basestring(item))
+                else:
+                    self.out.append(separator + encode_basestring(key) + ": ")
+                    self.value(item, inner, depth + 1)
                 separator = "," + inner
                 if depth < 2:
                     self.flush()
