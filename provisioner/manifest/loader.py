@@ -237,7 +237,7 @@ def _prefill(
     """A cold load of many files uses both cores (:mod:`provisioner.manifest.prefill`)."""
     if cache is None or len(files) < 4:
         return None
-    from provisioner.manifest import prefill, yamlload  # noqa: F401 - imported here, never in the child
+    from provisioner.manifest import prefill
 
     return prefill.start(
         files, lambda file: _Loader(limits, env).load_file(file, environment, default_realm, cache), cache

@@ -86,6 +86,8 @@ def start(files: Sequence[str], load_one: Callable[[str], object], cache: Manife
     theirs = files[first:]
     if not theirs or all(cache.has_entry(file) for file in theirs):
         return None
+    from provisioner.manifest import yamlload  # noqa: F401 - the child imports nothing (see above)
+
     sys.stdout.flush()
     sys.stderr.flush()
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -79,6 +80,20 @@ def test_validate_on_a_warm_cache_imports_no_yaml_either(tmp_path: Path) -> None
         "gc": False,
         "frozen": True,
     }
+
+
+def test_a_warm_validate_of_many_files_imports_no_yaml(tmp_path: Path) -> None:
+    """Four files or more: a cold load may fork a child to fill the cache (provisioner.manifest.prefill);
+    a warm one neither forks nor imports the parser."""
+    stack = tmp_path / "stack"
+    shutil.copytree(BOT, stack)
+    agent = (stack / "agent.yaml").read_text(encoding="utf-8")
+    for number in range(4):
+        (stack / f"agent-{number}.yaml").write_text(agent.replace("bot-traffic-analyzer-agent", f"agent-{number}"))
+    args = ("validate", str(stack), "--env-file", str(stack / "demo.env"))
+    cached = {"PROVISIONER_CACHE": "on", "XDG_CACHE_HOME": str(tmp_path / "user-cache")}
+    assert _modules_after(*args, cwd=tmp_path, **cached)["code"] == 0  # fills the cache
+    assert _modules_after(*args, cwd=tmp_path, **cached)["loaded"] == ["click"]
 
 
 def test_every_command_is_listed_and_loads_on_demand() -> None:
