@@ -15,8 +15,9 @@ def run() -> int:
 
         sys.stdout.write(f"provisioner, version {__version__}\n")
         return 0
-    from provisioner import gcmode
+    from provisioner import gcmode, runmode
 
+    runmode.CLI = True
     gcmode.off_for_run()  # see provisioner.gcmode: long-running parts turn it on for their own objects
     from provisioner.cli import main
 

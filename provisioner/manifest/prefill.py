@@ -4,7 +4,8 @@ process loads the earlier ones, then finds the later ones in the cache.
 The child runs the same load code (read, template, parse, build, and the cache's read-back check) and
 only writes cache entries; this process's load is unchanged, so it reports exactly what a one-process
 load reports: a file the child did not cache (an error, a crash, a child that took too long) is loaded
-here as usual. Used only on Linux, with the cache on, in a process with a single thread (a fork copies
+here as usual. Used only in a command-line run (:data:`provisioner.runmode.CLI`: a library caller is
+never forked), on Linux, with the cache on, in a process with a single thread (a fork copies
 only the calling thread: a lock another thread held would stay held in the child), for four files or
 more, and when the child's files have no cache entry yet (a warm load does not fork).
 """
@@ -17,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from provisioner import runmode
 from provisioner.manifest.cache import ManifestCache
 
 MIN_FILES = 4
@@ -69,7 +71,9 @@ def _single_threaded() -> bool:
 
 def start(files: Sequence[str], load_one: Callable[[str], object], cache: ManifestCache | None) -> Prefill | None:
     """Fork a child that runs ``load_one`` on the later files (about half of the bytes), or None."""
-    if cache is None or len(files) < MIN_FILES or not sys.platform.startswith("linux") or not _single_threaded():
+    if cache is None or len(files) < MIN_FILES or not sys.platform.startswith("linux"):
+        return None
+    if not runmode.CLI or not _single_threaded():
         return None
     sizes = []
     for file in files:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from provisioner import runmode
 from provisioner.manifest import cache, load, loader, prefill
 
 FILES = 8
@@ -42,6 +43,7 @@ def environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     monkeypatch.chdir(tmp_path / "work")
     monkeypatch.setattr(cache, "_disabled", False)
     monkeypatch.setattr(prefill, "_single_threaded", lambda: True)  # a test runner may have threads of its own
+    monkeypatch.setattr(runmode, "CLI", True)  # as `provisioner` sets it; library callers are never forked
     return {"PREFILL_SECRET": "prefill-secret-x7Qp2", "XDG_CACHE_HOME": str(tmp_path / "uc"), "HOME": str(tmp_path)}
 
 
@@ -128,3 +130,13 @@ def test_no_child_without_the_cache_or_with_few_files(
         extra.unlink()
     load([str(stack)], environ=environ)
     assert forks == []
+
+
+def test_a_library_caller_is_never_forked(
+    tmp_path: Path, environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runmode, "CLI", False)
+    monkeypatch.setattr(prefill.os, "fork", lambda: pytest.fail("forked"))
+    parsed = _parsed_here(monkeypatch)
+    load([str(_stack(tmp_path))], environ=environ)
+    assert len(parsed) == FILES
