@@ -241,7 +241,7 @@ def test_diagnostics_of_cached_files_point_where_the_cold_load_does(place: Envir
 
 
 def test_stored_locations_compare_equal_to_the_loaders_mapping() -> None:
-    from provisioner.manifest.cache import _Locations
+    from provisioner.manifest.cache_entries import Locations as _Locations
     from provisioner.manifest.model import SourceLocation
 
     table = "\nspec.scopes\t4\t3\nspec.scopes[0]\t4\t12"
