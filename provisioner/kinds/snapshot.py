@@ -216,8 +216,9 @@ def by_id(items: Iterable[Mapping[str, Any]] | None) -> dict[str, Mapping[str, A
 def read_snapshot(client: Any, scopes: Iterable[ReadScope], parallelism: int = 4, *, complete: bool = True) -> Snapshot:
     """Read every realm in ``scopes`` with a bounded thread pool (≤ 8 requests per realm).
 
-    ``complete=False`` is for plans: AM objects are read with only the fields planning compares
-    (``SnapshotRead.plan_read``), so their documents must not be exported or written back."""
+    ``complete=False`` is for plans: objects are read with only the fields planning compares
+    (``SnapshotRead.plan_read``: AM lists with ``_fields``, privileges without their references), so
+    they must not be exported or written back."""
     jobs: list[tuple[str, str, Callable[[], Any]]] = []
     for scope in sorted(scopes, key=lambda s: s.realm):
         for name, fn in read_realm_tasks(client, scope, complete).items():

@@ -234,9 +234,7 @@ def _prefill(
     default_realm: str,
     cache: ManifestCache | None,
 ) -> Any:
-    """A cold load of many files uses both cores (:mod:`provisioner.manifest.prefill`)."""
-    if cache is None or len(files) < 4:
-        return None
+    """A cold load of many files uses both cores (:mod:`provisioner.manifest.prefill` decides when)."""
     from provisioner.manifest import prefill
 
     return prefill.start(
