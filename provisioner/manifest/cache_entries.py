@@ -1,5 +1,5 @@
 """The manifest cache's entry format (:mod:`provisioner.manifest.cache`): a resource as JSON, its field
-locations as one ``\npath\tline\tcol`` table relative to the file, secret references as ``{"$secretRef":
+locations as one ``\\npath\\tline\\tcol`` table relative to the file, secret references as ``{"$secretRef":
 [source, name, base]}``; and the parsed YAML documents of the stack file and environment files."""
 
 from __future__ import annotations
