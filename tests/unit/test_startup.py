@@ -16,6 +16,7 @@ BOT = ROOT / "manifests" / "bot-traffic-analyzer"
 
 _PROBE = """
 import json, sys
+before = set(sys.modules)  # what the interpreter's start-up loaded (an editable install's finder loads pathlib)
 sys.argv = ["provisioner", *json.loads(sys.argv[1])]
 from provisioner.__main__ import run
 code = run()
@@ -28,7 +29,7 @@ heavy = ["click", "requests", "urllib3", "jsonschema", "referencing", "jinja2", 
          # escapes differently in HTML; signal: commands that write)
          "pathlib", "urllib.parse", "html", "signal"]
 import gc
-print(json.dumps({"code": code, "loaded": [m for m in heavy if m in sys.modules], "gc": gc.isenabled(),
+print(json.dumps({"code": code, "loaded": [m for m in heavy if m in sys.modules and m not in before], "gc": gc.isenabled(),
                   "frozen": gc.get_freeze_count() > 0}))
 """
 
