@@ -61,15 +61,23 @@ def check_private_file(path: str | os.PathLike[str], what: str = "service-accoun
 
 
 def parse_jwk(text: str, source: str) -> dict[str, Any]:
-    """Parse a JWK given as JSON text; the message never shows the content."""
-    redact.register(text.strip())
+    """Parse a JWK given as JSON text; the message never shows the content.
+
+    The private parts of a key are registered for redaction (any text holding the key holds them); a
+    text that is not such a key is registered whole, since nothing else in it can be told apart."""
     try:
         jwk = json.loads(text)
     except json.JSONDecodeError as exc:
+        redact.register(text.strip())
         raise ConfigurationError(f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
     if not isinstance(jwk, dict):
+        redact.register(text.strip())
         raise ConfigurationError(f"{source} must be a JSON object (a JWK)")
-    check_private_jwk(jwk)  # registers the private parts, refuses public or non-RSA keys (signing builds the key)
+    try:
+        check_private_jwk(jwk)  # registers the private parts, refuses public or non-RSA keys (signing builds the key)
+    except Exception:
+        redact.register(text.strip())
+        raise
     return jwk
 
 

@@ -226,6 +226,8 @@ def load_or_report(
     finally:
         if stdin_folder is not None:
             stdin_folder.cleanup()
+    if result.ok:
+        redact.prepare()  # plan and apply read the tenant next: the index of the secrets is built meanwhile
     for diag in result.diagnostics:
         if not (quiet and diag.severity == "warning"):
             echo(diagnostic_line(diag) + "\n", err=True)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from json.encoder import encode_basestring
 from typing import Any
 
+from provisioner import redact
 from provisioner.render.markdown import render_markdown
 from provisioner.render.text import render_text, use_colour
 
@@ -19,9 +20,11 @@ def render_json(plan: dict[str, Any]) -> str:
 
 
 def stream_json(plan: dict[str, Any], write: Callable[[str], Any], chunk_size: int = 1 << 16) -> None:
-    """:func:`render_json`'s exact text, handed to ``write`` in pieces of about ``chunk_size`` characters
-    that always end at a line break (a JSON string never spans lines, so each piece can be redacted on
-    its own). The whole text is never held in memory at once.
+    """:func:`render_json`'s exact text, redacted, handed to ``write`` in pieces of about ``chunk_size``
+    characters that always end at a line break (a JSON string never spans lines, so each piece can be
+    redacted on its own). The whole text is never held in memory at once. Each piece is masked by
+    :class:`provisioner.redact.LeafScan` from the strings, keys and numbers it was written from (each
+    distinct one is scanned once), so ``write`` gets :class:`provisioner.redact.Redacted` text.
 
     The encoder is :class:`_IndentedWriter`: the same text as ``json.dumps(plan, sort_keys=True,
     indent=2, ensure_ascii=False)`` (the standard library's indented encoder is pure Python and yields
@@ -54,10 +57,12 @@ class _IndentedWriter:
         self.out: list[str] = []
         self.size = 0  # characters in out[:counted]
         self.counted = 0
+        self.leaves: list[str] = []  # the strings (keys too) and numbers (as text) written since the last piece
+        self.scan = redact.LeafScan(encode_basestring)
 
     def document(self, value: Any) -> None:
         self.value(value, "\n", 0)
-        self.write("".join(self.out) + "\n")
+        self.write(self.scan.text("".join(self.out) + "\n", self.leaves))
 
     def flush(self) -> None:
         """Write what is held once it reaches ``chunk_size``, up to its last line break."""
@@ -69,7 +74,10 @@ class _IndentedWriter:
         text = "".join(out)
         cut = text.rfind("\n") + 1
         if cut:
-            self.write(text[:cut])
+            # the leaves of the rest are checked now too: it is written with the next piece, whose
+            # check would skip them as seen
+            self.write(self.scan.text(text[:cut], self.leaves))
+            self.leaves = []
         rest = text[cut:]
         self.out, self.size, self.counted = [rest], len(rest), 1
 
@@ -77,16 +85,17 @@ class _IndentedWriter:
         out = self.out
         if isinstance(value, str):
             out.append(encode_basestring(value))
+            self.leaves.append(value)
         elif value is None:
             out.append("null")
         elif value is True:
             out.append("true")
         elif value is False:
             out.append("false")
-        elif isinstance(value, int):
-            out.append(_INT_REPR(value))
-        elif isinstance(value, float):
-            out.append(_float(value))
+        elif isinstance(value, (int, float)):
+            leaf = _INT_REPR(value) if isinstance(value, int) else _float(value)
+            out.append(leaf)
+            self.leaves.append(leaf)
         elif isinstance(value, (list, tuple)):
             if not value:
                 out.append("[]")
@@ -96,6 +105,7 @@ class _IndentedWriter:
             for item in value:
                 if type(item) is str:  # the common leaf, written without a call
                     self.out.append(separator + encode_basestring(item))
+                    self.leaves.append(item)
                 else:
                     self.out.append(separator)
                     self.value(item, inner, depth + 1)
@@ -126,8 +136,10 @@ class _IndentedWriter:
                     raise TypeError(f"keys must be str, int, float, bool or None, not {key.__class__.__name__}")
                 if type(item) is str:
                     self.out.append(separator + encode_basestring(key) + ": " + encode_basestring(item))
+                    self.leaves += key, item
                 else:
                     self.out.append(separator + encode_basestring(key) + ": ")
+                    self.leaves.append(key)
                     self.value(item, inner, depth + 1)
                 separator = "," + inner
                 if depth < 2:

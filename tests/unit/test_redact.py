@@ -86,16 +86,6 @@ def test_cost_is_linear_in_distinct_secrets() -> None:
     assert large < 8 * max(small, 0.02)
 
 
-@pytest.fixture
-def private_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An empty registry for this test only (random values must not join the session's leak scan)."""
-    for name, empty in (("_values", set()), ("_forms", set()), ("_windows", {}), ("_short", set()), ("_pending", [])):
-        monkeypatch.setattr(redact, name, empty)
-    for name, value in (("_loose", ()), ("_loose_forms", 0), ("_loose_spent", 0)):
-        monkeypatch.setattr(redact, name, value)
-    monkeypatch.setattr(redact, "_flags", {"short_escapable": False})
-
-
 def _index_now() -> None:
     """Put every registered form in the window index (short texts are otherwise searched without it)."""
     redact._index_pending()

@@ -1,0 +1,154 @@
+"""The JSON plan stream is redacted leaf by leaf (``redact.LeafScan``): the same text as masking every
+piece whole, with each distinct string scanned once when every secret is made of token characters."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from provisioner import redact
+from provisioner.client.credentials import parse_jwk
+from provisioner.errors import ConfigurationError
+from provisioner.render import render_json, stream_json
+
+TOKEN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~-"
+# any character but a line break (a form never holds one, so masking line by line is masking whole)
+OTHER = st.characters(codec="utf-8", exclude_characters="\n")
+
+
+def _masked_by_lines(text: str) -> str:
+    return "\n".join(redact.text(line) for line in text.split("\n"))
+
+
+def _streamed(document: Any, chunk: int) -> str:
+    pieces: list[str] = []
+    stream_json(document, pieces.append, chunk_size=chunk)
+    assert all(type(piece) is redact.Redacted for piece in pieces)
+    return "".join(pieces)
+
+
+secret_values = st.one_of(st.text(alphabet=TOKEN, min_size=4, max_size=16), st.text(OTHER, min_size=4, max_size=12))
+
+
+def _documents(secrets: list[str]) -> st.SearchStrategy[Any]:
+    """JSON documents whose strings, keys and numbers hold the secrets, alone, inside other text, after
+    an escaped character (``\\n`` then a secret starting with ``n``), or as the digits of a number."""
+    around = st.sampled_from(["", "x", "\n", "\\", '"', "é", " ", "Basic "])
+    placed = st.builds(lambda a, s, b: a + s + b, around, st.sampled_from(secrets), around)
+    numbers = [int(s) for s in secrets if s.isdigit() and s.isascii()]
+    strings = st.one_of(placed, st.text(alphabet=TOKEN, max_size=6))
+    leaves = st.one_of(
+        st.none(), st.booleans(), st.integers(), strings, *([st.sampled_from(numbers)] if numbers else [])
+    )
+    return st.recursive(
+        leaves,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(strings, inner, max_size=4),
+        max_leaves=25,
+    ).map(lambda value: {"changes": [value, {"v": value}, value], "x": value})
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.data(), secrets=st.lists(secret_values, min_size=1, max_size=3), chunk=st.sampled_from([1, 16, 64, 1 << 16])
+)
+def test_the_stream_is_masked_exactly_as_its_lines_are(
+    private_registry: None, data: st.DataObject, secrets: list[str], chunk: int
+) -> None:
+    redact.register(*secrets)
+    document = data.draw(_documents(secrets))
+    assert _streamed(document, chunk) == _masked_by_lines(render_json(document))
+
+
+@pytest.mark.parametrize(
+    "secret, leaf",
+    [("nTok3n-secret", "x\nTok3n-secret"), ("u001fTok3n", "\x1fTok3n"), ("20261130987654", 20261130987654)],
+)
+def test_a_secret_made_by_an_escape_or_in_a_number_is_masked(private_registry: None, secret: str, leaf: Any) -> None:
+    """The JSON text has the secret although the value does not (``\\n`` then ``Tok3n``...): leaves are
+    scanned as they are spelled in the text."""
+    redact.register(secret)
+    document = {"changes": [{"a": leaf, "k": {"q": 1}}]}
+    out = _streamed(document, 1 << 16)
+    assert secret not in out and redact.MASK in out
+    assert out == _masked_by_lines(render_json(document))
+
+
+def test_each_distinct_leaf_is_scanned_once(private_registry: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """2,000 changes with the same strings: a few hundred bytes are scanned, not the 300 KB written."""
+    redact.register("generated-Secret_0123456789")
+    scanned: list[int] = []
+    real = redact.text
+
+    def counting(message: object) -> str:
+        scanned.append(len(str(message)))
+        return real(message)
+
+    monkeypatch.setattr(redact, "text", counting)
+    change = {"action": "no-op", "desired": {"scopes": ["a", "b"], "template": "service"}, "secret": {"name": "S"}}
+    out = _streamed({"changes": [change] * 2000}, 4096)
+    assert len(out) > 300_000 and sum(scanned) < 500
+
+
+def test_a_secret_with_other_characters_scans_every_piece_whole(
+    private_registry: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    redact.register("pass word!")
+    scanned: list[int] = []
+    real = redact.text
+    monkeypatch.setattr(redact, "text", lambda message: scanned.append(len(str(message))) or real(message))
+    document = {"changes": [{"a": "my pass word!"}] * 100}
+    out = _streamed(document, 1024)
+    assert sum(scanned) == len(render_json(document)) and "pass word!" not in out
+
+
+def test_a_secret_registered_between_pieces_is_masked_in_leaves_seen_before(private_registry: None) -> None:
+    late = "late-registered-secret-42"
+    pieces: list[str] = []
+
+    def write(piece: str) -> None:
+        pieces.append(piece)
+        if len(pieces) == 1:
+            redact.register(late)
+
+    stream_json({"changes": [{"value": late}] * 50}, write, chunk_size=64)
+    assert late in pieces[0]  # written before it was registered
+    assert len(pieces) > 2 and not any(late in piece for piece in pieces[1:])
+
+
+def test_once_a_leaf_held_a_secret_every_later_piece_is_scanned_whole(private_registry: None) -> None:
+    """The leaves of a piece include those of the line held back for the next piece: a hit among
+    them must not let that line through unscanned."""
+    secret = "held-back-secret-77"
+    redact.register(secret)
+    out = _streamed({"changes": [{"a": "x", "b": secret}] * 30}, 16)
+    assert secret not in out and out.count(redact.MASK) == 30
+
+
+def test_prepare_builds_the_index_in_the_background_and_texts_meanwhile_are_masked(private_registry: None) -> None:
+    values = [f"prepared-{i:04d}-Zq{i * 7919:08d}" for i in range(3000)]
+    redact.register(*values)
+    redact.prepare()
+    results = [redact.text(f"a {values[i]} b {json.dumps(values[-1 - i])}") for i in range(0, 3000, 97)]
+    for thread in threading.enumerate():
+        if thread.name == "redact-index":
+            thread.join(10)
+    assert not redact._pending and not redact._loose
+    assert all(value not in text for text in results for value in values)
+    assert redact.text(" ".join(values[::300])).count(redact.MASK) == 10
+
+
+def test_a_service_account_key_is_registered_by_its_private_parts(private_registry: None) -> None:
+    jwk = {"kty": "RSA", "n": "public-modulus", "e": "AQAB", "d": "private-exponent-d", "p": "prime-p-value"}
+    text = json.dumps(jwk)
+    assert parse_jwk(text, "the key") == jwk
+    assert redact.registered() == {"private-exponent-d", "prime-p-value"}
+    assert "private-exponent-d" not in redact.text(text)
+    for bad in ('{"kty": "RSA", "d": ', json.dumps({"kty": "EC", "d": "ec-private-part"}), "[1, 2]"):
+        with pytest.raises(ConfigurationError) as caught:
+            parse_jwk(bad, "the key")
+        assert bad.strip() in redact.registered() and bad not in str(caught.value)
