@@ -1,0 +1,65 @@
+"""A secret value written into a manifest's plain text (a description) is masked in every plan a fresh
+CLI process prints or saves, whether the secrets are generated (the JSON plan is then redacted leaf by
+leaf) or human-chosen (every piece scanned whole), before and after apply."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BOT = "manifests/bot-traffic-analyzer"
+MASK = "(sensitive)"
+
+
+def _run(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIC_", "FRODO_", "PROVISIONER_"))}
+    env.update({"PYTHONPATH": str(ROOT), "HOME": str(work / "home"), "NO_COLOR": "1", "CI": "true"})
+    return subprocess.run(
+        [sys.executable, "-m", "provisioner", *args],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "app_secret", [secrets.token_urlsafe(32), "Human chosen: p@ss w0rd/+= for the logs app"], ids=["generated", "human"]
+)
+def test_a_secret_in_a_description_is_masked_in_json_plans_and_saved_plans(tmp_path: Path, app_secret: str) -> None:
+    shutil.copytree(ROOT / BOT, tmp_path / "stack")
+    agent_secret = secrets.token_urlsafe(32)
+    (tmp_path / "stack" / "demo.env").write_text(
+        f"LOGS_API_APP_SECRET={json.dumps(app_secret)}\nBOT_AGENT_SECRET={agent_secret}\n", encoding="utf-8"
+    )
+    app = tmp_path / "stack" / "application.yaml"
+    text = app.read_text(encoding="utf-8")
+    described = "description: Read and search the web server access logs"
+    assert described in text
+    app.write_text(text.replace(described, f"description: {json.dumps('uses ' + app_secret + ' daily')}"), "utf-8")
+    local = ["--tenant", "local", "--env-file", "stack/demo.env"]
+
+    for round_ in ("before apply", "after apply"):
+        plan = _run(tmp_path, "plan", "stack", *local, "--format", "json", "--out", "saved.json")
+        assert plan.returncode in (0, 2), plan.stderr
+        saved = (tmp_path / "saved.json").read_text(encoding="utf-8")
+        for shown in (plan.stdout, plan.stderr, saved):
+            assert app_secret not in shown and agent_secret not in shown, round_
+            assert json.dumps(app_secret)[1:-1] not in shown, round_
+        document = json.loads(plan.stdout)
+        (change,) = [c for c in document["changes"] if c["kind"] == "Application"]
+        assert change["desired"]["description"] == f"uses {MASK} daily", round_
+        if round_ == "before apply":
+            applied = _run(tmp_path, "apply", "stack", *local, "--auto-approve")
+            assert applied.returncode == 0, applied.stdout + applied.stderr
+            assert app_secret not in applied.stdout + applied.stderr
