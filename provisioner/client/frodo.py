@@ -91,8 +91,18 @@ def decrypt(encoded: str, master_key: str) -> Any:
             f"(is {MASTER_KEY} or {MASTER_KEY_PATH} the one Frodo used?)"
         ) from None
     text = plain.decode("utf-8")
-    redact.register(text)
-    return json.loads(text)
+    try:
+        jwk = json.loads(text)
+    except ValueError:
+        redact.register(text)
+        raise ConfigurationError("the Frodo profile's decrypted service-account key is not JSON") from None
+    if isinstance(jwk, dict) and jwk.get("kty") == "RSA" and isinstance(jwk.get("d"), str):
+        from provisioner.client.auth import check_private_jwk
+
+        check_private_jwk(jwk)  # registers its private parts: any text holding the key holds them
+    else:
+        redact.register(text)  # not a usable key: nothing in it can be told apart
+    return jwk
 
 
 def find_profile(name: str, environ: Mapping[str, str], *, required: bool) -> FrodoProfile | None:

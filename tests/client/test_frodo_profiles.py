@@ -110,3 +110,33 @@ def test_a_profile_without_a_service_account_says_so(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="has no service account"):
         with open_tenant(target, environ=frodo_env(tmp_path), state_dir=tmp_path / "s"):
             pass
+
+
+def test_a_decrypted_key_is_registered_by_its_private_parts_anything_else_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Registering a whole JWK text (quotes, braces, spaces) would send every JSON plan down redaction's
+    slow path; its private parts are what must never show. What is not a usable key is registered
+    whole, and text that is not JSON is refused by name."""
+    from provisioner import redact
+
+    registered: list[str] = []
+    monkeypatch.setattr(redact, "register", lambda *values: registered.extend(v for v in values if v))
+    key = {"kty": "RSA", "n": "modulus", "e": "AQAB", "d": "private-d", "p": "prime-p", "q": "prime-q"}
+    assert decrypt(_encrypt(key, "k"), "k") == key
+    assert sorted(registered) == ["prime-p", "prime-q", "private-d"]
+    registered.clear()
+    assert decrypt(_encrypt({"kty": "EC", "d": "ec-d"}, "k"), "k") == {"kty": "EC", "d": "ec-d"}
+    assert registered == [json.dumps({"kty": "EC", "d": "ec-d"})]
+    registered.clear()
+    sealed = _encrypt("x", "k")
+    raw = base64.b64decode(sealed)
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    salt, nonce = raw[:64], raw[64:80]
+    aes = AESGCM(hashlib.scrypt(b"k", salt=salt, n=16384, r=8, p=1, dklen=32))
+    sealed_text = aes.encrypt(nonce, b"not json {", None)
+    not_json = base64.b64encode(salt + nonce + sealed_text[-16:] + sealed_text[:-16]).decode()
+    with pytest.raises(ConfigurationError, match="is not JSON"):
+        decrypt(not_json, "k")
+    assert registered == ["not json {"]
