@@ -164,10 +164,12 @@ def _all_forms(secret: str) -> frozenset[str]:
 
 
 #: ``short_escapable``: a registered secret too short for its encoded forms to be indexed has a
-#: character that JSON escapes (:func:`dumps` must then scan every string on its own). ``spans_tokens``:
-#: a secret masked in text has a character outside ``[A-Za-z0-9_.~-]``, so one of its forms could span
+#: character that JSON escapes (:func:`dumps` must then scan every string on its own). ``crosses_json``:
+#: a secret masked in text has white space or one of ``,:[]{}``, so one of its forms could reach across
 #: a JSON text's separators (:class:`LeafScan` then scans whole texts).
-_flags = {"short_escapable": False, "spans_tokens": False}
+_flags = {"short_escapable": False, "crosses_json": False}
+#: What separates the leaves of a JSON text (besides their quotes): white space and ``,:[]{}``.
+_JSON_SEPARATOR = re.compile(r"[\s,:\[\]{}]")
 
 
 def register(*secrets: str | None) -> None:
@@ -176,13 +178,12 @@ def register(*secrets: str | None) -> None:
         for value in secrets:
             if value and isinstance(value, str) and value not in _values:
                 _values.add(value)
-                token = _UNESCAPED.fullmatch(value)
-                if len(value) < _MIN_ENCODED_LEN and not token:
+                if len(value) < _MIN_ENCODED_LEN and not _UNESCAPED.fullmatch(value):
                     _flags["short_escapable"] = True
                 if len(value) >= _MIN_TEXT_LEN:
                     _pending.append(value)
-                    if not token:
-                        _flags["spans_tokens"] = True
+                    if _JSON_SEPARATOR.search(value):
+                        _flags["crosses_json"] = True
 
 
 def _index_pending() -> None:
@@ -271,7 +272,7 @@ def clear() -> None:
     global _loose, _loose_forms, _loose_spent
     with _lock:
         _values.clear()
-        _flags["short_escapable"] = _flags["spans_tokens"] = False
+        _flags["short_escapable"] = _flags["crosses_json"] = False
         _forms.clear()
         _windows.clear()
         _short.clear()
@@ -405,11 +406,13 @@ class LeafScan:
     every piece whole.
 
     A piece comes with its *leaves*: the strings, keys and numbers (as text) it was written from, and
-    ``spell`` gives the text each stands for in the piece (for JSON, the quoted, escaped string). When
-    every secret masked in text is made of ``[A-Za-z0-9_.~-]``, every form of it (:func:`forms`: the
-    value and its base64 spellings) is made of characters that no JSON separator, quote, backslash or
-    white space is, so any occurrence in the piece lies inside one leaf's spelling (or a ``true``,
-    ``false`` or ``null``, scanned once); the same holds for the token patterns. Then only the leaves
+    ``spell`` gives the text each stands for in the piece (for JSON, the quoted, escaped string). When no
+    secret masked in text has white space or one of ``,:[]{}`` (generated secrets, base64 or not, key
+    parts, tokens, most passwords), no form of it has either (:func:`forms` only adds backslashes,
+    ``%``, ``&``, ``#``, ``;``, letters and digits, and base64's alphabet). Between two leaves of a JSON
+    text there is always one of them; a quote or backslash outside a string's spelling there never is.
+    So any occurrence in the piece lies inside one leaf's spelling (or a ``true``, ``false`` or
+    ``null``, scanned once); the same holds for the token patterns. Then only the leaves
     not seen before are spelled and scanned, and the piece is returned as it is when none holds a form:
     for a large plan (a few hundred thousand leaves, a few tens of thousands distinct) a fifth of its
     text is scanned. A secret registered since the last piece makes every leaf new again. Pieces are
@@ -423,7 +426,7 @@ class LeafScan:
         self._count = -1  # secrets registered when the leaves seen were checked
 
     def text(self, piece: str, leaves: Iterable[str]) -> Redacted:
-        if self._whole or _flags["spans_tokens"]:
+        if self._whole or _flags["crosses_json"]:
             return Redacted(text(piece))
         count = len(_values)
         if count != self._count:

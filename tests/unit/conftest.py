@@ -15,4 +15,4 @@ def private_registry(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(redact, name, empty)
     for name, value in (("_loose", ()), ("_loose_forms", 0), ("_loose_spent", 0)):
         monkeypatch.setattr(redact, name, value)
-    monkeypatch.setattr(redact, "_flags", {"short_escapable": False, "spans_tokens": False})
+    monkeypatch.setattr(redact, "_flags", {"short_escapable": False, "crosses_json": False})

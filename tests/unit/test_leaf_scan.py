@@ -32,13 +32,19 @@ def _streamed(document: Any, chunk: int) -> str:
     return "".join(pieces)
 
 
-secret_values = st.one_of(st.text(alphabet=TOKEN, min_size=4, max_size=16), st.text(OTHER, min_size=4, max_size=12))
+# no white space and none of ,:[]{} (the leaf path), quotes, backslashes, base64 and non-ASCII included
+NO_SEPARATOR = st.characters(codec="utf-8", exclude_characters=",:[]{}", exclude_categories=("Zs", "Zl", "Zp", "Cc"))
+secret_values = st.one_of(
+    st.text(alphabet=TOKEN, min_size=4, max_size=16),
+    st.text(NO_SEPARATOR, min_size=4, max_size=12),
+    st.text(OTHER, min_size=4, max_size=12),
+)
 
 
 def _documents(secrets: list[str]) -> st.SearchStrategy[Any]:
     """JSON documents whose strings, keys and numbers hold the secrets, alone, inside other text, after
     an escaped character (``\\n`` then a secret starting with ``n``), or as the digits of a number."""
-    around = st.sampled_from(["", "x", "\n", "\\", '"', "é", " ", "Basic "])
+    around = st.sampled_from(["", "x", "\n", "\\", '"', "é", " ", "Basic ", ": ", "\\u"])
     placed = st.builds(lambda a, s, b: a + s + b, around, st.sampled_from(secrets), around)
     numbers = [int(s) for s in secrets if s.isdigit() and s.isascii()]
     strings = st.one_of(placed, st.text(alphabet=TOKEN, max_size=6))
@@ -92,6 +98,26 @@ def test_each_distinct_leaf_is_scanned_once(private_registry: None, monkeypatch:
     change = {"action": "no-op", "desired": {"scopes": ["a", "b"], "template": "service"}, "secret": {"name": "S"}}
     out = _streamed({"changes": [change] * 2000}, 4096)
     assert len(out) > 300_000 and sum(scanned) < 500
+
+
+@pytest.mark.parametrize(
+    "secret", ["q+Zx/8Jm3=Rb7+Kw/Pd9Lw==", 'pa"ss\\w0rd/é&<x>%41', "Tr0ub4dor&3!#"], ids=["base64", "quotes", "punct"]
+)
+def test_secrets_without_json_separators_take_the_leaf_path(
+    private_registry: None, monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    """Base64 (``openssl rand -base64 32``), quotes, backslashes, ``&%#!``: none of their forms can reach
+    across a JSON separator, so leaves are scanned (once each) and every spelling is still masked."""
+    redact.register(secret)
+    scanned: list[int] = []
+    real = redact.text
+    monkeypatch.setattr(redact, "text", lambda message: scanned.append(len(str(message))) or real(message))
+    document = {"changes": [{"a": "plain", "b": "text"}] * 300 + [{"b": f"x{secret}y", "k": {secret: 1}}]}
+    out = _streamed(document, 1024)
+    assert sum(scanned) < len(out) // 5  # the distinct leaves, then the piece holding the secret whole
+    monkeypatch.setattr(redact, "text", real)
+    assert out == _masked_by_lines(render_json(document))
+    assert secret not in out and json.dumps(secret)[1:-1] not in out and out.count(redact.MASK) == 2
 
 
 def test_a_secret_with_other_characters_scans_every_piece_whole(
@@ -152,3 +178,15 @@ def test_a_service_account_key_is_registered_by_its_private_parts(private_regist
         with pytest.raises(ConfigurationError) as caught:
             parse_jwk(bad, "the key")
         assert bad.strip() in redact.registered() and bad not in str(caught.value)
+
+
+@pytest.mark.parametrize("secret", ['y": "val', '"key": "v', '"x": 1'])
+def test_a_secret_reaching_across_json_separators_is_masked_as_whole_text_masks_it(
+    private_registry: None, secret: str
+) -> None:
+    """Such a secret appears in no single leaf (``"key": "value"`` holds ``y": "val``): only scanning
+    pieces whole finds it."""
+    redact.register(secret)
+    document = {"changes": [{"key": "value", "x": 1}]}
+    out = _streamed(document, 1 << 16)
+    assert out == _masked_by_lines(render_json(document)) and secret not in out
