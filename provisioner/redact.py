@@ -247,20 +247,6 @@ def _index_loose() -> None:
         _loose, _loose_forms, _loose_spent = (), 0, 0
 
 
-def prepare() -> None:
-    """Index the secrets registered so far in a background thread (the loose forms too, which
-    :func:`text` would otherwise index at the first long text). A command about to wait on the network
-    calls it, so that the index is built while it waits; a :func:`text` that comes first waits for the
-    lock, or searches forms the thread has not indexed yet as loose forms (see :func:`_mask`)."""
-    if _pending or _loose:
-        threading.Thread(target=_prepare, name="redact-index", daemon=True).start()
-
-
-def _prepare() -> None:
-    _index_pending()
-    _index_loose()
-
-
 def registered() -> frozenset[str]:
     """The registered secret values (for leak-scanning tests)."""
     with _lock:

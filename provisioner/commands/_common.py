@@ -6,7 +6,6 @@ No command module imports from another: they all import from here.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -226,8 +225,6 @@ def load_or_report(
     finally:
         if stdin_folder is not None:
             stdin_folder.cleanup()
-    if result.ok:
-        redact.prepare()  # plan and apply read the tenant next: the index of the secrets is built meanwhile
     for diag in result.diagnostics:
         if not (quiet and diag.severity == "warning"):
             echo(diagnostic_line(diag) + "\n", err=True)
@@ -494,7 +491,9 @@ def run_undo(
         if document is not None:
             document["rollback"] = payload
         else:
-            echo(json.dumps(payload, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
+            from provisioner.render import stream_json  # not for validate
+
+            stream_json(payload, echo)
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.ok else EXIT_ERROR

@@ -194,7 +194,9 @@ def _apply(
         else:
             code = EXIT_OK
     if machine:
-        echo(json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
+        from provisioner.render import stream_json
+
+        stream_json(document, echo)  # json.dumps(sort_keys, indent=2)'s text, streamed and redacted leaf by leaf
     return code
 
 
