@@ -1,6 +1,7 @@
 """A secret value written into a manifest's plain text (a description) is masked in every plan a fresh
 CLI process prints or saves, whether the secrets are generated (the JSON plan is then redacted leaf by
-leaf) or human-chosen (every piece scanned whole), before and after apply."""
+leaf) or human-chosen (every piece scanned whole), before and after apply, and in ``apply --format
+json``."""
 
 from __future__ import annotations
 
@@ -63,3 +64,8 @@ def test_a_secret_in_a_description_is_masked_in_json_plans_and_saved_plans(tmp_p
             applied = _run(tmp_path, "apply", "stack", *local, "--auto-approve")
             assert applied.returncode == 0, applied.stdout + applied.stderr
             assert app_secret not in applied.stdout + applied.stderr
+    again = _run(tmp_path, "apply", "stack", *local, "--auto-approve", "--format", "json")
+    assert again.returncode == 0, again.stderr
+    assert app_secret not in again.stdout + again.stderr and agent_secret not in again.stdout
+    (change,) = [c for c in json.loads(again.stdout)["plan"]["changes"] if c["kind"] == "Application"]
+    assert change["action"] == "no-op" and change["desired"]["description"] == f"uses {MASK} daily"
