@@ -402,8 +402,9 @@ class LeafScan:
     not seen before are spelled and scanned, and the piece is returned as it is when none holds a form:
     for a large plan (a few hundred thousand leaves, a few tens of thousands distinct) a fifth of its
     text is scanned. A secret registered since the last piece makes every leaf new again. Pieces are
-    scanned whole while a secret has another character, and for good once a leaf held a form (the
-    piece holding it is masked as :func:`text` masks it)."""
+    scanned whole while a secret has white space or one of ``,:[]{}`` (``": "`` is between a key and
+    its value), and for good once a leaf held a form (the piece holding it is masked as :func:`text`
+    masks it)."""
 
     def __init__(self, spell: Callable[[str], str]) -> None:
         self._spell = spell
