@@ -65,14 +65,18 @@ def test_a_wrong_master_key_is_named_not_a_traceback(tmp_path: Path) -> None:
         find_profile("acme-prod", environ, required=True)
 
 
-def _encrypt(data: object, master_key: str) -> str:
+def _seal(plain: bytes, master_key: str) -> str:
     """frodo-lib's layout (checked against Node above): salt | nonce | tag | ciphertext, base64."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     salt, nonce = secrets.token_bytes(64), secrets.token_bytes(16)
     key = hashlib.scrypt(master_key.encode(), salt=salt, n=16384, r=8, p=1, dklen=32)
-    sealed = AESGCM(key).encrypt(nonce, json.dumps(data).encode(), None)
+    sealed = AESGCM(key).encrypt(nonce, plain, None)
     return base64.b64encode(salt + nonce + sealed[-16:] + sealed[:-16]).decode()
+
+
+def _encrypt(data: object, master_key: str) -> str:
+    return _seal(json.dumps(data).encode(), master_key)
 
 
 def test_round_trip_of_the_layout() -> None:
@@ -129,14 +133,6 @@ def test_a_decrypted_key_is_registered_by_its_private_parts_anything_else_whole(
     assert decrypt(_encrypt({"kty": "EC", "d": "ec-d"}, "k"), "k") == {"kty": "EC", "d": "ec-d"}
     assert registered == [json.dumps({"kty": "EC", "d": "ec-d"})]
     registered.clear()
-    sealed = _encrypt("x", "k")
-    raw = base64.b64decode(sealed)
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    salt, nonce = raw[:64], raw[64:80]
-    aes = AESGCM(hashlib.scrypt(b"k", salt=salt, n=16384, r=8, p=1, dklen=32))
-    sealed_text = aes.encrypt(nonce, b"not json {", None)
-    not_json = base64.b64encode(salt + nonce + sealed_text[-16:] + sealed_text[:-16]).decode()
     with pytest.raises(ConfigurationError, match="is not JSON"):
-        decrypt(not_json, "k")
+        decrypt(_seal(b"not json {", "k"), "k")
     assert registered == ["not json {"]

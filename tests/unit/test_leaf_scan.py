@@ -1,5 +1,5 @@
 """The JSON plan stream is redacted leaf by leaf (``redact.LeafScan``): the same text as masking every
-piece whole, with each distinct string scanned once when every secret is made of token characters."""
+piece whole, with each distinct string scanned once while no secret has white space or ``,:[]{}``."""
 
 from __future__ import annotations
 
@@ -83,17 +83,23 @@ def test_a_secret_made_by_an_escape_or_in_a_number_is_masked(private_registry: N
     assert out == _masked_by_lines(render_json(document))
 
 
-def test_each_distinct_leaf_is_scanned_once(private_registry: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """2,000 changes with the same strings: a few hundred bytes are scanned, not the 300 KB written."""
-    redact.register("generated-Secret_0123456789")
-    scanned: list[int] = []
+@pytest.fixture
+def scanned(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The length of every text ``redact.text`` scans from here on."""
+    lengths: list[int] = []
     real = redact.text
 
     def counting(message: object) -> str:
-        scanned.append(len(str(message)))
+        lengths.append(len(str(message)))
         return real(message)
 
     monkeypatch.setattr(redact, "text", counting)
+    return lengths
+
+
+def test_each_distinct_leaf_is_scanned_once(private_registry: None, scanned: list[int]) -> None:
+    """2,000 changes with the same strings: a few hundred bytes are scanned, not the 300 KB written."""
+    redact.register("generated-Secret_0123456789")
     change = {"action": "no-op", "desired": {"scopes": ["a", "b"], "template": "service"}, "secret": {"name": "S"}}
     out = _streamed({"changes": [change] * 2000}, 4096)
     assert len(out) > 300_000 and sum(scanned) < 500
@@ -103,29 +109,20 @@ def test_each_distinct_leaf_is_scanned_once(private_registry: None, monkeypatch:
     "secret", ["q+Zx/8Jm3=Rb7+Kw/Pd9Lw==", 'pa"ss\\w0rd/é&<x>%41', "Tr0ub4dor&3!#"], ids=["base64", "quotes", "punct"]
 )
 def test_secrets_without_json_separators_take_the_leaf_path(
-    private_registry: None, monkeypatch: pytest.MonkeyPatch, secret: str
+    private_registry: None, scanned: list[int], secret: str
 ) -> None:
     """Base64 (``openssl rand -base64 32``), quotes, backslashes, ``&%#!``: none of their forms can reach
     across a JSON separator, so leaves are scanned (once each) and every spelling is still masked."""
     redact.register(secret)
-    scanned: list[int] = []
-    real = redact.text
-    monkeypatch.setattr(redact, "text", lambda message: scanned.append(len(str(message))) or real(message))
     document = {"changes": [{"a": "plain", "b": "text"}] * 300 + [{"b": f"x{secret}y", "k": {secret: 1}}]}
     out = _streamed(document, 1024)
     assert sum(scanned) < len(out) // 5  # the distinct leaves, then the piece holding the secret whole
-    monkeypatch.setattr(redact, "text", real)
     assert out == _masked_by_lines(render_json(document))
     assert secret not in out and json.dumps(secret)[1:-1] not in out and out.count(redact.MASK) == 2
 
 
-def test_a_secret_with_other_characters_scans_every_piece_whole(
-    private_registry: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_secret_with_other_characters_scans_every_piece_whole(private_registry: None, scanned: list[int]) -> None:
     redact.register("pass word!")
-    scanned: list[int] = []
-    real = redact.text
-    monkeypatch.setattr(redact, "text", lambda message: scanned.append(len(str(message))) or real(message))
     document = {"changes": [{"a": "my pass word!"}] * 100}
     out = _streamed(document, 1024)
     assert sum(scanned) == len(render_json(document)) and "pass word!" not in out
