@@ -411,10 +411,17 @@ class LeafScan:
         self._seen: set[str] = set()
         self._whole = False
         self._count = -1  # secrets registered when the leaves seen were checked
+        self.masked = False  # whether masking changed a piece
+
+    def _whole_piece(self, piece: str) -> Redacted:
+        masked = text(piece)
+        if masked != piece:
+            self.masked = True
+        return Redacted(masked)
 
     def text(self, piece: str, leaves: Iterable[str]) -> Redacted:
         if self._whole or _flags["crosses_json"]:
-            return Redacted(text(piece))
+            return self._whole_piece(piece)
         count = len(_values)
         if count != self._count:
             self._seen.clear()
@@ -427,7 +434,7 @@ class LeafScan:
             joined = "\0".join(map(self._spell, new))
             if text(joined) != joined:
                 self._whole = True
-                return Redacted(text(piece))
+                return self._whole_piece(piece)
             self._seen |= new
         return Redacted(piece)
 

@@ -271,16 +271,28 @@ def print_target(label: str, fmt: str, quiet: bool = False) -> None:
 
 
 def write_plan_file(path: str, plan: Any) -> None:
-    """Save the JSON plan (``Plan``, its dict, or its text), streamed through the redaction layer."""
+    """Save the JSON plan (``Plan``, its dict, or its text), streamed through the redaction layer.
+
+    A plan in which masking changed a value (a secret's value written into a plain field, such as a
+    description) is not kept: applying it would write the mask to the tenant."""
     from pathlib import Path
 
     from provisioner.render import stream_json  # not for validate
 
     if isinstance(plan, str):
-        Path(path).write_text(redact.text(plan), encoding="utf-8")
-        return
-    with open(path, "w", encoding="utf-8") as handle:
-        stream_json(plan if isinstance(plan, dict) else plan.to_dict(), lambda text: handle.write(redact.text(text)))
+        text = redact.text(plan)
+        masked = text != plan
+        Path(path).write_text(text, encoding="utf-8")
+    else:
+        with open(path, "w", encoding="utf-8") as handle:
+            masked = stream_json(plan if isinstance(plan, dict) else plan.to_dict(), handle.write)
+    if masked:
+        Path(path).unlink(missing_ok=True)
+        raise UsageError(
+            f"the plan was not saved to {path}: a value in it holds a secret (shown as {redact.MASK}), and "
+            "applying the saved plan would write the mask; take the secret out of plain fields such as "
+            "descriptions, then plan again"
+        )
 
 
 #: A saved plan of 10,000 objects is a few MB; anything far larger is not one.

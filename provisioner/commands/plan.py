@@ -113,10 +113,10 @@ def command(
         )
     # The plan file and JSON carry every change; text (unless verbose) and Markdown never show no-ops.
     whole = plan.to_dict() if out or fmt not in ("text", "markdown") or (fmt == "text" and verbose) else None
-    if out:
-        write_plan_file(out, whole)
     shown = whole if whole is not None else plan.to_dict(no_ops=False)
     show_plan(shown, fmt, verbose=verbose, no_color=no_color, target_shown=True, quiet=quiet)
+    if out:  # after the plan is shown: a plan that cannot be saved says why, and the plan shows where
+        write_plan_file(out, whole)
     if out and not quiet:
         again = apply_hint(
             paths,

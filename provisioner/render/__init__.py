@@ -19,17 +19,20 @@ def render_json(plan: dict[str, Any]) -> str:
     return json.dumps(plan, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-def stream_json(plan: dict[str, Any], write: Callable[[str], Any], chunk_size: int = 1 << 16) -> None:
+def stream_json(plan: dict[str, Any], write: Callable[[str], Any], chunk_size: int = 1 << 16) -> bool:
     """:func:`render_json`'s exact text, redacted, handed to ``write`` in pieces of about ``chunk_size``
     characters that always end at a line break (a JSON string never spans lines, so each piece can be
     redacted on its own). The whole text is never held in memory at once. Each piece is masked by
     :class:`provisioner.redact.LeafScan` from the strings, keys and numbers it was written from (each
-    distinct one is scanned once), so ``write`` gets :class:`provisioner.redact.Redacted` text.
+    distinct one is scanned once), so ``write`` gets :class:`provisioner.redact.Redacted` text. Returns
+    whether masking changed the text (a value holds a secret).
 
     The encoder is :class:`_IndentedWriter`: the same text as ``json.dumps(plan, sort_keys=True,
     indent=2, ensure_ascii=False)`` (the standard library's indented encoder is pure Python and yields
     every token through nested generators: about twice the CPU)."""
-    _IndentedWriter(write, chunk_size).document(plan)
+    writer = _IndentedWriter(write, chunk_size)
+    writer.document(plan)
+    return writer.scan.masked
 
 
 _FLOAT_REPR = float.__repr__

@@ -4,6 +4,7 @@ piece whole, with each distinct string scanned once while no secret has white sp
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -173,3 +174,21 @@ def test_a_secret_reaching_across_json_separators_is_masked_as_whole_text_masks_
     document = {"changes": [{"key": "value", "x": 1}]}
     out = _streamed(document, 1 << 16)
     assert out == _masked_by_lines(render_json(document)) and secret not in out
+
+
+def test_a_plan_whose_values_were_masked_is_not_saved(private_registry: None, tmp_path: Path) -> None:
+    """Applying such a file would write the mask to the tenant: neither a plan nor a plan text is kept."""
+    from provisioner.commands._common import write_plan_file
+    from provisioner.errors import UsageError
+
+    redact.register("generated-Secret_0123456789")
+    target = tmp_path / "saved.json"
+    for plan in (
+        {"changes": [{"description": "uses generated-Secret_0123456789"}]},
+        '{"d": "generated-Secret_0123456789"}',
+    ):
+        with pytest.raises(UsageError, match="a value in it holds a secret"):
+            write_plan_file(str(target), plan)
+        assert not target.exists()
+    write_plan_file(str(target), {"changes": [{"description": "clean"}]})
+    assert json.loads(target.read_text()) == {"changes": [{"description": "clean"}]}
